@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { AppContext, RuntimeConfig } from './context.js';
+import { BODY_LIMIT, registerBodyParsers } from './http/body.js';
+import { registerErrorHandler } from './http/errors.js';
+import { registerSecurityHeaders } from './http/security.js';
+import { type Clock, systemClock } from './lib/clock.js';
+import { registerHealthRoutes } from './ops/health.js';
+import type { Store } from './store/types.js';
+import { registerAssets } from './ui/assets.js';
+import { errorPage } from './ui/render.js';
+
+export interface BuildOptions {
+  config: RuntimeConfig;
+  store: Store;
+  clock?: Clock;
+  /** Fastify's logger option: pino options, a pino instance, or false (tests). */
+  logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The context the routes were built with; tests reach the store and clock through it. */
+    tessera: AppContext;
+  }
+}
+
+const REQUEST_ID = /^[\w.-]{1,64}$/;
+
+/**
+ * The composition root: builds the whole app from its dependencies without
+ * listening. main.ts listens; tests call this and `inject()`.
+ */
+export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
+  const logger = options.logger ?? false;
+  const app = Fastify({
+    ...(logger && typeof logger === 'object' && 'child' in logger
+      ? { loggerInstance: logger as FastifyServerOptions['loggerInstance'] }
+      : { logger: logger as FastifyServerOptions['logger'] }),
+    bodyLimit: BODY_LIMIT,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    trustProxy: false,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+  });
+
+  const ctx: AppContext = {
+    config: options.config,
+    store: options.store,
+    clock: options.clock ?? systemClock,
+    log: app.log,
+  };
+  app.decorate('tessera', ctx);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  await app.register(cookie);
+  registerBodyParsers(app);
+  registerSecurityHeaders(app);
+  registerErrorHandler(app, errorPage);
+
+  registerHealthRoutes(app, ctx);
+  registerAssets(app);
+
+  return app;
+}

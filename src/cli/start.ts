@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { buildApp } from '../app.js';
+import { configWarnings } from '../config.js';
+import { startPurgeJob } from '../jobs/purge.js';
+import { openStore } from '../store/kysely/index.js';
+import { createDemo } from './demo.js';
+import { describeDatabase, loadConfig } from './runtime.js';
+
+/** `tessera start [--demo]`: migrate, listen, print where to go next; stop cleanly on SIGTERM/SIGINT. */
+export async function start(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { demo: { type: 'boolean', default: false } },
+  });
+  const config = loadConfig();
+  const logger = pino({ level: config.logLevel, base: { service: 'tessera' } });
+  for (const warning of configWarnings(config)) logger.warn(warning);
+
+  const store = await openStore(config.database);
+  const app = await buildApp({ config, store, logger });
+  const stopPurge = startPurgeJob(app.tessera);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    stopPurge();
+    try {
+      await app.close();
+      await store.close();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'unclean shutdown');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen({ port: config.port, host: config.host });
+
+  const lines = [
+    '',
+    `  Tessera is running at ${config.issuer}`,
+    `  Database: ${describeDatabase(config)}`,
+    `  Discovery: ${config.issuer}/.well-known/openid-configuration`,
+    '',
+  ];
+  if (values.demo) {
+    lines.push(...(await createDemo(app.tessera)), '');
+  } else {
+    lines.push(
+      '  Next steps, in another terminal:',
+      '    npx tessera user create --username alice --email alice@example.com --password "change me please" --role admin',
+      '    npx tessera client create --name "My app" --redirect-uri http://localhost:3000/callback',
+      '',
+      `  Then sign in at ${config.issuer}/login (or run \`npm start -- --demo\` for a ready-made user and client).`,
+      '',
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}

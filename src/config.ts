@@ -1,0 +1,291 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { randomToken } from './lib/random.js';
+
+/** A bad setting: start-up stops with one line naming the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Kind = 'string' | 'url' | 'int' | 'bool' | 'enum';
+
+interface Setting {
+  env: string;
+  kind: Kind;
+  /** The default as it would be written in the environment; undefined means unset. */
+  default?: string;
+  /** What it does; rendered into docs/configuration.md. */
+  doc: string;
+  /** What we recommend, when the default is not right for production. */
+  recommend?: string;
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+}
+
+/**
+ * Every setting, once. `docs/configuration.md` is generated from this table
+ * (`npm run docs:config`) and a test keeps the two in step.
+ */
+export const settings = {
+  issuer: {
+    env: 'TESSERA_ISSUER',
+    kind: 'url',
+    default: 'http://localhost:9000',
+    doc: 'The issuer identifier and public base URL: every endpoint and the `iss` of every token derive from it.',
+    recommend: 'An https URL in production.',
+  },
+  port: {
+    env: 'PORT',
+    kind: 'int',
+    default: '9000',
+    min: 0,
+    max: 65535,
+    doc: 'TCP port to listen on.',
+  },
+  host: { env: 'HOST', kind: 'string', default: '0.0.0.0', doc: 'Address to listen on.' },
+  databaseUrl: {
+    env: 'DATABASE_URL',
+    kind: 'string',
+    default: 'sqlite:./data/tessera.sqlite',
+    doc: '`sqlite:PATH` for the embedded SQLite store (`sqlite::memory:` for a throwaway one), or `postgres://…` for PostgreSQL.',
+    recommend: 'PostgreSQL when more than one instance runs.',
+  },
+  secret: {
+    env: 'TESSERA_SECRET',
+    kind: 'string',
+    min: 32,
+    doc: 'Instance secret (at least 32 characters): encrypts private keys at rest and keys CSRF and form signatures. Generated into `data/secret` on first start in development.',
+    recommend: 'Required when `NODE_ENV=production`; keep it in a secret store.',
+  },
+  adminKey: {
+    env: 'TESSERA_ADMIN_KEY',
+    kind: 'string',
+    min: 16,
+    doc: 'Key for the admin API, sent as the `X-Admin-Key` header. Unset: only signed-in admins reach the admin API.',
+  },
+  redisUrl: {
+    env: 'TESSERA_REDIS_URL',
+    kind: 'url',
+    doc: 'Redis for rate limits and cache invalidation across instances. Unset: in-process equivalents serve one instance.',
+  },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    kind: 'enum',
+    default: 'info',
+    values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    doc: 'Log level of the JSON logs.',
+  },
+  nodeEnv: {
+    env: 'NODE_ENV',
+    kind: 'enum',
+    default: 'development',
+    values: ['development', 'production', 'test'],
+    doc: '`production` requires `TESSERA_SECRET` and hides development helpers.',
+  },
+  signupEnabled: {
+    env: 'TESSERA_SIGNUP_ENABLED',
+    kind: 'bool',
+    default: 'true',
+    doc: 'Whether people may create their own accounts at `/signup` and `POST /api/users`.',
+  },
+  codeTtl: {
+    env: 'TESSERA_CODE_TTL',
+    kind: 'int',
+    default: '60',
+    min: 1,
+    max: 600,
+    doc: 'Lifetime of an authorization code, in seconds.',
+  },
+  accessTokenTtl: {
+    env: 'TESSERA_ACCESS_TOKEN_TTL',
+    kind: 'int',
+    default: '3600',
+    min: 1,
+    doc: 'Lifetime of an access token, in seconds.',
+  },
+  refreshTokenTtl: {
+    env: 'TESSERA_REFRESH_TOKEN_TTL',
+    kind: 'int',
+    default: '2592000',
+    min: 1,
+    doc: 'Lifetime of a refresh token family from the original grant, in seconds (30 days).',
+  },
+  refreshGrace: {
+    env: 'TESSERA_REFRESH_GRACE_SECONDS',
+    kind: 'int',
+    default: '0',
+    min: 0,
+    max: 300,
+    doc: 'How long a rotated refresh token may still be used by the same client (a lost response, two tabs). 0 turns it off, as RFC 9700 advises.',
+  },
+  idTokenTtl: {
+    env: 'TESSERA_ID_TOKEN_TTL',
+    kind: 'int',
+    default: '3600',
+    min: 1,
+    doc: 'Lifetime of an ID token, in seconds.',
+  },
+  requirePkce: {
+    env: 'TESSERA_REQUIRE_PKCE',
+    kind: 'bool',
+    default: 'false',
+    doc: 'Require PKCE from every client, confidential ones too. Public clients always need it.',
+    recommend: '`true` unless old confidential clients cannot send it.',
+  },
+  sessionTtl: {
+    env: 'TESSERA_SESSION_TTL',
+    kind: 'int',
+    default: '1209600',
+    min: 60,
+    doc: 'Lifetime of a browser sign-in session, in seconds (14 days).',
+  },
+  keyRotationDays: {
+    env: 'TESSERA_KEY_ROTATION_DAYS',
+    kind: 'int',
+    default: '90',
+    min: 0,
+    doc: 'Rotate signing keys automatically after this many days; 0 turns automatic rotation off.',
+  },
+  purgeInterval: {
+    env: 'TESSERA_PURGE_INTERVAL',
+    kind: 'int',
+    default: '600',
+    min: 0,
+    doc: 'Seconds between purges of expired codes, tokens and sessions; 0 turns the job off.',
+  },
+  dataDir: {
+    env: 'TESSERA_DATA_DIR',
+    kind: 'string',
+    default: './data',
+    doc: 'Folder for the generated development secret and the default SQLite file.',
+  },
+} as const satisfies Record<string, Setting>;
+
+type Settings = typeof settings;
+type ValueOf<S extends Setting> = S['kind'] extends 'int'
+  ? number
+  : S['kind'] extends 'bool'
+    ? boolean
+    : S extends { values: readonly (infer V)[] }
+      ? V
+      : string;
+type Resolved<S extends Setting> = S extends { default: string }
+  ? ValueOf<S>
+  : ValueOf<S> | undefined;
+
+export type Config = { [K in keyof Settings]: Resolved<Settings[K]> } & {
+  /** Parsed from databaseUrl. */
+  database: { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string };
+};
+
+export type Env = Record<string, string | undefined>;
+
+function parseValue(setting: Setting, raw: string): string | number | boolean {
+  const fail = (message: string): never => {
+    throw new ConfigError(setting.env, message);
+  };
+  switch (setting.kind) {
+    case 'int': {
+      if (!/^\d+$/.test(raw)) fail(`must be a whole number, got "${raw}"`);
+      const n = Number(raw);
+      if (setting.min !== undefined && n < setting.min) fail(`must be at least ${setting.min}`);
+      if (setting.max !== undefined && n > setting.max) fail(`must be at most ${setting.max}`);
+      return n;
+    }
+    case 'bool': {
+      const v = raw.toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(v)) return true;
+      if (['false', '0', 'no', 'off'].includes(v)) return false;
+      return fail(`must be true or false, got "${raw}"`);
+    }
+    case 'enum':
+      if (!setting.values?.includes(raw)) fail(`must be one of ${setting.values?.join(', ')}`);
+      return raw;
+    case 'url': {
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        return fail(`must be an absolute URL, got "${raw}"`);
+      }
+      if (setting.env === 'TESSERA_ISSUER') {
+        if (url.protocol !== 'https:' && url.protocol !== 'http:') fail('must be an http(s) URL');
+        if (url.search || url.hash) fail('must not have a query or fragment');
+        return raw.replace(/\/+$/, '');
+      }
+      return raw;
+    }
+    default:
+      if (setting.min !== undefined && raw.length < setting.min) {
+        fail(`must be at least ${setting.min} characters long`);
+      }
+      return raw;
+  }
+}
+
+function parseDatabase(url: string): Config['database'] {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (!path)
+      throw new ConfigError(
+        'DATABASE_URL',
+        'sqlite: needs a path, e.g. sqlite:./data/tessera.sqlite',
+      );
+    return { dialect: 'sqlite', path };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) return { dialect: 'postgres', url };
+  throw new ConfigError('DATABASE_URL', 'must start with sqlite: or postgres://');
+}
+
+/** Reads and validates every setting; throws ConfigError on the first bad one. Pure: no I/O. */
+export function parseConfig(env: Env): Config {
+  const out: Record<string, unknown> = {};
+  for (const [key, setting] of Object.entries(settings) as [string, Setting][]) {
+    const raw = env[setting.env];
+    const value = raw === undefined || raw === '' ? setting.default : raw;
+    out[key] = value === undefined ? undefined : parseValue(setting, value);
+  }
+  const config = out as Omit<Config, 'database'>;
+  if (config.nodeEnv === 'production' && !config.secret) {
+    throw new ConfigError('TESSERA_SECRET', 'is required when NODE_ENV=production');
+  }
+  return { ...config, database: parseDatabase(config.databaseUrl) } as Config;
+}
+
+/**
+ * Fills in the instance secret for development: read from `data/secret`, or
+ * generated there on first start. Production never reaches this (parseConfig demands one).
+ */
+export function ensureSecret(config: Config): Config & { secret: string } {
+  if (config.secret) return config as Config & { secret: string };
+  const file = join(config.dataDir, 'secret');
+  if (existsSync(file)) {
+    const secret = readFileSync(file, 'utf8').trim();
+    if (secret.length < 32)
+      throw new ConfigError('TESSERA_SECRET', `${file} holds a secret shorter than 32 characters`);
+    return { ...config, secret };
+  }
+  const secret = randomToken(32);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return { ...config, secret };
+}
+
+/** Warnings about unsafe settings, printed at start. */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  if (config.nodeEnv === 'production' && !config.issuer.startsWith('https:')) {
+    warnings.push('TESSERA_ISSUER is not https: tokens and cookies travel in the clear');
+  }
+  if (config.adminKey && config.adminKey.length < 32) {
+    warnings.push('TESSERA_ADMIN_KEY is shorter than 32 characters');
+  }
+  return warnings;
+}

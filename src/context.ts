@@ -1,0 +1,18 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from './config.js';
+import { type Clock, epochSeconds } from './lib/clock.js';
+import type { Store } from './store/types.js';
+
+/** Configuration once the instance secret is known. */
+export type RuntimeConfig = Config & { secret: string };
+
+/** What every part of the app is built from; app.ts assembles it, tests pass their own pieces. */
+export interface AppContext {
+  config: RuntimeConfig;
+  store: Store;
+  clock: Clock;
+  log: FastifyBaseLogger;
+}
+
+/** Seconds since the epoch by the context's clock. */
+export const nowSeconds = (ctx: Pick<AppContext, 'clock'>): number => epochSeconds(ctx.clock);

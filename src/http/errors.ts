@@ -1,0 +1,134 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { OAuthError } from '../oauth/errors.js';
+import { CsrfError } from './csrf.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route answers with HTML: errors become pages, not JSON. */
+    page?: boolean;
+  }
+}
+
+export interface ErrorBody {
+  error: string;
+  error_description: string;
+  /** The input field at fault, when one is. */
+  field?: string;
+  request_id?: string;
+}
+
+/** Renders an error as an HTML page; provided by ui/. */
+export type ErrorPageRenderer = (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  body: ErrorBody,
+) => FastifyReply;
+
+/** Maps framework errors (body parsing, schema validation) to a status and a message naming the problem. */
+function frameworkError(error: FastifyError): { status: number; body: ErrorBody } | undefined {
+  if (error.validation) {
+    const first = error.validation[0];
+    const path = first?.instancePath?.replace(/^\//, '').replace(/\//g, '.');
+    const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty;
+    const field = missing ?? path ?? undefined;
+    const where = error.validationContext ?? 'request';
+    const message = field
+      ? `${where} field "${field}" ${first?.message ?? 'is invalid'}`
+      : `${where} ${first?.message ?? 'is invalid'}`;
+    return {
+      status: 400,
+      body: { error: 'invalid_request', error_description: message, ...(field ? { field } : {}) },
+    };
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return {
+        status: 413,
+        body: { error: 'invalid_request', error_description: 'request body is larger than 64 KiB' },
+      };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return {
+        status: 415,
+        body: {
+          error: 'invalid_request',
+          error_description:
+            'unsupported content type: send application/x-www-form-urlencoded or application/json',
+        },
+      };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return {
+        status: 400,
+        body: { error: 'invalid_request', error_description: 'the JSON body is empty' },
+      };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return {
+        status: 400,
+        body: { error: 'invalid_request', error_description: 'the body is not valid JSON' },
+      };
+  }
+  if (error instanceof SyntaxError) {
+    return {
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'the body is not valid JSON' },
+    };
+  }
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    return {
+      status: error.statusCode,
+      body: { error: 'invalid_request', error_description: error.message },
+    };
+  }
+  return undefined;
+}
+
+/** The one error handler: OAuth errors, domain errors, framework errors, and bugs (500). */
+export function registerErrorHandler(app: FastifyInstance, renderPage: ErrorPageRenderer): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let status: number;
+    let body: ErrorBody;
+    if (error instanceof OAuthError) {
+      status = error.status;
+      body = error.toJSON();
+      reply.headers(error.headers);
+      if (status >= 500) request.log.error({ err: error.cause ?? error }, 'server error');
+    } else if (error instanceof ValidationError) {
+      status = 400;
+      body = { error: 'invalid_request', error_description: error.message, field: error.field };
+    } else if (error instanceof CsrfError) {
+      status = 403;
+      body = { error: 'invalid_request', error_description: error.message };
+    } else if (error instanceof ConflictError) {
+      status = 409;
+      body = { error: 'conflict', error_description: error.message, field: error.field };
+    } else if (error instanceof NotFoundError) {
+      status = 404;
+      body = { error: 'not_found', error_description: error.message };
+    } else {
+      const known = frameworkError(error);
+      if (known) {
+        ({ status, body } = known);
+      } else {
+        request.log.error({ err: error }, 'unexpected error');
+        status = 500;
+        body = {
+          error: 'server_error',
+          error_description: 'an unexpected error occurred; it has been logged',
+          request_id: String(request.id),
+        };
+      }
+    }
+    if (request.routeOptions.config?.page) return renderPage(request, reply, status, body);
+    return reply.code(status).header('cache-control', 'no-store').send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const body = {
+      error: 'not_found',
+      error_description: `no route for ${request.method} ${request.url.split('?')[0]}`,
+    };
+    if (request.headers.accept?.includes('text/html')) return renderPage(request, reply, 404, body);
+    return reply.code(404).send(body);
+  });
+}

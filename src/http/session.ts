@@ -1,0 +1,72 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type AppContext, nowSeconds } from '../context.js';
+import { findSession, type StartSessionInput, startSession } from '../domain/sessions.js';
+import type { Session, User } from '../store/types.js';
+
+export const SESSION_COOKIE = 'tessera_session';
+
+export interface SignedIn {
+  session: Session;
+  user: User;
+}
+
+const cache = new WeakMap<FastifyRequest, Promise<SignedIn | undefined>>();
+
+export function cookieOptions(ctx: AppContext, maxAge?: number) {
+  return {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: ctx.config.issuer.startsWith('https:'),
+    ...(maxAge !== undefined ? { maxAge } : {}),
+  };
+}
+
+/** The signed-in person of this request, looked up once per request. */
+export function currentUser(
+  ctx: AppContext,
+  request: FastifyRequest,
+): Promise<SignedIn | undefined> {
+  let found = cache.get(request);
+  if (!found) {
+    found = (async () => {
+      const session = await findSession(ctx, request.cookies[SESSION_COOKIE]);
+      if (!session) return undefined;
+      const user = await ctx.store.users.findById(session.userId);
+      return user ? { session, user } : undefined;
+    })();
+    cache.set(request, found);
+  }
+  return found;
+}
+
+/** Starts a session and sets its cookie. */
+export async function signIn(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  input: Omit<StartSessionInput, 'userAgent' | 'ip'>,
+): Promise<Session> {
+  const { session, secret } = await startSession(ctx, {
+    ...input,
+    userAgent: request.headers['user-agent'] ?? null,
+    ip: request.ip,
+  });
+  reply.setCookie(SESSION_COOKIE, secret, cookieOptions(ctx, ctx.config.sessionTtl));
+  const user = await ctx.store.users.findById(input.userId);
+  if (user) cache.set(request, Promise.resolve({ session, user }));
+  return session;
+}
+
+/** Ends the request's session, if any, and clears the cookie. */
+export async function signOut(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<Session | undefined> {
+  const current = await currentUser(ctx, request);
+  if (current) await ctx.store.sessions.end(current.session.id, nowSeconds(ctx));
+  reply.clearCookie(SESSION_COOKIE, cookieOptions(ctx));
+  cache.set(request, Promise.resolve(undefined));
+  return current?.session;
+}

@@ -1,0 +1,161 @@
+/**
+ * OAuthError and one subclass per RFC error code: the only place that shapes
+ * protocol error bodies. Protocol code throws these; one handler renders them
+ * as JSON, a redirect or a page.
+ */
+export class OAuthError extends Error {
+  /** HTTP status when answered directly. */
+  status = 400;
+  /** Extra response headers (WWW-Authenticate). */
+  headers: Record<string, string> = {};
+  /**
+   * False for errors that must never be sent to a redirect URI (unknown client,
+   * unregistered redirect URI): the handler shows a page instead.
+   */
+  redirectable = true;
+
+  constructor(
+    readonly error: string,
+    readonly description: string,
+    options?: { cause?: unknown },
+  ) {
+    super(description, options);
+    this.name = 'OAuthError';
+  }
+
+  toJSON(): { error: string; error_description: string } {
+    return { error: this.error, error_description: this.description };
+  }
+}
+
+export class InvalidRequest extends OAuthError {
+  constructor(description: string, options?: { cause?: unknown }) {
+    super('invalid_request', description, options);
+  }
+}
+
+export class InvalidClient extends OAuthError {
+  constructor(description: string, options?: { cause?: unknown; basic?: boolean }) {
+    super('invalid_client', description, options);
+    this.status = 401;
+    // RFC 6749 §5.2: a client that tried Basic gets the Basic challenge back.
+    this.headers['www-authenticate'] =
+      options?.basic === false ? 'Bearer' : 'Basic realm="tessera"';
+    this.redirectable = false;
+  }
+}
+
+export class InvalidGrant extends OAuthError {
+  constructor(description: string, options?: { cause?: unknown }) {
+    super('invalid_grant', description, options);
+  }
+}
+
+export class UnauthorizedClient extends OAuthError {
+  constructor(description: string) {
+    super('unauthorized_client', description);
+  }
+}
+
+export class UnsupportedGrantType extends OAuthError {
+  constructor(description: string) {
+    super('unsupported_grant_type', description);
+  }
+}
+
+export class UnsupportedResponseType extends OAuthError {
+  constructor(description: string) {
+    super('unsupported_response_type', description);
+  }
+}
+
+export class UnsupportedTokenType extends OAuthError {
+  constructor(description: string) {
+    super('unsupported_token_type', description);
+  }
+}
+
+export class InvalidScope extends OAuthError {
+  constructor(description: string) {
+    super('invalid_scope', description);
+  }
+}
+
+export class AccessDenied extends OAuthError {
+  constructor(description: string) {
+    super('access_denied', description);
+    this.status = 403;
+  }
+}
+
+export class LoginRequired extends OAuthError {
+  constructor(description = 'the end-user is not signed in') {
+    super('login_required', description);
+  }
+}
+
+export class ConsentRequired extends OAuthError {
+  constructor(description = 'the end-user has not consented to this request') {
+    super('consent_required', description);
+  }
+}
+
+export class InteractionRequired extends OAuthError {
+  constructor(description: string) {
+    super('interaction_required', description);
+  }
+}
+
+export class InvalidRequestUri extends OAuthError {
+  constructor(description: string) {
+    super('invalid_request_uri', description);
+  }
+}
+
+export class RequestNotSupported extends OAuthError {
+  constructor(description: string) {
+    super('request_not_supported', description);
+  }
+}
+
+export class RequestUriNotSupported extends OAuthError {
+  constructor(description: string) {
+    super('request_uri_not_supported', description);
+  }
+}
+
+/** A bearer token that is missing, malformed, expired or revoked (RFC 6750 §3.1). */
+export class InvalidToken extends OAuthError {
+  constructor(description: string, options?: { cause?: unknown }) {
+    super('invalid_token', description, options);
+    this.status = 401;
+    this.headers['www-authenticate'] =
+      `Bearer realm="tessera", error="invalid_token", error_description="${description.replace(/["\\]/g, '')}"`;
+    this.redirectable = false;
+  }
+}
+
+export class InsufficientScope extends OAuthError {
+  constructor(description: string, scope: string) {
+    super('insufficient_scope', description);
+    this.status = 403;
+    this.headers['www-authenticate'] =
+      `Bearer realm="tessera", error="insufficient_scope", scope="${scope}"`;
+    this.redirectable = false;
+  }
+}
+
+/** An unknown client or unregistered redirect URI at /authorize: shown as a page, never redirected. */
+export class UnsafeRedirect extends OAuthError {
+  constructor(error: string, description: string) {
+    super(error, description);
+    this.redirectable = false;
+  }
+}
+
+export class ServerError extends OAuthError {
+  constructor(description: string, options?: { cause?: unknown }) {
+    super('server_error', description, options);
+    this.status = 500;
+  }
+}

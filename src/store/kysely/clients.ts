@@ -1,0 +1,118 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Client, ClientPatch, ClientStore, NewClient } from '../types.js';
+import { flag, isSet, list } from './codec.js';
+import type { ClientsTable, Database } from './schema.js';
+
+function toClient(row: Selectable<ClientsTable>): Client {
+  return {
+    id: row.id,
+    name: row.name,
+    contactEmail: row.contact_email,
+    secretHash: row.secret_hash,
+    type: row.type === 'public' ? 'public' : 'confidential',
+    redirectUris: list(row.redirect_uris),
+    postLogoutRedirectUris: list(row.post_logout_redirect_uris),
+    grantTypes: list(row.grant_types),
+    responseTypes: list(row.response_types),
+    scopes: row.scopes ? row.scopes.split(' ') : [],
+    tokenEndpointAuthMethod: row.token_endpoint_auth_method as Client['tokenEndpointAuthMethod'],
+    accessTokenFormat: row.access_token_format === 'opaque' ? 'opaque' : 'jwt',
+    idTokenSignedResponseAlg: row.id_token_signed_response_alg,
+    userinfoSignedResponseAlg: row.userinfo_signed_response_alg,
+    backchannelLogoutUri: row.backchannel_logout_uri,
+    defaultMaxAge: row.default_max_age,
+    requireAuthTime: isSet(row.require_auth_time),
+    firstParty: isSet(row.first_party),
+    requirePkce: isSet(row.require_pkce),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toColumns(patch: ClientPatch): Partial<ClientsTable> {
+  const row: Partial<ClientsTable> = {};
+  if (patch.name !== undefined) row.name = patch.name;
+  if (patch.contactEmail !== undefined) row.contact_email = patch.contactEmail;
+  if (patch.secretHash !== undefined) row.secret_hash = patch.secretHash;
+  if (patch.type !== undefined) row.type = patch.type;
+  if (patch.redirectUris !== undefined) row.redirect_uris = JSON.stringify(patch.redirectUris);
+  if (patch.postLogoutRedirectUris !== undefined) {
+    row.post_logout_redirect_uris = JSON.stringify(patch.postLogoutRedirectUris);
+  }
+  if (patch.grantTypes !== undefined) row.grant_types = JSON.stringify(patch.grantTypes);
+  if (patch.responseTypes !== undefined) row.response_types = JSON.stringify(patch.responseTypes);
+  if (patch.scopes !== undefined) row.scopes = patch.scopes.join(' ');
+  if (patch.tokenEndpointAuthMethod !== undefined) {
+    row.token_endpoint_auth_method = patch.tokenEndpointAuthMethod;
+  }
+  if (patch.accessTokenFormat !== undefined) row.access_token_format = patch.accessTokenFormat;
+  if (patch.idTokenSignedResponseAlg !== undefined) {
+    row.id_token_signed_response_alg = patch.idTokenSignedResponseAlg;
+  }
+  if (patch.userinfoSignedResponseAlg !== undefined) {
+    row.userinfo_signed_response_alg = patch.userinfoSignedResponseAlg;
+  }
+  if (patch.backchannelLogoutUri !== undefined)
+    row.backchannel_logout_uri = patch.backchannelLogoutUri;
+  if (patch.defaultMaxAge !== undefined) row.default_max_age = patch.defaultMaxAge;
+  if (patch.requireAuthTime !== undefined) row.require_auth_time = flag(patch.requireAuthTime);
+  if (patch.firstParty !== undefined) row.first_party = flag(patch.firstParty);
+  if (patch.requirePkce !== undefined) row.require_pkce = flag(patch.requirePkce);
+  return row;
+}
+
+export function clientStore(db: Kysely<Database>): ClientStore {
+  return {
+    async create(client: NewClient) {
+      // A NewClient has every field, so toColumns yields every column.
+      const row = {
+        ...toColumns(client),
+        id: client.id,
+        created_at: client.createdAt,
+        updated_at: client.createdAt,
+      } as ClientsTable;
+      await db.insertInto('clients').values(row).execute();
+      return toClient(row);
+    },
+
+    async findById(id) {
+      const row = await db
+        .selectFrom('clients')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row && toClient(row);
+    },
+
+    async list() {
+      const rows = await db
+        .selectFrom('clients')
+        .selectAll()
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toClient);
+    },
+
+    async update(id, patch, now) {
+      const row = await db
+        .updateTable('clients')
+        .set({ ...toColumns(patch), updated_at: now })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst();
+      return row && toClient(row);
+    },
+
+    async delete(id) {
+      return db.transaction().execute(async (tx) => {
+        await tx.deleteFrom('session_clients').where('client_id', '=', id).execute();
+        await tx.deleteFrom('tokens').where('client_id', '=', id).execute();
+        await tx.deleteFrom('authorization_codes').where('client_id', '=', id).execute();
+        await tx.deleteFrom('grants').where('client_id', '=', id).execute();
+        const result = await tx.deleteFrom('clients').where('id', '=', id).executeTakeFirst();
+        return result.numDeletedRows > 0n;
+      });
+    },
+  };
+}

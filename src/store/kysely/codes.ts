@@ -1,0 +1,78 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { AuthorizationCode, CodeStore } from '../types.js';
+import { fromJson, toJson } from './codec.js';
+import type { CodesTable, Database } from './schema.js';
+
+function toCode(row: Selectable<CodesTable>): AuthorizationCode {
+  return {
+    id: row.id,
+    familyId: row.family_id,
+    grantId: row.grant_id,
+    clientId: row.client_id,
+    userId: row.user_id,
+    redirectUri: row.redirect_uri,
+    scope: row.scope,
+    codeChallenge: row.code_challenge,
+    codeChallengeMethod: row.code_challenge_method,
+    nonce: row.nonce,
+    sessionId: row.session_id,
+    authTime: row.auth_time,
+    acr: row.acr,
+    amr: fromJson(row.amr),
+    claims: row.claims,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    consumedAt: row.consumed_at,
+  };
+}
+
+export function codeStore(db: Kysely<Database>): CodeStore {
+  return {
+    async save(code) {
+      await db
+        .insertInto('authorization_codes')
+        .values({
+          id: code.id,
+          family_id: code.familyId,
+          grant_id: code.grantId,
+          client_id: code.clientId,
+          user_id: code.userId,
+          redirect_uri: code.redirectUri,
+          scope: code.scope,
+          code_challenge: code.codeChallenge,
+          code_challenge_method: code.codeChallengeMethod,
+          nonce: code.nonce,
+          session_id: code.sessionId,
+          auth_time: code.authTime,
+          acr: code.acr,
+          amr: toJson(code.amr),
+          claims: code.claims,
+          created_at: code.createdAt,
+          expires_at: code.expiresAt,
+          consumed_at: null,
+        })
+        .execute();
+    },
+
+    async consume(id, now) {
+      // One conditional UPDATE: of any number of concurrent callers exactly one gets the row.
+      const row = await db
+        .updateTable('authorization_codes')
+        .set({ consumed_at: now })
+        .where('id', '=', id)
+        .where('consumed_at', 'is', null)
+        .where('expires_at', '>', now)
+        .returningAll()
+        .executeTakeFirst();
+      if (row) return { status: 'consumed', code: toCode(row) };
+      const existing = await db
+        .selectFrom('authorization_codes')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (!existing) return { status: 'missing' };
+      if (existing.consumed_at !== null) return { status: 'reused', code: toCode(existing) };
+      return { status: 'expired' };
+    },
+  };
+}

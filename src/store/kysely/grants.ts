@@ -1,0 +1,88 @@
+import type { Kysely, Selectable } from 'kysely';
+import { randomId } from '../../lib/random.js';
+import type { Grant, GrantStore } from '../types.js';
+import { splitScopes } from './codec.js';
+import type { Database, GrantsTable } from './schema.js';
+
+function toGrant(row: Selectable<GrantsTable>): Grant {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    clientId: row.client_id,
+    scopes: splitScopes(row.scopes),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastUsedAt: row.last_used_at,
+  };
+}
+
+export function grantStore(db: Kysely<Database>): GrantStore {
+  return {
+    async find(userId, clientId) {
+      const row = await db
+        .selectFrom('grants')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('client_id', '=', clientId)
+        .executeTakeFirst();
+      return row && toGrant(row);
+    },
+
+    async findById(id) {
+      const row = await db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toGrant(row);
+    },
+
+    async upsert(userId, clientId, scopes, now) {
+      const row = await db
+        .insertInto('grants')
+        .values({
+          id: randomId(),
+          user_id: userId,
+          client_id: clientId,
+          scopes: scopes.join(' '),
+          created_at: now,
+          updated_at: now,
+          last_used_at: null,
+        })
+        .onConflict((oc) =>
+          oc
+            .columns(['user_id', 'client_id'])
+            .doUpdateSet({ scopes: scopes.join(' '), updated_at: now }),
+        )
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toGrant(row);
+    },
+
+    async touch(id, now) {
+      await db.updateTable('grants').set({ last_used_at: now }).where('id', '=', id).execute();
+    },
+
+    async listForUser(userId) {
+      const rows = await db
+        .selectFrom('grants')
+        .innerJoin('clients', 'clients.id', 'grants.client_id')
+        .selectAll('grants')
+        .select('clients.name as client_name')
+        .where('grants.user_id', '=', userId)
+        .orderBy('grants.created_at')
+        .execute();
+      return rows.map((row) => ({ ...toGrant(row), clientName: row.client_name }));
+    },
+
+    async revoke(id, now) {
+      return db.transaction().execute(async (tx) => {
+        await tx
+          .updateTable('tokens')
+          .set({ revoked_at: now })
+          .where('grant_id', '=', id)
+          .where('revoked_at', 'is', null)
+          .execute();
+        await tx.deleteFrom('authorization_codes').where('grant_id', '=', id).execute();
+        const result = await tx.deleteFrom('grants').where('id', '=', id).executeTakeFirst();
+        return result.numDeletedRows > 0n;
+      });
+    },
+  };
+}

@@ -1,0 +1,176 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { migrations } from '../migrations/index.js';
+import type { Store } from '../types.js';
+import { auditStore } from './audit.js';
+import { clientStore } from './clients.js';
+import { codeStore } from './codes.js';
+import { grantStore } from './grants.js';
+import { keyStore } from './keys.js';
+import type { Database } from './schema.js';
+import { sessionStore } from './sessions.js';
+import { tokenStore } from './tokens.js';
+import { userStore } from './users.js';
+
+export type DatabaseTarget =
+  | { dialect: 'sqlite'; path: string }
+  | { dialect: 'postgres'; url: string };
+
+export interface OpenOptions {
+  /** PostgreSQL only: work inside this schema (created if missing); tests use one per run. */
+  schema?: string;
+  /** Run pending migrations first (the server does; `tessera migrate` does it alone). */
+  migrate?: boolean;
+}
+
+const INT8 = 20;
+const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+function sqliteDatabase(path: string): SQLite.Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new SQLite(path);
+  db.pragma('journal_mode = WAL');
+  // WAL with NORMAL sync is durable across process crashes; only a power loss can drop the last commits.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+async function postgresPool(url: string, schema: string | undefined): Promise<pg.Pool> {
+  if (schema) {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    } finally {
+      await client.end();
+    }
+  }
+  return new pg.Pool({
+    connectionString: url,
+    max: 10,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    // int8 columns hold epoch seconds and counts: well inside a JS number.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8
+          ? Number
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+}
+
+/** Applies pending migrations; returns the names of those applied. */
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  dialect: DatabaseTarget['dialect'],
+): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: migrations(dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+async function connect(
+  target: DatabaseTarget,
+  schema: string | undefined,
+): Promise<Kysely<Database>> {
+  return target.dialect === 'sqlite'
+    ? new Kysely<Database>({
+        dialect: new SqliteDialect({ database: sqliteDatabase(target.path) }),
+      })
+    : new Kysely<Database>({
+        dialect: new PostgresDialect({ pool: await postgresPool(target.url, schema) }),
+      });
+}
+
+/** Applies pending migrations to the database and closes it; returns the names of those applied. */
+export async function migrateDatabase(
+  target: DatabaseTarget,
+  options: Pick<OpenOptions, 'schema'> = {},
+): Promise<string[]> {
+  const db = await connect(target, options.schema);
+  try {
+    return await migrateToLatest(db, target.dialect);
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Opens the store named by the configuration. */
+export async function openStore(target: DatabaseTarget, options: OpenOptions = {}): Promise<Store> {
+  const db = await connect(target, options.schema);
+  try {
+    if (options.migrate !== false) await migrateToLatest(db, target.dialect);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return kyselyStore(db, target.dialect);
+}
+
+function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): Store {
+  return {
+    dialect,
+    users: userStore(db),
+    clients: clientStore(db),
+    grants: grantStore(db),
+    codes: codeStore(db),
+    tokens: tokenStore(db),
+    sessions: sessionStore(db),
+    keys: keyStore(db),
+    audit: auditStore(db),
+
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+
+    async purgeExpired(now) {
+      // Used codes are kept ten minutes past expiry so that a late replay is still recognised.
+      const codes = await db
+        .deleteFrom('authorization_codes')
+        .where('expires_at', '<', now - 600)
+        .executeTakeFirst();
+      const tokens = await db.deleteFrom('tokens').where('expires_at', '<', now).executeTakeFirst();
+      const sessions = await db.transaction().execute(async (tx) => {
+        const dead = tx
+          .selectFrom('sessions')
+          .select('id')
+          .where((eb) => eb.or([eb('expires_at', '<', now), eb('ended_at', 'is not', null)]));
+        await tx.deleteFrom('session_clients').where('session_id', 'in', dead).execute();
+        return tx
+          .deleteFrom('sessions')
+          .where((eb) => eb.or([eb('expires_at', '<', now), eb('ended_at', 'is not', null)]))
+          .executeTakeFirst();
+      });
+      const keys = await db
+        .deleteFrom('signing_keys')
+        .where('expires_at', '<', now)
+        .executeTakeFirst();
+      return {
+        codes: Number(codes.numDeletedRows),
+        tokens: Number(tokens.numDeletedRows),
+        sessions: Number(sessions.numDeletedRows),
+        keys: Number(keys.numDeletedRows),
+      };
+    },
+
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+/** Drops a PostgreSQL schema made for a test run. */
+export async function dropPostgresSchema(url: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,54 @@
+import type { Kysely } from 'kysely';
+import type { KeyStore } from '../types.js';
+import type { Database } from './schema.js';
+
+export function keyStore(db: Kysely<Database>): KeyStore {
+  return {
+    async list() {
+      const rows = await db
+        .selectFrom('signing_keys')
+        .selectAll()
+        .orderBy('created_at')
+        .orderBy('kid')
+        .execute();
+      return rows.map((row) => ({
+        kid: row.kid,
+        alg: row.alg,
+        publicJwk: row.public_jwk,
+        privateJwk: row.private_jwk,
+        createdAt: row.created_at,
+        activatesAt: row.activates_at,
+        retiredAt: row.retired_at,
+        expiresAt: row.expires_at,
+      }));
+    },
+
+    async insert(key) {
+      await db
+        .insertInto('signing_keys')
+        .values({
+          kid: key.kid,
+          alg: key.alg,
+          public_jwk: key.publicJwk,
+          private_jwk: key.privateJwk,
+          created_at: key.createdAt,
+          activates_at: key.activatesAt,
+          retired_at: key.retiredAt,
+          expires_at: key.expiresAt,
+        })
+        .execute();
+    },
+
+    async retire(kid, retiredAt, expiresAt) {
+      await db
+        .updateTable('signing_keys')
+        .set({ retired_at: retiredAt, expires_at: expiresAt })
+        .where('kid', '=', kid)
+        .execute();
+    },
+
+    async delete(kid) {
+      await db.deleteFrom('signing_keys').where('kid', '=', kid).execute();
+    },
+  };
+}

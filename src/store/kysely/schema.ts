@@ -1,0 +1,164 @@
+import type { Generated } from 'kysely';
+
+/*
+ * Row shapes as stored. Times are seconds since the epoch (int8); flags are 0/1
+ * integers and lists are JSON text, so one schema serves SQLite and PostgreSQL.
+ */
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  username_lower: string;
+  email: string;
+  email_lower: string;
+  email_verified: number;
+  password_hash: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  middle_name: string | null;
+  nickname: string | null;
+  picture: string | null;
+  website: string | null;
+  gender: string | null;
+  birthdate: string | null;
+  zoneinfo: string | null;
+  locale: string | null;
+  phone_number: string | null;
+  phone_number_verified: number;
+  address: string | null;
+  role: string;
+  two_factor: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ClientsTable {
+  id: string;
+  name: string;
+  contact_email: string | null;
+  secret_hash: string | null;
+  type: string;
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  grant_types: string;
+  response_types: string;
+  scopes: string;
+  token_endpoint_auth_method: string;
+  access_token_format: string;
+  id_token_signed_response_alg: string;
+  userinfo_signed_response_alg: string | null;
+  backchannel_logout_uri: string | null;
+  default_max_age: number | null;
+  require_auth_time: number;
+  first_party: number;
+  require_pkce: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GrantsTable {
+  id: string;
+  user_id: string;
+  client_id: string;
+  scopes: string;
+  created_at: number;
+  updated_at: number;
+  last_used_at: number | null;
+}
+
+export interface CodesTable {
+  id: string;
+  family_id: string;
+  grant_id: string;
+  client_id: string;
+  user_id: string;
+  redirect_uri: string;
+  scope: string;
+  code_challenge: string | null;
+  code_challenge_method: string | null;
+  nonce: string | null;
+  session_id: string | null;
+  auth_time: number;
+  acr: string | null;
+  amr: string | null;
+  claims: string | null;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+export interface TokensTable {
+  id: string;
+  kind: string;
+  format: string;
+  client_id: string;
+  user_id: string | null;
+  grant_id: string | null;
+  family_id: string | null;
+  session_id: string | null;
+  scope: string;
+  audience: string | null;
+  auth_time: number | null;
+  acr: string | null;
+  amr: string | null;
+  claims: string | null;
+  created_at: number;
+  expires_at: number;
+  family_expires_at: number | null;
+  rotated_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  secret_hash: string;
+  user_id: string;
+  auth_time: number;
+  amr: string | null;
+  acr: string | null;
+  user_agent: string | null;
+  ip: string | null;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  ended_at: number | null;
+}
+
+export interface SessionClientsTable {
+  session_id: string;
+  client_id: string;
+  created_at: number;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_jwk: string;
+  created_at: number;
+  activates_at: number;
+  retired_at: number | null;
+  expires_at: number | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  type: string;
+  user_id: string | null;
+  client_id: string | null;
+  ip: string | null;
+  details: string | null;
+  created_at: number;
+}
+
+export interface Database {
+  users: UsersTable;
+  clients: ClientsTable;
+  grants: GrantsTable;
+  authorization_codes: CodesTable;
+  tokens: TokensTable;
+  sessions: SessionsTable;
+  session_clients: SessionClientsTable;
+  signing_keys: SigningKeysTable;
+  audit_events: AuditEventsTable;
+}

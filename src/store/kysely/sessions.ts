@@ -1,0 +1,118 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Session, SessionStore } from '../types.js';
+import { fromJson, toJson } from './codec.js';
+import type { Database, SessionsTable } from './schema.js';
+
+function toSession(row: Selectable<SessionsTable>): Session {
+  return {
+    id: row.id,
+    secretHash: row.secret_hash,
+    userId: row.user_id,
+    authTime: row.auth_time,
+    amr: fromJson(row.amr),
+    acr: row.acr,
+    userAgent: row.user_agent,
+    ip: row.ip,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    expiresAt: row.expires_at,
+    endedAt: row.ended_at,
+  };
+}
+
+export function sessionStore(db: Kysely<Database>): SessionStore {
+  return {
+    async create(session) {
+      await db
+        .insertInto('sessions')
+        .values({
+          id: session.id,
+          secret_hash: session.secretHash,
+          user_id: session.userId,
+          auth_time: session.authTime,
+          amr: toJson(session.amr),
+          acr: session.acr,
+          user_agent: session.userAgent,
+          ip: session.ip,
+          created_at: session.createdAt,
+          last_seen_at: session.lastSeenAt,
+          expires_at: session.expiresAt,
+          ended_at: null,
+        })
+        .execute();
+    },
+
+    async findActiveBySecret(secretHash, now) {
+      const row = await db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('secret_hash', '=', secretHash)
+        .where('ended_at', 'is', null)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      return row && toSession(row);
+    },
+
+    async findById(id) {
+      const row = await db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row && toSession(row);
+    },
+
+    async touch(id, now) {
+      await db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', id).execute();
+    },
+
+    async end(id, now) {
+      const result = await db
+        .updateTable('sessions')
+        .set({ ended_at: now })
+        .where('id', '=', id)
+        .where('ended_at', 'is', null)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    async endAllForUser(userId, now) {
+      const result = await db
+        .updateTable('sessions')
+        .set({ ended_at: now })
+        .where('user_id', '=', userId)
+        .where('ended_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
+    async listActiveForUser(userId, now) {
+      const rows = await db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('ended_at', 'is', null)
+        .where('expires_at', '>', now)
+        .orderBy('created_at', 'desc')
+        .execute();
+      return rows.map(toSession);
+    },
+
+    async addClient(sessionId, clientId, now) {
+      await db
+        .insertInto('session_clients')
+        .values({ session_id: sessionId, client_id: clientId, created_at: now })
+        .onConflict((oc) => oc.columns(['session_id', 'client_id']).doNothing())
+        .execute();
+    },
+
+    async listClients(sessionId) {
+      const rows = await db
+        .selectFrom('session_clients')
+        .select('client_id')
+        .where('session_id', '=', sessionId)
+        .execute();
+      return rows.map((row) => row.client_id);
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { TokenRecord, TokenStore } from '../types.js';
+import { fromJson, toJson } from './codec.js';
+import type { Database, TokensTable } from './schema.js';
+
+function toToken(row: Selectable<TokensTable>): TokenRecord {
+  return {
+    id: row.id,
+    kind: row.kind === 'refresh' ? 'refresh' : 'access',
+    format: row.format === 'opaque' ? 'opaque' : 'jwt',
+    clientId: row.client_id,
+    userId: row.user_id,
+    grantId: row.grant_id,
+    familyId: row.family_id,
+    sessionId: row.session_id,
+    scope: row.scope,
+    audience: row.audience,
+    authTime: row.auth_time,
+    acr: row.acr,
+    amr: fromJson(row.amr),
+    claims: row.claims,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    familyExpiresAt: row.family_expires_at,
+    rotatedAt: row.rotated_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+function toRow(token: TokenRecord): TokensTable {
+  return {
+    id: token.id,
+    kind: token.kind,
+    format: token.format,
+    client_id: token.clientId,
+    user_id: token.userId,
+    grant_id: token.grantId,
+    family_id: token.familyId,
+    session_id: token.sessionId,
+    scope: token.scope,
+    audience: token.audience,
+    auth_time: token.authTime,
+    acr: token.acr,
+    amr: toJson(token.amr),
+    claims: token.claims,
+    created_at: token.createdAt,
+    expires_at: token.expiresAt,
+    family_expires_at: token.familyExpiresAt,
+    rotated_at: token.rotatedAt,
+    revoked_at: token.revokedAt,
+  };
+}
+
+export function tokenStore(db: Kysely<Database>): TokenStore {
+  return {
+    async save(token) {
+      await db.insertInto('tokens').values(toRow(token)).execute();
+    },
+
+    async find(id) {
+      const row = await db.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toToken(row);
+    },
+
+    async rotate(id, now) {
+      const row = await db
+        .updateTable('tokens')
+        .set({ rotated_at: now })
+        .where('id', '=', id)
+        .where('kind', '=', 'refresh')
+        .where('rotated_at', 'is', null)
+        .where('revoked_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      if (row) return { status: 'rotated', token: toToken(row) };
+      const existing = await db
+        .selectFrom('tokens')
+        .selectAll()
+        .where('id', '=', id)
+        .where('kind', '=', 'refresh')
+        .executeTakeFirst();
+      return existing ? { status: 'stale', token: toToken(existing) } : { status: 'missing' };
+    },
+
+    async revoke(id, now) {
+      const result = await db
+        .updateTable('tokens')
+        .set({ revoked_at: now })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    async revokeUnstored(token, now) {
+      await db
+        .insertInto('tokens')
+        .values(toRow({ ...token, rotatedAt: null, revokedAt: now }))
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+    },
+
+    async revokeFamily(familyId, now) {
+      const result = await db
+        .updateTable('tokens')
+        .set({ revoked_at: now })
+        .where('family_id', '=', familyId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+  };
+}

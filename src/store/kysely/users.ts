@@ -1,0 +1,170 @@
+import type { Kysely, Selectable } from 'kysely';
+import {
+  ConflictError,
+  type ListOptions,
+  type NewUser,
+  type User,
+  type UserPatch,
+  type UserStore,
+} from '../types.js';
+import { flag, fromJson, isSet, isUniqueViolation, toJson, violationText } from './codec.js';
+import type { Database, UsersTable } from './schema.js';
+
+function toUser(row: Selectable<UsersTable>): User {
+  return {
+    id: row.id,
+    username: row.username,
+    email: row.email,
+    emailVerified: isSet(row.email_verified),
+    passwordHash: row.password_hash,
+    givenName: row.given_name,
+    familyName: row.family_name,
+    middleName: row.middle_name,
+    nickname: row.nickname,
+    picture: row.picture,
+    website: row.website,
+    gender: row.gender,
+    birthdate: row.birthdate,
+    zoneinfo: row.zoneinfo,
+    locale: row.locale,
+    phoneNumber: row.phone_number,
+    phoneNumberVerified: isSet(row.phone_number_verified),
+    address: fromJson(row.address),
+    role: row.role === 'admin' ? 'admin' : 'user',
+    twoFactor: isSet(row.two_factor),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** The columns a patch touches; explicit, so no stray field is ever written. */
+function toColumns(patch: UserPatch): Partial<UsersTable> {
+  const row: Partial<UsersTable> = {};
+  if (patch.username !== undefined) {
+    row.username = patch.username;
+    row.username_lower = patch.username.toLowerCase();
+  }
+  if (patch.email !== undefined) {
+    row.email = patch.email;
+    row.email_lower = patch.email.toLowerCase();
+  }
+  if (patch.emailVerified !== undefined) row.email_verified = flag(patch.emailVerified);
+  if (patch.passwordHash !== undefined) row.password_hash = patch.passwordHash;
+  if (patch.givenName !== undefined) row.given_name = patch.givenName;
+  if (patch.familyName !== undefined) row.family_name = patch.familyName;
+  if (patch.middleName !== undefined) row.middle_name = patch.middleName;
+  if (patch.nickname !== undefined) row.nickname = patch.nickname;
+  if (patch.picture !== undefined) row.picture = patch.picture;
+  if (patch.website !== undefined) row.website = patch.website;
+  if (patch.gender !== undefined) row.gender = patch.gender;
+  if (patch.birthdate !== undefined) row.birthdate = patch.birthdate;
+  if (patch.zoneinfo !== undefined) row.zoneinfo = patch.zoneinfo;
+  if (patch.locale !== undefined) row.locale = patch.locale;
+  if (patch.phoneNumber !== undefined) row.phone_number = patch.phoneNumber;
+  if (patch.phoneNumberVerified !== undefined)
+    row.phone_number_verified = flag(patch.phoneNumberVerified);
+  if (patch.address !== undefined) row.address = toJson(patch.address);
+  if (patch.role !== undefined) row.role = patch.role;
+  if (patch.twoFactor !== undefined) row.two_factor = flag(patch.twoFactor);
+  return row;
+}
+
+function conflict(error: unknown): never {
+  if (isUniqueViolation(error)) {
+    throw new ConflictError(violationText(error).includes('email') ? 'email' : 'username');
+  }
+  throw error;
+}
+
+const escapeLike = (value: string) => value.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export function userStore(db: Kysely<Database>): UserStore {
+  const searchable = (search: string | undefined) =>
+    db.selectFrom('users').$if(Boolean(search), (q) => {
+      const prefix = `${escapeLike(search!.toLowerCase())}%`;
+      return q.where((eb) =>
+        eb.or([eb('username_lower', 'like', prefix), eb('email_lower', 'like', prefix)]),
+      );
+    });
+
+  return {
+    async create(user: NewUser) {
+      // A NewUser has every field, so toColumns yields every column.
+      const row = {
+        ...toColumns(user),
+        id: user.id,
+        created_at: user.createdAt,
+        updated_at: user.createdAt,
+      } as UsersTable;
+      try {
+        await db.insertInto('users').values(row).execute();
+      } catch (error) {
+        conflict(error);
+      }
+      return toUser(row);
+    },
+
+    async findById(id) {
+      const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toUser(row);
+    },
+
+    async findByLogin(login) {
+      const key = login.toLowerCase();
+      const row = await db
+        .selectFrom('users')
+        .selectAll()
+        .where((eb) => eb.or([eb('username_lower', '=', key), eb('email_lower', '=', key)]))
+        // A username that looks like someone else's e-mail must not shadow it: prefer the username match.
+        .orderBy((eb) => eb.case().when('username_lower', '=', key).then(0).else(1).end())
+        .executeTakeFirst();
+      return row && toUser(row);
+    },
+
+    async update(id, patch, now) {
+      const columns = toColumns(patch);
+      try {
+        const row = await db
+          .updateTable('users')
+          .set({ ...columns, updated_at: now })
+          .where('id', '=', id)
+          .returningAll()
+          .executeTakeFirst();
+        return row && toUser(row);
+      } catch (error) {
+        conflict(error);
+      }
+    },
+
+    async delete(id) {
+      return db.transaction().execute(async (tx) => {
+        const sessions = tx.selectFrom('sessions').select('id').where('user_id', '=', id);
+        await tx.deleteFrom('session_clients').where('session_id', 'in', sessions).execute();
+        await tx.deleteFrom('sessions').where('user_id', '=', id).execute();
+        await tx.deleteFrom('tokens').where('user_id', '=', id).execute();
+        await tx.deleteFrom('authorization_codes').where('user_id', '=', id).execute();
+        await tx.deleteFrom('grants').where('user_id', '=', id).execute();
+        const result = await tx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+        return result.numDeletedRows > 0n;
+      });
+    },
+
+    async list({ limit, offset, search }: ListOptions) {
+      const rows = await searchable(search)
+        .selectAll()
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(limit)
+        .offset(offset)
+        .execute();
+      return rows.map(toUser);
+    },
+
+    async count(search) {
+      const row = await searchable(search)
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+  };
+}

@@ -1,0 +1,15 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import { initial } from './001_initial.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * One list of migrations for both dialects, in order. A step that must differ
+ * by dialect receives it, instead of a file per dialect per step.
+ */
+export function migrations(dialect: Dialect): MigrationProvider {
+  const all: Record<string, Migration> = {
+    '001_initial': initial(dialect),
+  };
+  return { getMigrations: async () => all };
+}

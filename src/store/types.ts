@@ -1,0 +1,321 @@
+/*
+ * The storage contract: one narrow interface per aggregate, written for what
+ * its callers need. Records are camelCase and typed; no SQL or Kysely type
+ * leaves store/. Times are seconds since the epoch.
+ */
+
+export type Role = 'user' | 'admin';
+
+export interface Address {
+  formatted?: string;
+  street_address?: string;
+  locality?: string;
+  region?: string;
+  postal_code?: string;
+  country?: string;
+}
+
+/** The profile fields a person can hold, named after the OpenID Connect claims. */
+export interface Profile {
+  givenName: string | null;
+  familyName: string | null;
+  middleName: string | null;
+  nickname: string | null;
+  picture: string | null;
+  website: string | null;
+  gender: string | null;
+  birthdate: string | null;
+  zoneinfo: string | null;
+  locale: string | null;
+  phoneNumber: string | null;
+  phoneNumberVerified: boolean;
+  address: Address | null;
+}
+
+export interface User extends Profile {
+  /** Random and never reused: it is the `sub` of every token. */
+  id: string;
+  username: string;
+  email: string;
+  emailVerified: boolean;
+  passwordHash: string | null;
+  role: Role;
+  twoFactor: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewUser = Omit<User, 'createdAt' | 'updatedAt'> & { createdAt: number };
+export type UserPatch = Partial<Omit<User, 'id' | 'createdAt' | 'updatedAt'>>;
+
+export type ClientType = 'confidential' | 'public';
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type AccessTokenFormat = 'jwt' | 'opaque';
+
+export interface Client {
+  id: string;
+  name: string;
+  contactEmail: string | null;
+  /** SHA-256 of the secret; null for public clients. */
+  secretHash: string | null;
+  type: ClientType;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  grantTypes: string[];
+  responseTypes: string[];
+  /** The scopes this client may ask for. */
+  scopes: string[];
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  accessTokenFormat: AccessTokenFormat;
+  idTokenSignedResponseAlg: string;
+  userinfoSignedResponseAlg: string | null;
+  backchannelLogoutUri: string | null;
+  defaultMaxAge: number | null;
+  requireAuthTime: boolean;
+  /** First-party clients skip the consent page. */
+  firstParty: boolean;
+  requirePkce: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewClient = Omit<Client, 'updatedAt'>;
+export type ClientPatch = Partial<Omit<Client, 'id' | 'createdAt' | 'updatedAt'>>;
+
+/** One person's consent to one client: every code and token points to it. */
+export interface Grant {
+  id: string;
+  userId: string;
+  clientId: string;
+  scopes: string[];
+  createdAt: number;
+  updatedAt: number;
+  lastUsedAt: number | null;
+}
+
+export interface GrantWithClient extends Grant {
+  clientName: string;
+}
+
+export interface AuthorizationCode {
+  /** SHA-256 of the code. */
+  id: string;
+  /** Every token issued from this code carries it, so a replay can revoke them all. */
+  familyId: string;
+  grantId: string;
+  clientId: string;
+  userId: string;
+  redirectUri: string;
+  scope: string;
+  codeChallenge: string | null;
+  codeChallengeMethod: string | null;
+  nonce: string | null;
+  sessionId: string | null;
+  authTime: number;
+  acr: string | null;
+  amr: string[] | null;
+  /** The `claims` request parameter, as JSON text. */
+  claims: string | null;
+  createdAt: number;
+  expiresAt: number;
+  consumedAt: number | null;
+}
+
+export type ConsumeResult =
+  | { status: 'consumed'; code: AuthorizationCode }
+  /** The code was used before: a replay. */
+  | { status: 'reused'; code: AuthorizationCode }
+  | { status: 'expired' }
+  | { status: 'missing' };
+
+export type TokenKind = 'access' | 'refresh';
+
+export interface TokenRecord {
+  /** SHA-256 of an opaque token, or the `jti` of a JWT. */
+  id: string;
+  kind: TokenKind;
+  format: AccessTokenFormat;
+  clientId: string;
+  userId: string | null;
+  grantId: string | null;
+  familyId: string | null;
+  sessionId: string | null;
+  scope: string;
+  audience: string | null;
+  authTime: number | null;
+  acr: string | null;
+  amr: string[] | null;
+  claims: string | null;
+  createdAt: number;
+  expiresAt: number;
+  /** The absolute end of a refresh token family. */
+  familyExpiresAt: number | null;
+  rotatedAt: number | null;
+  revokedAt: number | null;
+}
+
+export type RotateResult =
+  | { status: 'rotated'; token: TokenRecord }
+  /** Already rotated (or revoked): the caller decides between grace and family revocation. */
+  | { status: 'stale'; token: TokenRecord }
+  | { status: 'missing' };
+
+export interface Session {
+  /** The public session id: the `sid` claim. */
+  id: string;
+  /** SHA-256 of the cookie value. */
+  secretHash: string;
+  userId: string;
+  authTime: number;
+  amr: string[] | null;
+  acr: string | null;
+  userAgent: string | null;
+  ip: string | null;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+  endedAt: number | null;
+}
+
+export interface SigningKey {
+  kid: string;
+  alg: string;
+  publicJwk: string;
+  /** Encrypted under the instance secret. */
+  privateJwk: string;
+  createdAt: number;
+  /** Published before this, signs from then on. */
+  activatesAt: number;
+  retiredAt: number | null;
+  /** Dropped from the JWKS after this: every token it signed has expired. */
+  expiresAt: number | null;
+}
+
+export interface AuditEvent {
+  id: number;
+  type: string;
+  userId: string | null;
+  clientId: string | null;
+  ip: string | null;
+  details: Record<string, unknown> | null;
+  createdAt: number;
+}
+
+export type NewAuditEvent = Omit<AuditEvent, 'id'>;
+
+/** A unique field already holds this value. */
+export class ConflictError extends Error {
+  constructor(readonly field: string) {
+    super(`${field} is already taken`);
+    this.name = 'ConflictError';
+  }
+}
+
+export interface ListOptions {
+  limit: number;
+  offset: number;
+  /** Matches the start of username or e-mail, case-insensitively. */
+  search?: string;
+}
+
+export interface UserStore {
+  /** @throws ConflictError('username' | 'email') */
+  create(user: NewUser): Promise<User>;
+  findById(id: string): Promise<User | undefined>;
+  /** By username or e-mail, case-insensitively. */
+  findByLogin(login: string): Promise<User | undefined>;
+  /** @throws ConflictError('username' | 'email') */
+  update(id: string, patch: UserPatch, now: number): Promise<User | undefined>;
+  /** Deletes the user with every grant, code, token and session of theirs. */
+  delete(id: string): Promise<boolean>;
+  list(options: ListOptions): Promise<User[]>;
+  count(search?: string): Promise<number>;
+}
+
+export interface ClientStore {
+  create(client: NewClient): Promise<Client>;
+  findById(id: string): Promise<Client | undefined>;
+  list(): Promise<Client[]>;
+  update(id: string, patch: ClientPatch, now: number): Promise<Client | undefined>;
+  /** Deletes the client with every grant, code, token and session link of its. */
+  delete(id: string): Promise<boolean>;
+}
+
+export interface GrantStore {
+  find(userId: string, clientId: string): Promise<Grant | undefined>;
+  findById(id: string): Promise<Grant | undefined>;
+  /** Creates the grant or replaces its scopes. */
+  upsert(userId: string, clientId: string, scopes: string[], now: number): Promise<Grant>;
+  touch(id: string, now: number): Promise<void>;
+  listForUser(userId: string): Promise<GrantWithClient[]>;
+  /** Deletes the grant and revokes every code and token issued under it. */
+  revoke(id: string, now: number): Promise<boolean>;
+}
+
+export interface CodeStore {
+  save(code: AuthorizationCode): Promise<void>;
+  /** Marks the code used and returns it, exactly once; an atomic update, never find-then-delete. */
+  consume(id: string, now: number): Promise<ConsumeResult>;
+}
+
+export interface TokenStore {
+  save(token: TokenRecord): Promise<void>;
+  find(id: string): Promise<TokenRecord | undefined>;
+  /** Marks an active refresh token rotated, exactly once. */
+  rotate(id: string, now: number): Promise<RotateResult>;
+  /** Revokes one token; returns false when there was none to revoke. */
+  revoke(id: string, now: number): Promise<boolean>;
+  /** Records the revocation of a token that was never stored (a stateless JWT). */
+  revokeUnstored(token: Omit<TokenRecord, 'revokedAt' | 'rotatedAt'>, now: number): Promise<void>;
+  revokeFamily(familyId: string, now: number): Promise<number>;
+}
+
+export interface SessionStore {
+  create(session: Session): Promise<void>;
+  /** An active (not ended, not expired) session by its cookie hash. */
+  findActiveBySecret(secretHash: string, now: number): Promise<Session | undefined>;
+  findById(id: string): Promise<Session | undefined>;
+  touch(id: string, now: number): Promise<void>;
+  end(id: string, now: number): Promise<boolean>;
+  endAllForUser(userId: string, now: number): Promise<number>;
+  listActiveForUser(userId: string, now: number): Promise<Session[]>;
+  /** Remembers that a client received tokens in this session (for back-channel logout). */
+  addClient(sessionId: string, clientId: string, now: number): Promise<void>;
+  listClients(sessionId: string): Promise<string[]>;
+}
+
+export interface KeyStore {
+  list(): Promise<SigningKey[]>;
+  insert(key: SigningKey): Promise<void>;
+  retire(kid: string, retiredAt: number, expiresAt: number): Promise<void>;
+  delete(kid: string): Promise<void>;
+}
+
+export interface AuditStore {
+  record(event: NewAuditEvent): Promise<void>;
+  list(options: { limit: number; userId?: string }): Promise<AuditEvent[]>;
+}
+
+export interface PurgeCounts {
+  codes: number;
+  tokens: number;
+  sessions: number;
+  keys: number;
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  users: UserStore;
+  clients: ClientStore;
+  grants: GrantStore;
+  codes: CodeStore;
+  tokens: TokenStore;
+  sessions: SessionStore;
+  keys: KeyStore;
+  audit: AuditStore;
+  /** Throws when the database cannot be reached. */
+  ping(): Promise<void>;
+  /** Deletes what expired before `now`. */
+  purgeExpired(now: number): Promise<PurgeCounts>;
+  close(): Promise<void>;
+}
