@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { registerAdminRoutes } from './admin/routes.js';
+import { registerApiRoutes } from './api/routes.js';
 import type { AppContext, RuntimeConfig } from './context.js';
 import { BODY_LIMIT, registerBodyParsers } from './http/body.js';
 import { registerErrorHandler } from './http/errors.js';
 import { registerSecurityHeaders } from './http/security.js';
 import { type Clock, systemClock } from './lib/clock.js';
+import { registerOAuthRoutes } from './oauth/routes.js';
 import { registerHealthRoutes } from './ops/health.js';
 import type { Store } from './store/types.js';
 import { registerAssets } from './ui/assets.js';
 import { errorPage } from './ui/render.js';
+import { registerUiRoutes } from './ui/routes.js';
 
 export interface BuildOptions {
   config: RuntimeConfig;
@@ -66,6 +70,10 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   registerHealthRoutes(app, ctx);
   registerAssets(app);
+  registerUiRoutes(app, ctx);
+  registerApiRoutes(app, ctx);
+  registerAdminRoutes(app, ctx);
+  await registerOAuthRoutes(app, ctx);
 
   return app;
 }
