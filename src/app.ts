@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { registerAdminRoutes } from './admin/routes.js';
 import { registerApiRoutes } from './api/routes.js';
 import type { AppContext, RuntimeConfig } from './context.js';
+import { ClientCache } from './domain/client-cache.js';
 import { BODY_LIMIT, registerBodyParsers } from './http/body.js';
 import { registerErrorHandler } from './http/errors.js';
 import { registerSecurityHeaders } from './http/security.js';
@@ -57,6 +58,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     store: options.store,
     clock: options.clock ?? systemClock,
     log: app.log,
+    clients: new ClientCache(options.store.clients),
   };
   app.decorate('tessera', ctx);
 

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.js';
+import type { ClientCache } from './domain/client-cache.js';
 import { type Clock, epochSeconds } from './lib/clock.js';
 import type { Store } from './store/types.js';
 
@@ -12,6 +13,8 @@ export interface AppContext {
   store: Store;
   clock: Clock;
   log: FastifyBaseLogger;
+  /** Clients by id, cached; anything that changes a client calls `clients.invalidate(id)`. */
+  clients: ClientCache;
 }
 
 /** Seconds since the epoch by the context's clock. */

@@ -1,0 +1,36 @@
+import type { Client, ClientStore } from '../store/types.js';
+
+/**
+ * Clients by id, kept in process: the token endpoint looks its client up on
+ * every request, and clients change rarely. Every change made through this
+ * instance calls invalidate(); changes made elsewhere (another instance, the
+ * CLI) are seen after `ttlMs` at the latest, or at once when an event bus
+ * relays the invalidation.
+ */
+export class ClientCache {
+  private readonly entries = new Map<string, { client: Client | undefined; until: number }>();
+
+  constructor(
+    private readonly store: ClientStore,
+    private readonly ttlMs = 5_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(id: string): Promise<Client | undefined> {
+    const hit = this.entries.get(id);
+    const now = this.now();
+    if (hit && hit.until > now) return hit.client;
+    const client = await this.store.findById(id);
+    // Unknown ids are cached too, briefly, so a flood of bad ids cannot reach the database each time,
+    // but the map is bounded so that it cannot grow without end.
+    if (this.entries.size > 10_000) this.entries.clear();
+    this.entries.set(id, { client, until: now + this.ttlMs });
+    return client;
+  }
+
+  /** Forgets one client, or all of them. */
+  invalidate(id?: string): void {
+    if (id === undefined) this.entries.clear();
+    else this.entries.delete(id);
+  }
+}
