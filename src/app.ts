@@ -5,6 +5,7 @@ import { registerAdminRoutes } from './admin/routes.js';
 import { registerApiRoutes } from './api/routes.js';
 import type { AppContext, RuntimeConfig } from './context.js';
 import { ClientCache } from './domain/client-cache.js';
+import { KeyRing } from './domain/keys.js';
 import { BODY_LIMIT, registerBodyParsers } from './http/body.js';
 import { registerErrorHandler } from './http/errors.js';
 import { registerSecurityHeaders } from './http/security.js';
@@ -13,6 +14,7 @@ import { registerOAuthRoutes } from './oauth/routes.js';
 import { registerHealthRoutes } from './ops/health.js';
 import type { Store } from './store/types.js';
 import { registerAssets } from './ui/assets.js';
+import { authorizeViews } from './ui/pages/authorize-views.js';
 import { errorPage } from './ui/render.js';
 import { registerUiRoutes } from './ui/routes.js';
 
@@ -53,12 +55,27 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     },
   });
 
-  const ctx: AppContext = {
-    config: options.config,
-    store: options.store,
-    clock: options.clock ?? systemClock,
+  const clock = options.clock ?? systemClock;
+  const { config, store } = options;
+  const keys = await KeyRing.open({
+    store: store.keys,
+    secret: config.secret,
+    clock,
+    rotationDays: config.keyRotationDays,
+    // A retired key stays published until everything it signed has expired, with a margin for clock skew.
+    retireAfter: Math.max(config.accessTokenTtl, config.idTokenTtl) + 300,
     log: app.log,
-    clients: new ClientCache(options.store.clients),
+  });
+  const stopWatchingKeys = keys.watch(2_000);
+  app.addHook('onClose', async () => stopWatchingKeys());
+
+  const ctx: AppContext = {
+    config,
+    store,
+    clock,
+    log: app.log,
+    clients: new ClientCache(store.clients),
+    keys,
   };
   app.decorate('tessera', ctx);
 
@@ -75,7 +92,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   registerUiRoutes(app, ctx);
   registerApiRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
-  await registerOAuthRoutes(app, ctx);
+  await registerOAuthRoutes(app, ctx, authorizeViews(ctx));
 
   return app;
 }

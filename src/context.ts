@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.js';
 import type { ClientCache } from './domain/client-cache.js';
+import type { KeyRing } from './domain/keys.js';
 import { type Clock, epochSeconds } from './lib/clock.js';
 import type { Store } from './store/types.js';
 
@@ -15,6 +16,8 @@ export interface AppContext {
   log: FastifyBaseLogger;
   /** Clients by id, cached; anything that changes a client calls `clients.invalidate(id)`. */
   clients: ClientCache;
+  /** The signing keys: current, standby and retired, with the published JWKS. */
+  keys: KeyRing;
 }
 
 /** Seconds since the epoch by the context's clock. */

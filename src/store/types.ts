@@ -287,6 +287,8 @@ export interface SessionStore {
 export interface KeyStore {
   list(): Promise<SigningKey[]>;
   insert(key: SigningKey): Promise<void>;
+  /** Lets a published key start signing at `at`. */
+  activate(kid: string, at: number): Promise<void>;
   retire(kid: string, retiredAt: number, expiresAt: number): Promise<void>;
   delete(kid: string): Promise<void>;
 }

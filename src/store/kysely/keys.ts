@@ -39,6 +39,14 @@ export function keyStore(db: Kysely<Database>): KeyStore {
         .execute();
     },
 
+    async activate(kid, at) {
+      await db
+        .updateTable('signing_keys')
+        .set({ activates_at: at })
+        .where('kid', '=', kid)
+        .execute();
+    },
+
     async retire(kid, retiredAt, expiresAt) {
       await db
         .updateTable('signing_keys')

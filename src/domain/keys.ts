@@ -1,0 +1,247 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { type Clock, epochSeconds } from '../lib/clock.js';
+import { isJwsAlg, JWS_ALGS, type JwsAlg } from '../lib/jws.js';
+import { seal, unseal } from '../lib/seal.js';
+import type { KeyStore, SigningKey } from '../store/types.js';
+
+const PURPOSE = 'signing-key';
+const CENTURY = 100 * 365 * 86400;
+
+export interface LoadedKey {
+  kid: string;
+  alg: JwsAlg;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  publicJwk: JWK;
+  activatesAt: number;
+  retiredAt: number | null;
+  expiresAt: number | null;
+}
+
+export interface KeyRingOptions {
+  store: KeyStore;
+  secret: string;
+  clock: Clock;
+  /** Days between automatic rotations; 0 turns them off. */
+  rotationDays: number;
+  /** How long a retired key stays published: the longest lifetime of anything it signs. */
+  retireAfter: number;
+  log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+/** A signing key could not be decrypted: the instance secret is not the one it was sealed with. */
+export class KeyDecryptionError extends Error {
+  constructor(kid: string, options?: { cause?: unknown }) {
+    super(
+      `cannot decrypt signing key ${kid}: TESSERA_SECRET is not the secret the keys were created with`,
+      options,
+    );
+    this.name = 'KeyDecryptionError';
+  }
+}
+
+/**
+ * The signing keys, held in process. For each algorithm there is one current
+ * key that signs and one standby key that is already published in the JWKS,
+ * so a rotation (automatic, or `tessera keys rotate`) only promotes a key that
+ * relying parties have seen. A retired key stays published until everything it
+ * signed has expired. Every instance re-reads the key set every few seconds,
+ * so a rotation made elsewhere reaches it quickly.
+ */
+export class KeyRing {
+  private byKid = new Map<string, LoadedKey>();
+  private current = new Map<JwsAlg, LoadedKey>();
+  private jwksDocument: { keys: JWK[] } = { keys: [] };
+  private jwksText = '{"keys":[]}';
+  private loadedFingerprint = '';
+
+  private constructor(private readonly options: KeyRingOptions) {}
+
+  /** Loads the key set, creating what is missing (first start) and retiring what was superseded. */
+  static async open(options: KeyRingOptions): Promise<KeyRing> {
+    const ring = new KeyRing(options);
+    await ring.refresh();
+    return ring;
+  }
+
+  private now(): number {
+    return epochSeconds(this.options.clock);
+  }
+
+  /** The key that signs with `alg` now. */
+  signingKey(alg: JwsAlg): LoadedKey {
+    const key = this.current.get(alg);
+    if (!key) throw new Error(`no current signing key for ${alg}`);
+    return key;
+  }
+
+  /** A published key by id, for verifying what we signed. */
+  verificationKey(kid: string): { alg: JwsAlg; key: KeyObject } | undefined {
+    const found = this.byKid.get(kid);
+    return found && { alg: found.alg, key: found.publicKey };
+  }
+
+  jwks(): { keys: JWK[] } {
+    return this.jwksDocument;
+  }
+
+  /** The JWKS as JSON text, serialised once per change. */
+  jwksJson(): string {
+    return this.jwksText;
+  }
+
+  /** Re-reads the key set; generates, activates and retires keys as the schedule says. */
+  async refresh(): Promise<void> {
+    let rows = await this.options.store.list();
+    if (await this.maintain(rows)) rows = await this.options.store.list();
+    this.load(rows);
+  }
+
+  /** Promotes each algorithm's standby key to current now and publishes a new standby. */
+  async rotate(algs: readonly JwsAlg[] = JWS_ALGS): Promise<string[]> {
+    const now = this.now();
+    const rows = await this.options.store.list();
+    const promoted: string[] = [];
+    for (const alg of algs) {
+      const standby = rows
+        .filter((k) => k.alg === alg && k.activatesAt > now && k.retiredAt === null)
+        .sort((a, b) => a.activatesAt - b.activatesAt)[0];
+      if (standby) {
+        await this.options.store.activate(standby.kid, now);
+        promoted.push(standby.kid);
+      } else {
+        promoted.push(await this.generate(alg, now));
+      }
+    }
+    await this.refresh();
+    this.options.log?.info({ kids: promoted }, 'signing keys rotated');
+    return promoted;
+  }
+
+  /** Re-reads the key set every `intervalMs`; returns a stop function. */
+  watch(intervalMs: number): () => void {
+    const timer = setInterval(() => {
+      this.refresh().catch((error) =>
+        this.options.log?.warn({ err: error }, 'reloading signing keys failed'),
+      );
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  private async generate(alg: JwsAlg, activatesAt: number): Promise<string> {
+    const { privateKey } = await generateKeyPair(alg, {
+      extractable: true,
+      ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+    });
+    const jwk = await exportJWK(privateKey);
+    const kid = await calculateJwkThumbprint(jwk);
+    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = jwk;
+    const now = this.now();
+    await this.options.store.insert({
+      kid,
+      alg,
+      publicJwk: JSON.stringify(publicJwk),
+      privateJwk: seal(this.options.secret, PURPOSE, JSON.stringify(jwk)),
+      createdAt: now,
+      activatesAt,
+      retiredAt: null,
+      expiresAt: null,
+    });
+    return kid;
+  }
+
+  /** Brings the stored key set in line with the schedule; true when it wrote anything. */
+  private async maintain(rows: SigningKey[]): Promise<boolean> {
+    const now = this.now();
+    const period = this.options.rotationDays > 0 ? this.options.rotationDays * 86400 : CENTURY;
+    let wrote = false;
+    for (const alg of JWS_ALGS) {
+      const live = rows.filter((k) => k.alg === alg && (k.expiresAt === null || k.expiresAt > now));
+      const active = live
+        .filter((k) => k.activatesAt <= now && k.retiredAt === null)
+        .sort((a, b) => b.activatesAt - a.activatesAt || b.createdAt - a.createdAt);
+      const standby = live.filter((k) => k.activatesAt > now && k.retiredAt === null);
+      if (active.length === 0) {
+        await this.generate(alg, now);
+        wrote = true;
+      }
+      // Superseded keys stop signing now and stay published until their tokens expire.
+      for (const old of active.slice(1)) {
+        await this.options.store.retire(old.kid, now, now + this.options.retireAfter);
+        wrote = true;
+      }
+      if (standby.length === 0) {
+        const newest = active[0]?.activatesAt ?? now;
+        await this.generate(alg, Math.max(newest + period, now + 1));
+        wrote = true;
+      }
+    }
+    return wrote;
+  }
+
+  private load(rows: SigningKey[]): void {
+    const now = this.now();
+    const live = rows.filter((k) => (k.expiresAt === null || k.expiresAt > now) && isJwsAlg(k.alg));
+    const fingerprint = live.map((k) => `${k.kid}:${k.activatesAt}:${k.retiredAt}`).join('|');
+    if (fingerprint !== this.loadedFingerprint) {
+      const byKid = new Map<string, LoadedKey>();
+      for (const row of live) {
+        const known = this.byKid.get(row.kid);
+        byKid.set(
+          row.kid,
+          known
+            ? {
+                ...known,
+                activatesAt: row.activatesAt,
+                retiredAt: row.retiredAt,
+                expiresAt: row.expiresAt,
+              }
+            : this.decrypt(row),
+        );
+      }
+      this.byKid = byKid;
+      this.jwksDocument = {
+        keys: [...byKid.values()].map((k) => ({
+          ...k.publicJwk,
+          kid: k.kid,
+          use: 'sig',
+          alg: k.alg,
+        })),
+      };
+      this.jwksText = JSON.stringify(this.jwksDocument);
+      this.loadedFingerprint = fingerprint;
+    }
+    const current = new Map<JwsAlg, LoadedKey>();
+    for (const key of this.byKid.values()) {
+      if (key.activatesAt > now || key.retiredAt !== null) continue;
+      const best = current.get(key.alg);
+      if (!best || key.activatesAt > best.activatesAt) current.set(key.alg, key);
+    }
+    this.current = current;
+  }
+
+  private decrypt(row: SigningKey): LoadedKey {
+    let jwk: JWK;
+    try {
+      jwk = JSON.parse(unseal(this.options.secret, PURPOSE, row.privateJwk)) as JWK;
+    } catch (error) {
+      throw new KeyDecryptionError(row.kid, { cause: error });
+    }
+    const privateKey = createPrivateKey({
+      key: jwk as import('node:crypto').JsonWebKey,
+      format: 'jwk',
+    });
+    return {
+      kid: row.kid,
+      alg: row.alg as JwsAlg,
+      privateKey,
+      publicKey: createPublicKey(privateKey),
+      publicJwk: JSON.parse(row.publicJwk) as JWK,
+      activatesAt: row.activatesAt,
+      retiredAt: row.retiredAt,
+      expiresAt: row.expiresAt,
+    };
+  }
+}

@@ -1,0 +1,25 @@
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * CORS for the endpoints a browser app calls directly (token, userinfo,
+ * revocation, JWKS, discovery). No cookies cross: credentials are never
+ * allowed, so any origin may call them, as with other providers' public endpoints.
+ */
+export function registerCors(app: FastifyInstance, paths: readonly string[]): void {
+  const set = new Set(paths);
+  app.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?')[0]!.replace(/\/+$/, '') || '/';
+    if (!set.has(path) || !request.headers.origin) return;
+    reply.header('access-control-allow-origin', '*');
+    reply.header('access-control-expose-headers', 'WWW-Authenticate, DPoP-Nonce');
+    if (request.method === 'OPTIONS') {
+      reply
+        .header('access-control-allow-methods', 'GET, POST, OPTIONS')
+        .header('access-control-allow-headers', 'Authorization, Content-Type, DPoP')
+        .header('access-control-max-age', '600')
+        .code(204)
+        .send();
+    }
+  });
+  for (const path of paths) app.options(path, async (_request, reply) => reply.code(204).send());
+}

@@ -1,0 +1,84 @@
+import { type AppContext, nowSeconds } from '../../context.js';
+import { sha256 } from '../../lib/hash.js';
+import { randomId, randomToken } from '../../lib/random.js';
+import type { Grant, Session, User } from '../../store/types.js';
+import { issueAccessToken, issueIdToken } from '../issue.js';
+import type { AuthorizationRequest } from './request.js';
+
+/**
+ * Records the grant and issues the authorization code, and for hybrid response
+ * types the front-channel tokens too. Returns the response's parameters.
+ */
+export async function completeAuthorization(
+  ctx: AppContext,
+  request: AuthorizationRequest,
+  user: User,
+  session: Session,
+  existing: Grant | undefined,
+): Promise<Record<string, string>> {
+  const now = nowSeconds(ctx);
+  const scopes = [...new Set([...(existing?.scopes ?? []), ...request.scopes])];
+  const grant =
+    existing && scopes.length === existing.scopes.length
+      ? existing
+      : await ctx.store.grants.upsert(user.id, request.client.id, scopes, now);
+
+  const code = randomToken(32);
+  const familyId = randomId();
+  await ctx.store.codes.save({
+    id: sha256(code),
+    familyId,
+    grantId: grant.id,
+    clientId: request.client.id,
+    userId: user.id,
+    redirectUri: request.redirectUriAsSent,
+    scope: request.scopes.join(' '),
+    codeChallenge: request.codeChallenge ?? null,
+    codeChallengeMethod: request.codeChallenge ? 'S256' : null,
+    nonce: request.nonce ?? null,
+    sessionId: session.id,
+    authTime: session.authTime,
+    acr: session.acr,
+    amr: session.amr,
+    claims: request.claims ?? null,
+    createdAt: now,
+    expiresAt: now + ctx.config.codeTtl,
+    consumedAt: null,
+  });
+  await ctx.store.sessions.addClient(session.id, request.client.id, now);
+
+  const response: Record<string, string> = { code };
+  const subject = {
+    client: request.client,
+    user,
+    scopes: request.scopes,
+    grantId: grant.id,
+    familyId,
+    sessionId: session.id,
+    authTime: session.authTime,
+    acr: session.acr,
+    amr: session.amr,
+    claims: request.claims ?? null,
+  };
+  const parts = request.responseType.split(' ');
+  let accessToken: string | undefined;
+  if (parts.includes('token')) {
+    const access = await issueAccessToken(ctx, subject);
+    accessToken = access.token;
+    Object.assign(response, {
+      access_token: access.token,
+      token_type: 'Bearer',
+      expires_in: String(access.expiresIn),
+    });
+  }
+  if (parts.includes('id_token')) {
+    response.id_token = issueIdToken(ctx, {
+      ...subject,
+      nonce: request.nonce,
+      code,
+      ...(accessToken ? { accessToken } : {}),
+      withScopeClaims: false,
+    });
+  }
+  return response;
+}

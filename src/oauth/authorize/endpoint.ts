@@ -1,0 +1,168 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../../context.js';
+import { checkCsrf } from '../../http/csrf.js';
+import { currentUser, type SignedIn } from '../../http/session.js';
+import {
+  AccessDenied,
+  ConsentRequired,
+  InvalidRequest,
+  LoginRequired,
+  OAuthError,
+} from '../errors.js';
+import { bodyParams, type RawParams } from '../params.js';
+import { SCOPE_DESCRIPTIONS } from '../scopes.js';
+import { completeAuthorization } from './complete.js';
+import {
+  consentNeeded,
+  LOGIN_MARKER,
+  loginDecision,
+  loginRedirect,
+  openInteraction,
+  sealInteraction,
+} from './interaction.js';
+import {
+  type AuthorizationRequest,
+  checkParameters,
+  checkRedirectUri,
+  checkResponseType,
+  errorResponseMode,
+  loadClient,
+  type ResponseTarget,
+  rawParams,
+} from './request.js';
+import { sendAuthorizationError, sendAuthorizationResponse } from './respond.js';
+import type { AuthorizeViews } from './views.js';
+
+/** Validates the request step by step; errors after the redirect URI is known carry their target. */
+async function validate(
+  ctx: AppContext,
+  params: RawParams,
+): Promise<{ target?: ResponseTarget; request?: AuthorizationRequest; error?: OAuthError }> {
+  const client = await loadClient(ctx, params);
+  const { redirectUri, asSent } = checkRedirectUri(client, params);
+  const state = typeof params.state === 'string' ? params.state : undefined;
+  let target: ResponseTarget = { redirectUri, responseMode: errorResponseMode(params), state };
+  try {
+    if (Array.isArray(params.state))
+      throw new InvalidRequest('parameter "state" must not be sent more than once');
+    const { responseType, responseMode } = checkResponseType(client, params);
+    target = { ...target, responseMode };
+    const rest = checkParameters(ctx, client, params, responseType);
+    const request: AuthorizationRequest = {
+      ...target,
+      ...rest,
+      client,
+      redirectUriAsSent: asSent,
+      responseType,
+      raw: rawParams(params),
+    };
+    return { target, request };
+  } catch (error) {
+    if (error instanceof OAuthError && error.redirectable) return { target, error };
+    throw error;
+  }
+}
+
+function showConsent(
+  ctx: AppContext,
+  httpRequest: FastifyRequest,
+  reply: FastifyReply,
+  views: AuthorizeViews,
+  request: AuthorizationRequest,
+  signedIn: SignedIn,
+  granted: string[],
+): FastifyReply {
+  return views.consent(httpRequest, reply, {
+    clientName: request.client.name,
+    clientId: request.client.id,
+    scopes: request.scopes.map((name) => ({ name, description: SCOPE_DESCRIPTIONS[name] ?? name })),
+    alreadyGranted: request.scopes.filter((s) => granted.includes(s)),
+    username: signedIn.user.username,
+    interaction: sealInteraction(ctx, request, signedIn.user, signedIn.session),
+    action: '/consent',
+  });
+}
+
+/**
+ * The authorization endpoint (RFC 6749 §3.1, OpenID Connect Core §3.1.2), as a
+ * pipeline: client → redirect URI → response type → parameters → sign-in →
+ * consent → code.
+ */
+async function authorize(
+  ctx: AppContext,
+  httpRequest: FastifyRequest,
+  reply: FastifyReply,
+  views: AuthorizeViews,
+  params: RawParams,
+): Promise<FastifyReply> {
+  const { target, request, error } = await validate(ctx, params);
+  const send = (e: OAuthError) =>
+    sendAuthorizationError(httpRequest, reply, views, ctx.config.issuer, target!, e);
+  if (error || !request) return send(error!);
+  try {
+    const signedIn = await currentUser(ctx, httpRequest);
+    const decision = loginDecision(ctx, request, signedIn?.session, params[LOGIN_MARKER]);
+    if (decision.kind !== 'ok') {
+      if (request.prompt.has('none')) {
+        throw new LoginRequired(
+          decision.kind === 'sign-in'
+            ? 'the end-user is not signed in'
+            : 'the end-user must sign in again',
+        );
+      }
+      return reply.redirect(loginRedirect(ctx, request, decision.kind === 'fresh-sign-in'), 303);
+    }
+    const { user, session } = signedIn!;
+    const grant = await ctx.store.grants.find(user.id, request.client.id);
+    if (consentNeeded(request, grant)) {
+      if (request.prompt.has('none')) throw new ConsentRequired();
+      return showConsent(ctx, httpRequest, reply, views, request, signedIn!, grant?.scopes ?? []);
+    }
+    const values = await completeAuthorization(ctx, request, user, session, grant);
+    return sendAuthorizationResponse(httpRequest, reply, views, ctx.config.issuer, request, values);
+  } catch (e) {
+    if (e instanceof OAuthError && e.redirectable) return send(e);
+    throw e;
+  }
+}
+
+/** The consent form's answer: Allow issues the code, Deny sends access_denied. */
+async function decide(
+  ctx: AppContext,
+  httpRequest: FastifyRequest,
+  reply: FastifyReply,
+  views: AuthorizeViews,
+): Promise<FastifyReply> {
+  checkCsrf(ctx, httpRequest);
+  const form = bodyParams(httpRequest.body);
+  const signedIn = await currentUser(ctx, httpRequest);
+  const params = signedIn && openInteraction(ctx, form.interaction, signedIn.session);
+  if (!signedIn || !params) {
+    throw new InvalidRequest(
+      'this consent form has expired or belongs to another sign-in: start again from the app',
+    );
+  }
+  const { target, request, error } = await validate(ctx, params);
+  const send = (e: OAuthError) =>
+    sendAuthorizationError(httpRequest, reply, views, ctx.config.issuer, target!, e);
+  if (error || !request) return send(error!);
+  if (form.decision !== 'allow') return send(new AccessDenied('the end-user denied the request'));
+  const grant = await ctx.store.grants.find(signedIn.user.id, request.client.id);
+  const values = await completeAuthorization(ctx, request, signedIn.user, signedIn.session, grant);
+  return sendAuthorizationResponse(httpRequest, reply, views, ctx.config.issuer, request, values);
+}
+
+export function registerAuthorizationEndpoint(
+  app: FastifyInstance,
+  ctx: AppContext,
+  views: AuthorizeViews,
+): void {
+  const page = { config: { page: true } };
+  app.get('/authorize', page, (request, reply) =>
+    authorize(ctx, request, reply, views, request.query as RawParams),
+  );
+  app.post('/authorize', page, (request, reply) =>
+    authorize(ctx, request, reply, views, bodyParams(request.body)),
+  );
+  app.post('/consent', page, (request, reply) => decide(ctx, request, reply, views));
+}

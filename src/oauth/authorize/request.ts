@@ -1,0 +1,259 @@
+import type { AppContext } from '../../context.js';
+import type { Client } from '../../store/types.js';
+import {
+  InvalidRequest,
+  RequestNotSupported,
+  RequestUriNotSupported,
+  UnauthorizedClient,
+  UnsafeRedirect,
+  UnsupportedResponseType,
+} from '../errors.js';
+import { param, type RawParams } from '../params.js';
+import { isValidChallenge } from '../pkce.js';
+import { checkAllowed, parseScope } from '../scopes.js';
+
+export const RESPONSE_TYPES = [
+  'code',
+  'code id_token',
+  'code token',
+  'code id_token token',
+] as const;
+export type ResponseType = (typeof RESPONSE_TYPES)[number];
+export const RESPONSE_MODES = ['query', 'fragment', 'form_post'] as const;
+export type ResponseMode = (typeof RESPONSE_MODES)[number];
+export const PROMPTS = ['none', 'login', 'consent', 'select_account'] as const;
+
+/** Where and how the authorization response goes; known once the client and redirect URI are. */
+export interface ResponseTarget {
+  redirectUri: string;
+  responseMode: ResponseMode;
+  state: string | undefined;
+}
+
+/** A validated authorization request (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2.1). */
+export interface AuthorizationRequest extends ResponseTarget {
+  client: Client;
+  /** The redirect_uri exactly as sent, or '' when it was omitted (the code remembers this). */
+  redirectUriAsSent: string;
+  responseType: ResponseType;
+  scopes: string[];
+  nonce: string | undefined;
+  codeChallenge: string | undefined;
+  prompt: Set<string>;
+  maxAge: number | undefined;
+  loginHint: string | undefined;
+  idTokenHint: string | undefined;
+  /** The `claims` parameter, re-serialised after parsing. */
+  claims: string | undefined;
+  /** The parameters as received, to resume the request after sign-in or consent. */
+  raw: Record<string, string>;
+}
+
+const IMPLICIT = new Set(['token', 'id_token', 'id_token token', 'token id_token']);
+
+/** Normalises the order of space-separated response_type values ("id_token code" is "code id_token"). */
+function normaliseResponseType(value: string): string {
+  const order = ['code', 'id_token', 'token'];
+  const parts = value.split(' ').filter(Boolean);
+  return [...parts].sort((a, b) => order.indexOf(a) - order.indexOf(b)).join(' ');
+}
+
+/** Step 1: the client. An unknown client gets an error page, never a redirect. */
+export async function loadClient(ctx: AppContext, params: RawParams): Promise<Client> {
+  let clientId: string | undefined;
+  try {
+    clientId = param(params, 'client_id');
+  } catch {
+    throw new UnsafeRedirect('invalid_request', 'client_id was sent more than once');
+  }
+  if (!clientId) throw new UnsafeRedirect('invalid_request', 'client_id is required');
+  const client = clientId.length <= 200 ? await ctx.clients.get(clientId) : undefined;
+  if (!client)
+    throw new UnsafeRedirect(
+      'invalid_client',
+      'unknown client_id: no client is registered with this id',
+    );
+  return client;
+}
+
+/** Step 2: the redirect URI, by exact string match (RFC 9700 §4.1.3); an error page when it does not match. */
+export function checkRedirectUri(
+  client: Client,
+  params: RawParams,
+): { redirectUri: string; asSent: string } {
+  let sent: string | undefined;
+  try {
+    sent = param(params, 'redirect_uri');
+  } catch {
+    throw new UnsafeRedirect('invalid_request', 'redirect_uri was sent more than once');
+  }
+  if (sent === undefined) {
+    if (client.redirectUris.length === 1)
+      return { redirectUri: client.redirectUris[0]!, asSent: '' };
+    throw new UnsafeRedirect(
+      'invalid_request',
+      client.redirectUris.length === 0
+        ? 'this client has no registered redirect URI'
+        : 'redirect_uri is required: this client has more than one registered',
+    );
+  }
+  if (!client.redirectUris.includes(sent)) {
+    throw new UnsafeRedirect(
+      'invalid_request',
+      'redirect_uri does not match any redirect URI registered for this client',
+    );
+  }
+  return { redirectUri: sent, asSent: sent };
+}
+
+/**
+ * The response mode errors are sent with: the requested one when valid, else the
+ * default of the response type (fragment for hybrid ones). Never throws, so that
+ * an error about response_type itself can still be delivered.
+ */
+export function errorResponseMode(params: RawParams): ResponseMode {
+  const mode = params.response_mode;
+  if (typeof mode === 'string' && (RESPONSE_MODES as readonly string[]).includes(mode))
+    return mode as ResponseMode;
+  const type = params.response_type;
+  return typeof type === 'string' && normaliseResponseType(type) !== 'code' && type.trim() !== ''
+    ? 'fragment'
+    : 'query';
+}
+
+/** Step 3: response_type and response_mode; from here on errors go back to the client. */
+export function checkResponseType(
+  client: Client,
+  params: RawParams,
+): { responseType: ResponseType; responseMode: ResponseMode } {
+  const rawType = param(params, 'response_type');
+  const rawMode = param(params, 'response_mode');
+  if (rawType === undefined) throw new InvalidRequest('response_type is required');
+  const type = normaliseResponseType(rawType);
+  if (rawMode !== undefined && !(RESPONSE_MODES as readonly string[]).includes(rawMode)) {
+    throw new InvalidRequest(`response_mode "${rawMode}" is not supported`);
+  }
+  if (IMPLICIT.has(type)) {
+    throw new UnsupportedResponseType(
+      'the implicit grant is not supported: use response_type=code with PKCE',
+    );
+  }
+  if (!(RESPONSE_TYPES as readonly string[]).includes(type)) {
+    throw new UnsupportedResponseType(`response_type "${rawType}" is not supported`);
+  }
+  if (!client.responseTypes.includes(type)) {
+    throw new UnauthorizedClient(`this client is not allowed response_type "${type}"`);
+  }
+  if (type !== 'code' && rawMode === 'query') {
+    // OAuth 2.0 Multiple Response Types §5: tokens must never travel in a query string.
+    throw new InvalidRequest('response_mode=query cannot carry the tokens of a hybrid response');
+  }
+  const responseMode =
+    (rawMode as ResponseMode | undefined) ?? (type === 'code' ? 'query' : 'fragment');
+  return { responseType: type as ResponseType, responseMode };
+}
+
+/** The remaining parameters, each checked as its RFC says. */
+export function checkParameters(
+  ctx: AppContext,
+  client: Client,
+  params: RawParams,
+  responseType: ResponseType,
+): Omit<
+  AuthorizationRequest,
+  keyof ResponseTarget | 'client' | 'redirectUriAsSent' | 'responseType' | 'raw'
+> {
+  if (param(params, 'request') !== undefined)
+    throw new RequestNotSupported('request objects are not supported');
+  if (param(params, 'request_uri') !== undefined)
+    throw new RequestUriNotSupported('request_uri is not supported');
+
+  const scopes = parseScope(param(params, 'scope'));
+  checkAllowed(scopes, client.scopes);
+  if (responseType !== 'code' && !scopes.includes('openid')) {
+    throw new InvalidRequest('a hybrid response_type needs the openid scope');
+  }
+
+  const challenge = param(params, 'code_challenge');
+  const method = param(params, 'code_challenge_method');
+  if (challenge === undefined) {
+    if (method !== undefined)
+      throw new InvalidRequest('code_challenge_method was sent without code_challenge');
+    if (client.type === 'public')
+      throw new InvalidRequest('code_challenge is required: public clients must use PKCE');
+    if (ctx.config.requirePkce || client.requirePkce)
+      throw new InvalidRequest('code_challenge is required (PKCE)');
+  } else {
+    if (method !== 'S256') {
+      throw new InvalidRequest(
+        method === undefined || method === 'plain'
+          ? 'code_challenge_method must be S256: plain is not supported'
+          : `code_challenge_method "${method}" is not supported: use S256`,
+      );
+    }
+    if (!isValidChallenge(challenge)) {
+      throw new InvalidRequest(
+        'code_challenge must be 43 to 128 characters of [A-Z a-z 0-9 - . _ ~]',
+      );
+    }
+  }
+
+  const nonce = param(params, 'nonce');
+  if (responseType.includes('id_token') && nonce === undefined) {
+    throw new InvalidRequest(
+      'nonce is required when the authorization response carries an ID token',
+    );
+  }
+
+  const prompt = new Set((param(params, 'prompt') ?? '').split(' ').filter(Boolean));
+  for (const value of prompt) {
+    if (!(PROMPTS as readonly string[]).includes(value))
+      throw new InvalidRequest(`prompt "${value}" is not supported`);
+  }
+  if (prompt.has('none') && prompt.size > 1)
+    throw new InvalidRequest('prompt=none cannot be combined with other values');
+
+  const maxAgeText = param(params, 'max_age');
+  let maxAge: number | undefined;
+  if (maxAgeText !== undefined) {
+    if (!/^\d{1,10}$/.test(maxAgeText))
+      throw new InvalidRequest('max_age must be a non-negative whole number of seconds');
+    maxAge = Number(maxAgeText);
+  } else if (client.defaultMaxAge !== null) {
+    maxAge = client.defaultMaxAge;
+  }
+
+  const claimsText = param(params, 'claims');
+  let claims: string | undefined;
+  if (claimsText !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(claimsText);
+    } catch {
+      throw new InvalidRequest('claims must be a JSON object');
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new InvalidRequest('claims must be a JSON object');
+    claims = JSON.stringify(parsed);
+  }
+
+  return {
+    scopes,
+    nonce,
+    codeChallenge: challenge,
+    prompt,
+    maxAge,
+    loginHint: param(params, 'login_hint'),
+    idTokenHint: param(params, 'id_token_hint'),
+    claims,
+  };
+}
+
+/** The parameters as single strings, for resuming the request; our own markers are dropped. */
+export function rawParams(params: RawParams): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(params)) {
+    if (typeof value === 'string' && !key.startsWith('tessera_')) out[key] = value;
+  }
+  return out;
+}

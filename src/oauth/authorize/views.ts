@@ -1,0 +1,31 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/** What the consent page shows; ui/ renders it. */
+export interface ConsentView {
+  clientName: string;
+  clientId: string;
+  /** The scopes to grant, each with words a person understands. */
+  scopes: { name: string; description: string }[];
+  /** Scopes granted before and asked again, for the page to say so. */
+  alreadyGranted: string[];
+  username: string;
+  /** The signed, opaque interaction to post back with the decision. */
+  interaction: string;
+  /** Where the decision is posted. */
+  action: string;
+}
+
+/**
+ * The pages the authorization endpoint needs. The protocol code knows no HTML:
+ * app.ts passes ui/'s renderers in.
+ */
+export interface AuthorizeViews {
+  consent(request: FastifyRequest, reply: FastifyReply, view: ConsentView): FastifyReply;
+  /** OAuth 2.0 Form Post Response Mode: a page that posts `fields` to `action`. */
+  formPost(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    action: string,
+    fields: Record<string, string>,
+  ): FastifyReply;
+}

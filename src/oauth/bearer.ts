@@ -1,0 +1,43 @@
+import type { FastifyRequest } from 'fastify';
+import { InvalidRequest, OAuthError } from './errors.js';
+
+/** No token at all (RFC 6750 §3.1): a bare challenge, no error code. */
+export class MissingToken extends OAuthError {
+  constructor() {
+    super(
+      'invalid_request',
+      'an access token is required: send it as "Authorization: Bearer <token>"',
+    );
+    this.status = 401;
+    this.headers['www-authenticate'] = 'Bearer realm="tessera"';
+    this.redirectable = false;
+  }
+}
+
+/**
+ * The bearer token of a request, from the Authorization header or the form
+ * body (RFC 6750 §2.1 and §2.2); sending it both ways is an invalid_request.
+ */
+export function bearerToken(request: FastifyRequest): string {
+  const header = request.headers.authorization;
+  const isForm = String(request.headers['content-type'] ?? '').startsWith(
+    'application/x-www-form-urlencoded',
+  );
+  const body = isForm ? (request.body as Record<string, unknown> | undefined) : undefined;
+  const fromBody = body?.access_token;
+  if (Array.isArray(fromBody))
+    throw new InvalidRequest('access_token must not be sent more than once');
+  if (header !== undefined) {
+    if (typeof fromBody === 'string')
+      throw new InvalidRequest('send the access token one way only');
+    const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+    if (!match) {
+      if (/^bearer/i.test(header))
+        throw new InvalidRequest('the Authorization header is not a valid Bearer token');
+      throw new MissingToken();
+    }
+    return match[1]!;
+  }
+  if (typeof fromBody === 'string' && fromBody !== '') return fromBody;
+  throw new MissingToken();
+}

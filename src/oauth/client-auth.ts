@@ -1,0 +1,123 @@
+import type { FastifyRequest } from 'fastify';
+import type { AppContext } from '../context.js';
+import { safeEqual, sha256 } from '../lib/hash.js';
+import type { Client } from '../store/types.js';
+import { InvalidClient, InvalidRequest } from './errors.js';
+import { param, type RawParams } from './params.js';
+
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+
+export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'none',
+];
+
+export interface AuthenticatedClient {
+  client: Client;
+  method: ClientAuthMethod;
+}
+
+interface Credentials {
+  clientId: string;
+  secret: string | undefined;
+  method: ClientAuthMethod;
+}
+
+/** RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined and base64-encoded. */
+function formDecode(value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, ' '));
+}
+
+function basicCredentials(header: string): Credentials {
+  const encoded = header.slice(6).trim();
+  let decoded: string;
+  try {
+    decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  } catch {
+    throw new InvalidClient('the Authorization header is not valid Basic credentials');
+  }
+  const colon = decoded.indexOf(':');
+  if (colon < 1) throw new InvalidClient('the Authorization header is not valid Basic credentials');
+  try {
+    return {
+      clientId: formDecode(decoded.slice(0, colon)),
+      secret: formDecode(decoded.slice(colon + 1)),
+      method: 'client_secret_basic',
+    };
+  } catch {
+    throw new InvalidClient('the Basic credentials are not correctly form-encoded');
+  }
+}
+
+function presentedCredentials(request: FastifyRequest, params: RawParams): Credentials {
+  const header = request.headers.authorization;
+  const bodyId = param(params, 'client_id');
+  const bodySecret = param(params, 'client_secret');
+  if (
+    param(params, 'client_assertion') !== undefined ||
+    param(params, 'client_assertion_type') !== undefined
+  ) {
+    throw new InvalidClient(
+      'client assertions are not supported: use client_secret_basic or client_secret_post',
+      {
+        basic: false,
+      },
+    );
+  }
+  if (header && /^basic /i.test(header)) {
+    const basic = basicCredentials(header);
+    if (bodySecret !== undefined) {
+      throw new InvalidRequest(
+        'use one client authentication method: both Basic credentials and client_secret were sent',
+      );
+    }
+    if (bodyId !== undefined && bodyId !== basic.clientId) {
+      throw new InvalidRequest('client_id in the body does not match the Basic credentials');
+    }
+    return basic;
+  }
+  if (bodyId === undefined) {
+    throw new InvalidClient('client authentication failed: no client credentials were sent', {
+      basic: false,
+    });
+  }
+  return bodySecret !== undefined
+    ? { clientId: bodyId, secret: bodySecret, method: 'client_secret_post' }
+    : { clientId: bodyId, secret: undefined, method: 'none' };
+}
+
+export function secretMatches(client: Client, secret: string): boolean {
+  return client.secretHash !== null && safeEqual(sha256(secret), client.secretHash);
+}
+
+/**
+ * Authenticates the client of a token, revocation or introspection request.
+ * Confidential clients prove their secret by Basic or in the body (either one,
+ * as Keycloak allows); public clients send only their id. A failure is a 401
+ * invalid_client, with the Basic challenge when Basic was tried.
+ */
+export async function authenticateClient(
+  ctx: AppContext,
+  request: FastifyRequest,
+  params: RawParams,
+): Promise<AuthenticatedClient> {
+  const credentials = presentedCredentials(request, params);
+  const basic = credentials.method === 'client_secret_basic';
+  const client =
+    credentials.clientId.length <= 200 ? await ctx.clients.get(credentials.clientId) : undefined;
+  if (!client) throw new InvalidClient('client authentication failed: unknown client', { basic });
+  if (credentials.secret === undefined) {
+    if (client.type !== 'public') {
+      throw new InvalidClient(
+        'client authentication failed: this client must authenticate with its secret',
+        { basic },
+      );
+    }
+    return { client, method: 'none' };
+  }
+  if (client.type === 'public' || !secretMatches(client, credentials.secret)) {
+    throw new InvalidClient('client authentication failed: wrong client secret', { basic });
+  }
+  return { client, method: credentials.method };
+}

@@ -1,0 +1,79 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.js';
+import { JWS_ALGS } from '../lib/jws.js';
+import { RESPONSE_MODES, RESPONSE_TYPES } from './authorize/request.js';
+import { SUPPORTED_CLAIMS } from './claims.js';
+import { CLIENT_AUTH_METHODS } from './client-auth.js';
+import { GRANTS } from './grants/index.js';
+import { OIDC_SCOPES } from './scopes.js';
+
+/**
+ * The provider metadata (OpenID Connect Discovery 1.0 §3, RFC 8414 §2). Every
+ * value is derived from what the code supports, so nothing is advertised that
+ * does not work.
+ */
+export function providerMetadata(ctx: AppContext): Record<string, unknown> {
+  const issuer = ctx.config.issuer;
+  const secretMethods = CLIENT_AUTH_METHODS.filter((m) => m !== 'none');
+  return {
+    issuer,
+    authorization_endpoint: `${issuer}/authorize`,
+    token_endpoint: `${issuer}/token`,
+    userinfo_endpoint: `${issuer}/userinfo`,
+    jwks_uri: `${issuer}/jwks`,
+    revocation_endpoint: `${issuer}/revoke`,
+    introspection_endpoint: `${issuer}/introspect`,
+    scopes_supported: [...OIDC_SCOPES],
+    response_types_supported: [...RESPONSE_TYPES],
+    response_modes_supported: [...RESPONSE_MODES],
+    grant_types_supported: [...GRANTS.keys()],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: [...JWS_ALGS],
+    userinfo_signing_alg_values_supported: [...JWS_ALGS],
+    token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    introspection_endpoint_auth_methods_supported: [...secretMethods, 'none'],
+    code_challenge_methods_supported: ['S256'],
+    claims_supported: [
+      'iss',
+      'aud',
+      'exp',
+      'iat',
+      'auth_time',
+      'nonce',
+      'acr',
+      'amr',
+      'azp',
+      'sid',
+      ...SUPPORTED_CLAIMS,
+    ],
+    claims_parameter_supported: true,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+    require_request_uri_registration: false,
+    authorization_response_iss_parameter_supported: true,
+    prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+    ui_locales_supported: ['en'],
+    claim_types_supported: ['normal'],
+  };
+}
+
+export function registerDiscovery(app: FastifyInstance, ctx: AppContext): void {
+  // Serialised once: the configuration cannot change while the process runs.
+  let body: string | undefined;
+  const send = async (_request: unknown, reply: import('fastify').FastifyReply) => {
+    body ??= JSON.stringify(providerMetadata(ctx));
+    return reply.type('application/json').header('cache-control', 'public, max-age=300').send(body);
+  };
+  app.get('/.well-known/openid-configuration', send);
+  app.get('/.well-known/oauth-authorization-server', send);
+}
+
+export function registerJwks(app: FastifyInstance, ctx: AppContext): void {
+  app.get('/jwks', async (_request, reply) =>
+    reply
+      .type('application/jwk-set+json')
+      .header('cache-control', 'public, max-age=300')
+      .send(ctx.keys.jwksJson()),
+  );
+}

@@ -1,0 +1,106 @@
+import { type AppContext, nowSeconds } from '../../context.js';
+import { sha256 } from '../../lib/hash.js';
+import { InvalidGrant } from '../errors.js';
+import { issueAccessToken, issueIdToken, issueRefreshToken, type TokenSubject } from '../issue.js';
+import { param, requireParam } from '../params.js';
+import { verifierMatches } from '../pkce.js';
+import { formatScope, splitScope } from '../scopes.js';
+import type { Grant, TokenResponse } from './types.js';
+
+/** RFC 6749 §4.1.3 with PKCE (RFC 7636) and the replay rules of RFC 9700 §4.5. */
+export const authorizationCodeGrant: Grant = {
+  grantType: 'authorization_code',
+  parameters: ['code', 'redirect_uri', 'code_verifier'],
+
+  async handle(ctx: AppContext, client, params) {
+    const code = requireParam(params, 'code');
+    const redirectUri = param(params, 'redirect_uri');
+    const verifier = param(params, 'code_verifier');
+    const now = nowSeconds(ctx);
+
+    const result =
+      code.length <= 512
+        ? await ctx.store.codes.consume(sha256(code), now)
+        : { status: 'missing' as const };
+    if (result.status === 'reused') {
+      // A code used twice may have been stolen: everything issued from it goes.
+      const revoked = await ctx.store.tokens.revokeFamily(result.code.familyId, now);
+      ctx.log.warn(
+        { clientId: client.id, revoked },
+        'authorization code replayed: tokens issued from it revoked',
+      );
+      throw new InvalidGrant('the authorization code has already been used');
+    }
+    if (result.status !== 'consumed')
+      throw new InvalidGrant('the authorization code is invalid or has expired');
+    const stored = result.code;
+
+    if (stored.clientId !== client.id)
+      throw new InvalidGrant('the authorization code was issued to another client');
+    // The code remembers the redirect_uri exactly as the authorization request sent it ('' when omitted).
+    if (
+      stored.redirectUri !== ''
+        ? redirectUri !== stored.redirectUri
+        : redirectUri !== undefined && !client.redirectUris.includes(redirectUri)
+    ) {
+      throw new InvalidGrant('redirect_uri does not match the one of the authorization request');
+    }
+    if (stored.codeChallenge !== null) {
+      if (verifier === undefined)
+        throw new InvalidGrant('code_verifier is required: the authorization request used PKCE');
+      if (!verifierMatches(verifier, stored.codeChallenge))
+        throw new InvalidGrant('code_verifier does not match the code_challenge');
+    } else if (verifier !== undefined) {
+      // RFC 9700 §2.1.1: a verifier without a challenge is a PKCE downgrade attempt.
+      throw new InvalidGrant(
+        'code_verifier was sent but the authorization request had no code_challenge',
+      );
+    }
+
+    const [user, grant] = await Promise.all([
+      ctx.store.users.findById(stored.userId),
+      ctx.store.grants.findById(stored.grantId),
+    ]);
+    if (!user || !grant)
+      throw new InvalidGrant('the authorization behind this code has been revoked');
+
+    const scopes = splitScope(stored.scope);
+    const subject: TokenSubject = {
+      client,
+      user,
+      scopes,
+      grantId: grant.id,
+      familyId: stored.familyId,
+      sessionId: stored.sessionId,
+      authTime: stored.authTime,
+      acr: stored.acr,
+      amr: stored.amr,
+      claims: stored.claims,
+    };
+    const access = await issueAccessToken(ctx, subject);
+    const response: TokenResponse = {
+      access_token: access.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresIn,
+      scope: formatScope(scopes),
+    };
+    if (client.grantTypes.includes('refresh_token')) {
+      response.refresh_token = await issueRefreshToken(ctx, {
+        ...subject,
+        familyId: stored.familyId,
+        familyExpiresAt: now + ctx.config.refreshTokenTtl,
+      });
+    }
+    if (scopes.includes('openid')) {
+      response.id_token = issueIdToken(ctx, {
+        ...subject,
+        user,
+        nonce: stored.nonce,
+        accessToken: access.token,
+        withScopeClaims: true,
+      });
+    }
+    await ctx.store.grants.touch(grant.id, now);
+    return response;
+  },
+};

@@ -1,0 +1,105 @@
+import { type AppContext, nowSeconds } from '../../context.js';
+import { sha256 } from '../../lib/hash.js';
+import { InvalidGrant, InvalidScope } from '../errors.js';
+import { issueAccessToken, issueIdToken, issueRefreshToken, type TokenSubject } from '../issue.js';
+import { param, requireParam } from '../params.js';
+import { covers, formatScope, parseScope, splitScope } from '../scopes.js';
+import type { Grant, TokenResponse } from './types.js';
+
+/**
+ * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): every use returns a new refresh
+ * token; presenting a rotated one again revokes its whole family, unless the
+ * same client retries within the configured grace window.
+ */
+export const refreshTokenGrant: Grant = {
+  grantType: 'refresh_token',
+  parameters: ['refresh_token', 'scope'],
+
+  async handle(ctx: AppContext, client, params) {
+    const presented = requireParam(params, 'refresh_token');
+    const requestedScope = param(params, 'scope');
+    const now = nowSeconds(ctx);
+    const id = sha256(presented);
+
+    const found = presented.length <= 512 ? await ctx.store.tokens.find(id) : undefined;
+    if (found?.kind !== 'refresh') throw new InvalidGrant('the refresh token is invalid');
+    if (found.clientId !== client.id)
+      throw new InvalidGrant('the refresh token was issued to another client');
+    if (found.revokedAt !== null) throw new InvalidGrant('the refresh token has been revoked');
+    if (found.expiresAt <= now) throw new InvalidGrant('the refresh token has expired');
+
+    const rotation = await ctx.store.tokens.rotate(id, now);
+    if (rotation.status === 'missing') throw new InvalidGrant('the refresh token is invalid');
+    if (rotation.status === 'stale') {
+      const { token } = rotation;
+      const grace = ctx.config.refreshGrace;
+      const benignRetry =
+        token.revokedAt === null &&
+        token.rotatedAt !== null &&
+        grace > 0 &&
+        now - token.rotatedAt <= grace;
+      if (!benignRetry) {
+        const revoked = await ctx.store.tokens.revokeFamily(token.familyId!, now);
+        ctx.log.warn(
+          { clientId: client.id, revoked },
+          'rotated refresh token reused: its family was revoked',
+        );
+        throw new InvalidGrant('the refresh token has already been used');
+      }
+    }
+    const token = rotation.token;
+
+    const granted = splitScope(token.scope);
+    let scopes = granted;
+    if (requestedScope !== undefined) {
+      scopes = parseScope(requestedScope);
+      if (!covers(granted, scopes)) {
+        throw new InvalidScope('the requested scope is wider than the one originally granted');
+      }
+    }
+
+    const [user, grant] = await Promise.all([
+      token.userId ? ctx.store.users.findById(token.userId) : undefined,
+      token.grantId ? ctx.store.grants.findById(token.grantId) : undefined,
+    ]);
+    if (!user || !grant)
+      throw new InvalidGrant('the authorization behind this refresh token has been revoked');
+
+    const subject: TokenSubject = {
+      client,
+      user,
+      scopes,
+      grantId: grant.id,
+      familyId: token.familyId!,
+      sessionId: token.sessionId,
+      authTime: token.authTime ?? undefined,
+      acr: token.acr,
+      amr: token.amr,
+      claims: token.claims,
+    };
+    const access = await issueAccessToken(ctx, subject);
+    const response: TokenResponse = {
+      access_token: access.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresIn,
+      scope: formatScope(scopes),
+      // The new refresh token keeps the originally granted scope, so a narrower request now does not narrow later ones.
+      refresh_token: await issueRefreshToken(ctx, {
+        ...subject,
+        scopes: granted,
+        familyId: token.familyId!,
+        familyExpiresAt: token.familyExpiresAt ?? token.expiresAt,
+      }),
+    };
+    if (scopes.includes('openid')) {
+      response.id_token = issueIdToken(ctx, {
+        ...subject,
+        user,
+        accessToken: access.token,
+        withScopeClaims: true,
+      });
+    }
+    await ctx.store.grants.touch(grant.id, now);
+    return response;
+  },
+};

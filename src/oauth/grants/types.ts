@@ -1,0 +1,27 @@
+import type { FastifyRequest } from 'fastify';
+import type { AppContext } from '../../context.js';
+import type { Client } from '../../store/types.js';
+import type { RawParams } from '../params.js';
+
+/** The JSON body of a successful token response (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3). */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+  refresh_token?: string;
+  id_token?: string;
+}
+
+/** One grant type of the token endpoint; the endpoint dispatches on `grantType` through a map. */
+export interface Grant {
+  grantType: string;
+  /** The parameters this grant reads, besides grant_type and client authentication. */
+  parameters: readonly string[];
+  handle(
+    ctx: AppContext,
+    client: Client,
+    params: RawParams,
+    request: FastifyRequest,
+  ): Promise<TokenResponse>;
+}

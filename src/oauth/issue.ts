@@ -1,0 +1,189 @@
+import { createHash } from 'node:crypto';
+import { type AppContext, nowSeconds } from '../context.js';
+import { sha256 } from '../lib/hash.js';
+import { isJwsAlg, signJws } from '../lib/jws.js';
+import { randomId, randomToken } from '../lib/random.js';
+import type { Client, TokenRecord, User } from '../store/types.js';
+import { pickClaims, releasedClaimNames } from './claims.js';
+import { formatScope } from './scopes.js';
+
+/** Who and what a token is for; shared by every grant. */
+export interface TokenSubject {
+  client: Client;
+  /** Undefined for client_credentials: the client acts for itself. */
+  user?: User;
+  scopes: string[];
+  grantId?: string;
+  familyId?: string;
+  sessionId?: string | null;
+  authTime?: number;
+  acr?: string | null;
+  amr?: string[] | null;
+  /** The `claims` request parameter as JSON text, carried into refreshed tokens. */
+  claims?: string | null;
+}
+
+export interface IssuedAccessToken {
+  token: string;
+  expiresIn: number;
+}
+
+/** The audience of access tokens: resource servers check it. */
+export const accessTokenAudience = (ctx: AppContext): string => ctx.config.issuer;
+
+/**
+ * Issues an access token: a JWT per RFC 9068 signed with ES256, or an opaque
+ * random string when the client asks for those. A token issued for a person is
+ * recorded (so revoking its grant or family reaches it); a client_credentials
+ * JWT is not, and its revocation is recorded when it happens.
+ */
+export async function issueAccessToken(
+  ctx: AppContext,
+  subject: TokenSubject,
+): Promise<IssuedAccessToken> {
+  const now = nowSeconds(ctx);
+  const ttl = ctx.config.accessTokenTtl;
+  const scope = formatScope(subject.scopes);
+  const audience = accessTokenAudience(ctx);
+  const record = (id: string, format: TokenRecord['format']): TokenRecord => ({
+    id,
+    kind: 'access',
+    format,
+    clientId: subject.client.id,
+    userId: subject.user?.id ?? null,
+    grantId: subject.grantId ?? null,
+    familyId: subject.familyId ?? null,
+    sessionId: subject.sessionId ?? null,
+    scope,
+    audience,
+    authTime: subject.authTime ?? null,
+    acr: subject.acr ?? null,
+    amr: subject.amr ?? null,
+    claims: subject.claims ?? null,
+    createdAt: now,
+    expiresAt: now + ttl,
+    familyExpiresAt: null,
+    rotatedAt: null,
+    revokedAt: null,
+  });
+
+  if (subject.client.accessTokenFormat === 'opaque') {
+    const token = randomToken(32);
+    await ctx.store.tokens.save(record(sha256(token), 'opaque'));
+    return { token, expiresIn: ttl };
+  }
+
+  const jti = randomId(16);
+  const key = ctx.keys.signingKey('ES256');
+  const claims: Record<string, unknown> = {
+    iss: ctx.config.issuer,
+    sub: subject.user?.id ?? subject.client.id,
+    aud: audience,
+    client_id: subject.client.id,
+    scope,
+    jti,
+    iat: now,
+    exp: now + ttl,
+  };
+  if (subject.user) {
+    if (subject.authTime !== undefined) claims.auth_time = subject.authTime;
+    if (subject.acr) claims.acr = subject.acr;
+    if (subject.amr) claims.amr = subject.amr;
+    if (subject.sessionId) claims.sid = subject.sessionId;
+  }
+  const token = signJws({ alg: 'ES256', typ: 'at+jwt', kid: key.kid }, claims, key.privateKey);
+  if (subject.user) await ctx.store.tokens.save(record(jti, 'jwt'));
+  return { token, expiresIn: ttl };
+}
+
+/** Issues a refresh token in `familyId`; the family ends at `familyExpiresAt` whatever the rotations. */
+export async function issueRefreshToken(
+  ctx: AppContext,
+  subject: TokenSubject & { familyId: string; familyExpiresAt: number },
+): Promise<string> {
+  const now = nowSeconds(ctx);
+  const token = randomToken(32);
+  await ctx.store.tokens.save({
+    id: sha256(token),
+    kind: 'refresh',
+    format: 'opaque',
+    clientId: subject.client.id,
+    userId: subject.user?.id ?? null,
+    grantId: subject.grantId ?? null,
+    familyId: subject.familyId,
+    sessionId: subject.sessionId ?? null,
+    scope: formatScope(subject.scopes),
+    audience: null,
+    authTime: subject.authTime ?? null,
+    acr: subject.acr ?? null,
+    amr: subject.amr ?? null,
+    claims: subject.claims ?? null,
+    createdAt: now,
+    expiresAt: subject.familyExpiresAt,
+    familyExpiresAt: subject.familyExpiresAt,
+    rotatedAt: null,
+    revokedAt: null,
+  });
+  return token;
+}
+
+/** OpenID Connect Core §3.3.2.11: the left half of the hash of a token, for at_hash and c_hash. */
+export function halfHash(alg: string, value: string): string {
+  const digest = alg === 'EdDSA' ? 'sha512' : 'sha256';
+  const hash = createHash(digest).update(value).digest();
+  return hash.subarray(0, hash.length / 2).toString('base64url');
+}
+
+/** Claim names asked for individually by the `claims` request parameter, for one target. */
+export function requestedClaimNames(
+  claims: string | null | undefined,
+  target: 'id_token' | 'userinfo',
+): string[] {
+  if (!claims) return [];
+  try {
+    const parsed = JSON.parse(claims) as Record<string, Record<string, unknown> | null>;
+    const section = parsed?.[target];
+    return section && typeof section === 'object' ? Object.keys(section) : [];
+  } catch {
+    return [];
+  }
+}
+
+export interface IdTokenInput extends TokenSubject {
+  user: User;
+  nonce?: string | null;
+  accessToken?: string;
+  code?: string;
+  /** Front-channel ID tokens (hybrid flow) carry no profile claims unless asked for by name. */
+  withScopeClaims: boolean;
+}
+
+/** Issues an ID token (OpenID Connect Core §2), signed with the client's algorithm (RS256 by default). */
+export function issueIdToken(ctx: AppContext, input: IdTokenInput): string {
+  const now = nowSeconds(ctx);
+  const alg = isJwsAlg(input.client.idTokenSignedResponseAlg)
+    ? input.client.idTokenSignedResponseAlg
+    : 'RS256';
+  const key = ctx.keys.signingKey(alg);
+  const names = releasedClaimNames(
+    input.withScopeClaims ? input.scopes : [],
+    requestedClaimNames(input.claims, 'id_token'),
+  );
+  const claims: Record<string, unknown> = {
+    ...pickClaims(input.user, ctx.config.issuer, names),
+    iss: ctx.config.issuer,
+    sub: input.user.id,
+    aud: input.client.id,
+    exp: now + ctx.config.idTokenTtl,
+    iat: now,
+    azp: input.client.id,
+  };
+  if (input.authTime !== undefined) claims.auth_time = input.authTime;
+  if (input.nonce) claims.nonce = input.nonce;
+  if (input.acr) claims.acr = input.acr;
+  if (input.amr) claims.amr = input.amr;
+  if (input.sessionId) claims.sid = input.sessionId;
+  if (input.accessToken) claims.at_hash = halfHash(alg, input.accessToken);
+  if (input.code) claims.c_hash = halfHash(alg, input.code);
+  return signJws({ alg, typ: 'JWT', kid: key.kid }, claims, key.privateKey);
+}

@@ -1,0 +1,121 @@
+import { type AppContext, nowSeconds } from '../context.js';
+import { sha256 } from '../lib/hash.js';
+import { verifyJws } from '../lib/jws.js';
+import type { TokenRecord } from '../store/types.js';
+import { splitScope } from './scopes.js';
+
+/** An access or refresh token that is valid now, with what it grants. */
+export interface ActiveToken {
+  kind: 'access' | 'refresh';
+  format: 'jwt' | 'opaque';
+  clientId: string;
+  /** The person, or undefined for a client's own token. */
+  userId: string | undefined;
+  /** `sub` as it appears to resource servers: the user, or the client itself. */
+  sub: string;
+  scopes: string[];
+  audience: string | undefined;
+  issuedAt: number;
+  expiresAt: number;
+  /** The jti of a JWT, or the hash of an opaque token: the stored record's id. */
+  id: string;
+  sessionId: string | undefined;
+  claims: string | null;
+  record: TokenRecord | undefined;
+}
+
+const looksLikeJwt = (token: string) => token.split('.').length === 3;
+
+function fromRecord(record: TokenRecord): ActiveToken {
+  return {
+    kind: record.kind,
+    format: record.format,
+    clientId: record.clientId,
+    userId: record.userId ?? undefined,
+    sub: record.userId ?? record.clientId,
+    scopes: splitScope(record.scope),
+    audience: record.audience ?? undefined,
+    issuedAt: record.createdAt,
+    expiresAt: record.expiresAt,
+    id: record.id,
+    sessionId: record.sessionId ?? undefined,
+    claims: record.claims,
+    record,
+  };
+}
+
+/**
+ * A JWT access token we signed that is unexpired and not revoked. Its signature
+ * and claims are checked in process; one indexed lookup by `jti` tells whether it
+ * was revoked (for a person's token the record must exist: deleting the person,
+ * the grant or the client removes or revokes it).
+ */
+async function activeJwt(
+  ctx: AppContext,
+  token: string,
+  now: number,
+): Promise<ActiveToken | undefined> {
+  const verified = verifyJws(token, (kid) => ctx.keys.verificationKey(kid));
+  if (verified?.header.typ !== 'at+jwt') return undefined;
+  const claims = verified.payload;
+  if (claims.iss !== ctx.config.issuer) return undefined;
+  if (typeof claims.exp !== 'number' || claims.exp <= now) return undefined;
+  if (
+    typeof claims.jti !== 'string' ||
+    typeof claims.client_id !== 'string' ||
+    typeof claims.sub !== 'string'
+  ) {
+    return undefined;
+  }
+  const record = await ctx.store.tokens.find(claims.jti);
+  if (record?.revokedAt != null) return undefined;
+  const forPerson = claims.sub !== claims.client_id;
+  if (forPerson && !record) return undefined;
+  return {
+    kind: 'access',
+    format: 'jwt',
+    clientId: claims.client_id,
+    userId: forPerson ? claims.sub : undefined,
+    sub: claims.sub,
+    scopes: typeof claims.scope === 'string' ? splitScope(claims.scope) : [],
+    audience: typeof claims.aud === 'string' ? claims.aud : undefined,
+    issuedAt: typeof claims.iat === 'number' ? claims.iat : now,
+    expiresAt: claims.exp,
+    id: claims.jti,
+    sessionId: typeof claims.sid === 'string' ? claims.sid : undefined,
+    claims: record?.claims ?? null,
+    record,
+  };
+}
+
+async function activeStored(
+  ctx: AppContext,
+  token: string,
+  kind: 'access' | 'refresh',
+  now: number,
+): Promise<ActiveToken | undefined> {
+  if (token.length > 512) return undefined;
+  const record = await ctx.store.tokens.find(sha256(token));
+  if (!record || record.kind !== kind || record.revokedAt !== null || record.expiresAt <= now)
+    return undefined;
+  if (kind === 'refresh' && record.rotatedAt !== null) return undefined;
+  return fromRecord(record);
+}
+
+/** The access token `token` is, if it is one and is active. */
+export async function findActiveAccessToken(
+  ctx: AppContext,
+  token: string,
+): Promise<ActiveToken | undefined> {
+  const now = nowSeconds(ctx);
+  return looksLikeJwt(token) ? activeJwt(ctx, token, now) : activeStored(ctx, token, 'access', now);
+}
+
+/** The refresh token `token` is, if it is one and is active (not rotated, revoked or expired). */
+export async function findActiveRefreshToken(
+  ctx: AppContext,
+  token: string,
+): Promise<ActiveToken | undefined> {
+  if (looksLikeJwt(token)) return undefined;
+  return activeStored(ctx, token, 'refresh', nowSeconds(ctx));
+}
