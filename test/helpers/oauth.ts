@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../../src/context.js';
+import { startSession } from '../../src/domain/sessions.js';
+import { registerUser } from '../../src/domain/users.js';
+import { sha256 } from '../../src/lib/hash.js';
+import { randomId, randomToken } from '../../src/lib/random.js';
+import { s256 } from '../../src/oauth/pkce.js';
+import type { Client, User } from '../../src/store/types.js';
+import type { Browser, Page } from './browser.js';
+
+export const REDIRECT_URI = 'https://app.example.com/callback';
+
+export interface TestClient {
+  client: Client;
+  /** The plain secret; undefined for public clients. */
+  secret: string | undefined;
+}
+
+/**
+ * Registers a client straight in the store (the admin API has its own tests):
+ * confidential by default, with the code and refresh grants.
+ */
+export async function makeClient(
+  ctx: AppContext,
+  overrides: Partial<Client> = {},
+): Promise<TestClient> {
+  const isPublic = overrides.type === 'public' || overrides.tokenEndpointAuthMethod === 'none';
+  const secret = isPublic ? undefined : randomToken(32);
+  const now = Math.floor(ctx.clock.now() / 1000);
+  const client = await ctx.store.clients.create({
+    id: randomId(),
+    name: 'Test App',
+    contactEmail: null,
+    secretHash: secret ? sha256(secret) : null,
+    type: isPublic ? 'public' : 'confidential',
+    redirectUris: [REDIRECT_URI],
+    postLogoutRedirectUris: [],
+    grantTypes: ['authorization_code', 'refresh_token'],
+    responseTypes: ['code'],
+    scopes: ['openid', 'profile', 'email', 'phone', 'address', 'offline_access'],
+    tokenEndpointAuthMethod: isPublic ? 'none' : 'client_secret_basic',
+    accessTokenFormat: 'jwt',
+    idTokenSignedResponseAlg: 'RS256',
+    userinfoSignedResponseAlg: null,
+    backchannelLogoutUri: null,
+    defaultMaxAge: null,
+    requireAuthTime: false,
+    firstParty: false,
+    requirePkce: false,
+    createdAt: now,
+    ...overrides,
+  });
+  return { client, secret };
+}
+
+let userCount = 0;
+
+export async function makeUser(
+  ctx: AppContext,
+  overrides: { username?: string; password?: string } = {},
+) {
+  userCount += 1;
+  const username = overrides.username ?? `user${userCount}_${randomBytes(3).toString('hex')}`;
+  const password = overrides.password ?? 'correct horse battery staple';
+  const user = await registerUser(ctx, {
+    username,
+    email: `${username}@example.com`,
+    password,
+    givenName: 'Alice',
+    familyName: 'Liddell',
+    phoneNumber: '+44 20 7946 0000',
+  });
+  return { user, password };
+}
+
+/** Signs `user` in for `browser` by starting a session directly (the sign-in page has its own tests). */
+export async function signInBrowser(
+  ctx: AppContext,
+  browser: Browser,
+  user: User,
+): Promise<string> {
+  const { session, secret } = await startSession(ctx, { userId: user.id, amr: ['pwd'] });
+  browser.cookies.set('tessera_session', secret);
+  return session.id;
+}
+
+export function pkce(): { verifier: string; challenge: string } {
+  const verifier = randomToken(32);
+  return { verifier, challenge: s256(verifier) };
+}
+
+export function authorizePath(params: Record<string, string | undefined>): string {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) query.set(k, v);
+  return `/authorize?${query.toString()}`;
+}
+
+/** The parameters of a redirect to the client (query or fragment). */
+export function redirectParams(page: Page): URLSearchParams {
+  if (!page.location)
+    throw new Error(`expected a redirect, got ${page.status}: ${page.text.slice(0, 300)}`);
+  const url = new URL(page.location);
+  return url.hash ? new URLSearchParams(url.hash.slice(1)) : url.searchParams;
+}
+
+/**
+ * Runs /authorize for a signed-in browser, pressing Allow on the consent page
+ * when it appears, and returns the redirect to the client.
+ */
+export async function authorizeAndConsent(browser: Browser, path: string): Promise<Page> {
+  let page = await browser.get(path);
+  if (page.status === 200 && page.text.includes('Allow'))
+    page = await browser.submit(page, {}, 'Allow');
+  return page;
+}
+
+/** Runs the whole front channel and returns the code. */
+export async function obtainCode(
+  browser: Browser,
+  client: Client,
+  extra: Record<string, string | undefined> = {},
+): Promise<string> {
+  const page = await authorizeAndConsent(
+    browser,
+    authorizePath({
+      response_type: 'code',
+      client_id: client.id,
+      redirect_uri: client.redirectUris[0],
+      scope: 'openid profile email',
+      state: 'st',
+      ...extra,
+    }),
+  );
+  const code = redirectParams(page).get('code');
+  if (!code) throw new Error(`no code in ${page.location}`);
+  return code;
+}
+
+export function basicAuth(clientId: string, secret: string): string {
+  const enc = (s: string) => encodeURIComponent(s);
+  return `Basic ${Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64')}`;
+}
+
+/** POSTs a form to a path of the server, returning status, headers and parsed JSON. */
+export async function postForm(
+  baseUrl: string,
+  path: string,
+  form: Record<string, string | undefined>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: Record<string, unknown>; text: string }> {
+  const body = new URLSearchParams();
+  for (const [k, v] of Object.entries(form)) if (v !== undefined) body.set(k, v);
+  const res = await fetch(new URL(path, baseUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: body.toString(),
+  });
+  const text = await res.text();
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = text ? JSON.parse(text) : {};
+  } catch {
+    parsed = {};
+  }
+  return { status: res.status, headers: res.headers, body: parsed, text };
+}
+
+export type { FastifyInstance };
