@@ -14,7 +14,7 @@ import { registerOAuthRoutes } from './oauth/routes.js';
 import { registerHealthRoutes } from './ops/health.js';
 import type { Store } from './store/types.js';
 import { registerAssets } from './ui/assets.js';
-import { authorizeViews } from './ui/pages/authorize-views.js';
+import { protocolViews } from './ui/pages/protocol-views.js';
 import { errorPage } from './ui/render.js';
 import { registerUiRoutes } from './ui/routes.js';
 
@@ -76,6 +76,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     log: app.log,
     clients: new ClientCache(store.clients),
     keys,
+    hooks: { sessionEnded: [] },
   };
   app.decorate('tessera', ctx);
 
@@ -92,7 +93,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   registerUiRoutes(app, ctx);
   registerApiRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
-  await registerOAuthRoutes(app, ctx, authorizeViews(ctx));
+  await registerOAuthRoutes(app, ctx, protocolViews(ctx));
 
   return app;
 }

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.js';
 import type { ClientCache } from './domain/client-cache.js';
 import type { KeyRing } from './domain/keys.js';
+import type { SessionEndedHook } from './domain/sessions.js';
 import { type Clock, epochSeconds } from './lib/clock.js';
 import type { Store } from './store/types.js';
 
@@ -18,6 +19,8 @@ export interface AppContext {
   clients: ClientCache;
   /** The signing keys: current, standby and retired, with the published JWKS. */
   keys: KeyRing;
+  /** Extension points: protocol modules register here what must happen on domain events. */
+  hooks: { sessionEnded: SessionEndedHook[] };
 }
 
 /** Seconds since the epoch by the context's clock. */

@@ -45,3 +45,38 @@ export async function findSession(
   if (!secret || secret.length > 128) return undefined;
   return ctx.store.sessions.findActiveBySecret(sha256(secret), nowSeconds(ctx));
 }
+
+/** Something that must happen when a session ends (OpenID Connect back-channel logout). */
+export type SessionEndedHook = (ctx: AppContext, session: Session) => Promise<void>;
+
+/**
+ * Ends a session and runs the session-ended hooks. Every way a session ends
+ * (sign-out, RP-initiated logout, the account page) goes through here.
+ */
+export async function endSession(ctx: AppContext, session: Session): Promise<boolean> {
+  const ended = await ctx.store.sessions.end(session.id, nowSeconds(ctx));
+  if (ended) {
+    for (const hook of ctx.hooks.sessionEnded) {
+      try {
+        await hook(ctx, session);
+      } catch (error) {
+        ctx.log.warn({ err: error, sid: session.id }, 'a session-ended hook failed');
+      }
+    }
+  }
+  return ended;
+}
+
+/** Ends every active session of a person, except `keepId`; returns how many ended. */
+export async function endSessionsOfUser(
+  ctx: AppContext,
+  userId: string,
+  keepId?: string,
+): Promise<number> {
+  const sessions = await ctx.store.sessions.listActiveForUser(userId, nowSeconds(ctx));
+  let count = 0;
+  for (const session of sessions) {
+    if (session.id !== keepId && (await endSession(ctx, session))) count += 1;
+  }
+  return count;
+}

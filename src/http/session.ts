@@ -1,6 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type AppContext, nowSeconds } from '../context.js';
-import { findSession, type StartSessionInput, startSession } from '../domain/sessions.js';
+import type { AppContext } from '../context.js';
+import {
+  endSession,
+  findSession,
+  type StartSessionInput,
+  startSession,
+} from '../domain/sessions.js';
 import type { Session, User } from '../store/types.js';
 
 export const SESSION_COOKIE = 'tessera_session';
@@ -65,7 +70,7 @@ export async function signOut(
   reply: FastifyReply,
 ): Promise<Session | undefined> {
   const current = await currentUser(ctx, request);
-  if (current) await ctx.store.sessions.end(current.session.id, nowSeconds(ctx));
+  if (current) await endSession(ctx, current.session);
   reply.clearCookie(SESSION_COOKIE, cookieOptions(ctx));
   cache.set(request, Promise.resolve(undefined));
   return current?.session;

@@ -2,18 +2,18 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { registerCors } from '../http/cors.js';
 import { registerAuthorizationEndpoint } from './authorize/endpoint.js';
-import type { AuthorizeViews } from './authorize/views.js';
 import { registerDiscovery, registerJwks } from './discovery.js';
 import { registerIntrospectionEndpoint } from './introspect.js';
 import { registerRevocationEndpoint } from './revoke.js';
 import { registerTokenEndpoint } from './token.js';
 import { registerUserinfoEndpoint } from './userinfo.js';
+import type { ProtocolViews } from './views.js';
 
 /** The protocol endpoints: /authorize, /token, /userinfo, /revoke, /introspect, /jwks, discovery. */
 export async function registerOAuthRoutes(
   app: FastifyInstance,
   ctx: AppContext,
-  views: AuthorizeViews,
+  views: ProtocolViews,
 ): Promise<void> {
   registerCors(app, [
     '/token',

@@ -11,6 +11,7 @@ import {
 } from '../errors.js';
 import { bodyParams, type RawParams } from '../params.js';
 import { SCOPE_DESCRIPTIONS } from '../scopes.js';
+import type { ProtocolViews } from '../views.js';
 import { completeAuthorization } from './complete.js';
 import {
   consentNeeded,
@@ -31,7 +32,6 @@ import {
   rawParams,
 } from './request.js';
 import { sendAuthorizationError, sendAuthorizationResponse } from './respond.js';
-import type { AuthorizeViews } from './views.js';
 
 /** Validates the request step by step; errors after the redirect URI is known carry their target. */
 async function validate(
@@ -67,7 +67,7 @@ function showConsent(
   ctx: AppContext,
   httpRequest: FastifyRequest,
   reply: FastifyReply,
-  views: AuthorizeViews,
+  views: ProtocolViews,
   request: AuthorizationRequest,
   signedIn: SignedIn,
   granted: string[],
@@ -92,7 +92,7 @@ async function authorize(
   ctx: AppContext,
   httpRequest: FastifyRequest,
   reply: FastifyReply,
-  views: AuthorizeViews,
+  views: ProtocolViews,
   params: RawParams,
 ): Promise<FastifyReply> {
   const { target, request, error } = await validate(ctx, params);
@@ -131,7 +131,7 @@ async function decide(
   ctx: AppContext,
   httpRequest: FastifyRequest,
   reply: FastifyReply,
-  views: AuthorizeViews,
+  views: ProtocolViews,
 ): Promise<FastifyReply> {
   checkCsrf(ctx, httpRequest);
   const form = bodyParams(httpRequest.body);
@@ -155,7 +155,7 @@ async function decide(
 export function registerAuthorizationEndpoint(
   app: FastifyInstance,
   ctx: AppContext,
-  views: AuthorizeViews,
+  views: ProtocolViews,
 ): void {
   const page = { config: { page: true } };
   app.get('/authorize', page, (request, reply) =>

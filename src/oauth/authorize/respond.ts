@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthError } from '../errors.js';
+import type { ProtocolViews } from '../views.js';
 import type { ResponseTarget } from './request.js';
-import type { AuthorizeViews } from './views.js';
 
 /**
  * Sends an authorization response (success or error) to the client's redirect
@@ -10,7 +10,7 @@ import type { AuthorizeViews } from './views.js';
 export function sendAuthorizationResponse(
   request: FastifyRequest,
   reply: FastifyReply,
-  views: AuthorizeViews,
+  views: ProtocolViews,
   issuer: string,
   target: ResponseTarget,
   values: Record<string, string>,
@@ -34,7 +34,7 @@ export function sendAuthorizationResponse(
 export function sendAuthorizationError(
   request: FastifyRequest,
   reply: FastifyReply,
-  views: AuthorizeViews,
+  views: ProtocolViews,
   issuer: string,
   target: ResponseTarget,
   error: OAuthError,

@@ -15,11 +15,19 @@ export interface ConsentView {
   action: string;
 }
 
+/** What the logout confirmation page shows; the fields go back with the confirmation. */
+export interface LogoutConfirmView {
+  clientName: string | undefined;
+  username: string;
+  fields: Record<string, string>;
+  action: string;
+}
+
 /**
- * The pages the authorization endpoint needs. The protocol code knows no HTML:
+ * The pages the protocol endpoints need. The protocol code knows no HTML:
  * app.ts passes ui/'s renderers in.
  */
-export interface AuthorizeViews {
+export interface ProtocolViews {
   consent(request: FastifyRequest, reply: FastifyReply, view: ConsentView): FastifyReply;
   /** OAuth 2.0 Form Post Response Mode: a page that posts `fields` to `action`. */
   formPost(
@@ -28,4 +36,12 @@ export interface AuthorizeViews {
     action: string,
     fields: Record<string, string>,
   ): FastifyReply;
+  /** RP-initiated logout that cannot be trusted: ask before signing out. */
+  logoutConfirm(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    view: LogoutConfirmView,
+  ): FastifyReply;
+  /** After a logout with nowhere to return to. */
+  signedOut(request: FastifyRequest, reply: FastifyReply): FastifyReply;
 }

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { AppContext } from '../../context.js';
-import type { AuthorizeViews } from '../../oauth/authorize/views.js';
+import type { ProtocolViews } from '../../oauth/views.js';
 import { renderView, sendPage } from '../render.js';
 
-/** The pages of the authorization endpoint: consent, and the form_post response. */
-export function authorizeViews(ctx: AppContext): AuthorizeViews {
+/** The pages of the protocol endpoints: consent, the form_post response, and logout. */
+export function protocolViews(ctx: AppContext): ProtocolViews {
   return {
     consent(request, reply, view) {
       return sendPage(ctx, request, reply, 'consent', {
@@ -24,6 +24,18 @@ export function authorizeViews(ctx: AppContext): AuthorizeViews {
         .header('content-security-policy', csp)
         .header('cache-control', 'no-store')
         .send(html);
+    },
+
+    logoutConfirm(request, reply, view) {
+      return sendPage(ctx, request, reply, 'logout-confirm', {
+        title: 'Sign out?',
+        signedInAs: view.username,
+        ...view,
+      });
+    },
+
+    signedOut(request, reply) {
+      return sendPage(ctx, request, reply, 'signed-out', { title: 'Signed out' });
     },
   };
 }
