@@ -81,7 +81,9 @@ export function loginDecision(
   if (since !== undefined && session.authTime >= since) return { kind: 'ok' };
   if (request.prompt.has('login') || request.prompt.has('select_account'))
     return { kind: 'fresh-sign-in' };
-  if (request.maxAge !== undefined && nowSeconds(ctx) - session.authTime > request.maxAge) {
+  // max_age=0 means "sign in now" (OpenID Connect Core §3.1.2.1), even within the second of the last sign-in.
+  const age = nowSeconds(ctx) - session.authTime;
+  if (request.maxAge !== undefined && (age > request.maxAge || request.maxAge === 0)) {
     return { kind: 'fresh-sign-in' };
   }
   if (
