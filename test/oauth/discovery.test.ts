@@ -1,0 +1,299 @@
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppContext } from '../../src/context.js';
+import { type RunningServer, startServer } from '../helpers/app.js';
+import { Browser } from '../helpers/browser.js';
+import {
+  authorizePath,
+  basicAuth,
+  makeClient,
+  makeUser,
+  obtainCode,
+  pkce,
+  postForm,
+  REDIRECT_URI,
+  redirectParams,
+  signInBrowser,
+} from '../helpers/oauth.js';
+
+type Metadata = Record<string, unknown> & {
+  response_types_supported: string[];
+  response_modes_supported: string[];
+  grant_types_supported: string[];
+  id_token_signing_alg_values_supported: string[];
+  userinfo_signing_alg_values_supported: string[];
+  token_endpoint_auth_methods_supported: string[];
+  scopes_supported: string[];
+  claims_supported: string[];
+  prompt_values_supported: string[];
+};
+
+/** Every advertised value is checked against behaviour, and a few unadvertised ones are checked to fail. */
+describe('discovery metadata is complete and true', () => {
+  let server: RunningServer;
+  let ctx: AppContext;
+  let meta: Metadata;
+  beforeAll(async () => {
+    server = await startServer();
+    ctx = server.app.tessera;
+    meta = (await (
+      await fetch(`${server.url}/.well-known/openid-configuration`)
+    ).json()) as Metadata;
+  });
+  afterAll(async () => server.close());
+
+  async function signedIn() {
+    const { user } = await makeUser(ctx);
+    const browser = new Browser(server.url);
+    await signInBrowser(ctx, browser, user);
+    return { user, browser };
+  }
+
+  it('serves the same document at both well-known paths, with our issuer', async () => {
+    const other = await (
+      await fetch(`${server.url}/.well-known/oauth-authorization-server`)
+    ).json();
+    expect(other).toEqual(meta);
+    expect(meta.issuer).toBe(server.url);
+  });
+
+  it('every advertised endpoint answers (none is a 404)', async () => {
+    for (const key of Object.keys(meta).filter(
+      (k) => k.endsWith('_endpoint') || k === 'jwks_uri',
+    )) {
+      const url = String(meta[key]);
+      expect(url.startsWith(server.url), key).toBe(true);
+      const get = await fetch(url, { redirect: 'manual' });
+      const post = await fetch(url, { method: 'POST', redirect: 'manual' });
+      expect(
+        [get.status, post.status].some((s) => s !== 404),
+        key,
+      ).toBe(true);
+    }
+  });
+
+  it('every advertised response_type and response_mode works', async () => {
+    const { client } = await makeClient(ctx, {
+      firstParty: true,
+      responseTypes: meta.response_types_supported,
+    });
+    const { browser } = await signedIn();
+    for (const responseType of meta.response_types_supported) {
+      for (const mode of meta.response_modes_supported) {
+        if (responseType !== 'code' && mode === 'query') continue;
+        const page = await browser.get(
+          authorizePath({
+            response_type: responseType,
+            response_mode: mode,
+            client_id: client.id,
+            redirect_uri: REDIRECT_URI,
+            scope: 'openid',
+            nonce: 'n',
+            state: 's',
+          }),
+        );
+        const label = `${responseType} / ${mode}`;
+        if (mode === 'form_post') {
+          expect(page.status, label).toBe(200);
+          expect(page.text, label).toContain('name="code"');
+        } else {
+          const params = redirectParams(page);
+          expect(params.get('code'), label).toBeTruthy();
+          expect(new URL(page.location!).hash !== '', label).toBe(mode === 'fragment');
+          for (const part of responseType.split(' ').filter((p) => p !== 'code')) {
+            expect(params.get(part === 'token' ? 'access_token' : part), label).toBeTruthy();
+          }
+        }
+      }
+    }
+  });
+
+  it('every advertised grant type is recognised; an unadvertised one is refused', async () => {
+    const { client, secret } = await makeClient(ctx, { grantTypes: [] });
+    const auth = { authorization: basicAuth(client.id, secret!) };
+    for (const grantType of meta.grant_types_supported) {
+      const res = await postForm(server.url, '/token', { grant_type: grantType }, auth);
+      expect(res.body.error, grantType).toBe('unauthorized_client');
+    }
+    const password = await postForm(server.url, '/token', { grant_type: 'password' }, auth);
+    expect(password.body.error).toBe('unsupported_grant_type');
+  });
+
+  it('every advertised ID token algorithm signs ID tokens that verify with the JWKS', async () => {
+    const jwks = createRemoteJWKSet(new URL(String(meta.jwks_uri)));
+    const { browser } = await signedIn();
+    for (const alg of meta.id_token_signing_alg_values_supported) {
+      const { client, secret } = await makeClient(ctx, {
+        idTokenSignedResponseAlg: alg,
+        firstParty: true,
+      });
+      const code = await obtainCode(browser, client);
+      const res = await postForm(
+        server.url,
+        '/token',
+        { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI },
+        { authorization: basicAuth(client.id, secret!) },
+      );
+      const idToken = String(res.body.id_token);
+      expect(decodeProtectedHeader(idToken).alg).toBe(alg);
+      await jwtVerify(idToken, jwks, { issuer: server.url, audience: client.id });
+    }
+  });
+
+  it('every advertised userinfo algorithm signs userinfo responses', async () => {
+    const jwks = createRemoteJWKSet(new URL(String(meta.jwks_uri)));
+    const { browser, user } = await signedIn();
+    for (const alg of meta.userinfo_signing_alg_values_supported) {
+      const { client, secret } = await makeClient(ctx, {
+        userinfoSignedResponseAlg: alg,
+        firstParty: true,
+      });
+      const code = await obtainCode(browser, client);
+      const tokens = await postForm(
+        server.url,
+        '/token',
+        { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI },
+        { authorization: basicAuth(client.id, secret!) },
+      );
+      const res = await fetch(String(meta.userinfo_endpoint), {
+        headers: { authorization: `Bearer ${tokens.body.access_token}` },
+      });
+      expect(res.headers.get('content-type')).toContain('application/jwt');
+      const { payload, protectedHeader } = await jwtVerify(await res.text(), jwks, {
+        issuer: server.url,
+        audience: client.id,
+      });
+      expect(protectedHeader.alg).toBe(alg);
+      expect(payload.sub).toBe(user.id);
+    }
+  });
+
+  it('every advertised token endpoint auth method authenticates a client', async () => {
+    for (const method of meta.token_endpoint_auth_methods_supported) {
+      const isPublic = method === 'none';
+      const { client, secret } = await makeClient(ctx, {
+        grantTypes: ['authorization_code'],
+        ...(isPublic ? { type: 'public', tokenEndpointAuthMethod: 'none' } : {}),
+      });
+      const form: Record<string, string> = { grant_type: 'authorization_code', code: 'not-a-code' };
+      const headers: Record<string, string> = {};
+      if (method === 'client_secret_basic') headers.authorization = basicAuth(client.id, secret!);
+      else if (method === 'client_secret_post')
+        Object.assign(form, { client_id: client.id, client_secret: secret! });
+      else form.client_id = client.id;
+      const res = await postForm(server.url, '/token', form, headers);
+      // Authentication passed: the error is about the code, not the client.
+      expect(res.body.error, method).toBe('invalid_grant');
+    }
+    const { client } = await makeClient(ctx);
+    const jwt = await postForm(server.url, '/token', {
+      grant_type: 'authorization_code',
+      code: 'x',
+      client_id: client.id,
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: 'a.b.c',
+    });
+    expect(jwt.status).toBe(401);
+    expect(jwt.body.error).toBe('invalid_client');
+  });
+
+  it('advertises only S256 for PKCE, and plain is refused', async () => {
+    expect(meta.code_challenge_methods_supported).toEqual(['S256']);
+    const { client } = await makeClient(ctx);
+    const { browser } = await signedIn();
+    const { verifier } = pkce();
+    const page = await browser.get(
+      authorizePath({
+        response_type: 'code',
+        client_id: client.id,
+        redirect_uri: REDIRECT_URI,
+        code_challenge: verifier,
+        code_challenge_method: 'plain',
+      }),
+    );
+    expect(redirectParams(page).get('error')).toBe('invalid_request');
+  });
+
+  it('every advertised scope and prompt value is accepted', async () => {
+    const { client } = await makeClient(ctx, { firstParty: true });
+    const { browser } = await signedIn();
+    const page = await browser.get(
+      authorizePath({
+        response_type: 'code',
+        client_id: client.id,
+        redirect_uri: REDIRECT_URI,
+        scope: meta.scopes_supported.join(' '),
+      }),
+    );
+    expect(redirectParams(page).get('code')).toBeTruthy();
+    for (const prompt of meta.prompt_values_supported) {
+      const res = await browser.get(
+        authorizePath({
+          response_type: 'code',
+          client_id: client.id,
+          redirect_uri: REDIRECT_URI,
+          prompt,
+        }),
+      );
+      if (res.location?.startsWith(REDIRECT_URI))
+        expect(redirectParams(res).get('error'), prompt).toBeNull();
+      else expect([200, 303], prompt).toContain(res.status);
+    }
+  });
+
+  it('userinfo releases only advertised claims, and the claims parameter adds one by name', async () => {
+    const { client, secret } = await makeClient(ctx, { firstParty: true });
+    const { browser } = await signedIn();
+    const auth = { authorization: basicAuth(client.id, secret!) };
+    const code = await obtainCode(browser, client, { scope: meta.scopes_supported.join(' ') });
+    const tokens = await postForm(
+      server.url,
+      '/token',
+      { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI },
+      auth,
+    );
+    const info = (await (
+      await fetch(String(meta.userinfo_endpoint), {
+        headers: { authorization: `Bearer ${tokens.body.access_token}` },
+      })
+    ).json()) as Record<string, unknown>;
+    for (const claim of Object.keys(info)) expect(meta.claims_supported).toContain(claim);
+
+    expect(meta.claims_parameter_supported).toBe(true);
+    const code2 = await obtainCode(browser, client, {
+      scope: 'openid',
+      claims: JSON.stringify({ userinfo: { email: { essential: true } } }),
+    });
+    const tokens2 = await postForm(
+      server.url,
+      '/token',
+      { grant_type: 'authorization_code', code: code2, redirect_uri: REDIRECT_URI },
+      auth,
+    );
+    const info2 = (await (
+      await fetch(String(meta.userinfo_endpoint), {
+        headers: { authorization: `Bearer ${tokens2.body.access_token}` },
+      })
+    ).json()) as Record<string, unknown>;
+    expect(info2.email).toBeTruthy();
+    expect(info2.given_name).toBeUndefined();
+  });
+
+  it('does not take request objects, as advertised', async () => {
+    expect(meta.request_parameter_supported).toBe(false);
+    expect(meta.request_uri_parameter_supported).toBe(false);
+  });
+
+  it('publishes keys with kid, use and alg', async () => {
+    const jwks = (await (await fetch(String(meta.jwks_uri))).json()) as {
+      keys: Record<string, string>[];
+    };
+    expect(jwks.keys.length).toBeGreaterThanOrEqual(3);
+    for (const key of jwks.keys) {
+      expect(key.kid).toBeTruthy();
+      expect(key.use).toBe('sig');
+      expect(meta.id_token_signing_alg_values_supported).toContain(key.alg);
+      expect(key.d).toBeUndefined();
+    }
+  });
+});
