@@ -1,0 +1,82 @@
+import type { AppContext } from '../../context.js';
+import type { SignedIn } from '../../http/session.js';
+import type { PageData } from '../render.js';
+import type { FormError } from './messages.js';
+
+/** The profile as the account page shows it. */
+export interface ProfileView {
+  username: string;
+  email: string;
+  emailVerified: boolean;
+  givenName: string | null;
+  familyName: string | null;
+  phoneNumber: string | null;
+  role: string;
+  twoFactor: boolean;
+}
+
+/** One row of "Connected apps": a grant with its client's name. */
+export interface AccountGrantView {
+  id: string;
+  clientName: string;
+  scopes: string[];
+  /** Already formatted for display, e.g. "2025-01-31 14:05 UTC". */
+  grantedAt: string;
+  lastUsedAt: string | null;
+}
+
+/** One row of "Sessions": a browser signed in to this account. */
+export interface AccountSessionView {
+  id: string;
+  /** The session of the browser looking at the page. */
+  current: boolean;
+  userAgent: string | null;
+  ip: string | null;
+  startedAt: string;
+  lastSeenAt: string;
+}
+
+export interface AccountPageData extends PageData {
+  user: ProfileView;
+  /** Rendered as "Connected apps" when present. */
+  grants?: AccountGrantView[];
+  /** Rendered as "Sessions" when present. */
+  sessions?: AccountSessionView[];
+  notice?: string;
+  /** A failed "Delete account" (wrong password), shown by that form. */
+  deleteError?: FormError;
+}
+
+/** Seconds since the epoch as "YYYY-MM-DD HH:MM UTC". */
+export function formatTime(seconds: number): string {
+  return `${new Date(seconds * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/**
+ * Everything the account page shows for the signed-in person. The one place
+ * that gathers it, so features that add to the page (connected apps,
+ * sessions) add their data here.
+ */
+export async function accountPageData(
+  _ctx: AppContext,
+  signedIn: SignedIn,
+): Promise<AccountPageData> {
+  const { user } = signedIn;
+  // TODO: fill `grants` (ctx.store.grants.listForUser) and `sessions`
+  // (ctx.store.sessions.listActiveForUser) once their revoke/end routes exist;
+  // the template already renders both when present.
+  return {
+    title: 'Your account',
+    signedInAs: user.username,
+    user: {
+      username: user.username,
+      email: user.email,
+      emailVerified: user.emailVerified,
+      givenName: user.givenName,
+      familyName: user.familyName,
+      phoneNumber: user.phoneNumber,
+      role: user.role,
+      twoFactor: user.twoFactor,
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../../context.js';
+import { verifyPassword } from '../../domain/passwords.js';
+import { checkCsrf } from '../../http/csrf.js';
+import { type SignedIn, signOut } from '../../http/session.js';
+import { sendPage } from '../render.js';
+import { type AccountPageData, accountPageData } from './account-data.js';
+import { recordAudit } from './audit.js';
+import { queryParam, readForm } from './form.js';
+import { requireSignIn } from './require-sign-in.js';
+
+const NOTICES: Record<string, string> = {
+  updated: 'Your profile has been saved.',
+};
+
+async function showAccount(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  signedIn: SignedIn,
+  extra: Partial<AccountPageData> = {},
+  status = 200,
+): Promise<FastifyReply> {
+  const data = await accountPageData(ctx, signedIn);
+  return sendPage(ctx, request, reply, 'account', { ...data, ...extra }, status);
+}
+
+/** GET /account shows the profile; POST /account/delete deletes the account after a password check. */
+export function registerAccount(app: FastifyInstance, ctx: AppContext): void {
+  app.get('/account', { config: { page: true } }, async (request, reply) => {
+    const signedIn = await requireSignIn(ctx, request, reply, '/account');
+    if (!signedIn) return reply;
+    const notice = NOTICES[queryParam(request, 'notice') ?? ''];
+    return showAccount(ctx, request, reply, signedIn, notice ? { notice } : {});
+  });
+
+  app.post('/account/delete', { config: { page: true } }, async (request, reply) => {
+    checkCsrf(ctx, request);
+    const signedIn = await requireSignIn(ctx, request, reply, '/account');
+    if (!signedIn) return reply;
+    const { password } = readForm(request, ['password'] as const);
+    // Asking for the password again means a moment at an unlocked screen is not enough.
+    // TODO: accounts without a password (upstream sign-in) need another confirmation.
+    if (!password || !(await verifyPassword(signedIn.user.passwordHash, password))) {
+      const message = password
+        ? 'Incorrect password: your account was not deleted.'
+        : 'Enter your password to delete your account.';
+      return showAccount(
+        ctx,
+        request,
+        reply,
+        signedIn,
+        { deleteError: { message, field: 'password' } },
+        password ? 401 : 400,
+      );
+    }
+    const { user } = signedIn;
+    await ctx.store.users.delete(user.id);
+    await recordAudit(ctx, request, 'user.deleted', user.id, { username: user.username });
+    // The store ended the session with the account; this clears the cookie.
+    await signOut(ctx, request, reply);
+    return reply.redirect('/login?deleted=1', 303);
+  });
+}

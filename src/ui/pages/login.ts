@@ -1,0 +1,111 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../../context.js';
+import { authenticate, LIMITS } from '../../domain/users.js';
+import { checkCsrf } from '../../http/csrf.js';
+import { currentUser } from '../../http/session.js';
+import { sendPage } from '../render.js';
+import { recordAudit } from './audit.js';
+import { queryParam, readForm } from './form.js';
+import type { FormError } from './messages.js';
+import { returnToOrDefault, safeReturnTo } from './return-to.js';
+import { startPasswordSession } from './start-session.js';
+
+/** The one message for every failed sign-in: it never tells which of the two was wrong. */
+export const LOGIN_FAILED = 'Incorrect username/email or password';
+
+/** `?return_to=` with "/" left readable: it is allowed in a query (RFC 3986 §3.4). */
+export function withReturnTo(path: string, returnTo: string | undefined): string {
+  if (returnTo === undefined) return path;
+  return `${path}?return_to=${encodeURIComponent(returnTo).replace(/%2F/g, '/')}`;
+}
+
+/**
+ * The sign-in page's URL that brings the person back to `returnTo` afterwards;
+ * a `returnTo` that is not a same-origin path is dropped (they land on /account).
+ *
+ * @example loginUrl('/authorize?client_id=abc') // '/login?return_to=/authorize%3Fclient_id%3Dabc'
+ */
+export function loginUrl(returnTo: string): string {
+  return withReturnTo('/login', safeReturnTo(returnTo));
+}
+
+interface LoginView {
+  username?: string | undefined;
+  returnTo?: string | undefined;
+  error?: FormError;
+  notice?: string;
+}
+
+async function showLogin(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  view: LoginView,
+  status = 200,
+): Promise<FastifyReply> {
+  const signedIn = await currentUser(ctx, request);
+  return sendPage(
+    ctx,
+    request,
+    reply,
+    'login',
+    {
+      title: 'Sign in',
+      ...(signedIn ? { signedInAs: signedIn.user.username } : {}),
+      username: view.username ?? '',
+      returnTo: view.returnTo,
+      error: view.error,
+      notice: view.notice,
+      signupUrl: ctx.config.signupEnabled ? withReturnTo('/signup', view.returnTo) : undefined,
+      limits: LIMITS,
+    },
+    status,
+  );
+}
+
+/** GET /login shows the form; POST /login checks the password and starts a session. */
+export function registerLogin(app: FastifyInstance, ctx: AppContext): void {
+  app.get('/login', { config: { page: true } }, async (request, reply) => {
+    const hint = queryParam(request, 'login_hint');
+    return showLogin(ctx, request, reply, {
+      username: hint && hint.length <= LIMITS.email ? hint : undefined,
+      returnTo: safeReturnTo(queryParam(request, 'return_to')),
+      ...(queryParam(request, 'deleted') === '1'
+        ? { notice: 'Your account has been deleted.' }
+        : {}),
+    });
+  });
+
+  app.post('/login', { config: { page: true } }, async (request, reply) => {
+    checkCsrf(ctx, request);
+    const form = readForm(request, ['username', 'password', 'return_to'] as const);
+    const login = (form.username ?? '').trim();
+    const password = form.password ?? '';
+    const returnTo = safeReturnTo(form.return_to);
+    const keep = { username: login.slice(0, LIMITS.email), returnTo };
+
+    if (login === '' || password === '') {
+      const field = login === '' ? 'username' : 'password';
+      return showLogin(
+        ctx,
+        request,
+        reply,
+        { ...keep, error: { message: 'Enter your username or email and your password.', field } },
+        400,
+      );
+    }
+
+    const user = await authenticate(ctx, login, password);
+    if (!user) {
+      await recordAudit(ctx, request, 'user.login_failed', null, { login: keep.username });
+      return showLogin(ctx, request, reply, { ...keep, error: { message: LOGIN_FAILED } }, 401);
+    }
+
+    const session = await startPasswordSession(ctx, request, reply, user.id);
+    await recordAudit(ctx, request, 'user.login', user.id, {
+      session_id: session.id,
+      amr: ['pwd'],
+    });
+    return reply.redirect(returnToOrDefault(returnTo), 303);
+  });
+}

@@ -1,0 +1,41 @@
+/** Where a page sends people when no safe `return_to` was given. */
+export const DEFAULT_RETURN_TO = '/account';
+
+// Long enough for an /authorize request carried through sign-in, short enough to bound the page.
+const MAX_LENGTH = 8192;
+const BASE = 'http://tessera.invalid';
+
+/** Backslashes are slashes to browsers; controls and spaces are stripped or mangled by them. */
+function hasUnsafeCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code <= 0x20 || code === 0x7f || code === 0x5c) return true;
+  }
+  return /\s/.test(value);
+}
+
+/**
+ * `value` when it is a same-origin relative path, else undefined. A path
+ * starts with one "/" (not "//" or "/\\", which browsers read as another
+ * host), has no scheme, no backslash and no control or space characters, so
+ * that a link crafted by someone else can never send a person off-site
+ * after they sign in (an open redirect).
+ */
+export function safeReturnTo(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_LENGTH)
+    return undefined;
+  if (!value.startsWith('/') || value.startsWith('//')) return undefined;
+  if (hasUnsafeCharacter(value)) return undefined;
+  try {
+    const resolved = new URL(value, BASE);
+    if (resolved.origin !== BASE) return undefined;
+  } catch {
+    return undefined;
+  }
+  return value;
+}
+
+/** The safe `return_to`, or the account page. */
+export function returnToOrDefault(value: unknown): string {
+  return safeReturnTo(value) ?? DEFAULT_RETURN_TO;
+}

@@ -1,0 +1,108 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../../context.js';
+import { LIMITS, registerUser } from '../../domain/users.js';
+import { checkCsrf } from '../../http/csrf.js';
+import { currentUser } from '../../http/session.js';
+import { errorPage, sendPage } from '../render.js';
+import { recordAudit } from './audit.js';
+import { queryParam, readForm } from './form.js';
+import { withReturnTo } from './login.js';
+import { type FormError, formErrorOf } from './messages.js';
+import { returnToOrDefault, safeReturnTo } from './return-to.js';
+import { startPasswordSession } from './start-session.js';
+
+const FIELDS = [
+  'given_name',
+  'family_name',
+  'username',
+  'phone_number',
+  'email',
+  'password',
+  'return_to',
+] as const;
+
+/** What the form shows again after an error: everything typed except the password. */
+type Typed = Partial<
+  Record<'given_name' | 'family_name' | 'username' | 'phone_number' | 'email', string>
+>;
+
+async function showSignup(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  view: { values: Typed; returnTo: string | undefined; error?: FormError },
+  status = 200,
+): Promise<FastifyReply> {
+  const signedIn = await currentUser(ctx, request);
+  return sendPage(
+    ctx,
+    request,
+    reply,
+    'signup',
+    {
+      title: 'Create an account',
+      ...(signedIn ? { signedInAs: signedIn.user.username } : {}),
+      values: view.values,
+      returnTo: view.returnTo,
+      error: view.error,
+      loginUrl: withReturnTo('/login', view.returnTo),
+      limits: LIMITS,
+    },
+    status,
+  );
+}
+
+/** With self sign-up off there is no such page: a 404, as for any unknown page. */
+function signupOff(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return errorPage(request, reply, 404, {
+    error: 'not_found',
+    error_description: 'There is no sign-up page here: accounts are created by an administrator.',
+  });
+}
+
+/** GET /signup shows the form; POST /signup creates the account and signs the person in. */
+export function registerSignup(app: FastifyInstance, ctx: AppContext): void {
+  app.get('/signup', { config: { page: true } }, async (request, reply) => {
+    if (!ctx.config.signupEnabled) return signupOff(request, reply);
+    return showSignup(ctx, request, reply, {
+      values: {},
+      returnTo: safeReturnTo(queryParam(request, 'return_to')),
+    });
+  });
+
+  app.post('/signup', { config: { page: true } }, async (request, reply) => {
+    if (!ctx.config.signupEnabled) return signupOff(request, reply);
+    checkCsrf(ctx, request);
+    const form = readForm(request, FIELDS);
+    const returnTo = safeReturnTo(form.return_to);
+    let user: Awaited<ReturnType<typeof registerUser>>;
+    try {
+      user = await registerUser(ctx, {
+        username: form.username ?? '',
+        email: form.email ?? '',
+        password: form.password ?? '',
+        givenName: form.given_name ?? null,
+        familyName: form.family_name ?? null,
+        phoneNumber: form.phone_number ?? null,
+      });
+    } catch (error) {
+      const shown = formErrorOf(error);
+      if (!shown) throw error;
+      const { password: _never, return_to: _rt, ...typed } = form;
+      return showSignup(
+        ctx,
+        request,
+        reply,
+        { values: typed, returnTo, error: shown.error },
+        shown.status,
+      );
+    }
+    const session = await startPasswordSession(ctx, request, reply, user.id);
+    await recordAudit(ctx, request, 'user.login', user.id, {
+      session_id: session.id,
+      amr: ['pwd'],
+      via: 'signup',
+    });
+    return reply.redirect(returnToOrDefault(returnTo), 303);
+  });
+}

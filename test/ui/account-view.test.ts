@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import type { AccountPageData } from '../../src/ui/pages/account-data.js';
+import { renderView } from '../../src/ui/render.js';
+import { fieldNameByLabel, readForms } from '../helpers/browser.js';
+
+const base: AccountPageData = {
+  title: 'Your account',
+  csrf: 'token-123',
+  signedInAs: 'ada',
+  user: {
+    username: 'ada',
+    email: 'ada@example.com',
+    emailVerified: true,
+    givenName: null,
+    familyName: 'Lovelace',
+    phoneNumber: null,
+    role: 'admin',
+    twoFactor: true,
+  },
+};
+
+describe('account page template', () => {
+  it('leaves out "Connected apps" and "Sessions" when their data is absent', () => {
+    const html = renderView('account', base);
+    expect(html).not.toContain('Connected apps');
+    expect(html).not.toContain('<h2 id="sessions-heading">');
+    expect(html).toMatch(/<dt>Email verified<\/dt><dd>Yes<\/dd>/);
+    expect(html).toMatch(/<dt>Two-factor sign-in<\/dt><dd>On<\/dd>/);
+    expect(fieldNameByLabel(html, 'Password')).toBe('password');
+  });
+
+  it('renders grants with a "Revoke access" form and sessions with "End session" forms', () => {
+    const html = renderView('account', {
+      ...base,
+      grants: [
+        {
+          id: 'g1',
+          clientName: 'Photos <app>',
+          scopes: ['openid', 'email'],
+          grantedAt: '2025-01-31 14:05 UTC',
+          lastUsedAt: null,
+        },
+      ],
+      sessions: [
+        {
+          id: 's1',
+          current: true,
+          userAgent: 'Firefox',
+          ip: '10.0.0.1',
+          startedAt: 'a',
+          lastSeenAt: 'b',
+        },
+        { id: 's2', current: false, userAgent: null, ip: null, startedAt: 'c', lastSeenAt: 'd' },
+      ],
+    });
+    expect(html).toContain('<h2 id="apps-heading">Connected apps</h2>');
+    expect(html).toContain('Photos &lt;app&gt;');
+    const forms = readForms(html, 'http://localhost/account');
+    const byButton = (label: string) =>
+      forms.filter((f) => f.buttons.some((b) => b.label === label));
+
+    const [revoke] = byButton('Revoke access');
+    expect(revoke).toMatchObject({
+      action: 'http://localhost/account/apps/revoke',
+      method: 'post',
+      fields: { _csrf: 'token-123', grant_id: 'g1' },
+    });
+    // The current browser's session is ended by signing out, not from this list.
+    const end = byButton('End session');
+    expect(end).toHaveLength(1);
+    expect(end[0]).toMatchObject({
+      action: 'http://localhost/account/sessions/end',
+      fields: { _csrf: 'token-123', session_id: 's2' },
+    });
+    expect(byButton('End all other sessions')[0]?.action).toBe(
+      'http://localhost/account/sessions/end-all',
+    );
+  });
+
+  it('says so when no app has access', () => {
+    const html = renderView('account', { ...base, grants: [], sessions: [] });
+    expect(html).toContain('No apps have access to your account.');
+    expect(html).not.toContain('End all other sessions');
+  });
+});
