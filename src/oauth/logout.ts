@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppContext } from '../context.js';
+import { type AppContext, nowSeconds } from '../context.js';
 import { checkCsrf } from '../http/csrf.js';
 import { currentUser, signOut } from '../http/session.js';
 import { verifyJws } from '../lib/jws.js';
@@ -78,6 +78,23 @@ function finish(
   return reply.redirect(url.toString(), 303);
 }
 
+async function endBrowserSession(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  const ended = await signOut(ctx, request, reply);
+  if (!ended) return;
+  await ctx.store.audit.record({
+    type: 'user.logout',
+    userId: ended.userId,
+    clientId: null,
+    ip: request.ip,
+    details: { session_id: ended.id },
+    createdAt: nowSeconds(ctx),
+  });
+}
+
 /**
  * The end_session_endpoint. A request carrying an ID token of the signed-in
  * person's current session is trusted and signs out at once; any other asks
@@ -98,7 +115,9 @@ async function logout(
 
   if (confirming) {
     if (params.logout === 'no') return reply.redirect('/account', 303);
-    await signOut(ctx, request, reply);
+    await endBrowserSession(ctx, request, reply);
+    // The header's "Sign out" button of our own pages names no client: back to the sign-in page.
+    if (params.logout === undefined && !req.client) return reply.redirect('/login', 303);
     return finish(request, reply, views, req);
   }
   const trusted =
@@ -106,7 +125,7 @@ async function logout(
     req.hint.sub === signedIn.user.id &&
     (req.hint.sid === undefined || req.hint.sid === signedIn.session.id);
   if (trusted) {
-    await signOut(ctx, request, reply);
+    await endBrowserSession(ctx, request, reply);
     return finish(request, reply, views, req);
   }
   return views.logoutConfirm(request, reply, {

@@ -2,8 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { registerCors } from '../http/cors.js';
 import { registerAuthorizationEndpoint } from './authorize/endpoint.js';
+import { backchannelLogout } from './backchannel.js';
 import { registerDiscovery, registerJwks } from './discovery.js';
 import { registerIntrospectionEndpoint } from './introspect.js';
+import { registerLogoutEndpoint } from './logout.js';
 import { registerRevocationEndpoint } from './revoke.js';
 import { registerTokenEndpoint } from './token.js';
 import { registerUserinfoEndpoint } from './userinfo.js';
@@ -30,4 +32,6 @@ export async function registerOAuthRoutes(
   registerUserinfoEndpoint(app, ctx);
   registerRevocationEndpoint(app, ctx);
   registerIntrospectionEndpoint(app, ctx);
+  registerLogoutEndpoint(app, ctx, views);
+  ctx.hooks.sessionEnded.push(backchannelLogout);
 }

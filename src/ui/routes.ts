@@ -2,15 +2,20 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { registerAccount } from './pages/account.js';
 import { registerAccountEdit } from './pages/account-edit.js';
+import { registerConnectedApps } from './pages/connected-apps.js';
 import { registerLogin } from './pages/login.js';
-import { registerLogout } from './pages/logout.js';
+import { registerSessionPages } from './pages/sessions.js';
 import { registerSignup } from './pages/signup.js';
 
-/** The HTML pages: sign-up, sign-in, sign-out, account. */
+/**
+ * The HTML pages: sign-up, sign-in, account, connected apps and sessions.
+ * Sign-out (POST /logout) is OpenID RP-initiated logout's endpoint, in oauth/logout.ts.
+ */
 export function registerUiRoutes(app: FastifyInstance, ctx: AppContext): void {
   registerSignup(app, ctx);
   registerLogin(app, ctx);
-  registerLogout(app, ctx);
   registerAccount(app, ctx);
   registerAccountEdit(app, ctx);
+  registerConnectedApps(app, ctx);
+  registerSessionPages(app, ctx);
 }

@@ -295,11 +295,19 @@ describe('account pages over HTTP', () => {
       ['/login', { username: who.username, password: PASSWORD }],
       ['/account/edit', { username: 'hijacked', email: 'evil@example.com' }],
       ['/account/delete', { password: PASSWORD }],
+      ['/account/apps/revoke', { client_id: 'any' }],
+      ['/account/sessions/end-all', {}],
       ['/logout', {}],
     ];
     for (const [path, form] of attempts) {
       for (const token of [undefined, 'forged-token']) {
         const page = await browser.post(path, token ? { ...form, [CSRF_FIELD]: token } : form);
+        if (path === '/logout' && token === undefined) {
+          // Without a token it is an RP-initiated logout (OpenID RP-Initiated Logout §2): it only asks.
+          expect(page.status).toBe(200);
+          expect(page.text).toContain('Sign out?');
+          continue;
+        }
         expect(page.status, `${path} with ${token ?? 'no'} token`).toBe(403);
         expect(page.text).toContain('role="alert"');
       }

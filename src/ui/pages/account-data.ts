@@ -1,4 +1,4 @@
-import type { AppContext } from '../../context.js';
+import { type AppContext, nowSeconds } from '../../context.js';
 import type { SignedIn } from '../../http/session.js';
 import type { PageData } from '../render.js';
 import type { FormError } from './messages.js';
@@ -58,14 +58,30 @@ export function formatTime(seconds: number): string {
  * sessions) add their data here.
  */
 export async function accountPageData(
-  _ctx: AppContext,
+  ctx: AppContext,
   signedIn: SignedIn,
 ): Promise<AccountPageData> {
-  const { user } = signedIn;
-  // TODO: fill `grants` (ctx.store.grants.listForUser) and `sessions`
-  // (ctx.store.sessions.listActiveForUser) once their revoke/end routes exist;
-  // the template already renders both when present.
+  const { user, session: current } = signedIn;
+  const [grants, sessions] = await Promise.all([
+    ctx.store.grants.listForUser(user.id),
+    ctx.store.sessions.listActiveForUser(user.id, nowSeconds(ctx)),
+  ]);
   return {
+    grants: grants.map((g) => ({
+      id: g.id,
+      clientName: g.clientName,
+      scopes: g.scopes,
+      grantedAt: formatTime(g.createdAt),
+      lastUsedAt: g.lastUsedAt === null ? null : formatTime(g.lastUsedAt),
+    })),
+    sessions: sessions.map((s) => ({
+      id: s.id,
+      current: s.id === current.id,
+      userAgent: s.userAgent,
+      ip: s.ip,
+      startedAt: formatTime(s.createdAt),
+      lastSeenAt: formatTime(s.lastSeenAt),
+    })),
     title: 'Your account',
     signedInAs: user.username,
     user: {

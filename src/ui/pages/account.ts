@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
 import { verifyPassword } from '../../domain/passwords.js';
+import { endSessionsOfUser } from '../../domain/sessions.js';
 import { checkCsrf } from '../../http/csrf.js';
 import { type SignedIn, signOut } from '../../http/session.js';
 import { sendPage } from '../render.js';
@@ -11,6 +12,9 @@ import { requireSignIn } from './require-sign-in.js';
 
 const NOTICES: Record<string, string> = {
   updated: 'Your profile has been saved.',
+  revoked: "The app's access has been revoked.",
+  'session-ended': 'The session has been ended.',
+  'sessions-ended': 'All your other sessions have been ended.',
 };
 
 async function showAccount(
@@ -55,6 +59,8 @@ export function registerAccount(app: FastifyInstance, ctx: AppContext): void {
       );
     }
     const { user } = signedIn;
+    // End the sessions first, so that apps signed in through them hear of it (back-channel logout).
+    await endSessionsOfUser(ctx, user.id);
     await ctx.store.users.delete(user.id);
     await recordAudit(ctx, request, 'user.deleted', user.id, { username: user.username });
     // The store ended the session with the account; this clears the cookie.
