@@ -29,7 +29,8 @@ export function protocolViews(ctx: AppContext): ProtocolViews {
     logoutConfirm(request, reply, view) {
       return sendPage(ctx, request, reply, 'logout-confirm', {
         title: 'Sign out?',
-        signedInAs: view.username,
+        // No header sign-out button here: the page's own form is the one to use.
+
         ...view,
       });
     },
