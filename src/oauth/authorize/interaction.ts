@@ -39,7 +39,8 @@ export function loginRedirect(
   forced: boolean,
 ): string {
   const resume = new URLSearchParams(request.raw);
-  if (forced) resume.set(LOGIN_MARKER, loginMarker(ctx));
+  // Any sign-in from now on satisfies this request, so that prompt=login or max_age=0 cannot loop.
+  resume.set(LOGIN_MARKER, loginMarker(ctx));
   const login = new URLSearchParams({ return_to: `/authorize?${resume.toString()}` });
   if (request.loginHint) login.set('login_hint', request.loginHint);
   if (forced) login.set('prompt', 'login');
