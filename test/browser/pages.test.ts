@@ -1,0 +1,127 @@
+import { existsSync } from 'node:fs';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppContext } from '../../src/context.js';
+import { type RunningServer, startServer } from '../helpers/app.js';
+import { makeClient, pkce } from '../helpers/oauth.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const available = existsSync(CHROMIUM);
+if (!available && process.env.CI === 'true') {
+  throw new Error(
+    `CI=true but Chromium is not at ${CHROMIUM}: the browser tests cannot be skipped in CI`,
+  );
+}
+
+/**
+ * A real browser (headless Chromium) through the pages a person meets: sign-up,
+ * consent, the account page with its connected apps, and sign-out. Everything by
+ * labels and button names, as assistive technology would.
+ */
+describe.skipIf(!available)('pages in a real browser', () => {
+  let server: RunningServer;
+  let ctx: AppContext;
+  let browser: Browser;
+  beforeAll(async () => {
+    server = await startServer();
+    ctx = server.app.tessera;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function newPage(): Promise<Page> {
+    const context = await browser.newContext();
+    return context.newPage();
+  }
+
+  it('signs up, authorizes an app on the consent page, sees it under Connected apps and revokes it', async () => {
+    const { client } = await makeClient(ctx, { name: 'Browser Test App' });
+    const page = await newPage();
+    const { challenge } = pkce();
+    const authorize = `${server.url}/authorize?${new URLSearchParams({
+      response_type: 'code',
+      client_id: client.id,
+      redirect_uri: client.redirectUris[0]!,
+      scope: 'openid profile email',
+      state: 'browser-state',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    })}`;
+
+    await page.goto(
+      `${server.url}/signup?return_to=${encodeURIComponent(authorize.slice(server.url.length))}`,
+    );
+    await page.getByLabel('First name').fill('Grace');
+    await page.getByLabel('Last name').fill('Hopper');
+    await page.getByLabel('Username').fill('grace');
+    await page.getByLabel('Phone').fill('+1 555 0100');
+    await page.getByLabel('Email').fill('grace@example.com');
+    await page.getByLabel('Password').fill('cobol is forever 1959');
+    await page.getByRole('button', { name: 'Create account' }).click();
+
+    await page.waitForURL(/\/authorize/);
+    expect(await page.content()).toContain('Browser Test App');
+    // Nobody serves the client's redirect URI here: the test plays the client and answers it.
+    await page.route(`${client.redirectUris[0]}**`, (route) =>
+      route.fulfill({ status: 200, contentType: 'text/plain', body: 'signed in' }),
+    );
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL((url) => url.toString().startsWith(client.redirectUris[0]!));
+    const callback = new URL(page.url());
+    expect(callback.searchParams.get('code')).toBeTruthy();
+    expect(callback.searchParams.get('state')).toBe('browser-state');
+    expect(callback.searchParams.get('iss')).toBe(server.url);
+
+    await page.goto(`${server.url}/account`);
+    expect(await page.getByRole('heading', { name: 'Connected apps' }).count()).toBe(1);
+    expect(await page.getByRole('cell', { name: 'Browser Test App' }).count()).toBe(1);
+    await page.getByRole('button', { name: 'Revoke access' }).click();
+    await page.waitForURL(/notice=revoked/);
+    expect(await page.getByRole('cell', { name: 'Browser Test App' }).count()).toBe(0);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/login/);
+    await page.getByLabel('Username or email').fill('grace@example.com');
+    await page.getByLabel('Password').fill('cobol is forever 1959');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/account/);
+    expect(await page.content()).toContain('grace@example.com');
+  });
+
+  it('the form_post response submits itself', async () => {
+    const { client } = await makeClient(ctx, {
+      firstParty: true,
+      redirectUris: [`${server.url}/healthz`],
+    });
+    const page = await newPage();
+    await page.goto(`${server.url}/signup`);
+    await page.getByLabel('Username').fill('formpost');
+    await page.getByLabel('Email').fill('formpost@example.com');
+    await page.getByLabel('Password').fill('a long enough password');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.waitForURL(/\/account/);
+    const posted = page.waitForRequest(
+      (r) => r.url() === `${server.url}/healthz` && r.method() === 'POST',
+    );
+    await page.goto(
+      `${server.url}/authorize?${new URLSearchParams({
+        response_type: 'code',
+        response_mode: 'form_post',
+        client_id: client.id,
+        redirect_uri: `${server.url}/healthz`,
+        scope: 'openid',
+        state: 'fp',
+      })}`,
+    );
+    const request = await posted;
+    const body = new URLSearchParams(request.postData() ?? '');
+    expect(body.get('code')).toBeTruthy();
+    expect(body.get('state')).toBe('fp');
+  });
+});
