@@ -12,6 +12,7 @@ import { registerSecurityHeaders } from './http/security.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { registerOAuthRoutes } from './oauth/routes.js';
 import { registerHealthRoutes } from './ops/health.js';
+import { type EventBus, localEventBus, redisEventBus } from './store/events.js';
 import type { Store } from './store/types.js';
 import { registerAssets } from './ui/assets.js';
 import { protocolViews } from './ui/pages/protocol-views.js';
@@ -22,6 +23,8 @@ export interface BuildOptions {
   config: RuntimeConfig;
   store: Store;
   clock?: Clock;
+  /** Cross-instance events; by default Redis when TESSERA_REDIS_URL is set, else none. */
+  events?: EventBus;
   /** Fastify's logger option: pino options, a pino instance, or false (tests). */
   logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
 }
@@ -57,6 +60,10 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   const clock = options.clock ?? systemClock;
   const { config, store } = options;
+  const events =
+    options.events ??
+    (config.redisUrl ? await redisEventBus(config.redisUrl, app.log) : localEventBus());
+  if (!options.events) app.addHook('onClose', async () => events.close());
   const keys = await KeyRing.open({
     store: store.keys,
     secret: config.secret,
@@ -65,6 +72,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     // A retired key stays published until everything it signed has expired, with a margin for clock skew.
     retireAfter: Math.max(config.accessTokenTtl, config.idTokenTtl) + 300,
     log: app.log,
+    onChange: () => events.publish({ type: 'keys.changed' }),
   });
   const stopWatchingKeys = keys.watch(2_000);
   app.addHook('onClose', async () => stopWatchingKeys());
@@ -74,10 +82,21 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     store,
     clock,
     log: app.log,
-    clients: new ClientCache(store.clients),
+    clients: new ClientCache(store.clients, 5_000, Date.now, (id) =>
+      events.publish({ type: 'client.changed', ...(id ? { id } : {}) }),
+    ),
     keys,
+    events,
     hooks: { sessionEnded: [] },
   };
+  events.subscribe((event) => {
+    if (event.type === 'client.changed') ctx.clients.forget(event.id);
+    else if (event.type === 'keys.changed') {
+      keys
+        .refresh()
+        .catch((error) => app.log.warn({ err: error }, 'reloading signing keys failed'));
+    }
+  });
   app.decorate('tessera', ctx);
 
   app.addHook('onRequest', async (request, reply) => {

@@ -4,6 +4,7 @@ import type { ClientCache } from './domain/client-cache.js';
 import type { KeyRing } from './domain/keys.js';
 import type { SessionEndedHook } from './domain/sessions.js';
 import { type Clock, epochSeconds } from './lib/clock.js';
+import type { EventBus } from './store/events.js';
 import type { Store } from './store/types.js';
 
 /** Configuration once the instance secret is known. */
@@ -19,6 +20,8 @@ export interface AppContext {
   clients: ClientCache;
   /** The signing keys: current, standby and retired, with the published JWKS. */
   keys: KeyRing;
+  /** Tells other instances about changes (Redis), or nobody when there is one instance. */
+  events: EventBus;
   /** Extension points: protocol modules register here what must happen on domain events. */
   hooks: { sessionEnded: SessionEndedHook[] };
 }

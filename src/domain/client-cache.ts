@@ -14,6 +14,8 @@ export class ClientCache {
     private readonly store: ClientStore,
     private readonly ttlMs = 5_000,
     private readonly now: () => number = Date.now,
+    /** Tells other instances; set when an event bus connects them. */
+    private readonly broadcast: (id: string | undefined) => void = () => {},
   ) {}
 
   async get(id: string): Promise<Client | undefined> {
@@ -28,8 +30,14 @@ export class ClientCache {
     return client;
   }
 
-  /** Forgets one client, or all of them. */
+  /** Forgets one client, or all of them, here and in every other instance. */
   invalidate(id?: string): void {
+    this.forget(id);
+    this.broadcast(id);
+  }
+
+  /** Forgets in this instance only: what another instance's invalidate() does here. */
+  forget(id?: string): void {
     if (id === undefined) this.entries.clear();
     else this.entries.delete(id);
   }

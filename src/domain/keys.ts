@@ -28,6 +28,8 @@ export interface KeyRingOptions {
   /** How long a retired key stays published: the longest lifetime of anything it signs. */
   retireAfter: number;
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  /** Called after this instance changed the stored key set, to tell the others at once. */
+  onChange?: () => void;
 }
 
 /** A signing key could not be decrypted: the instance secret is not the one it was sealed with. */
@@ -94,7 +96,10 @@ export class KeyRing {
   /** Re-reads the key set; generates, activates and retires keys as the schedule says. */
   async refresh(): Promise<void> {
     let rows = await this.options.store.list();
-    if (await this.maintain(rows)) rows = await this.options.store.list();
+    if (await this.maintain(rows)) {
+      rows = await this.options.store.list();
+      this.options.onChange?.();
+    }
     this.load(rows);
   }
 
@@ -107,14 +112,26 @@ export class KeyRing {
       const standby = rows
         .filter((k) => k.alg === alg && k.activatesAt > now && k.retiredAt === null)
         .sort((a, b) => a.activatesAt - b.activatesAt)[0];
+      // The keys signing now are retired explicitly: "newest activation wins" cannot tell
+      // apart two keys activated within the same second.
+      const signing = rows.filter(
+        (k) =>
+          k.alg === alg &&
+          k.activatesAt <= now &&
+          k.retiredAt === null &&
+          (k.expiresAt === null || k.expiresAt > now),
+      );
       if (standby) {
         await this.options.store.activate(standby.kid, now);
         promoted.push(standby.kid);
       } else {
         promoted.push(await this.generate(alg, now));
       }
+      for (const old of signing)
+        await this.options.store.retire(old.kid, now, now + this.options.retireAfter);
     }
     await this.refresh();
+    this.options.onChange?.();
     this.options.log?.info({ kids: promoted }, 'signing keys rotated');
     return promoted;
   }
