@@ -9,7 +9,8 @@ Commands:
   client create ...         register a client (see: tessera client create --help)
   client list               list clients
   client delete ID          delete a client
-  keys rotate               publish a new signing key and retire the current one
+  keys rotate [--alg A]     sign with the published standby key, publish a new standby
+  keys list                 the signing keys and their state
 
 Every command takes --json for output that scripts can read.
 Configuration comes from the environment: see docs/configuration.md.`;
@@ -20,6 +21,12 @@ type Command = (argv: string[]) => Promise<void>;
 const commands: Record<string, () => Promise<Command>> = {
   start: async () => (await import('./cli/start.js')).start,
   migrate: async () => (await import('./cli/migrate.js')).migrate,
+  'user create': async () => (await import('./cli/user.js')).userCreate,
+  'client create': async () => (await import('./cli/client.js')).clientCreate,
+  'client list': async () => (await import('./cli/client.js')).clientList,
+  'client delete': async () => (await import('./cli/client.js')).clientDelete,
+  'keys rotate': async () => (await import('./cli/keys.js')).keysRotate,
+  'keys list': async () => (await import('./cli/keys.js')).keysList,
 };
 
 function findCommand(argv: string[]): { name: string; rest: string[] } | undefined {

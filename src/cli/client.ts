@@ -1,0 +1,114 @@
+import { parseArgs } from 'node:util';
+import { clientView, clientWithSecret } from '../admin/wire.js';
+import { type ClientInput, createClient, deleteClient } from '../domain/clients.js';
+import { NotFoundError, ValidationError } from '../domain/errors.js';
+import { withContext } from './context.js';
+import { CommandError, loadConfig, output } from './runtime.js';
+
+const CREATE_HELP = `Usage: tessera client create --name N --redirect-uri URL [--redirect-uri URL2 …]
+         [--public] [--grant-types a,b] [--scopes "openid profile email"]
+         [--auth-method client_secret_basic|client_secret_post|none]
+         [--post-logout-redirect-uri URL …] [--backchannel-logout-uri URL]
+         [--id-token-alg RS256|ES256|EdDSA] [--userinfo-alg RS256|ES256|EdDSA]
+         [--first-party] [--require-pkce] [--opaque-access-tokens] [--json]`;
+
+const list = (value: string | undefined) => value?.split(/[,\s]+/).filter(Boolean);
+
+/** `tessera client create`: registers a client and prints its id and, once, its secret. */
+export async function clientCreate(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      name: { type: 'string' },
+      'redirect-uri': { type: 'string', multiple: true },
+      'post-logout-redirect-uri': { type: 'string', multiple: true },
+      'backchannel-logout-uri': { type: 'string' },
+      public: { type: 'boolean', default: false },
+      'grant-types': { type: 'string' },
+      scopes: { type: 'string' },
+      'auth-method': { type: 'string' },
+      'id-token-alg': { type: 'string' },
+      'userinfo-alg': { type: 'string' },
+      'first-party': { type: 'boolean', default: false },
+      'require-pkce': { type: 'boolean', default: false },
+      'opaque-access-tokens': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) return void process.stdout.write(`${CREATE_HELP}\n`);
+  if (!values.name) throw new CommandError(`--name is required\n${CREATE_HELP}`, 'usage');
+  const input: ClientInput = {
+    name: values.name,
+    redirectUris: values['redirect-uri'] ?? [],
+    firstParty: values['first-party'],
+    requirePkce: values['require-pkce'],
+  };
+  if (values.public) input.type = 'public';
+  const grantTypes = list(values['grant-types']);
+  if (grantTypes) input.grantTypes = grantTypes;
+  const scopes = list(values.scopes);
+  if (scopes) input.scopes = scopes;
+  if (values['auth-method']) input.tokenEndpointAuthMethod = values['auth-method'];
+  if (values['post-logout-redirect-uri'])
+    input.postLogoutRedirectUris = values['post-logout-redirect-uri'];
+  if (values['backchannel-logout-uri'])
+    input.backchannelLogoutUri = values['backchannel-logout-uri'];
+  if (values['id-token-alg']) input.idTokenSignedResponseAlg = values['id-token-alg'];
+  if (values['userinfo-alg']) input.userinfoSignedResponseAlg = values['userinfo-alg'];
+  if (values['opaque-access-tokens']) input.accessTokenFormat = 'opaque';
+
+  const { client, secret } = await withContext(loadConfig(), async (ctx) => {
+    try {
+      return await createClient(ctx, input);
+    } catch (error) {
+      if (error instanceof ValidationError) throw new CommandError(error.message, 'invalid');
+      throw error;
+    }
+  });
+  const lines = [
+    `Registered client "${client.name}" (${client.type}).`,
+    `  client_id:     ${client.id}`,
+    ...(secret
+      ? [`  client_secret: ${secret}`, '  (the secret is shown only now: store it safely)']
+      : []),
+    `  redirect_uris: ${client.redirectUris.join(' ') || '(none)'}`,
+    `  grant_types:   ${client.grantTypes.join(' ')}`,
+    `  scopes:        ${client.scopes.join(' ')}`,
+  ];
+  output(values.json).result(clientWithSecret(client, secret), lines);
+}
+
+/** `tessera client list`: every client, without secrets. */
+export async function clientList(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { json: { type: 'boolean', default: false } },
+  });
+  const clients = await withContext(loadConfig(), (ctx) => ctx.store.clients.list());
+  const text = clients.length
+    ? clients.map((c) => `${c.id}  ${c.type.padEnd(12)}  ${c.name}  ${c.redirectUris.join(' ')}`)
+    : 'No clients yet: register one with `tessera client create`.';
+  output(values.json).result({ clients: clients.map(clientView) }, text);
+}
+
+/** `tessera client delete ID`: deletes a client with every grant, code and token of its. */
+export async function clientDelete(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { json: { type: 'boolean', default: false } },
+  });
+  const id = positionals[0];
+  if (!id) throw new CommandError('usage: tessera client delete CLIENT_ID [--json]', 'usage');
+  await withContext(loadConfig(), async (ctx) => {
+    try {
+      await deleteClient(ctx, id);
+    } catch (error) {
+      if (error instanceof NotFoundError)
+        throw new CommandError(`no client with id "${id}"`, 'not_found');
+      throw error;
+    }
+  });
+  output(values.json).result({ deleted: id }, `Deleted client ${id} and everything issued to it.`);
+}

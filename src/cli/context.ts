@@ -1,0 +1,51 @@
+import pino from 'pino';
+import type { AppContext, RuntimeConfig } from '../context.js';
+import { ClientCache } from '../domain/client-cache.js';
+import { KeyRing } from '../domain/keys.js';
+import { systemClock } from '../lib/clock.js';
+import { type EventBus, localEventBus, redisEventBus } from '../store/events.js';
+import { openStore } from '../store/kysely/index.js';
+
+/**
+ * The same context the server builds, for one CLI command: the configured
+ * store, and Redis (when configured) so running servers hear of changes at once.
+ */
+export async function withContext<T>(
+  config: RuntimeConfig,
+  work: (ctx: AppContext) => Promise<T>,
+): Promise<T> {
+  const log = pino(
+    { level: config.logLevel === 'info' ? 'warn' : config.logLevel },
+    pino.destination(2),
+  );
+  const store = await openStore(config.database);
+  let events: EventBus = localEventBus();
+  try {
+    if (config.redisUrl) events = await redisEventBus(config.redisUrl, log);
+    const keys = await KeyRing.open({
+      store: store.keys,
+      secret: config.secret,
+      clock: systemClock,
+      rotationDays: config.keyRotationDays,
+      retireAfter: Math.max(config.accessTokenTtl, config.idTokenTtl) + 300,
+      log,
+      onChange: () => events.publish({ type: 'keys.changed' }),
+    });
+    const ctx: AppContext = {
+      config,
+      store,
+      clock: systemClock,
+      log,
+      clients: new ClientCache(store.clients, 5_000, Date.now, (id) =>
+        events.publish({ type: 'client.changed', ...(id ? { id } : {}) }),
+      ),
+      keys,
+      events,
+      hooks: { sessionEnded: [] },
+    };
+    return await work(ctx);
+  } finally {
+    await events.close();
+    await store.close();
+  }
+}
