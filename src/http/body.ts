@@ -21,6 +21,8 @@ export function parseForm(text: string): FormBody {
 }
 
 export function registerBodyParsers(app: FastifyInstance): void {
+  // Tessera takes forms and JSON only; any other body is a 415, not a string for a handler to misread.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string', bodyLimit: BODY_LIMIT },

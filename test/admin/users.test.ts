@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testApp } from '../helpers/app.js';
+import { TEST_ADMIN_KEY } from '../helpers/config.js';
+import { makeUser } from '../helpers/oauth.js';
+
+const KEY = { 'x-admin-key': TEST_ADMIN_KEY };
+
+/** Seed 004's all-users-data and assign-role. */
+describe('admin API for users', () => {
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    app = await testApp();
+  });
+  afterAll(async () => app.close());
+
+  it('lists users with a total, pages and searches, never showing password hashes', async () => {
+    const made = [];
+    for (const username of ['ann', 'anna', 'bob'])
+      made.push(await makeUser(app.tessera, { username }));
+    const all = (await app.inject({ url: '/admin/api/users', headers: KEY })).json();
+    expect(all.total).toBe(3);
+    expect(all.users).toHaveLength(3);
+    expect(JSON.stringify(all)).not.toContain('argon2');
+    const page = (
+      await app.inject({ url: '/admin/api/users?limit=2&offset=2', headers: KEY })
+    ).json();
+    expect(page.users).toHaveLength(1);
+    const search = (await app.inject({ url: '/admin/api/users?q=ann', headers: KEY })).json();
+    expect(search.total).toBe(2);
+  });
+
+  it('assigns a role', async () => {
+    const { user } = await makeUser(app.tessera);
+    const res = await app.inject({
+      method: 'PATCH',
+      url: `/admin/api/users/${user.id}/role`,
+      headers: KEY,
+      payload: { role: 'admin' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().role).toBe('admin');
+    expect((await app.tessera.store.users.findById(user.id))?.role).toBe('admin');
+    const bad = await app.inject({
+      method: 'PATCH',
+      url: `/admin/api/users/${user.id}/role`,
+      headers: KEY,
+      payload: { role: 'root' },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect((await app.tessera.store.users.findById(user.id))?.role).toBe('admin');
+  });
+
+  it('reads and deletes a user; an unknown one is a 404', async () => {
+    const { user } = await makeUser(app.tessera);
+    expect(
+      (await app.inject({ url: `/admin/api/users/${user.id}`, headers: KEY })).json().username,
+    ).toBe(user.username);
+    expect(
+      (await app.inject({ method: 'DELETE', url: `/admin/api/users/${user.id}`, headers: KEY }))
+        .statusCode,
+    ).toBe(204);
+    expect(
+      (await app.inject({ url: `/admin/api/users/${user.id}`, headers: KEY })).statusCode,
+    ).toBe(404);
+    const unknown = await app.inject({
+      method: 'PATCH',
+      url: '/admin/api/users/nope/role',
+      headers: KEY,
+      payload: { role: 'user' },
+    });
+    expect(unknown.statusCode).toBe(404);
+  });
+
+  it('needs admin authentication', async () => {
+    expect((await app.inject({ url: '/admin/api/users' })).statusCode).toBe(401);
+  });
+});

@@ -1,0 +1,329 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authenticate } from '../../src/domain/users.js';
+import { sha256 } from '../../src/lib/hash.js';
+import { openStore } from '../../src/store/kysely/index.js';
+
+const run = promisify(execFile);
+const BIN = join(import.meta.dirname, '../../bin/tessera.js');
+
+/** The CLI as a person runs it: a separate process on the configuration in the environment. */
+describe('tessera CLI', () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
+    env = {
+      ...process.env,
+      DATABASE_URL: `sqlite:${join(dir, 'cli.sqlite')}`,
+      TESSERA_DATA_DIR: dir,
+      LOG_LEVEL: 'silent',
+      NODE_ENV: 'test',
+    };
+    delete env.TESSERA_SECRET;
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function tessera(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+    try {
+      const { stdout, stderr } = await run('node', [BIN, ...args], {
+        env: { ...env, ...extraEnv },
+      });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  const withStore = async <T>(
+    work: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>,
+  ) => {
+    const store = await openStore({ dialect: 'sqlite', path: join(dir, 'cli.sqlite') });
+    try {
+      return await work(store);
+    } finally {
+      await store.close();
+    }
+  };
+
+  it('migrate applies the migrations, then finds nothing to do', async () => {
+    const first = await tessera(['migrate', '--json']);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ status: 'ok', applied: ['001_initial'] });
+    const again = await tessera(['migrate']);
+    expect(again.stdout).toContain('up to date');
+  });
+
+  it('user create makes an account that can sign in, in text and JSON', async () => {
+    const text = await tessera([
+      'user',
+      'create',
+      '--username',
+      'alice',
+      '--email',
+      'alice@example.com',
+      '--password',
+      'correct horse battery',
+      '--given-name',
+      'Alice',
+      '--role',
+      'admin',
+    ]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('Created user alice');
+    const json = await tessera([
+      'user',
+      'create',
+      '--username',
+      'bob',
+      '--email',
+      'bob@example.com',
+      '--password',
+      'another good password',
+      '--phone',
+      '+44 20 7946 0000',
+      '--json',
+    ]);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      username: 'bob',
+      email: 'bob@example.com',
+      role: 'user',
+    });
+    await withStore(async (store) => {
+      const alice = await store.users.findByLogin('alice');
+      expect(alice).toMatchObject({ role: 'admin', givenName: 'Alice' });
+      expect(alice!.passwordHash).toMatch(/^\$argon2id\$/);
+      const ctx = { store } as Parameters<typeof authenticate>[0];
+      expect(await authenticate(ctx, 'alice@example.com', 'correct horse battery')).toBeDefined();
+    });
+  });
+
+  it('user create refuses a duplicate with one clear line and exit code 1', async () => {
+    const dup = await tessera([
+      'user',
+      'create',
+      '--username',
+      'alice',
+      '--email',
+      'other@example.com',
+      '--password',
+      'whatever password',
+    ]);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr.trim()).toBe('tessera: username "alice" is already taken');
+    const json = await tessera([
+      'user',
+      'create',
+      '--username',
+      'carol',
+      '--email',
+      'ALICE@example.com',
+      '--password',
+      'whatever password',
+      '--json',
+    ]);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: 'conflict',
+      message: 'email "ALICE@example.com" is already taken',
+    });
+  });
+
+  it('user create explains a missing option', async () => {
+    const res = await tessera(['user', 'create', '--username', 'x']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('--email is required');
+  });
+
+  let clientId: string;
+  it('client create prints the id and the secret once (text), and registers options (JSON)', async () => {
+    const text = await tessera([
+      'client',
+      'create',
+      '--name',
+      'My app',
+      '--redirect-uri',
+      'http://localhost:3000/callback',
+      '--redirect-uri',
+      'https://app.example.com/cb',
+    ]);
+    expect(text.code).toBe(0);
+    const id = /client_id:\s+(\S+)/.exec(text.stdout)![1]!;
+    const secret = /client_secret:\s+(\S+)/.exec(text.stdout)![1]!;
+    expect(text.stdout).toContain('shown only now');
+    await withStore(async (store) => {
+      const client = await store.clients.findById(id);
+      expect(client!.redirectUris).toEqual([
+        'http://localhost:3000/callback',
+        'https://app.example.com/cb',
+      ]);
+      expect(client!.secretHash).toBe(sha256(secret));
+    });
+
+    const json = await tessera([
+      'client',
+      'create',
+      '--name',
+      'Service',
+      '--grant-types',
+      'client_credentials',
+      '--scopes',
+      'api:read api:write',
+      '--auth-method',
+      'client_secret_post',
+      '--id-token-alg',
+      'ES256',
+      '--opaque-access-tokens',
+      '--json',
+    ]);
+    expect(json.code).toBe(0);
+    const body = JSON.parse(json.stdout);
+    expect(body).toMatchObject({
+      client_name: 'Service',
+      grant_types: ['client_credentials'],
+      scope: 'api:read api:write',
+      token_endpoint_auth_method: 'client_secret_post',
+      id_token_signed_response_alg: 'ES256',
+      access_token_format: 'opaque',
+    });
+    expect(body.client_secret.length).toBeGreaterThanOrEqual(43);
+    clientId = body.client_id;
+
+    const spa = JSON.parse(
+      (
+        await tessera([
+          'client',
+          'create',
+          '--name',
+          'SPA',
+          '--public',
+          '--redirect-uri',
+          'http://localhost:5173/cb',
+          '--post-logout-redirect-uri',
+          'http://localhost:5173/',
+          '--json',
+        ])
+      ).stdout,
+    );
+    expect(spa).toMatchObject({
+      client_type: 'public',
+      token_endpoint_auth_method: 'none',
+      post_logout_redirect_uris: ['http://localhost:5173/'],
+    });
+    expect(spa.client_secret).toBeUndefined();
+  });
+
+  it('client create refuses a bad redirect URI', async () => {
+    const res = await tessera([
+      'client',
+      'create',
+      '--name',
+      'Bad',
+      '--redirect-uri',
+      'http://evil.example/cb',
+    ]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('https');
+  });
+
+  it('client list shows every client, without secrets', async () => {
+    const text = await tessera(['client', 'list']);
+    expect(text.stdout).toContain('My app');
+    expect(text.stdout).toContain('Service');
+    const json = JSON.parse((await tessera(['client', 'list', '--json'])).stdout);
+    expect(json.clients).toHaveLength(3);
+    expect(JSON.stringify(json)).not.toContain('secret"');
+  });
+
+  it('client delete removes a client; an unknown id is an error', async () => {
+    const res = await tessera(['client', 'delete', clientId, '--json']);
+    expect(JSON.parse(res.stdout)).toEqual({ deleted: clientId });
+    await withStore(async (store) =>
+      expect(await store.clients.findById(clientId)).toBeUndefined(),
+    );
+    const missing = await tessera(['client', 'delete', 'no-such-client']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe('tessera: no client with id "no-such-client"');
+  });
+
+  it('keys rotate promotes the standby keys; keys list shows the states', async () => {
+    const before = JSON.parse((await tessera(['keys', 'list', '--json'])).stdout).keys;
+    const standbyEs = before.find(
+      (k: { alg: string; state: string }) => k.alg === 'ES256' && k.state === 'standby',
+    ).kid;
+    const rotated = JSON.parse((await tessera(['keys', 'rotate', '--json'])).stdout).rotated;
+    expect(rotated.find((r: { alg: string }) => r.alg === 'ES256').kid).toBe(standbyEs);
+    const after = JSON.parse((await tessera(['keys', 'list', '--json'])).stdout).keys;
+    expect(after.filter((k: { state: string }) => k.state === 'current')).toHaveLength(3);
+    expect(after.filter((k: { state: string }) => k.state === 'standby')).toHaveLength(3);
+    expect(
+      after.filter((k: { state: string }) => k.state === 'retired').length,
+    ).toBeGreaterThanOrEqual(3);
+  });
+
+  it('an unknown command prints the usage and exits 2', async () => {
+    const res = await tessera(['frobnicate']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('Usage: tessera');
+  });
+
+  it('a bad setting stops start-up with one line naming it, exit code 1', async () => {
+    const res = await tessera(['start'], { PORT: 'abc' });
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim()).toBe('tessera: PORT: must be a whole number, got "abc"');
+  });
+
+  it('start --demo prints working credentials, serves /healthz, and stops on SIGTERM', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const child = spawn('node', [BIN, 'start', '--demo'], {
+      env: {
+        ...env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        TESSERA_ISSUER: `http://127.0.0.1:${port}`,
+      },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      for (let i = 0; i < 100 && !out.includes('code_verifier'); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(out).toContain(`Tessera is running at http://127.0.0.1:${port}`);
+      expect(out).toContain('Database: SQLite');
+      const password = /username: demo\s+password: (\S+)/.exec(out)![1]!;
+      const secret = /client_secret: (\S+)/.exec(out)![1]!;
+      const id = /client_id:\s+(\S+)/.exec(out)![1]!;
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      const token = await fetch(`http://127.0.0.1:${port}/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'grant_type=client_credentials',
+      });
+      expect(token.status).toBe(200);
+      await withStore(async (store) => {
+        const ctx = { store } as Parameters<typeof authenticate>[0];
+        expect(await authenticate(ctx, 'demo', password)).toBeDefined();
+      });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+});
