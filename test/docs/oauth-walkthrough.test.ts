@@ -1,0 +1,95 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'bin/tessera.js');
+
+/** The shell blocks of a docs page, in order. */
+function shellBlocks(page: string): string[] {
+  const text = readFileSync(join(ROOT, 'docs', page), 'utf8');
+  return [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** docs/oauth.md says its commands work as written: run them, in order, against a real `tessera start`. */
+describe('docs/oauth.md walkthrough', () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let server: ReturnType<typeof spawn>;
+  let url: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-docs-'));
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    env = {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      TESSERA_ISSUER: url,
+      TESSERA: url,
+      DATABASE_URL: `sqlite:${join(dir, 'docs.sqlite')}`,
+      TESSERA_DATA_DIR: dir,
+      LOG_LEVEL: 'silent',
+      NODE_ENV: 'test',
+    };
+    server = spawn('node', [BIN, 'start'], { env, stdio: 'ignore' });
+    for (let i = 0; i < 100; i++) {
+      try {
+        if ((await fetch(`${url}/healthz`)).ok) return;
+      } catch {}
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('tessera start did not come up');
+  });
+
+  afterAll(async () => {
+    server?.kill('SIGTERM');
+    await new Promise((r) => server?.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs every shell block of the page without an error, with the results it describes', async () => {
+    const script = [
+      'set -euo pipefail',
+      // `npx tessera` as the page writes it, run from this checkout whatever the working folder.
+      `npx() { if [ "$1" = tessera ]; then shift; node ${JSON.stringify(BIN)} "$@"; else command npx "$@"; fi; }`,
+      ...shellBlocks('oauth.md').map((block, i) => `echo; echo "--- block ${i + 1}"\n${block}`),
+    ].join('\n');
+    const { stdout } = await promisify(execFile)('bash', ['-c', script], {
+      cwd: dir,
+      env,
+      maxBuffer: 1 << 22,
+    });
+    expect(stdout.match(/^--- block \d+$/gm)).toHaveLength(shellBlocks('oauth.md').length);
+    expect(stdout).toContain(`${url}/authorize?response_type=code`);
+    expect(stdout).toMatch(
+      /https:\/\/app\.example\.com\/callback\?code=[\w-]{43}&state=xyzABC123&iss=/,
+    );
+    const tokens = JSON.parse(readFileSync(join(dir, 'tokens.json'), 'utf8'));
+    expect(tokens).toMatchObject({
+      token_type: 'Bearer',
+      scope: 'openid profile email offline_access',
+    });
+    expect(tokens.id_token).toBeTruthy();
+    expect(stdout).toContain('"preferred_username":"alice"');
+    expect(stdout).toContain('"active":true');
+    expect(stdout).toContain('the refresh token has already been used');
+    expect(stdout).toMatch(/^200$/m);
+    expect(stdout).toContain('{"active":false}');
+    expect(stdout).toMatch(/"scope":"api:read"/);
+  });
+});
