@@ -108,7 +108,7 @@ describe.each(storeFactories())('admin API for clients on $name', (factory) => {
   it('answers 401 with a wrong or missing key, and stores nothing', async () => {
     const before = await snapshot();
     for (const headers of [
-      {},
+      {} as Record<string, string>,
       { 'x-admin-key': 'wrong-key' },
       { 'x-admin-key': `${TEST_ADMIN_KEY}x` },
     ]) {
