@@ -36,10 +36,8 @@ export function requireAdmin(ctx: AppContext) {
 
 function deny(reply: FastifyReply, status: number, description: string) {
   if (status === 401) reply.header('www-authenticate', 'AdminKey realm="tessera-admin"');
-  return reply
-    .code(status)
-    .send({
-      error: status === 403 ? 'access_denied' : status === 415 ? 'invalid_request' : 'unauthorized',
-      error_description: description,
-    });
+  return reply.code(status).send({
+    error: status === 403 ? 'access_denied' : status === 415 ? 'invalid_request' : 'unauthorized',
+    error_description: description,
+  });
 }
