@@ -68,7 +68,17 @@ export async function migrateToLatest(
   db: Kysely<Database>,
   dialect: DatabaseTarget['dialect'],
 ): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: migrations(dialect) });
+  // Kysely looks for its bookkeeping tables by name in every schema; name ours, or a table of
+  // the same name in another schema (another Tessera, another test run) would be taken for it.
+  const schema =
+    dialect === 'postgres'
+      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
+      : undefined;
+  const migrator = new Migrator({
+    db,
+    provider: migrations(dialect),
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
