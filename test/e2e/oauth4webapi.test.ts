@@ -242,4 +242,21 @@ describe('oauth4webapi as the relying party', () => {
     );
     expect(inactive).toEqual({ active: false });
   });
+
+  it('signs out at the advertised end_session_endpoint', async () => {
+    const { client, auth, browser } = await setup({
+      postLogoutRedirectUris: ['https://app.example.com/bye'],
+    });
+    const { page, verifier, state, nonce } = await authorize(client, browser);
+    const params = oauth.validateAuthResponse(as, client, new URL(page.location!), state);
+    const result = await exchange(client, auth, params, verifier, nonce);
+    const url = new URL(as.end_session_endpoint!);
+    url.search = new URLSearchParams({
+      id_token_hint: result.id_token!,
+      post_logout_redirect_uri: 'https://app.example.com/bye',
+    }).toString();
+    const done = await browser.get(url.toString());
+    expect(done.location).toBe('https://app.example.com/bye');
+    expect((await browser.get('/account')).status).toBe(303);
+  });
 });

@@ -226,4 +226,24 @@ describe('openid-client as the relying party', () => {
     const jwks = (await (await fetch(`${server.url}/jwks`)).json()) as { keys: { kid: string }[] };
     expect(jwks.keys.map((k) => k.kid)).toEqual(expect.arrayContaining([oldKid, newKid]));
   });
+
+  it('signs out through RP-initiated logout built by the library', async () => {
+    const { config, user, browser } = await setup();
+    await signInBrowser(ctx, browser, user);
+    const { page, verifier, state, nonce } = await codeFlow(config, browser);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(page.location!), {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+      expectedNonce: nonce,
+    });
+    expect(config.serverMetadata().end_session_endpoint).toBe(`${server.url}/logout`);
+    const logoutUrl = oidc.buildEndSessionUrl(config, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: 'https://app.example.com/bye',
+      state: 'bye-state',
+    });
+    const done = await browser.get(logoutUrl.toString());
+    expect(done.location).toBe('https://app.example.com/bye?state=bye-state');
+    expect((await browser.get('/account')).status).toBe(303);
+  });
 });
