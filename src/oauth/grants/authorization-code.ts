@@ -57,19 +57,17 @@ export const authorizationCodeGrant: Grant = {
       );
     }
 
-    const [user, grant] = await Promise.all([
-      ctx.store.users.findById(stored.userId),
-      ctx.store.grants.findById(stored.grantId),
-    ]);
-    if (!user || !grant)
-      throw new InvalidGrant('the authorization behind this code has been revoked');
+    // Revoking the grant or deleting the person deletes their codes, so a code that was
+    // consumed is still backed by both; the person is read for the ID token's claims.
+    const user = await ctx.store.users.findById(stored.userId);
+    if (!user) throw new InvalidGrant('the person behind this code no longer exists');
 
     const scopes = splitScope(stored.scope);
     const subject: TokenSubject = {
       client,
       user,
       scopes,
-      grantId: grant.id,
+      grantId: stored.grantId,
       familyId: stored.familyId,
       sessionId: stored.sessionId,
       authTime: stored.authTime,
@@ -100,7 +98,7 @@ export const authorizationCodeGrant: Grant = {
         withScopeClaims: true,
       });
     }
-    await ctx.store.grants.touch(grant.id, now);
+    await ctx.store.grants.touch(stored.grantId, now);
     return response;
   },
 };

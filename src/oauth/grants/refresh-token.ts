@@ -28,6 +28,16 @@ export const refreshTokenGrant: Grant = {
     if (found.revokedAt !== null) throw new InvalidGrant('the refresh token has been revoked');
     if (found.expiresAt <= now) throw new InvalidGrant('the refresh token has expired');
 
+    // Checked before rotating: a refused request must not spend the client's refresh token.
+    const granted = splitScope(found.scope);
+    let scopes = granted;
+    if (requestedScope !== undefined) {
+      scopes = parseScope(requestedScope);
+      if (!covers(granted, scopes)) {
+        throw new InvalidScope('the requested scope is wider than the one originally granted');
+      }
+    }
+
     const rotation = await ctx.store.tokens.rotate(id, now);
     if (rotation.status === 'missing') throw new InvalidGrant('the refresh token is invalid');
     if (rotation.status === 'stale') {
@@ -49,27 +59,16 @@ export const refreshTokenGrant: Grant = {
     }
     const token = rotation.token;
 
-    const granted = splitScope(token.scope);
-    let scopes = granted;
-    if (requestedScope !== undefined) {
-      scopes = parseScope(requestedScope);
-      if (!covers(granted, scopes)) {
-        throw new InvalidScope('the requested scope is wider than the one originally granted');
-      }
-    }
-
-    const [user, grant] = await Promise.all([
-      token.userId ? ctx.store.users.findById(token.userId) : undefined,
-      token.grantId ? ctx.store.grants.findById(token.grantId) : undefined,
-    ]);
-    if (!user || !grant)
-      throw new InvalidGrant('the authorization behind this refresh token has been revoked');
+    // A deleted person takes their tokens with them, and a revoked grant revokes its tokens,
+    // so a token that rotated is still backed by both; the person is read for the claims.
+    const user = token.userId ? await ctx.store.users.findById(token.userId) : undefined;
+    if (!user) throw new InvalidGrant('the person behind this refresh token no longer exists');
 
     const subject: TokenSubject = {
       client,
       user,
       scopes,
-      grantId: grant.id,
+      grantId: token.grantId ?? undefined,
       familyId: token.familyId!,
       sessionId: token.sessionId,
       authTime: token.authTime ?? undefined,
@@ -99,7 +98,7 @@ export const refreshTokenGrant: Grant = {
         withScopeClaims: true,
       });
     }
-    await ctx.store.grants.touch(grant.id, now);
+    if (token.grantId) await ctx.store.grants.touch(token.grantId, now);
     return response;
   },
 };
