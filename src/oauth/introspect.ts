@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { authenticateClient } from './client-auth.js';
-import { UnsupportedTokenType } from './errors.js';
 import { bodyParams, param, requireParam } from './params.js';
 import { type ActiveToken, findActiveAccessToken, findActiveRefreshToken } from './token-lookup.js';
 
@@ -19,9 +18,7 @@ export function registerIntrospectionEndpoint(app: FastifyInstance, ctx: AppCont
     const { client } = await authenticateClient(ctx, request, params);
     const token = requireParam(params, 'token');
     const hint = param(params, 'token_type_hint');
-    if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') {
-      throw new UnsupportedTokenType(`token_type_hint "${hint}" is not supported`);
-    }
+    // An unknown hint is no reason to fail: RFC 7662 §2.1 has the server search further anyway.
     const lookups =
       hint === 'refresh_token'
         ? [findActiveRefreshToken, findActiveAccessToken]

@@ -4,7 +4,7 @@ import { sha256 } from '../lib/hash.js';
 import { verifyJws } from '../lib/jws.js';
 import type { Client } from '../store/types.js';
 import { authenticateClient } from './client-auth.js';
-import { OAuthError, UnsupportedTokenType } from './errors.js';
+import { OAuthError } from './errors.js';
 import { accessTokenAudience } from './issue.js';
 import { bodyParams, param, requireParam } from './params.js';
 
@@ -86,13 +86,12 @@ export function registerRevocationEndpoint(app: FastifyInstance, ctx: AppContext
     const params = bodyParams(request.body);
     const { client } = await authenticateClient(ctx, request, params);
     const token = requireParam(params, 'token');
-    const hint = param(params, 'token_type_hint');
-    if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') {
-      throw new UnsupportedTokenType(`token_type_hint "${hint}" is not supported`);
-    }
+    // RFC 7009 §2.1: "An invalid token type hint value is ignored"; read it only so that a
+    // repeated one is refused like any repeated parameter.
+    param(params, 'token_type_hint');
     const now = nowSeconds(ctx);
     const isJwt = token.split('.').length === 3;
-    // The hint only orders the lookups (RFC 7009 §2.1); a wrong hint still finds the token.
+    // The shape of the token says where it is kept, so no hint is needed to find it.
     if (isJwt) await revokeJwt(ctx, client, token, now);
     else await revokeStored(ctx, client, token, now);
     return reply.code(200).send();
