@@ -1,11 +1,11 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { sha256 } from '../../lib/hash.js';
 import { InvalidGrant } from '../errors.js';
-import { issueAccessToken, issueIdToken, issueRefreshToken, type TokenSubject } from '../issue.js';
 import { param, requireParam } from '../params.js';
 import { verifierMatches } from '../pkce.js';
-import { formatScope, splitScope } from '../scopes.js';
-import type { Grant, TokenResponse } from './types.js';
+import { splitScope } from '../scopes.js';
+import { personTokenResponse } from './token-response.js';
+import type { Grant } from './types.js';
 
 /** RFC 6749 §4.1.3 with PKCE (RFC 7636) and the replay rules of RFC 9700 §4.5. */
 export const authorizationCodeGrant: Grant = {
@@ -63,7 +63,7 @@ export const authorizationCodeGrant: Grant = {
     if (!user) throw new InvalidGrant('the person behind this code no longer exists');
 
     const scopes = splitScope(stored.scope);
-    const subject: TokenSubject = {
+    const subject = {
       client,
       user,
       scopes,
@@ -75,30 +75,11 @@ export const authorizationCodeGrant: Grant = {
       amr: stored.amr,
       claims: stored.claims,
     };
-    const access = await issueAccessToken(ctx, subject);
-    const response: TokenResponse = {
-      access_token: access.token,
-      token_type: 'Bearer',
-      expires_in: access.expiresIn,
-      scope: formatScope(scopes),
-    };
-    if (client.grantTypes.includes('refresh_token')) {
-      response.refresh_token = await issueRefreshToken(ctx, {
-        ...subject,
-        familyId: stored.familyId,
-        familyExpiresAt: now + ctx.config.refreshTokenTtl,
-      });
-    }
-    if (scopes.includes('openid')) {
-      response.id_token = issueIdToken(ctx, {
-        ...subject,
-        user,
-        nonce: stored.nonce,
-        accessToken: access.token,
-        withScopeClaims: true,
-      });
-    }
-    await ctx.store.grants.touch(stored.grantId, now);
-    return response;
+    return personTokenResponse(ctx, subject, {
+      nonce: stored.nonce,
+      ...(client.grantTypes.includes('refresh_token')
+        ? { refresh: { scopes, familyExpiresAt: now + ctx.config.refreshTokenTtl } }
+        : {}),
+    });
   },
 };

@@ -1,10 +1,10 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { sha256 } from '../../lib/hash.js';
 import { InvalidGrant, InvalidScope } from '../errors.js';
-import { issueAccessToken, issueIdToken, issueRefreshToken, type TokenSubject } from '../issue.js';
 import { param, requireParam } from '../params.js';
-import { covers, formatScope, parseScope, splitScope } from '../scopes.js';
-import type { Grant, TokenResponse } from './types.js';
+import { covers, parseScope, splitScope } from '../scopes.js';
+import { personTokenResponse } from './token-response.js';
+import type { Grant } from './types.js';
 
 /**
  * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): every use returns a new refresh
@@ -64,7 +64,7 @@ export const refreshTokenGrant: Grant = {
     const user = token.userId ? await ctx.store.users.findById(token.userId) : undefined;
     if (!user) throw new InvalidGrant('the person behind this refresh token no longer exists');
 
-    const subject: TokenSubject = {
+    const subject = {
       client,
       user,
       scopes,
@@ -76,29 +76,10 @@ export const refreshTokenGrant: Grant = {
       amr: token.amr,
       claims: token.claims,
     };
-    const access = await issueAccessToken(ctx, subject);
-    const response: TokenResponse = {
-      access_token: access.token,
-      token_type: 'Bearer',
-      expires_in: access.expiresIn,
-      scope: formatScope(scopes),
-      // The new refresh token keeps the originally granted scope, so a narrower request now does not narrow later ones.
-      refresh_token: await issueRefreshToken(ctx, {
-        ...subject,
-        scopes: granted,
-        familyId: token.familyId!,
-        familyExpiresAt: token.familyExpiresAt ?? token.expiresAt,
-      }),
-    };
-    if (scopes.includes('openid')) {
-      response.id_token = issueIdToken(ctx, {
-        ...subject,
-        user,
-        accessToken: access.token,
-        withScopeClaims: true,
-      });
-    }
-    if (token.grantId) await ctx.store.grants.touch(token.grantId, now);
-    return response;
+    return personTokenResponse(ctx, subject, {
+      // The new refresh token keeps the originally granted scope: a narrower request now
+      // does not narrow later ones.
+      refresh: { scopes: granted, familyExpiresAt: token.familyExpiresAt ?? token.expiresAt },
+    });
   },
 };
