@@ -65,7 +65,8 @@ function presentedCredentials(request: FastifyRequest, params: RawParams): Crede
       },
     );
   }
-  if (header && /^basic /i.test(header)) {
+  // "Basic" with nothing after it (fetch trims the space) is still an attempt at Basic.
+  if (header && /^basic(?:\s|$)/i.test(header)) {
     const basic = basicCredentials(header);
     if (bodySecret !== undefined) {
       throw new InvalidRequest(

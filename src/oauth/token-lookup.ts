@@ -71,6 +71,9 @@ async function activeJwt(
   if (record?.revokedAt != null) return undefined;
   const forPerson = claims.sub !== claims.client_id;
   if (forPerson && !record) return undefined;
+  // A client's own (client_credentials) JWT is not stored, so deleting the client cannot
+  // remove it: it is active only while its client exists.
+  if (!forPerson && !(await ctx.clients.get(claims.client_id))) return undefined;
   return {
     kind: 'access',
     format: 'jwt',

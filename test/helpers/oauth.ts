@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { expect } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { startSession } from '../../src/domain/sessions.js';
 import { registerUser } from '../../src/domain/users.js';
@@ -7,7 +8,7 @@ import { sha256 } from '../../src/lib/hash.js';
 import { randomId, randomToken } from '../../src/lib/random.js';
 import { s256 } from '../../src/oauth/pkce.js';
 import type { Client, User } from '../../src/store/types.js';
-import type { Browser, Page } from './browser.js';
+import { Browser, type Page } from './browser.js';
 
 export const REDIRECT_URI = 'https://app.example.com/callback';
 
@@ -167,3 +168,157 @@ export async function postForm(
 }
 
 export type { FastifyInstance };
+
+/** The answer of a request made by the helpers below. */
+export interface HttpAnswer {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+  text: string;
+}
+
+async function answer(res: Response): Promise<HttpAnswer> {
+  const text = await res.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = text ? JSON.parse(text) : {};
+  } catch {
+    body = {};
+  }
+  return { status: res.status, headers: res.headers, body, text };
+}
+
+/** POSTs a body exactly as given, with the given content type (none when undefined). */
+export async function postRaw(
+  baseUrl: string,
+  path: string,
+  body: string,
+  contentType: string | undefined,
+  headers: Record<string, string> = {},
+): Promise<HttpAnswer> {
+  const blob = new Blob([body], contentType ? { type: contentType } : {});
+  return answer(
+    await fetch(new URL(path, baseUrl), {
+      method: 'POST',
+      headers: { ...(contentType ? { 'content-type': contentType } : {}), ...headers },
+      body: blob,
+    }),
+  );
+}
+
+/** POSTs a JSON body (seed 001 talks to /token and /revoke in JSON). */
+export function postJson(
+  baseUrl: string,
+  path: string,
+  json: unknown,
+  headers: Record<string, string> = {},
+): Promise<HttpAnswer> {
+  return postRaw(baseUrl, path, JSON.stringify(json), 'application/json', headers);
+}
+
+/**
+ * How a test client authenticates at /token, /revoke and /introspect:
+ * Basic for a confidential client, its client_id in the body for a public one.
+ */
+export function clientAuth(tc: TestClient): {
+  headers: Record<string, string>;
+  form: Record<string, string>;
+} {
+  return tc.secret === undefined
+    ? { headers: {}, form: { client_id: tc.client.id } }
+    : { headers: { authorization: basicAuth(tc.client.id, tc.secret) }, form: {} };
+}
+
+/** POSTs to a client-authenticated endpoint (/token, /revoke, /introspect) as `tc`. */
+export function postAsClient(
+  baseUrl: string,
+  path: string,
+  tc: TestClient,
+  form: Record<string, string | undefined>,
+): Promise<HttpAnswer> {
+  const auth = clientAuth(tc);
+  return postForm(baseUrl, path, { ...auth.form, ...form }, auth.headers);
+}
+
+/** The token response of a successful exchange. */
+export interface TokenSet {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  scope: string;
+  refresh_token?: string;
+  id_token?: string;
+}
+
+/**
+ * Runs the whole code flow (PKCE, consent) for `user` and exchanges the code as
+ * `tc`; fails the test unless the exchange answers 200.
+ */
+export async function obtainTokens(
+  baseUrl: string,
+  ctx: AppContext,
+  tc: TestClient,
+  user: User,
+  extra: Record<string, string | undefined> = {},
+): Promise<TokenSet> {
+  const browser = new Browser(baseUrl);
+  await signInBrowser(ctx, browser, user);
+  const { verifier, challenge } = pkce();
+  const code = await obtainCode(browser, tc.client, {
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    ...extra,
+  });
+  const res = await postAsClient(baseUrl, '/token', tc, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: tc.client.redirectUris[0],
+    code_verifier: verifier,
+  });
+  if (res.status !== 200) throw new Error(`code exchange failed: ${res.status} ${res.text}`);
+  return res.body as unknown as TokenSet;
+}
+
+/** Refreshes as `tc` (grant_type=refresh_token). */
+export function refresh(
+  baseUrl: string,
+  tc: TestClient,
+  refreshToken: string,
+  extra: Record<string, string | undefined> = {},
+): Promise<HttpAnswer> {
+  return postAsClient(baseUrl, '/token', tc, {
+    grant_type: 'refresh_token',
+    refresh_token: refreshToken,
+    ...extra,
+  });
+}
+
+/** Introspects `token` as `tc` (RFC 7662). */
+export function introspect(
+  baseUrl: string,
+  tc: TestClient,
+  token: string,
+  extra: Record<string, string | undefined> = {},
+): Promise<HttpAnswer> {
+  return postAsClient(baseUrl, '/introspect', tc, { token, ...extra });
+}
+
+/** GET /userinfo with the token in the Authorization header. */
+export async function userinfo(baseUrl: string, accessToken: string): Promise<HttpAnswer> {
+  return answer(
+    await fetch(new URL('/userinfo', baseUrl), {
+      headers: { authorization: `Bearer ${accessToken}` },
+    }),
+  );
+}
+
+/**
+ * Asserts an OAuth error answer: the status, the `error` code, a description,
+ * and no caching.
+ */
+export function expectOAuthError(res: HttpAnswer, status: number, error: string): void {
+  expect(res.status, res.text).toBe(status);
+  expect(res.body.error, res.text).toBe(error);
+  expect(typeof res.body.error_description).toBe('string');
+  expect(res.headers.get('cache-control')).toContain('no-store');
+}
