@@ -41,9 +41,10 @@ describe('access tokens (RFC 9068)', () => {
     expect(protectedHeader.alg).toBe('ES256');
     expect(typeof protectedHeader.kid).toBe('string');
     const published = (await (await fetch(`${server.url}/jwks`)).json()) as {
-      keys: { kid: string; alg?: string; d?: string }[];
+      keys: { kid: string; kty: string; crv?: string; d?: string }[];
     };
-    expect(published.keys.map((k) => k.kid)).toContain(protectedHeader.kid);
+    const signer = published.keys.find((k) => k.kid === protectedHeader.kid);
+    expect(signer).toMatchObject({ kty: 'EC', crv: 'P-256' });
     expect(published.keys.every((k) => k.d === undefined)).toBe(true);
 
     expect(payload).toMatchObject({

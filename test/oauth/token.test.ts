@@ -172,6 +172,10 @@ describe('/token with grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636)
         code_verifier: verifier,
       });
       expect(res.status, res.text).toBe(200);
+      // Sending the one registered URI at /token is fine too.
+      const second = await codeFor(tc.client, { extra: { redirect_uri: undefined } });
+      const withUri = await exchange(tc, { code: second.code, code_verifier: second.verifier });
+      expect(withUri.status, withUri.text).toBe(200);
     });
   });
 
