@@ -1,0 +1,463 @@
+/*
+ * `npm run bench`: Tessera against oidc-provider and against the machine's own
+ * ceilings, in one run. See bench/README.md for what each scenario measures.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { randomToken } from '../src/lib/random.js';
+import { dropPostgresSchema } from '../src/store/kysely/index.js';
+import { type Child, startChild } from './lib/child.js';
+import { type LoadResult, measure, runLoad, type Timing } from './lib/load.js';
+import { backgroundLoad, machine as describeMachine } from './lib/machine.js';
+import { type BenchOptions, parseOptions, type StoreName } from './lib/options.js';
+import { type PeerFixtures, setUpPeer } from './lib/peer-setup.js';
+import { type Pinning, pinLoadGenerator } from './lib/pin.js';
+import { formatSummary, summarize } from './lib/profile-summary.js';
+import { checkTargets, markdownTable, type Row, targetsTable } from './lib/report.js';
+import { runRoundTrips } from './lib/round-trips.js';
+import { type SeedTarget, seedGrowth, seedRefreshPool } from './lib/seed.js';
+import { round } from './lib/stats.js';
+import {
+  GROWTH_IDS,
+  peerTarget,
+  SCENARIOS,
+  type ScenarioId,
+  signInSpec,
+  type Target,
+  TokenPool,
+  tesseraTarget,
+} from './scenarios.js';
+import type { TesseraFixtures } from './servers/fixtures.js';
+import type { PeerClients } from './servers/peer.js';
+
+const options = parseOptions(process.argv.slice(2));
+const began = performance.now();
+const log = (line = '') => process.stdout.write(`${line}\n`);
+const elapsed = () => `${Math.round((performance.now() - began) / 1000)} s`;
+
+const machine = describeMachine();
+const pinning: Pinning = pinLoadGenerator();
+const date = new Date().toISOString().slice(0, 10);
+const script = (name: string) => new URL(`./servers/${name}.ts`, import.meta.url);
+
+/** Pre-issued refresh tokens: enough for this many grants per second over warm-up and measurement. */
+const POOL_RATE = 2_500;
+const poolSize = (timing: Timing) => Math.ceil(POOL_RATE * (timing.warmup + timing.duration) * 1.5);
+
+function describe(result: LoadResult): string {
+  const failures = result.unexpected + result.errors;
+  return `${result.rps.toLocaleString('en-US')}/s  p50 ${result.p50_ms} ms  p99 ${result.p99_ms} ms${failures ? `  (${failures} failed: ${JSON.stringify(result.statuses ?? {})})` : ''}`;
+}
+
+async function rss(child: Child): Promise<number> {
+  return (await child.call<{ rss_mb: number }>('memory')).rss_mb;
+}
+
+// ---------------------------------------------------------------- ceilings
+
+interface Ceilings {
+  transport: LoadResult;
+  signing: { jose_rps: number; node_crypto_rps: number };
+}
+
+async function measureCeilings(): Promise<Ceilings> {
+  log('Ceilings (same core, same load generator)');
+  const bare = await startChild({ name: 'bare', script: script('bare'), pinning });
+  let transport: LoadResult;
+  try {
+    transport = await runLoad({ url: bare.ready.url!, path: '/' }, options.timing);
+  } finally {
+    await bare.stop();
+  }
+  log(`  transport: bare node:http, small JSON body   ${describe(transport)}`);
+  const signer = await startChild({ name: 'sign', script: script('sign'), pinning });
+  let signing: Ceilings['signing'];
+  try {
+    signing = await signer.call('measure', {
+      warmup: Math.min(options.timing.warmup, 1),
+      duration: options.timing.duration,
+      quick: options.quick,
+    });
+  } finally {
+    await signer.stop();
+  }
+  log(
+    `  signing: ES256 JWTs with jose ${signing.jose_rps.toLocaleString('en-US')}/s (node:crypto sign() alone ${signing.node_crypto_rps.toLocaleString('en-US')}/s)`,
+  );
+  return { transport, signing };
+}
+
+// ---------------------------------------------------------------- one server's scenarios
+
+interface Measured {
+  result: LoadResult;
+  rss_mb: number;
+  extra?: Record<string, unknown>;
+}
+
+async function runScenario(
+  id: ScenarioId,
+  server: Child,
+  target: Target,
+  pool: () => Promise<TokenPool>,
+  timing: Timing = options.timing,
+): Promise<Measured | undefined> {
+  let result: LoadResult;
+  let extra: Record<string, unknown> | undefined;
+  if (id === 'b') {
+    const tokens = await pool();
+    result = await runLoad(target.b(tokens), timing);
+    if (tokens.dry > 0) {
+      log(`    WARNING: the refresh-token pool ran dry ${tokens.dry} times: b is understated`);
+      extra = { pool_dry: tokens.dry };
+    }
+  } else if (id === 'e') {
+    result = await runRoundTrips(target.e, timing);
+  } else if (id === 'f') {
+    return undefined;
+  } else {
+    const spec = target[id];
+    if (!spec) return undefined;
+    result = await runLoad(spec, timing);
+  }
+  return { result, rss_mb: await rss(server), ...(extra ? { extra } : {}) };
+}
+
+// ---------------------------------------------------------------- the peer
+
+type PeerResults = Partial<Record<ScenarioId, Measured>>;
+
+async function runPeer(): Promise<PeerResults> {
+  log('oidc-provider (peer, in-memory Map adapter)');
+  const peer = await startChild({ name: 'peer', script: script('peer'), pinning });
+  const results: PeerResults = {};
+  try {
+    const clients = peer.ready.clients as PeerClients;
+    const fixtures: PeerFixtures = await setUpPeer(
+      peer.ready.url!,
+      clients,
+      String(peer.ready.account),
+    );
+    const target = peerTarget(peer.ready.url!, fixtures);
+    const pool = async () =>
+      new TokenPool(
+        await peer.call<string[]>('refresh-pool', {
+          token: fixtures.refreshToken,
+          count: poolSize(options.timing),
+        }),
+      );
+    for (const id of Object.keys(SCENARIOS) as ScenarioId[]) {
+      const measured = await runScenario(id, peer, target, pool);
+      if (!measured) continue;
+      results[id] = measured;
+      log(
+        `  ${SCENARIOS[id].title.padEnd(44)} ${describe(measured.result)}  RSS ${measured.rss_mb} MB`,
+      );
+    }
+  } finally {
+    await peer.stop();
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------- Tessera on one store
+
+interface StoreHandle {
+  env: Record<string, string>;
+  seed: SeedTarget;
+  cleanup(): Promise<void>;
+}
+
+async function postgresReachable(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function openStoreHandle(store: StoreName): StoreHandle {
+  if (store === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
+    const path = join(dir, 'tessera.sqlite');
+    return {
+      env: { BENCH_STORE: 'sqlite', BENCH_SQLITE_PATH: path },
+      seed: { dialect: 'sqlite', path },
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  const schema = `bench_${process.pid}_${randomToken(4)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, 'x')}`;
+  return {
+    env: { BENCH_STORE: 'postgres', BENCH_PG_URL: options.postgresUrl, BENCH_PG_SCHEMA: schema },
+    seed: { dialect: 'postgres', url: options.postgresUrl, schema },
+    cleanup: () => dropPostgresSchema(options.postgresUrl, schema),
+  };
+}
+
+function row(
+  id: ScenarioId,
+  store: StoreName,
+  measured: Measured,
+  peer: Measured | undefined,
+  ceilings: Ceilings,
+): Row {
+  const { result } = measured;
+  const scenario = SCENARIOS[id];
+  const ceilingRps =
+    scenario.ceiling === 'signing' ? ceilings.signing.jose_rps : ceilings.transport.rps;
+  // A round trip is two requests: its share of the transport ceiling counts both.
+  const requestsPerUnit = id === 'e' ? 2 : 1;
+  return {
+    scenario: id,
+    title: scenario.title,
+    store,
+    unit: id === 'e' ? 'round trips' : id === 'f' ? 'sign-ins' : 'requests',
+    rps: result.rps,
+    p50_ms: result.p50_ms,
+    p99_ms: result.p99_ms,
+    peer_rps: peer?.result.rps ?? null,
+    peer_p50_ms: peer?.result.p50_ms ?? null,
+    peer_p99_ms: peer?.result.p99_ms ?? null,
+    ratio_vs_peer: peer?.result.rps ? round(result.rps / peer.result.rps, 2) : null,
+    ceiling: scenario.ceiling,
+    ceiling_rps: ceilingRps,
+    fraction_of_ceiling: round((result.rps * requestsPerUnit) / ceilingRps, 3),
+    rss_mb: measured.rss_mb,
+    failures: result.unexpected + result.errors,
+    ...(id === 'a' ? { raw_sign_rps: ceilings.signing.node_crypto_rps } : {}),
+    ...(id === 'c-jwt' && peer ? { peer_note: 'the peer introspects its opaque token' } : {}),
+    ...measured.extra,
+  };
+}
+
+async function runTessera(store: StoreName, peer: PeerResults, ceilings: Ceilings): Promise<Row[]> {
+  log(`Tessera on ${store === 'sqlite' ? 'SQLite (temp file, WAL)' : 'PostgreSQL (own schema)'}`);
+  const handle = openStoreHandle(store);
+  const rows: Row[] = [];
+  let server: Child | undefined;
+  try {
+    server = await startChild({
+      name: `tessera-${store}`,
+      script: script('tessera'),
+      pinning,
+      env: { ...handle.env, BENCH_SECRET: randomToken(32) },
+    });
+    const url = server.ready.url!;
+    const fixtures = await server.call<TesseraFixtures>('fixtures');
+    const target = tesseraTarget(url, fixtures);
+    const pool = async () =>
+      new TokenPool(await seedRefreshPool(handle.seed, fixtures, poolSize(options.timing)));
+    const print = (title: string, m: Measured) =>
+      log(`  ${title.padEnd(44)} ${describe(m.result)}  RSS ${m.rss_mb} MB`);
+
+    for (const id of Object.keys(SCENARIOS) as ScenarioId[]) {
+      if (id === 'f') continue;
+      const measured = await runScenario(id, server, target, pool);
+      if (!measured) continue;
+      print(SCENARIOS[id].title, measured);
+      rows.push(row(id, store, measured, peer[id === 'c-jwt' ? 'c-opaque' : id], ceilings));
+    }
+
+    // f: sign-ins beside a, against a alone just before.
+    const signIn = await signInSpec(url, fixtures);
+    const signInTiming = { ...options.timing, connections: options.signInConnections };
+    // A quick run takes a's own row as "alone"; a full run measures it again just before.
+    const aRow = rows.find((r) => r.scenario === 'a');
+    const aAlone: LoadResult =
+      options.quick && aRow
+        ? {
+            rps: aRow.rps,
+            p50_ms: aRow.p50_ms,
+            p99_ms: aRow.p99_ms,
+            responses: 0,
+            unexpected: 0,
+            errors: 0,
+          }
+        : await runLoad(target.a, options.timing);
+    await runLoad(signIn, {
+      ...signInTiming,
+      warmup: 0,
+      duration: Math.min(1, options.timing.warmup),
+    });
+    const [aDuring, signIns] = await Promise.all([
+      measure(target.a, options.timing),
+      measure(signIn, signInTiming),
+    ]);
+    const f: Measured = {
+      result: signIns,
+      rss_mb: await rss(server),
+      extra: {
+        sign_in_connections: options.signInConnections,
+        a_rps_alone: aAlone.rps,
+        a_p99_alone_ms: aAlone.p99_ms,
+        a_rps_during: aDuring.rps,
+        a_p99_during_ms: aDuring.p99_ms,
+        a_p99_ratio: aAlone.p99_ms ? round(aDuring.p99_ms / aAlone.p99_ms, 2) : null,
+      },
+    };
+    print(SCENARIOS.f.title, f);
+    log(`    a alone ${describe(aAlone)}\n    a during sign-ins ${describe(aDuring)}`);
+    rows.push(row('f', store, f, undefined, ceilings));
+
+    if (options.growth) {
+      const counts = { tokens: options.growthTokens, users: options.growthUsers };
+      const seeding = performance.now();
+      await seedGrowth(
+        handle.seed,
+        counts,
+        [fixtures.web.id, fixtures.opaque.id, fixtures.roundTrip.id],
+        url,
+      );
+      const growthTiming = options.quick
+        ? { ...options.timing, warmup: Math.min(options.timing.warmup, 0.5) }
+        : options.timing;
+      log(
+        `  large store: ${counts.tokens.toLocaleString('en-US')} more tokens and ${counts.users.toLocaleString('en-US')} more people, seeded in ${((performance.now() - seeding) / 1000).toFixed(1)} s${options.quick ? ' (--quick: the full run uses 1,000,000 tokens and 100,000 people)' : ''}`,
+      );
+      for (const id of GROWTH_IDS) {
+        const measured = await runScenario(id, server, target, pool, growthTiming);
+        if (!measured) continue;
+        print(`${SCENARIOS[id].title} (large)`, measured);
+        const empty = rows.find((r) => r.scenario === id);
+        const large = row(id, store, measured, peer[id === 'c-jwt' ? 'c-opaque' : id], ceilings);
+        rows.push({
+          ...large,
+          scenario: `${id}@large`,
+          stored_tokens: counts.tokens,
+          stored_users: counts.users,
+          vs_empty: empty?.rps ? round(measured.result.rps / empty.rps, 3) : null,
+        });
+      }
+    }
+  } finally {
+    await server?.stop();
+    await handle.cleanup();
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------- profiles
+
+/** The hot paths profiled by --profile: the issue asks for a, c and d; b and e explain themselves too. */
+const PROFILED: ScenarioId[] = ['a', 'c-jwt', 'c-opaque', 'd', 'b', 'e'];
+
+async function runProfiles(stores: StoreName[]): Promise<void> {
+  const dir = join(process.cwd(), 'bench', 'results', 'profiles');
+  mkdirSync(dir, { recursive: true });
+  for (const store of stores) {
+    const handle = openStoreHandle(store);
+    let server: Child | undefined;
+    try {
+      server = await startChild({
+        name: `tessera-${store}`,
+        script: script('tessera'),
+        pinning,
+        env: { ...handle.env, BENCH_SECRET: randomToken(32) },
+      });
+      const fixtures = await server.call<TesseraFixtures>('fixtures');
+      const target = tesseraTarget(server.ready.url!, fixtures);
+      const warm: Timing = { ...options.timing, duration: options.timing.warmup, warmup: 0 };
+      const measured: Timing = { ...options.timing, warmup: 0 };
+      for (const id of PROFILED) {
+        // Each scenario warms up, then is profiled over exactly its measured window.
+        let load: (timing: Timing) => Promise<LoadResult>;
+        if (id === 'b') {
+          const tokens = new TokenPool(
+            await seedRefreshPool(handle.seed, fixtures, poolSize(options.timing)),
+          );
+          load = (timing) => runLoad(target.b(tokens), timing);
+        } else if (id === 'e') {
+          load = (timing) => runRoundTrips(target.e, timing);
+        } else if (id !== 'f') {
+          const spec = target[id];
+          if (!spec) continue;
+          load = (timing) => runLoad(spec, timing);
+        } else {
+          continue;
+        }
+        await load(warm);
+        await server.call('profile-start');
+        const result = await load(measured);
+        const file = join(dir, `${date}-${store}-${id}.cpuprofile`);
+        await server.call('profile-stop', file);
+        log(`${SCENARIOS[id].title} on ${store}, profiled: ${describe(result)}`);
+        const summary = formatSummary(file, summarize(file));
+        writeFileSync(file.replace(/\.cpuprofile$/, '.txt'), `${summary}\n`);
+        log(summary);
+        log();
+      }
+    } finally {
+      await server?.stop();
+      await handle.cleanup();
+    }
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(opts: BenchOptions): Promise<void> {
+  log(
+    `Tessera benchmark, ${date}: ${machine.cpu}, ${machine.nproc} cores (nproc), Node ${machine.node}`,
+  );
+  log(pinning.note);
+  log(await backgroundLoad());
+  log(
+    `${opts.quick ? 'QUICK run' : 'full run'}: ${opts.timing.warmup} s warm-up + ${opts.timing.duration} s measured per scenario, ${opts.timing.connections} keep-alive connections, one request in flight each`,
+  );
+  let stores = opts.stores;
+  if (stores.includes('postgres') && !(await postgresReachable(opts.postgresUrl))) {
+    log(`WARNING: PostgreSQL at ${opts.postgresUrl} is unreachable: its scenarios are skipped`);
+    stores = stores.filter((s) => s !== 'postgres');
+  }
+  log();
+  if (opts.profile) {
+    await runProfiles(stores);
+    return;
+  }
+
+  const ceilings = await measureCeilings();
+  log();
+  const peer = opts.peer ? await runPeer() : {};
+  log();
+  const rows: Row[] = [];
+  for (const store of stores) {
+    rows.push(...(await runTessera(store, peer, ceilings)));
+    log();
+  }
+
+  const table = markdownTable(rows);
+  const targets = targetsTable(checkTargets(rows));
+  const header = `Tessera benchmark ${date}${opts.quick ? ' (quick)' : ''}: ${machine.cpu}, ${machine.nproc} cores, Node ${machine.node}; ${pinning.pinned ? `server on core 0, load generator on core 1` : 'unpinned'}; ${opts.timing.warmup} s warm-up + ${opts.timing.duration} s, ${opts.timing.connections} connections. Ceilings: transport ${ceilings.transport.rps.toLocaleString('en-US')}/s, ES256 signing (jose) ${ceilings.signing.jose_rps.toLocaleString('en-US')}/s.`;
+  log(header);
+  log();
+  log(table);
+  log();
+  log(targets);
+  log();
+
+  const dir = join(process.cwd(), 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `${date}${opts.quick ? '-quick' : ''}`);
+  const json = `${JSON.stringify(rows, null, 2)}\n`;
+  writeFileSync(`${base}.json`, json);
+  writeFileSync(`${base}.md`, `${header}\n\n${table}\n\n${targets}\n`);
+  if (opts.json) writeFileSync(opts.json, json);
+  log(
+    `Results: ${base}.json and ${base}.md${opts.json ? ` and ${opts.json}` : ''} (${elapsed()} in all)`,
+  );
+}
+
+try {
+  await main(options);
+  process.exit(0);
+} catch (error) {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,141 @@
+import type { AppContext } from '../../src/context.js';
+import { startSession } from '../../src/domain/sessions.js';
+import { registerUser } from '../../src/domain/users.js';
+import { sha256 } from '../../src/lib/hash.js';
+import { randomId, randomToken } from '../../src/lib/random.js';
+import { issueAccessToken } from '../../src/oauth/issue.js';
+import type { Client, NewClient } from '../../src/store/types.js';
+
+export const REDIRECT_URI = 'https://app.example.com/callback';
+/** The scopes of every person's token in the benchmark. */
+export const PERSON_SCOPE = 'openid profile email';
+/** The scope of the pre-issued refresh tokens (scenario b). */
+export const REFRESH_SCOPE = 'openid profile email offline_access';
+export const SERVICE_SCOPE = 'api:read';
+export const PASSWORD = 'correct horse battery staple';
+
+export interface BenchClient {
+  id: string;
+  secret: string;
+}
+
+/** Everything a scenario needs against Tessera, made once per store. */
+export interface TesseraFixtures {
+  /** client_credentials client, and the resource server that introspects (a confidential client). */
+  service: BenchClient;
+  /** JWT access tokens, code + refresh grants: userinfo, JWT introspection, refresh pool. */
+  web: BenchClient;
+  /** Opaque access tokens: opaque introspection. */
+  opaque: BenchClient;
+  /** Code grant only (no refresh token), like the peer's round trip without offline_access. */
+  roundTrip: BenchClient;
+  redirectUri: string;
+  user: { id: string; username: string; password: string };
+  /** The grant (remembered consent) of the user to `web`; refresh tokens point to it. */
+  webGrantId: string;
+  session: { id: string; cookie: string; authTime: number };
+  jwtAccessToken: string;
+  opaqueAccessToken: string;
+}
+
+async function makeClient(
+  ctx: AppContext,
+  name: string,
+  overrides: Partial<NewClient>,
+): Promise<{ client: Client; secret: string }> {
+  const secret = randomToken(32);
+  const now = Math.floor(ctx.clock.now() / 1000);
+  const client = await ctx.store.clients.create({
+    id: `bench-${name}-${randomId(6)}`,
+    name: `Benchmark ${name}`,
+    contactEmail: null,
+    secretHash: sha256(secret),
+    type: 'confidential',
+    redirectUris: [REDIRECT_URI],
+    postLogoutRedirectUris: [],
+    grantTypes: ['authorization_code', 'refresh_token'],
+    responseTypes: ['code'],
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    accessTokenFormat: 'jwt',
+    idTokenSignedResponseAlg: 'RS256',
+    userinfoSignedResponseAlg: null,
+    backchannelLogoutUri: null,
+    defaultMaxAge: null,
+    requireAuthTime: false,
+    firstParty: false,
+    requirePkce: false,
+    createdAt: now,
+    ...overrides,
+  });
+  return { client, secret };
+}
+
+/**
+ * Creates the clients, the person (through registerUser: a real argon2id hash),
+ * a signed-in session, the remembered consents and one access token of each format,
+ * all through the domain code the server itself uses.
+ */
+export async function createFixtures(ctx: AppContext): Promise<TesseraFixtures> {
+  const now = Math.floor(ctx.clock.now() / 1000);
+  const service = await makeClient(ctx, 'service', {
+    grantTypes: ['client_credentials'],
+    redirectUris: [],
+    responseTypes: [],
+    scopes: [SERVICE_SCOPE],
+  });
+  const web = await makeClient(ctx, 'web', {});
+  const opaque = await makeClient(ctx, 'opaque', { accessTokenFormat: 'opaque' });
+  const roundTrip = await makeClient(ctx, 'roundtrip', {
+    grantTypes: ['authorization_code'],
+    scopes: ['openid', 'profile', 'email'],
+  });
+
+  const username = `bench_${randomId(4).replace(/[^A-Za-z0-9]/g, 'x')}`;
+  const user = await registerUser(ctx, {
+    username,
+    email: `${username}@example.com`,
+    password: PASSWORD,
+    givenName: 'Ada',
+    familyName: 'Lovelace',
+    emailVerified: true,
+  });
+  const { session, secret } = await startSession(ctx, { userId: user.id, amr: ['pwd'] });
+  const scopes = PERSON_SCOPE.split(' ');
+  const webGrant = await ctx.store.grants.upsert(
+    user.id,
+    web.client.id,
+    REFRESH_SCOPE.split(' '),
+    now,
+  );
+  const opaqueGrant = await ctx.store.grants.upsert(user.id, opaque.client.id, scopes, now);
+  await ctx.store.grants.upsert(user.id, roundTrip.client.id, scopes, now);
+
+  const personToken = (client: Client, grantId: string) =>
+    issueAccessToken(ctx, {
+      client,
+      user,
+      scopes,
+      grantId,
+      familyId: randomId(),
+      sessionId: session.id,
+      authTime: session.authTime,
+      amr: session.amr,
+    });
+  const jwt = await personToken(web.client, webGrant.id);
+  const opaqueToken = await personToken(opaque.client, opaqueGrant.id);
+
+  const pick = (c: { client: Client; secret: string }) => ({ id: c.client.id, secret: c.secret });
+  return {
+    service: pick(service),
+    web: pick(web),
+    opaque: pick(opaque),
+    roundTrip: pick(roundTrip),
+    redirectUri: REDIRECT_URI,
+    user: { id: user.id, username, password: PASSWORD },
+    webGrantId: webGrant.id,
+    session: { id: session.id, cookie: secret, authTime: session.authTime },
+    jwtAccessToken: jwt.token,
+    opaqueAccessToken: opaqueToken.token,
+  };
+}

@@ -1,0 +1,61 @@
+/*
+ * The server under test: Tessera built with buildApp and listening on
+ * loopback, logger off, as `tessera start` would run it minus the logs and
+ * the purge job. Started by the benchmark (pinned to the server core); the
+ * store comes from the environment:
+ *   BENCH_STORE=sqlite BENCH_SQLITE_PATH=/tmp/x.sqlite
+ *   BENCH_STORE=postgres BENCH_PG_URL=postgres://… BENCH_PG_SCHEMA=bench_…
+ */
+import { createServer } from 'node:net';
+import { buildApp } from '../../src/app.js';
+import { parseConfig } from '../../src/config.js';
+import type { RuntimeConfig } from '../../src/context.js';
+import { type DatabaseTarget, openStore } from '../../src/store/kysely/index.js';
+import { memoryMb, serveParent } from '../lib/ipc.js';
+import { createFixtures } from './fixtures.js';
+import { startProfile, stopProfile } from './profiler.js';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+function target(): DatabaseTarget {
+  const env = process.env;
+  if (env.BENCH_STORE === 'postgres') return { dialect: 'postgres', url: env.BENCH_PG_URL! };
+  return { dialect: 'sqlite', path: env.BENCH_SQLITE_PATH! };
+}
+
+const port = await freePort();
+const issuer = `http://127.0.0.1:${port}`;
+const config = parseConfig({
+  TESSERA_ISSUER: issuer,
+  TESSERA_SECRET: process.env.BENCH_SECRET,
+  DATABASE_URL: 'sqlite::memory:',
+  NODE_ENV: 'production',
+  LOG_LEVEL: 'silent',
+  TESSERA_PURGE_INTERVAL: '0',
+}) as RuntimeConfig;
+const store = await openStore(target(), { schema: process.env.BENCH_PG_SCHEMA });
+const app = await buildApp({ config, store, logger: false });
+await app.listen({ port, host: '127.0.0.1' });
+
+serveParent(
+  {
+    fixtures: () => createFixtures(app.tessera),
+    memory: () => memoryMb(),
+    'profile-start': () => startProfile(),
+    'profile-stop': (file) => stopProfile(String(file)),
+    stop: async () => {
+      await app.close();
+      await store.close();
+    },
+  },
+  { url: issuer },
+);

@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Child, startChild } from '../../bench/lib/child.js';
+import { keepAlive, send } from '../../bench/lib/http.js';
+import { type LoadSpec, runLoad } from '../../bench/lib/load.js';
+import { runRoundTrips } from '../../bench/lib/round-trips.js';
+import { seedGrowth, seedRefreshPool } from '../../bench/lib/seed.js';
+import { signInSpec, TokenPool, tesseraTarget } from '../../bench/scenarios.js';
+import type { TesseraFixtures } from '../../bench/servers/fixtures.js';
+import { randomToken } from '../../src/lib/random.js';
+
+// The benchmark's own processes and requests, run small: it breaks here, not in a 10-minute run.
+const unpinned = { pinned: false, note: 'unpinned (test)' };
+
+/** Sends one request of a load spec and returns its status. */
+async function once(spec: LoadSpec): Promise<number> {
+  const agent = keepAlive();
+  try {
+    let headers = spec.headers ?? {};
+    let body = spec.body;
+    if (spec.setupRequest) {
+      const built = spec.setupRequest({ headers, ...(body ? { body } : {}) }, {});
+      headers = built?.headers ?? headers;
+      body = typeof built?.body === 'string' ? built.body : body;
+    }
+    const url = new URL(spec.path, spec.url);
+    const response = await send(agent, url, {
+      method: spec.method ?? 'GET',
+      headers,
+      ...(body ? { body } : {}),
+    });
+    return response.status;
+  } finally {
+    agent.destroy();
+  }
+}
+
+describe('benchmark smoke run on SQLite', () => {
+  let dir: string;
+  let server: Child;
+  let fixtures: TesseraFixtures;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-bench-test-'));
+    server = await startChild({
+      name: 'tessera',
+      script: new URL('../../bench/servers/tessera.ts', import.meta.url),
+      pinning: unpinned,
+      env: {
+        BENCH_STORE: 'sqlite',
+        BENCH_SQLITE_PATH: join(dir, 'bench.sqlite'),
+        BENCH_SECRET: randomToken(32),
+      },
+    });
+    fixtures = await server.call<TesseraFixtures>('fixtures');
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sustains a one-second client_credentials load with every answer a 200', async () => {
+    const target = tesseraTarget(server.ready.url!, fixtures);
+    const result = await runLoad(target.a, { warmup: 0, duration: 1, connections: 2 });
+    expect(result.rps).toBeGreaterThan(0);
+    expect(result.unexpected + result.errors).toBe(0);
+    expect(result.p99_ms).toBeGreaterThanOrEqual(result.p50_ms);
+  });
+
+  it('answers one request of every other scenario as the benchmark expects', async () => {
+    const url = server.ready.url!;
+    const target = tesseraTarget(url, fixtures);
+    const path = join(dir, 'bench.sqlite');
+    const pool = new TokenPool(await seedRefreshPool({ dialect: 'sqlite', path }, fixtures, 3));
+    expect(await once(target.b(pool))).toBe(200);
+    expect(await once(target['c-jwt']!)).toBe(200);
+    expect(await once(target['c-opaque'])).toBe(200);
+    expect(await once(target.d)).toBe(200);
+    expect(await once(await signInSpec(url, fixtures))).toBe(303);
+    const trips = await runRoundTrips(target.e, { warmup: 0, duration: 0.3, connections: 1 });
+    expect(trips.rps).toBeGreaterThan(0);
+    expect(trips.unexpected).toBe(0);
+  });
+
+  it('seeds the large store in bulk and still serves its tokens', async () => {
+    const path = join(dir, 'bench.sqlite');
+    await seedGrowth(
+      { dialect: 'sqlite', path },
+      { tokens: 2_000, users: 200 },
+      [fixtures.web.id],
+      server.ready.url!,
+    );
+    const target = tesseraTarget(server.ready.url!, fixtures);
+    expect(await once(target.d)).toBe(200);
+    const memory = await server.call<{ rss_mb: number }>('memory');
+    expect(memory.rss_mb).toBeGreaterThan(0);
+  });
+});
