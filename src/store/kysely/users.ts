@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import {
   ConflictError,
   type ListOptions,
@@ -82,8 +82,12 @@ export function userStore(db: Kysely<Database>): UserStore {
   const searchable = (search: string | undefined) =>
     db.selectFrom('users').$if(Boolean(search), (q) => {
       const prefix = `${escapeLike(search!.toLowerCase())}%`;
+      // SQLite's LIKE has no escape character unless told; PostgreSQL's default is the same backslash.
       return q.where((eb) =>
-        eb.or([eb('username_lower', 'like', prefix), eb('email_lower', 'like', prefix)]),
+        eb.or([
+          sql<boolean>`${eb.ref('username_lower')} like ${prefix} escape '\\'`,
+          sql<boolean>`${eb.ref('email_lower')} like ${prefix} escape '\\'`,
+        ]),
       );
     });
 

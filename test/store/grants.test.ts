@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/types.js';
+import { storeFactories, type TestStore } from '../helpers/stores.js';
+import { NOW, newClient, newCode, newToken, newUser, seedGrant } from './fixtures.js';
+
+for (const factory of storeFactories()) {
+  describe(`${factory.name} store: grants`, () => {
+    let testStore: TestStore;
+    let store: Store;
+    beforeAll(async () => {
+      testStore = await factory.open();
+      store = testStore.store;
+    });
+    afterAll(async () => testStore.cleanup());
+
+    it('creates a grant on first upsert, then replaces its scopes keeping the id', async () => {
+      const user = await store.users.create(newUser());
+      const client = await store.clients.create(newClient());
+      const created = await store.grants.upsert(user.id, client.id, ['openid', 'email'], NOW);
+      expect(created).toEqual({
+        id: expect.any(String),
+        userId: user.id,
+        clientId: client.id,
+        scopes: ['openid', 'email'],
+        createdAt: NOW,
+        updatedAt: NOW,
+        lastUsedAt: null,
+      });
+      const replaced = await store.grants.upsert(
+        user.id,
+        client.id,
+        ['openid', 'profile'],
+        NOW + 9,
+      );
+      expect(replaced).toEqual({ ...created, scopes: ['openid', 'profile'], updatedAt: NOW + 9 });
+      expect(await store.grants.find(user.id, client.id)).toEqual(replaced);
+      expect(await store.grants.findById(created.id)).toEqual(replaced);
+    });
+
+    it('round-trips a grant with no scopes', async () => {
+      const user = await store.users.create(newUser());
+      const client = await store.clients.create(newClient());
+      const grant = await store.grants.upsert(user.id, client.id, [], NOW);
+      expect((await store.grants.findById(grant.id))?.scopes).toEqual([]);
+    });
+
+    it('finds nothing for an unknown pair or id', async () => {
+      const { userId, clientId } = await seedGrant(store);
+      expect(await store.grants.find(userId, 'other-client')).toBeUndefined();
+      expect(await store.grants.find('other-user', clientId)).toBeUndefined();
+      expect(await store.grants.findById('no-such-grant')).toBeUndefined();
+    });
+
+    it('records when a grant was last used', async () => {
+      const { grantId } = await seedGrant(store);
+      await store.grants.touch(grantId, NOW + 42);
+      expect((await store.grants.findById(grantId))?.lastUsedAt).toBe(NOW + 42);
+    });
+
+    it("lists a user's grants oldest first with each client's name", async () => {
+      const user = await store.users.create(newUser());
+      const first = await store.clients.create(newClient({ name: 'First app' }));
+      const second = await store.clients.create(newClient({ name: 'Second app' }));
+      const g1 = await store.grants.upsert(user.id, first.id, ['openid'], NOW);
+      const g2 = await store.grants.upsert(user.id, second.id, ['openid', 'email'], NOW + 1);
+      await seedGrant(store); // someone else's
+      expect(await store.grants.listForUser(user.id)).toEqual([
+        { ...g1, clientName: 'First app' },
+        { ...g2, clientName: 'Second app' },
+      ]);
+      expect(await store.grants.listForUser('nobody')).toEqual([]);
+    });
+
+    it('revokes a grant: deletes it and its codes, revokes its tokens, leaves other grants alone', async () => {
+      const target = await seedGrant(store);
+      const other = await seedGrant(store);
+      const code = newCode(target);
+      await store.codes.save(code);
+      const refresh = newToken(target);
+      const access = newToken(target, {
+        kind: 'access',
+        format: 'jwt',
+        familyId: refresh.familyId,
+      });
+      await store.tokens.save(refresh);
+      await store.tokens.save(access);
+      const otherToken = newToken(other);
+      await store.tokens.save(otherToken);
+      const otherCode = newCode(other);
+      await store.codes.save(otherCode);
+
+      expect(await store.grants.revoke(target.grantId, NOW + 3)).toBe(true);
+
+      expect(await store.grants.findById(target.grantId)).toBeUndefined();
+      expect(await store.codes.consume(code.id, NOW)).toEqual({ status: 'missing' });
+      expect((await store.tokens.find(refresh.id))?.revokedAt).toBe(NOW + 3);
+      expect((await store.tokens.find(access.id))?.revokedAt).toBe(NOW + 3);
+      expect(await store.tokens.find(otherToken.id)).toEqual(otherToken);
+      expect(await store.grants.findById(other.grantId)).toBeDefined();
+      expect((await store.codes.consume(otherCode.id, NOW)).status).toBe('consumed');
+      expect(await store.grants.revoke(target.grantId, NOW + 4)).toBe(false);
+    });
+
+    it('keeps the first revocation time of a token already revoked when its grant goes', async () => {
+      const target = await seedGrant(store);
+      const token = newToken(target, { revokedAt: NOW + 1 });
+      await store.tokens.save(token);
+      await store.grants.revoke(target.grantId, NOW + 10);
+      expect((await store.tokens.find(token.id))?.revokedAt).toBe(NOW + 1);
+    });
+  });
+}

@@ -1,0 +1,85 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/types.js';
+import { storeFactories, type TestStore } from '../helpers/stores.js';
+import { NOW, newClient, newCode, newKey, newSession, newToken, seedGrant } from './fixtures.js';
+
+for (const factory of storeFactories()) {
+  describe(`${factory.name} store: purge and ping`, () => {
+    let testStore: TestStore;
+    let store: Store;
+    beforeEach(async () => {
+      testStore = await factory.open();
+      store = testStore.store;
+    });
+    afterEach(async () => testStore.cleanup());
+
+    it('answers ping while the database is reachable and throws once it is closed', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+      const other = await factory.open();
+      await other.store.close();
+      await expect(other.store.ping()).rejects.toThrow();
+      await other.cleanup().catch(() => {});
+    });
+
+    it('deletes what expired and keeps what lives; codes stay ten minutes past expiry', async () => {
+      const owner = await seedGrant(store);
+      const codes = {
+        longGone: newCode(owner, { expiresAt: NOW - 601 }),
+        recentlyExpired: newCode(owner, { expiresAt: NOW - 599 }),
+        live: newCode(owner, { expiresAt: NOW + 60 }),
+      };
+      for (const code of Object.values(codes)) await store.codes.save(code);
+      await store.codes.consume(codes.recentlyExpired.id, NOW - 600);
+
+      const tokens = {
+        expired: newToken(owner, { expiresAt: NOW - 1 }),
+        live: newToken(owner, { expiresAt: NOW + 1 }),
+        revokedButLive: newToken(owner, { expiresAt: NOW + 100, revokedAt: NOW - 5 }),
+      };
+      for (const token of Object.values(tokens)) await store.tokens.save(token);
+
+      const client = await store.clients.create(newClient());
+      const sessions = {
+        expired: newSession(owner.userId, { expiresAt: NOW - 1 }),
+        ended: newSession(owner.userId, { expiresAt: NOW + 100 }),
+        live: newSession(owner.userId, { expiresAt: NOW + 100 }),
+      };
+      for (const session of Object.values(sessions)) {
+        await store.sessions.create(session);
+        await store.sessions.addClient(session.id, client.id, NOW - 10);
+      }
+      await store.sessions.end(sessions.ended.id, NOW - 5);
+
+      const keys = {
+        expired: newKey({ retiredAt: NOW - 100, expiresAt: NOW - 1 }),
+        retiredButPublished: newKey({ retiredAt: NOW - 100, expiresAt: NOW + 100 }),
+        current: newKey(),
+      };
+      for (const key of Object.values(keys)) await store.keys.insert(key);
+
+      expect(await store.purgeExpired(NOW)).toEqual({ codes: 1, tokens: 1, sessions: 2, keys: 1 });
+
+      expect((await store.codes.consume(codes.longGone.id, NOW)).status).toBe('missing');
+      // A consumed code past its expiry is still recognised as a replay.
+      expect((await store.codes.consume(codes.recentlyExpired.id, NOW)).status).toBe('reused');
+      expect((await store.codes.consume(codes.live.id, NOW)).status).toBe('consumed');
+
+      expect(await store.tokens.find(tokens.expired.id)).toBeUndefined();
+      expect(await store.tokens.find(tokens.live.id)).toEqual(tokens.live);
+      expect(await store.tokens.find(tokens.revokedButLive.id)).toEqual(tokens.revokedButLive);
+
+      expect(await store.sessions.findById(sessions.expired.id)).toBeUndefined();
+      expect(await store.sessions.findById(sessions.ended.id)).toBeUndefined();
+      expect(await store.sessions.listClients(sessions.expired.id)).toEqual([]);
+      expect(await store.sessions.listClients(sessions.ended.id)).toEqual([]);
+      expect(await store.sessions.findById(sessions.live.id)).toEqual(sessions.live);
+      expect(await store.sessions.listClients(sessions.live.id)).toEqual([client.id]);
+
+      expect((await store.keys.list()).map((k) => k.kid).sort()).toEqual(
+        [keys.retiredButPublished.kid, keys.current.kid].sort(),
+      );
+
+      expect(await store.purgeExpired(NOW)).toEqual({ codes: 0, tokens: 0, sessions: 0, keys: 0 });
+    });
+  });
+}

@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/types.js';
+import { storeFactories, type TestStore } from '../helpers/stores.js';
+import { NOW, newClient, newSession, newUser } from './fixtures.js';
+
+for (const factory of storeFactories()) {
+  describe(`${factory.name} store: sessions`, () => {
+    let testStore: TestStore;
+    let store: Store;
+    beforeAll(async () => {
+      testStore = await factory.open();
+      store = testStore.store;
+    });
+    afterAll(async () => testStore.cleanup());
+
+    const someone = async () => (await store.users.create(newUser())).id;
+
+    it('creates a session and finds it by id and by its secret with every field intact', async () => {
+      const session = newSession(await someone());
+      await store.sessions.create(session);
+      expect(await store.sessions.findById(session.id)).toEqual(session);
+      expect(await store.sessions.findActiveBySecret(session.secretHash, NOW)).toEqual(session);
+    });
+
+    it('round-trips a session with no amr, acr, user agent or ip', async () => {
+      const session = newSession(await someone(), {
+        amr: null,
+        acr: null,
+        userAgent: null,
+        ip: null,
+      });
+      await store.sessions.create(session);
+      expect(await store.sessions.findById(session.id)).toEqual(session);
+      expect(await store.sessions.findById('no-such-session')).toBeUndefined();
+    });
+
+    it('does not find an expired session by its secret', async () => {
+      const session = newSession(await someone(), { expiresAt: NOW + 10 });
+      await store.sessions.create(session);
+      expect(await store.sessions.findActiveBySecret(session.secretHash, NOW + 9)).toBeDefined();
+      expect(await store.sessions.findActiveBySecret(session.secretHash, NOW + 10)).toBeUndefined();
+      expect(await store.sessions.findActiveBySecret('unknown', NOW)).toBeUndefined();
+    });
+
+    it('ends a session once: it is no longer found by its secret', async () => {
+      const session = newSession(await someone());
+      await store.sessions.create(session);
+      expect(await store.sessions.end(session.id, NOW + 1)).toBe(true);
+      expect(await store.sessions.findActiveBySecret(session.secretHash, NOW + 1)).toBeUndefined();
+      expect(await store.sessions.findById(session.id)).toEqual({ ...session, endedAt: NOW + 1 });
+      expect(await store.sessions.end(session.id, NOW + 2)).toBe(false);
+      expect((await store.sessions.findById(session.id))?.endedAt).toBe(NOW + 1);
+      expect(await store.sessions.end('no-such-session', NOW)).toBe(false);
+    });
+
+    it('records when a session was last seen', async () => {
+      const session = newSession(await someone());
+      await store.sessions.create(session);
+      await store.sessions.touch(session.id, NOW + 30);
+      expect(await store.sessions.findById(session.id)).toEqual({
+        ...session,
+        lastSeenAt: NOW + 30,
+      });
+    });
+
+    it("lists a user's active sessions newest first and ends them all", async () => {
+      const userId = await someone();
+      const old = newSession(userId, { createdAt: NOW - 100 });
+      const recent = newSession(userId, { createdAt: NOW - 5 });
+      const expired = newSession(userId, { expiresAt: NOW - 1 });
+      const ended = newSession(userId);
+      const otherUsers = newSession(await someone());
+      for (const s of [old, recent, expired, ended, otherUsers]) await store.sessions.create(s);
+      await store.sessions.end(ended.id, NOW - 2);
+
+      expect(await store.sessions.listActiveForUser(userId, NOW)).toEqual([recent, old]);
+
+      // Expired but not ended sessions count as not yet ended.
+      expect(await store.sessions.endAllForUser(userId, NOW + 1)).toBe(3);
+      expect(await store.sessions.listActiveForUser(userId, NOW)).toEqual([]);
+      expect((await store.sessions.findById(ended.id))?.endedAt).toBe(NOW - 2);
+      expect((await store.sessions.findById(old.id))?.endedAt).toBe(NOW + 1);
+      expect(await store.sessions.findById(otherUsers.id)).toEqual(otherUsers);
+      expect(await store.sessions.endAllForUser(userId, NOW + 2)).toBe(0);
+    });
+
+    it('remembers each client of a session once', async () => {
+      const session = newSession(await someone());
+      await store.sessions.create(session);
+      const a = await store.clients.create(newClient());
+      const b = await store.clients.create(newClient());
+      await store.sessions.addClient(session.id, a.id, NOW);
+      await store.sessions.addClient(session.id, a.id, NOW + 1);
+      await store.sessions.addClient(session.id, b.id, NOW + 2);
+      expect((await store.sessions.listClients(session.id)).sort()).toEqual([a.id, b.id].sort());
+      expect(await store.sessions.listClients('no-such-session')).toEqual([]);
+    });
+
+    it('refuses a second session with the same secret', async () => {
+      const session = newSession(await someone());
+      await store.sessions.create(session);
+      await expect(
+        store.sessions.create(newSession(session.userId, { secretHash: session.secretHash })),
+      ).rejects.toThrow();
+    });
+  });
+}

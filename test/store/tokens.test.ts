@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/types.js';
+import { storeFactories, type TestStore } from '../helpers/stores.js';
+import { NOW, newToken, seedGrant } from './fixtures.js';
+
+for (const factory of storeFactories()) {
+  describe(`${factory.name} store: tokens`, () => {
+    let testStore: TestStore;
+    let store: Store;
+    let owner: Awaited<ReturnType<typeof seedGrant>>;
+    beforeAll(async () => {
+      testStore = await factory.open();
+      store = testStore.store;
+      owner = await seedGrant(store);
+    });
+    afterAll(async () => testStore.cleanup());
+
+    it('saves a refresh token and finds it with every field intact', async () => {
+      const token = newToken(owner);
+      await store.tokens.save(token);
+      expect(await store.tokens.find(token.id)).toEqual(token);
+    });
+
+    it('round-trips a client_credentials access token with nulls', async () => {
+      const token = newToken(
+        { clientId: owner.clientId, userId: null, grantId: null },
+        {
+          kind: 'access',
+          format: 'jwt',
+          familyId: null,
+          sessionId: null,
+          audience: null,
+          authTime: null,
+          acr: null,
+          amr: null,
+          claims: null,
+          familyExpiresAt: null,
+          scope: '',
+        },
+      );
+      await store.tokens.save(token);
+      expect(await store.tokens.find(token.id)).toEqual(token);
+      expect(await store.tokens.find('no-such-token')).toBeUndefined();
+    });
+
+    it('rotates a refresh token once, then answers stale', async () => {
+      const token = newToken(owner);
+      await store.tokens.save(token);
+      expect(await store.tokens.rotate(token.id, NOW + 5)).toEqual({
+        status: 'rotated',
+        token: { ...token, rotatedAt: NOW + 5 },
+      });
+      expect(await store.tokens.rotate(token.id, NOW + 6)).toEqual({
+        status: 'stale',
+        token: { ...token, rotatedAt: NOW + 5 },
+      });
+    });
+
+    it('lets exactly one of ten concurrent rotations win', async () => {
+      const token = newToken(owner);
+      await store.tokens.save(token);
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => store.tokens.rotate(token.id, NOW + 1)),
+      );
+      const statuses = results.map((r) => r.status);
+      expect(statuses.filter((s) => s === 'rotated')).toHaveLength(1);
+      expect(statuses.filter((s) => s === 'stale')).toHaveLength(9);
+    });
+
+    it('answers stale for a revoked refresh token and missing for an access token or none', async () => {
+      const revoked = newToken(owner, { revokedAt: NOW });
+      await store.tokens.save(revoked);
+      expect(await store.tokens.rotate(revoked.id, NOW + 1)).toEqual({
+        status: 'stale',
+        token: revoked,
+      });
+      const access = newToken(owner, { kind: 'access' });
+      await store.tokens.save(access);
+      expect(await store.tokens.rotate(access.id, NOW + 1)).toEqual({ status: 'missing' });
+      expect((await store.tokens.find(access.id))?.rotatedAt).toBeNull();
+      expect(await store.tokens.rotate('no-such-token', NOW)).toEqual({ status: 'missing' });
+    });
+
+    it('revokes a token once and reports whether there was one to revoke', async () => {
+      const token = newToken(owner);
+      await store.tokens.save(token);
+      expect(await store.tokens.revoke(token.id, NOW + 2)).toBe(true);
+      expect(await store.tokens.find(token.id)).toEqual({ ...token, revokedAt: NOW + 2 });
+      expect(await store.tokens.revoke(token.id, NOW + 3)).toBe(false);
+      expect((await store.tokens.find(token.id))?.revokedAt).toBe(NOW + 2);
+      expect(await store.tokens.revoke('no-such-token', NOW)).toBe(false);
+    });
+
+    it('records the revocation of an unstored token, idempotently', async () => {
+      const {
+        revokedAt: _r,
+        rotatedAt: _o,
+        ...jwt
+      } = newToken(owner, {
+        kind: 'access',
+        format: 'jwt',
+      });
+      await store.tokens.revokeUnstored(jwt, NOW + 4);
+      const expected = { ...jwt, rotatedAt: null, revokedAt: NOW + 4 };
+      expect(await store.tokens.find(jwt.id)).toEqual(expected);
+      await store.tokens.revokeUnstored(jwt, NOW + 8);
+      expect(await store.tokens.find(jwt.id)).toEqual(expected);
+    });
+
+    it('revokes every live token of one family and nothing else', async () => {
+      const familyId = `family-${Math.random()}`;
+      const first = newToken(owner, { familyId, rotatedAt: NOW });
+      const second = newToken(owner, { familyId });
+      const access = newToken(owner, { familyId, kind: 'access', format: 'jwt' });
+      const earlier = newToken(owner, { familyId, revokedAt: NOW - 1 });
+      const sibling = newToken(owner); // same user, client and grant, another family
+      for (const t of [first, second, access, earlier, sibling]) await store.tokens.save(t);
+
+      expect(await store.tokens.revokeFamily(familyId, NOW + 9)).toBe(3);
+
+      for (const t of [first, second, access]) {
+        expect((await store.tokens.find(t.id))?.revokedAt).toBe(NOW + 9);
+      }
+      expect((await store.tokens.find(earlier.id))?.revokedAt).toBe(NOW - 1);
+      expect(await store.tokens.find(sibling.id)).toEqual(sibling);
+      expect(await store.tokens.revokeFamily(familyId, NOW + 10)).toBe(0);
+      expect(await store.tokens.revokeFamily('no-such-family', NOW)).toBe(0);
+    });
+  });
+}
