@@ -220,6 +220,10 @@ function parseValue(setting: Setting, raw: string): string | number | boolean {
         if (url.search || url.hash) fail('must not have a query or fragment');
         return raw.replace(/\/+$/, '');
       }
+      // `localhost:6379` parses as a URL with the scheme `localhost:`; say so now, not at first use.
+      if (setting.env === 'TESSERA_REDIS_URL' && !/^rediss?:$/.test(url.protocol)) {
+        fail('must be a redis:// or rediss:// URL');
+      }
       return raw;
     }
     default:
