@@ -1,11 +1,14 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { buildApp } from '../app.js';
-import { configWarnings } from '../config.js';
+import { ConfigError, configWarnings } from '../config.js';
 import { startPurgeJob } from '../jobs/purge.js';
 import { openStore } from '../store/kysely/index.js';
 import { createDemo } from './demo.js';
 import { describeDatabase, loadConfig } from './runtime.js';
+
+/** How long shutdown waits for in-flight requests before giving up on them. */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 /** `tessera start [--demo]`: migrate, listen, print where to go next; stop cleanly on SIGTERM/SIGINT. */
 export async function start(argv: string[]): Promise<void> {
@@ -17,7 +20,13 @@ export async function start(argv: string[]): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { service: 'tessera' } });
   for (const warning of configWarnings(config)) logger.warn(warning);
 
-  const store = await openStore(config.database);
+  const store = await openStore(config.database).catch((error: Error) => {
+    // One line naming where to look, not a driver's stack trace.
+    throw new ConfigError(
+      'DATABASE_URL',
+      `cannot open ${describeDatabase(config)}: ${error.message}`,
+    );
+  });
   const app = await buildApp({ config, store, logger });
   const stopPurge = startPurgeJob(app.tessera);
 
@@ -27,6 +36,11 @@ export async function start(argv: string[]): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     stopPurge();
+    // A client that never finishes its request must not hold the process for Node's 5-minute timeout.
+    setTimeout(() => {
+      logger.error(`in-flight requests still open after ${SHUTDOWN_GRACE_MS} ms; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
     try {
       await app.close();
       await store.close();
@@ -40,7 +54,20 @@ export async function start(argv: string[]): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await app.close().catch(() => {});
+    await store.close().catch(() => {});
+    const code = (error as { code?: string }).code;
+    const where = `${config.host}:${config.port}`;
+    if (code === 'EADDRINUSE') throw new ConfigError('PORT', `${where} is already in use`);
+    if (code === 'EACCES') throw new ConfigError('PORT', `no permission to listen on ${where}`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+      throw new ConfigError('HOST', `cannot listen on ${where}: no such local address`);
+    }
+    throw error;
+  }
 
   const lines = [
     '',
