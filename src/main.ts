@@ -1,33 +1,100 @@
 import { CommandError, ConfigError } from './cli/runtime.js';
 
+type Command = (argv: string[]) => Promise<void>;
+
+interface CommandEntry {
+  /** One line for the command list. */
+  summary: string;
+  /** What `tessera <command> --help` prints. */
+  usage: string;
+  /** Loaded lazily, so that `tessera migrate` does not load the server. */
+  load: () => Promise<Command>;
+}
+
+/** Commands by their words. */
+const commands: Record<string, CommandEntry> = {
+  start: {
+    summary: 'run the server (migrates first); --demo adds a demo user and client',
+    usage: `Usage: tessera start [--demo]
+
+Migrates the database, serves on PORT, and prints the URL, the database and next steps.
+  --demo   also create (or refresh) the user "demo" and the client "Demo app" and print
+           their credentials, with an authorize URL and its code_verifier
+Stops cleanly on SIGTERM or SIGINT.`,
+    load: async () => (await import('./cli/start.js')).start,
+  },
+  migrate: {
+    summary: 'apply database migrations',
+    usage: `Usage: tessera migrate [--json]
+
+Applies pending migrations to the database in DATABASE_URL and exits.`,
+    load: async () => (await import('./cli/migrate.js')).migrate,
+  },
+  'user create': {
+    summary: 'create a user',
+    usage: `Usage: tessera user create --username U --email E --password P
+         [--given-name G] [--family-name F] [--phone N] [--role admin|user]
+         [--email-verified] [--json]
+
+Creates an account with the rules of the sign-up page. The e-mail address is marked
+unverified unless --email-verified is given.`,
+    load: async () => (await import('./cli/user.js')).userCreate,
+  },
+  'client create': {
+    summary: 'register a client',
+    usage: `Usage: tessera client create --name N --redirect-uri URL [--redirect-uri URL2 …]
+         [--public] [--grant-types a,b] [--scopes "openid profile email"]
+         [--auth-method client_secret_basic|client_secret_post|none]
+         [--post-logout-redirect-uri URL …] [--backchannel-logout-uri URL]
+         [--id-token-alg RS256|ES256|EdDSA] [--userinfo-alg RS256|ES256|EdDSA]
+         [--first-party] [--require-pkce] [--opaque-access-tokens] [--json]
+
+Prints the client_id and, for a confidential client, the client_secret: it is shown
+only once (only its hash is stored).
+  grant types: authorization_code, refresh_token, client_credentials
+               (default authorization_code,refresh_token)
+  scopes:      default "openid profile email phone address offline_access"`,
+    load: async () => (await import('./cli/client.js')).clientCreate,
+  },
+  'client list': {
+    summary: 'list clients',
+    usage: `Usage: tessera client list [--json]
+
+Lists every client (never a secret).`,
+    load: async () => (await import('./cli/client.js')).clientList,
+  },
+  'client delete': {
+    summary: 'delete a client',
+    usage: `Usage: tessera client delete CLIENT_ID [--json]
+
+Deletes the client with every grant, code and token issued to it.`,
+    load: async () => (await import('./cli/client.js')).clientDelete,
+  },
+  'keys rotate': {
+    summary: 'sign with the published standby key, publish a new standby',
+    usage: `Usage: tessera keys rotate [--alg RS256|ES256|EdDSA …] [--json]
+
+Promotes each algorithm's published standby key to current and publishes a new standby.
+Tokens signed before keep verifying until their key retires.`,
+    load: async () => (await import('./cli/keys.js')).keysRotate,
+  },
+  'keys list': {
+    summary: 'the signing keys and their state',
+    usage: 'Usage: tessera keys list [--json]',
+    load: async () => (await import('./cli/keys.js')).keysList,
+  },
+};
+
 const USAGE = `Usage: tessera <command> [options]
 
 Commands:
-  start [--demo]            run the server (migrates first); --demo adds a demo user and client
-  migrate                   apply database migrations
-  user create ...           create a user (see: tessera user create --help)
-  client create ...         register a client (see: tessera client create --help)
-  client list               list clients
-  client delete ID          delete a client
-  keys rotate [--alg A]     sign with the published standby key, publish a new standby
-  keys list                 the signing keys and their state
+${Object.entries(commands)
+  .map(([name, entry]) => `  ${name.padEnd(16)} ${entry.summary}`)
+  .join('\n')}
 
-Every command takes --json for output that scripts can read.
-Configuration comes from the environment: see docs/configuration.md.`;
-
-type Command = (argv: string[]) => Promise<void>;
-
-/** Commands by their words; loaded lazily so that `tessera migrate` does not load the server. */
-const commands: Record<string, () => Promise<Command>> = {
-  start: async () => (await import('./cli/start.js')).start,
-  migrate: async () => (await import('./cli/migrate.js')).migrate,
-  'user create': async () => (await import('./cli/user.js')).userCreate,
-  'client create': async () => (await import('./cli/client.js')).clientCreate,
-  'client list': async () => (await import('./cli/client.js')).clientList,
-  'client delete': async () => (await import('./cli/client.js')).clientDelete,
-  'keys rotate': async () => (await import('./cli/keys.js')).keysRotate,
-  'keys list': async () => (await import('./cli/keys.js')).keysList,
-};
+Every command takes --help, and --json for output that scripts can read
+(tessera start logs JSON lines already).
+Configuration comes from the environment, as for the server: see docs/configuration.md.`;
 
 function findCommand(argv: string[]): { name: string; rest: string[] } | undefined {
   const two = argv.slice(0, 2).join(' ');
@@ -37,9 +104,16 @@ function findCommand(argv: string[]): { name: string; rest: string[] } | undefin
   return undefined;
 }
 
+/** One line on stderr (and `{"error", "message"}` on stdout under --json), exit code 1. */
+function fail(json: boolean, code: string, message: string): never {
+  if (json) process.stdout.write(`${JSON.stringify({ error: code, message })}\n`);
+  process.stderr.write(`tessera: ${message}\n`);
+  process.exit(1);
+}
+
 async function main(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === 'help') {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
@@ -49,21 +123,19 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  const entry = commands[found.name]!;
+  if (found.rest.includes('--help') || found.rest.includes('-h')) {
+    process.stdout.write(`${entry.usage}\n`);
+    return;
+  }
   try {
-    const command = await commands[found.name]!();
+    const command = await entry.load();
     await command(found.rest);
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof CommandError || isArgError(error)) {
-      const message = (error as Error).message;
-      const code =
-        error instanceof CommandError
-          ? error.code
-          : error instanceof ConfigError
-            ? 'config'
-            : 'usage';
-      if (json) process.stdout.write(`${JSON.stringify({ error: code, message })}\n`);
-      process.stderr.write(`tessera: ${message}\n`);
-      process.exit(1);
+    if (error instanceof CommandError) fail(json, error.code, error.message);
+    if (error instanceof ConfigError) fail(json, 'config', error.message);
+    if (isArgError(error)) {
+      fail(json, 'usage', `${(error as Error).message} (see: tessera ${found.name} --help)`);
     }
     throw error;
   }

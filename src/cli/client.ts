@@ -5,12 +5,30 @@ import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { withContext } from './context.js';
 import { CommandError, loadConfig, output } from './runtime.js';
 
-const CREATE_HELP = `Usage: tessera client create --name N --redirect-uri URL [--redirect-uri URL2 …]
-         [--public] [--grant-types a,b] [--scopes "openid profile email"]
-         [--auth-method client_secret_basic|client_secret_post|none]
-         [--post-logout-redirect-uri URL …] [--backchannel-logout-uri URL]
-         [--id-token-alg RS256|ES256|EdDSA] [--userinfo-alg RS256|ES256|EdDSA]
-         [--first-party] [--require-pkce] [--opaque-access-tokens] [--json]`;
+/** The option that sets each wire field, so that a refusal names what the person typed. */
+const FLAGS: Record<string, string> = {
+  client_name: '--name',
+  redirect_uris: '--redirect-uri',
+  post_logout_redirect_uris: '--post-logout-redirect-uri',
+  backchannel_logout_uri: '--backchannel-logout-uri',
+  grant_types: '--grant-types',
+  scope: '--scopes',
+  token_endpoint_auth_method: '--auth-method',
+  client_type: '--public',
+  id_token_signed_response_alg: '--id-token-alg',
+  userinfo_signed_response_alg: '--userinfo-alg',
+};
+
+/** A rule's message with the option the person typed in place of the wire field name. */
+function inFlagTerms(error: ValidationError): string {
+  const flag = FLAGS[error.field];
+  if (!flag) return error.message;
+  if (error.message.startsWith(`${error.field}: `))
+    return `${flag}: ${error.message.slice(error.field.length + 2)}`;
+  if (error.message.startsWith(`${error.field} `))
+    return `${flag}${error.message.slice(error.field.length)}`;
+  return `${flag}: ${error.message}`;
+}
 
 const list = (value: string | undefined) => value?.split(/[,\s]+/).filter(Boolean);
 
@@ -33,11 +51,11 @@ export async function clientCreate(argv: string[]): Promise<void> {
       'require-pkce': { type: 'boolean', default: false },
       'opaque-access-tokens': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
     },
   });
-  if (values.help) return void process.stdout.write(`${CREATE_HELP}\n`);
-  if (!values.name) throw new CommandError(`--name is required\n${CREATE_HELP}`, 'usage');
+  if (!values.name) {
+    throw new CommandError('--name is required (see: tessera client create --help)', 'usage');
+  }
   const input: ClientInput = {
     name: values.name,
     redirectUris: values['redirect-uri'] ?? [],
@@ -62,7 +80,9 @@ export async function clientCreate(argv: string[]): Promise<void> {
     try {
       return await createClient(ctx, input);
     } catch (error) {
-      if (error instanceof ValidationError) throw new CommandError(error.message, 'invalid');
+      if (error instanceof ValidationError) {
+        throw new CommandError(inFlagTerms(error), 'invalid');
+      }
       throw error;
     }
   });

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { JWS_ALGS, type JwsAlg } from '../lib/jws.js';
+import type { SigningKey } from '../store/types.js';
 import { withContext } from './context.js';
 import { CommandError, loadConfig, output } from './runtime.js';
 
@@ -31,10 +32,13 @@ export async function keysList(argv: string[]): Promise<void> {
     args: argv,
     options: { json: { type: 'boolean', default: false } },
   });
-  const rows = await withContext(loadConfig(), (ctx) => ctx.store.keys.list());
   const now = Math.floor(Date.now() / 1000);
-  const state = (k: (typeof rows)[number]) =>
+  const state = (k: SigningKey) =>
     k.retiredAt !== null ? 'retired' : k.activatesAt > now ? 'standby' : 'current';
+  const order = ['current', 'standby', 'retired'];
+  const rows = (await withContext(loadConfig(), (ctx) => ctx.store.keys.list())).sort(
+    (a, b) => a.alg.localeCompare(b.alg) || order.indexOf(state(a)) - order.indexOf(state(b)),
+  );
   output(values.json).result(
     {
       keys: rows.map((k) => ({ kid: k.kid, alg: k.alg, state: state(k), expires_at: k.expiresAt })),

@@ -4,9 +4,6 @@ import { registerUser } from '../domain/users.js';
 import { withContext } from './context.js';
 import { CommandError, loadConfig, output } from './runtime.js';
 
-const HELP = `Usage: tessera user create --username U --email E --password P
-         [--given-name G] [--family-name F] [--phone N] [--role admin] [--email-verified] [--json]`;
-
 /** `tessera user create`: creates an account, as the sign-up page would. */
 export async function userCreate(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -21,12 +18,14 @@ export async function userCreate(argv: string[]): Promise<void> {
       role: { type: 'string' },
       'email-verified': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
     },
   });
-  if (values.help) return void process.stdout.write(`${HELP}\n`);
   for (const required of ['username', 'email', 'password'] as const) {
-    if (!values[required]) throw new CommandError(`--${required} is required\n${HELP}`, 'usage');
+    if (!values[required])
+      throw new CommandError(
+        `--${required} is required (see: tessera user create --help)`,
+        'usage',
+      );
   }
   if (values.role !== undefined && values.role !== 'admin' && values.role !== 'user') {
     throw new CommandError('--role must be admin or user', 'usage');

@@ -184,6 +184,76 @@ describe.each(storeFactories())('admin API for clients on $name', (factory) => {
     );
   });
 
+  it('makes a client public over PATCH (secret dropped) and confidential again (new secret, once)', async () => {
+    const created = (
+      await register({ client_name: 'Switch', redirect_uris: ['https://a.example/cb'] })
+    ).json();
+    const id = created.client_id;
+    const patch = (payload: object) =>
+      app.inject({ method: 'PATCH', url: `/admin/api/clients/${id}`, headers: KEY, payload });
+
+    const plain = await patch({ client_name: 'Switched' });
+    expect(plain.json().client_secret).toBeUndefined();
+
+    const pub = await patch({ token_endpoint_auth_method: 'none' });
+    expect(pub.statusCode).toBe(200);
+    expect(pub.json()).toMatchObject({ client_type: 'public', token_endpoint_auth_method: 'none' });
+    expect(pub.json().client_secret).toBeUndefined();
+    expect((await app.tessera.store.clients.findById(id))?.secretHash).toBeNull();
+
+    const conf = await patch({ client_type: 'confidential' });
+    expect(conf.statusCode).toBe(200);
+    expect(conf.json().token_endpoint_auth_method).toBe('client_secret_basic');
+    const secret = conf.json().client_secret;
+    expect(secret.length).toBeGreaterThanOrEqual(43);
+    expect(secretMatches((await app.tessera.store.clients.findById(id))!, secret)).toBe(true);
+    expect(
+      secretMatches((await app.tessera.store.clients.findById(id))!, created.client_secret),
+    ).toBe(false);
+    const read = await app.inject({ url: `/admin/api/clients/${id}`, headers: KEY });
+    expect(read.body).not.toContain(secret);
+  });
+
+  it('refuses a PATCH that breaks a rule and leaves the client as it was', async () => {
+    const created = (
+      await register({ client_name: 'Kept', redirect_uris: ['https://a.example/cb'] })
+    ).json();
+    const before = await snapshot();
+    for (const [payload, field] of [
+      [{ redirect_uris: [] }, 'redirect_uris'],
+      [{ token_endpoint_auth_method: 'none', grant_types: ['client_credentials'] }, 'grant_types'],
+      [
+        { client_type: 'public', token_endpoint_auth_method: 'client_secret_post' },
+        'token_endpoint_auth_method',
+      ],
+      [{ scope: 'x'.repeat(4001) }, 'scope'],
+      [{ contacts: [{ address: 'a@b.example' }] }, 'contacts'],
+    ] as const) {
+      const res = await app.inject({
+        method: 'PATCH',
+        url: `/admin/api/clients/${created.client_id}`,
+        headers: KEY,
+        payload,
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toBe('invalid_request');
+      expect(res.json().field).toContain(field);
+    }
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('answers 404 not_found for an unknown client on every route', async () => {
+    for (const [method, url] of [
+      ['GET', '/admin/api/clients/nope'],
+      ['POST', '/admin/api/clients/nope/secret'],
+      ['DELETE', '/admin/api/clients/nope'],
+    ] as const) {
+      const res = await app.inject({ method, url, headers: KEY });
+      expect(res.statusCode).toBe(404);
+      expect(res.json().error).toBe('not_found');
+    }
+  });
+
   it('reloads the client cache (seed 003)', async () => {
     const res = await app.inject({
       method: 'POST',
@@ -335,5 +405,19 @@ describe.each(storeFactories())('admin API for clients on $name', (factory) => {
       expect(res.json().error_description).toMatch(message);
       expect(await snapshot()).toBe(before);
     });
+  });
+});
+
+describe('admin API without a configured key', () => {
+  it('lets no X-Admin-Key in, not even an empty one', async () => {
+    const app = await testApp({ env: { TESSERA_ADMIN_KEY: '' } });
+    try {
+      for (const headers of [{}, { 'x-admin-key': '' }, { 'x-admin-key': TEST_ADMIN_KEY }]) {
+        const res = await app.inject({ url: '/admin/api/clients', headers });
+        expect(res.statusCode).toBe(401);
+      }
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -1,18 +1,25 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSession } from '../../src/domain/sessions.js';
 import { testApp } from '../helpers/app.js';
 import { TEST_ADMIN_KEY } from '../helpers/config.js';
 import { makeUser } from '../helpers/oauth.js';
+import { storeFactories, type TestStore } from '../helpers/stores.js';
 
 const KEY = { 'x-admin-key': TEST_ADMIN_KEY };
 
 /** Seed 004's all-users-data and assign-role. */
-describe('admin API for users', () => {
+describe.each(storeFactories())('admin API for users on $name', (factory) => {
   let app: FastifyInstance;
+  let opened: TestStore;
   beforeAll(async () => {
-    app = await testApp();
+    opened = await factory.open();
+    app = await testApp({ store: opened.store });
   });
-  afterAll(async () => app.close());
+  afterAll(async () => {
+    await app.close();
+    await opened.cleanup();
+  });
 
   it('lists users with a total, pages and searches, never showing password hashes', async () => {
     const made = [];
@@ -70,9 +77,28 @@ describe('admin API for users', () => {
       payload: { role: 'user' },
     });
     expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ error: 'not_found' });
+    const unknownDelete = await app.inject({
+      method: 'DELETE',
+      url: '/admin/api/users/nope',
+      headers: KEY,
+    });
+    expect(unknownDelete.statusCode).toBe(404);
   });
 
-  it('needs admin authentication', async () => {
+  it('needs admin authentication; a role assigned through it opens the API to that person', async () => {
     expect((await app.inject({ url: '/admin/api/users' })).statusCode).toBe(401);
+    const { user } = await makeUser(app.tessera);
+    const session = await startSession(app.tessera, { userId: user.id, amr: ['pwd'] });
+    const cookie = { cookie: `tessera_session=${session.secret}` };
+    const before = await app.inject({ url: '/admin/api/users', headers: cookie });
+    expect(before.statusCode).toBe(403);
+    await app.inject({
+      method: 'PATCH',
+      url: `/admin/api/users/${user.id}/role`,
+      headers: KEY,
+      payload: { role: 'admin' },
+    });
+    expect((await app.inject({ url: '/admin/api/users', headers: cookie })).statusCode).toBe(200);
   });
 });

@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -55,7 +56,8 @@ describe('tessera CLI', () => {
   it('migrate applies the migrations, then finds nothing to do', async () => {
     const first = await tessera(['migrate', '--json']);
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)).toMatchObject({ status: 'ok', applied: ['001_initial'] });
+    expect(JSON.parse(first.stdout)).toMatchObject({ status: 'ok', database: 'sqlite' });
+    expect(JSON.parse(first.stdout).applied).toContain('001_initial');
     const again = await tessera(['migrate']);
     expect(again.stdout).toContain('up to date');
   });
@@ -97,7 +99,8 @@ describe('tessera CLI', () => {
     });
     await withStore(async (store) => {
       const alice = await store.users.findByLogin('alice');
-      expect(alice).toMatchObject({ role: 'admin', givenName: 'Alice' });
+      // CLI-made accounts are unverified unless --email-verified says otherwise.
+      expect(alice).toMatchObject({ role: 'admin', givenName: 'Alice', emailVerified: false });
       expect(alice!.passwordHash).toMatch(/^\$argon2id\$/);
       const ctx = { store } as Parameters<typeof authenticate>[0];
       expect(await authenticate(ctx, 'alice@example.com', 'correct horse battery')).toBeDefined();
@@ -247,6 +250,12 @@ describe('tessera CLI', () => {
     await withStore(async (store) =>
       expect(await store.clients.findById(clientId)).toBeUndefined(),
     );
+    const spa = JSON.parse((await tessera(['client', 'list', '--json'])).stdout).clients.find(
+      (c: { client_name: string }) => c.client_name === 'SPA',
+    );
+    const text = await tessera(['client', 'delete', spa.client_id]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`Deleted client ${spa.client_id}`);
     const missing = await tessera(['client', 'delete', 'no-such-client']);
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim()).toBe('tessera: no client with id "no-such-client"');
@@ -279,36 +288,95 @@ describe('tessera CLI', () => {
     expect(res.stderr.trim()).toBe('tessera: PORT: must be a whole number, got "abc"');
   });
 
-  it('start --demo prints working credentials, serves /healthz, and stops on SIGTERM', async () => {
+  it('--help describes a command without running it', async () => {
+    // `start --help` must print and exit, not start a server.
+    const start = await tessera(['start', '--help'], { PORT: '1' });
+    expect(start.code).toBe(0);
+    expect(start.stdout).toContain('Usage: tessera start [--demo]');
+    const create = await tessera(['client', 'create', '--help']);
+    expect(create.stdout).toContain('--redirect-uri URL');
+    expect(create.stdout).toContain('shown\nonly once');
+  });
+
+  it('an unknown option is one line pointing at --help, exit code 1', async () => {
+    const res = await tessera(['client', 'list', '--bogus', '--json']);
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    expect(res.stderr).toContain("'--bogus'");
+    expect(res.stderr).toContain('tessera client list --help');
+    expect(JSON.parse(res.stdout).error).toBe('usage');
+  });
+
+  /** `tessera start` on a free port; resolves once `ready` appears in its output. */
+  async function startTessera(args: string[], ready: string) {
     const port = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => {
         const p = (s.address() as { port: number }).port;
         s.close(() => resolve(p));
       });
     });
-    const child = spawn('node', [BIN, 'start', '--demo'], {
-      env: {
-        ...env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        TESSERA_ISSUER: `http://127.0.0.1:${port}`,
-      },
+    const url = `http://127.0.0.1:${port}`;
+    const child = spawn('node', [BIN, 'start', ...args], {
+      env: { ...env, PORT: String(port), HOST: '127.0.0.1', TESSERA_ISSUER: url },
     });
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    for (let i = 0; i < 200 && !out.includes(ready) && child.exitCode === null; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    return {
+      url,
+      output: () => out,
+      /** Sends SIGTERM and resolves with the exit code. */
+      stop: async () => {
+        child.kill('SIGTERM');
+        return exited;
+      },
+    };
+  }
+
+  it('start prints the URL, the database and the next steps, serves /healthz, stops on SIGTERM', async () => {
+    const server = await startTessera([], 'client create');
     try {
-      for (let i = 0; i < 100 && !out.includes('code_verifier'); i++)
-        await new Promise((r) => setTimeout(r, 100));
-      expect(out).toContain(`Tessera is running at http://127.0.0.1:${port}`);
-      expect(out).toContain('Database: SQLite');
+      const out = server.output();
+      expect(out).toContain(`Tessera is running at ${server.url}`);
+      expect(out).toContain(`Database: SQLite at ${join(dir, 'cli.sqlite')}`);
+      expect(out).toMatch(/tessera user create --username \S+ --email \S+ --password/);
+      expect(out).toMatch(/tessera client create --name .+ --redirect-uri \S+/);
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it('start --demo prints credentials that work, and a matching PKCE pair', async () => {
+    const server = await startTessera(['--demo'], 'grant_type=client_credentials');
+    try {
+      const out = server.output();
+      expect(out).toContain(`Tessera is running at ${server.url}`);
       const password = /username: demo\s+password: (\S+)/.exec(out)![1]!;
       const secret = /client_secret: (\S+)/.exec(out)![1]!;
       const id = /client_id:\s+(\S+)/.exec(out)![1]!;
-      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
-      const token = await fetch(`http://127.0.0.1:${port}/token`, {
+      const verifier = /code_verifier: (\S+)/.exec(out)![1]!;
+      const authorize = new URL(/(http\S+\/authorize\?\S+)/.exec(out)![1]!);
+      expect(authorize.origin).toBe(server.url);
+      expect(authorize.search).toContain('scope=openid%20profile%20email');
+      expect(Object.fromEntries(authorize.searchParams)).toMatchObject({
+        response_type: 'code',
+        client_id: id,
+        redirect_uri: 'http://localhost:3000/callback',
+        state: 'demo',
+        code_challenge_method: 'S256',
+        code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      });
+      // The printed authorize URL is one the server accepts: it sends the person to sign in.
+      const page = await fetch(authorize, { redirect: 'manual' });
+      expect(page.status).toBeLessThan(400);
+
+      const token = await fetch(`${server.url}/token`, {
         method: 'POST',
         headers: {
           authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
@@ -322,8 +390,7 @@ describe('tessera CLI', () => {
         expect(await authenticate(ctx, 'demo', password)).toBeDefined();
       });
     } finally {
-      child.kill('SIGTERM');
+      expect(await server.stop()).toBe(0);
     }
-    expect(await exited).toBe(0);
   });
 });
