@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { buildApp } from '../app.js';
 import { ConfigError, configWarnings } from '../config.js';
+import { KeyDecryptionError } from '../domain/keys.js';
 import { startPurgeJob } from '../jobs/purge.js';
 import { openStore } from '../store/kysely/index.js';
 import { createDemo } from './demo.js';
@@ -27,7 +28,11 @@ export async function start(argv: string[]): Promise<void> {
       `cannot open ${describeDatabase(config)}: ${error.message}`,
     );
   });
-  const app = await buildApp({ config, store, logger });
+  const app = await buildApp({ config, store, logger }).catch(async (error: unknown) => {
+    await store.close().catch(() => {});
+    if (error instanceof KeyDecryptionError) throw new ConfigError('TESSERA_SECRET', error.message);
+    throw error;
+  });
   const stopPurge = startPurgeJob(app.tessera);
 
   let stopping = false;

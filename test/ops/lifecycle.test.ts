@@ -50,7 +50,7 @@ describe('tessera start', () => {
   it('generates the development secret into its data folder once and keeps it across restarts', async () => {
     const first = await start();
     await first.ready();
-    const file = join(first.dir, 'secret');
+    const file = join(first.dir, 'data', 'secret');
     const secret = readFileSync(file, 'utf8');
     expect(secret.trim().length).toBeGreaterThanOrEqual(32);
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -60,12 +60,27 @@ describe('tessera start', () => {
 
     // Same folder and database: the secret is re-read, so the stored signing keys still open.
     const again = await start({
-      TESSERA_DATA_DIR: first.dir,
-      DATABASE_URL: `sqlite:${join(first.dir, 'x.sqlite')}`,
+      ...first.sameData,
     });
     await again.ready();
     expect(readFileSync(file, 'utf8')).toBe(secret);
     expect(await (await fetch(`${again.url}/jwks`)).json()).toEqual(jwks);
+  });
+
+  it('refuses, in one line naming TESSERA_SECRET, to start with another secret than the keys were sealed with', async () => {
+    const first = await start();
+    await first.ready();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const other = await start({
+      ...first.sameData,
+      TESSERA_SECRET: 'not-the-secret-the-keys-were-sealed-with',
+    });
+    expect(await other.exited).toBe(1);
+    expect(other.stderr().trim()).toMatch(
+      /^tessera: TESSERA_SECRET: cannot decrypt signing key [^\n]+$/,
+    );
+    expect(await listening(other.port)).toBe(false);
   });
 
   it('stops on SIGTERM: exits 0 promptly, closes the database and stops answering', async () => {
@@ -73,7 +88,7 @@ describe('tessera start', () => {
     await tessera.ready();
     expect((await fetch(`${tessera.url}/healthz`)).status).toBe(200);
     // SQLite runs in WAL mode; closing the last connection checkpoints and removes the log.
-    const wal = join(tessera.dir, 'x.sqlite-wal');
+    const wal = join(tessera.dir, 'data', 'tessera.sqlite-wal');
     expect(existsSync(wal)).toBe(true);
     const sent = Date.now();
     tessera.child.kill('SIGTERM');

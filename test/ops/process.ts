@@ -39,7 +39,10 @@ export interface Tessera {
   child: ChildProcess;
   port: number;
   url: string;
+  /** A folder laid out like a checkout: `data/secret` and `data/tessera.sqlite` inside. */
   dir: string;
+  /** Environment that points another process at this one's data folder and database. */
+  sameData: Record<string, string>;
   stdout(): string;
   stderr(): string;
   /** Resolves with the exit code (or the signal's name) once the process has ended. */
@@ -60,6 +63,10 @@ export async function spawnTessera(
   const dir = mkdtempSync(join(tmpdir(), 'tessera-ops-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const sameData = {
+    TESSERA_DATA_DIR: join(dir, 'data'),
+    DATABASE_URL: `sqlite:${join(dir, 'data', 'tessera.sqlite')}`,
+  };
   const base: NodeJS.ProcessEnv = { ...process.env };
   // The test runner's own settings must not leak into the server under test.
   for (const key of Object.keys(base)) {
@@ -69,8 +76,7 @@ export async function spawnTessera(
   const child = spawn(process.execPath, [BIN, 'start', ...args], {
     env: {
       ...base,
-      DATABASE_URL: `sqlite:${join(dir, 'x.sqlite')}`,
-      TESSERA_DATA_DIR: dir,
+      ...sameData,
       TESSERA_ISSUER: url,
       PORT: String(port),
       HOST: '127.0.0.1',
@@ -112,6 +118,7 @@ export async function spawnTessera(
     port,
     url,
     dir,
+    sameData,
     stdout: () => out,
     stderr: () => err,
     exited,
