@@ -73,7 +73,7 @@ export const settings = {
   redisUrl: {
     env: 'TESSERA_REDIS_URL',
     kind: 'url',
-    doc: 'Redis for rate limits and cache invalidation across instances. Unset: in-process equivalents serve one instance.',
+    doc: 'Redis, to tell every instance at once when a client or the signing keys change. Unset: other instances see such a change within 5 seconds.',
   },
   logLevel: {
     env: 'LOG_LEVEL',

@@ -2,7 +2,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CONFIG_DOCS_PATH, renderConfigDocs } from '../scripts/config-docs.js';
+import {
+  CONFIG_DOCS_PATH,
+  README_PATH,
+  renderConfigDocs,
+  withReadmeTable,
+} from '../scripts/config-docs.js';
 import {
   ConfigError,
   configWarnings,
@@ -221,6 +226,13 @@ describe('ensureSecret', () => {
 describe('docs/configuration.md', () => {
   it('is up to date with the settings table (run `npm run docs:config` when this fails)', () => {
     expect(readFileSync(CONFIG_DOCS_PATH, 'utf8')).toBe(renderConfigDocs());
+  });
+
+  it("keeps the README's configuration table in step with the settings", () => {
+    const readme = readFileSync(README_PATH, 'utf8');
+    expect(readme).toBe(withReadmeTable(readme));
+    for (const setting of Object.values(settings))
+      expect(readme).toContain(`| \`${setting.env}\` |`);
   });
 
   it('documents every variable with a description', () => {

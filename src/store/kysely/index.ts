@@ -72,7 +72,8 @@ export async function migrateToLatest(
   // the same name in another schema (another Tessera, another test run) would be taken for it.
   const schema =
     dialect === 'postgres'
-      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
+      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]
+          ?.schema
       : undefined;
   const migrator = new Migrator({
     db,
