@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { type Clock, epochSeconds } from '../lib/clock.js';
-import { isJwsAlg, JWS_ALGS, type JwsAlg } from '../lib/jws.js';
+import { type DecodedJws, isJwsAlg, JWS_ALGS, type JwsAlg, verifyJws } from '../lib/jws.js';
 import { seal, unseal } from '../lib/seal.js';
 import type { KeyStore, SigningKey } from '../store/types.js';
 
@@ -51,12 +51,17 @@ export class KeyDecryptionError extends Error {
  * signed has expired. Every instance re-reads the key set every few seconds,
  * so a rotation made elsewhere reaches it quickly.
  */
+/** How many verified tokens KeyRing.verify remembers. */
+const MAX_VERIFIED = 10_000;
+
 export class KeyRing {
   private byKid = new Map<string, LoadedKey>();
   private current = new Map<JwsAlg, LoadedKey>();
   private jwksDocument: { keys: JWK[] } = { keys: [] };
   private jwksText = '{"keys":[]}';
   private loadedFingerprint = '';
+  /** Tokens whose signature checked out, by their text; emptied when the key set changes. */
+  private verified = new Map<string, DecodedJws>();
 
   private constructor(private readonly options: KeyRingOptions) {}
 
@@ -82,6 +87,25 @@ export class KeyRing {
   verificationKey(kid: string): { alg: JwsAlg; key: KeyObject } | undefined {
     const found = this.byKid.get(kid);
     return found && { alg: found.alg, key: found.publicKey };
+  }
+
+  /**
+   * Verifies a JWS we signed (see verifyJws), remembering the tokens that pass:
+   * a resource server presents the same access token at /userinfo or
+   * /introspect again and again, and a signature check costs more than the rest
+   * of those requests. Expiry and revocation are the caller's to check, each time.
+   */
+  verify(token: string): DecodedJws | undefined {
+    const hit = this.verified.get(token);
+    if (hit) return hit;
+    const result = verifyJws(token, (kid) => this.verificationKey(kid));
+    if (result) {
+      if (this.verified.size >= MAX_VERIFIED) this.verified.clear();
+      Object.freeze(result.header);
+      Object.freeze(result.payload);
+      this.verified.set(token, Object.freeze(result));
+    }
+    return result;
   }
 
   jwks(): { keys: JWK[] } {
@@ -219,6 +243,7 @@ export class KeyRing {
         );
       }
       this.byKid = byKid;
+      this.verified = new Map();
       this.jwksDocument = {
         keys: [...byKid.values()].map((k) => ({
           ...k.publicJwk,

@@ -31,16 +31,20 @@ export interface IssuedAccessToken {
 /** The audience of access tokens: resource servers check it. */
 export const accessTokenAudience = (ctx: AppContext): string => ctx.config.issuer;
 
+/** A token made and signed, with the record to store for it (if any): the caller saves it. */
+export interface MintedToken {
+  token: string;
+  expiresIn: number;
+  record: TokenRecord | undefined;
+}
+
 /**
- * Issues an access token: a JWT per RFC 9068 signed with ES256, or an opaque
- * random string when the client asks for those. A token issued for a person is
- * recorded (so revoking its grant or family reaches it); a client_credentials
- * JWT is not, and its revocation is recorded when it happens.
+ * Makes an access token: a JWT per RFC 9068 signed with ES256, or an opaque
+ * random string when the client asks for those. A token made for a person has
+ * a record (so revoking its grant or family reaches it); a client_credentials
+ * JWT has none, and its revocation is recorded when it happens.
  */
-export async function issueAccessToken(
-  ctx: AppContext,
-  subject: TokenSubject,
-): Promise<IssuedAccessToken> {
+export function mintAccessToken(ctx: AppContext, subject: TokenSubject): MintedToken {
   const now = nowSeconds(ctx);
   const ttl = ctx.config.accessTokenTtl;
   const scope = formatScope(subject.scopes);
@@ -69,8 +73,7 @@ export async function issueAccessToken(
 
   if (subject.client.accessTokenFormat === 'opaque') {
     const token = randomToken(32);
-    await ctx.store.tokens.save(record(sha256(token), 'opaque'));
-    return { token, expiresIn: ttl };
+    return { token, expiresIn: ttl, record: record(sha256(token), 'opaque') };
   }
 
   const jti = randomId(16);
@@ -92,18 +95,27 @@ export async function issueAccessToken(
     if (subject.sessionId) claims.sid = subject.sessionId;
   }
   const token = signJws({ alg: 'ES256', typ: 'at+jwt', kid: key.kid }, claims, key.privateKey);
-  if (subject.user) await ctx.store.tokens.save(record(jti, 'jwt'));
-  return { token, expiresIn: ttl };
+  return { token, expiresIn: ttl, record: subject.user ? record(jti, 'jwt') : undefined };
 }
 
-/** Issues a refresh token in `familyId`; the family ends at `familyExpiresAt` whatever the rotations. */
-export async function issueRefreshToken(
+/** Makes and stores an access token (see mintAccessToken). */
+export async function issueAccessToken(
+  ctx: AppContext,
+  subject: TokenSubject,
+): Promise<IssuedAccessToken> {
+  const { token, expiresIn, record } = mintAccessToken(ctx, subject);
+  if (record) await ctx.store.tokens.save(record);
+  return { token, expiresIn };
+}
+
+/** Makes a refresh token in `familyId`; the family ends at `familyExpiresAt` whatever the rotations. */
+export function mintRefreshToken(
   ctx: AppContext,
   subject: TokenSubject & { familyId: string; familyExpiresAt: number },
-): Promise<string> {
+): { token: string; record: TokenRecord } {
   const now = nowSeconds(ctx);
   const token = randomToken(32);
-  await ctx.store.tokens.save({
+  const record: TokenRecord = {
     id: sha256(token),
     kind: 'refresh',
     format: 'opaque',
@@ -123,8 +135,8 @@ export async function issueRefreshToken(
     familyExpiresAt: subject.familyExpiresAt,
     rotatedAt: null,
     revokedAt: null,
-  });
-  return token;
+  };
+  return { token, record };
 }
 
 /** OpenID Connect Core §3.3.2.11: the left half of the hash of a token, for at_hash and c_hash. */

@@ -1,6 +1,5 @@
 import { type AppContext, nowSeconds } from '../context.js';
 import { sha256 } from '../lib/hash.js';
-import { verifyJws } from '../lib/jws.js';
 import type { TokenRecord } from '../store/types.js';
 import { splitScope } from './scopes.js';
 
@@ -55,7 +54,7 @@ async function activeJwt(
   token: string,
   now: number,
 ): Promise<ActiveToken | undefined> {
-  const verified = verifyJws(token, (kid) => ctx.keys.verificationKey(kid));
+  const verified = ctx.keys.verify(token);
   if (verified?.header.typ !== 'at+jwt') return undefined;
   const claims = verified.payload;
   if (claims.iss !== ctx.config.issuer) return undefined;

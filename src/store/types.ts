@@ -246,6 +246,7 @@ export interface GrantStore {
   findById(id: string): Promise<Grant | undefined>;
   /** Creates the grant or replaces its scopes. */
   upsert(userId: string, clientId: string, scopes: string[], now: number): Promise<Grant>;
+  /** Moves "last used" on; a store may skip writes less than a minute after its last one. */
   touch(id: string, now: number): Promise<void>;
   listForUser(userId: string): Promise<GrantWithClient[]>;
   /** Deletes the grant and revokes every code and token issued under it. */
@@ -260,6 +261,8 @@ export interface CodeStore {
 
 export interface TokenStore {
   save(token: TokenRecord): Promise<void>;
+  /** Saves several tokens in one statement: all or none. */
+  saveAll(tokens: TokenRecord[]): Promise<void>;
   find(id: string): Promise<TokenRecord | undefined>;
   /** Marks an active refresh token rotated, exactly once. */
   rotate(id: string, now: number): Promise<RotateResult>;

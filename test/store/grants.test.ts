@@ -57,6 +57,15 @@ for (const factory of storeFactories()) {
       expect((await store.grants.findById(grantId))?.lastUsedAt).toBe(NOW + 42);
     });
 
+    it('writes "last used" at most once a minute per grant', async () => {
+      const { grantId } = await seedGrant(store);
+      await store.grants.touch(grantId, NOW + 100);
+      await store.grants.touch(grantId, NOW + 159);
+      expect((await store.grants.findById(grantId))?.lastUsedAt).toBe(NOW + 100);
+      await store.grants.touch(grantId, NOW + 160);
+      expect((await store.grants.findById(grantId))?.lastUsedAt).toBe(NOW + 160);
+    });
+
     it("lists a user's grants oldest first with each client's name", async () => {
       const user = await store.users.create(newUser());
       const first = await store.clients.create(newClient({ name: 'First app' }));

@@ -21,6 +21,22 @@ for (const factory of storeFactories()) {
       expect(await store.tokens.find(token.id)).toEqual(token);
     });
 
+    it('saves several tokens at once, all or none', async () => {
+      const pair = [newToken(owner), newToken(owner, { kind: 'access', format: 'jwt' })];
+      await store.tokens.saveAll(pair);
+      for (const token of pair) expect(await store.tokens.find(token.id)).toEqual(token);
+      const three = [newToken(owner), newToken(owner), newToken(owner)];
+      await store.tokens.saveAll(three);
+      for (const token of three) expect(await store.tokens.find(token.id)).toEqual(token);
+      // The second shares the first's id: neither is stored.
+      const clash = newToken(owner);
+      await expect(
+        store.tokens.saveAll([clash, { ...newToken(owner), id: pair[0]!.id }]),
+      ).rejects.toThrow();
+      expect(await store.tokens.find(clash.id)).toBeUndefined();
+      await store.tokens.saveAll([]);
+    });
+
     it('round-trips a client_credentials access token with nulls', async () => {
       const token = newToken(
         { clientId: owner.clientId, userId: null, grantId: null },

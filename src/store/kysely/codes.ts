@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { AuthorizationCode, CodeStore } from '../types.js';
 import { fromJson, toJson } from './codec.js';
+import { precompiled } from './precompiled.js';
 import type { CodesTable, Database } from './schema.js';
 
 function toCode(row: Selectable<CodesTable>): AuthorizationCode {
@@ -27,6 +28,15 @@ function toCode(row: Selectable<CodesTable>): AuthorizationCode {
 }
 
 export function codeStore(db: Kysely<Database>): CodeStore {
+  const consumeFresh = precompiled(db, (param) =>
+    db
+      .updateTable('authorization_codes')
+      .set({ consumed_at: param<number>('now') })
+      .where('id', '=', param<string>('id'))
+      .where('consumed_at', 'is', null)
+      .where('expires_at', '>', param<number>('now'))
+      .returningAll(),
+  );
   return {
     async save(code) {
       await db
@@ -56,14 +66,7 @@ export function codeStore(db: Kysely<Database>): CodeStore {
 
     async consume(id, now) {
       // One conditional UPDATE: of any number of concurrent callers exactly one gets the row.
-      const row = await db
-        .updateTable('authorization_codes')
-        .set({ consumed_at: now })
-        .where('id', '=', id)
-        .where('consumed_at', 'is', null)
-        .where('expires_at', '>', now)
-        .returningAll()
-        .executeTakeFirst();
+      const row = (await consumeFresh({ id, now })).rows[0];
       if (row) return { status: 'consumed', code: toCode(row) };
       const existing = await db
         .selectFrom('authorization_codes')

@@ -2,7 +2,9 @@ import type { Kysely, Selectable } from 'kysely';
 import { randomId } from '../../lib/random.js';
 import type { Grant, GrantStore } from '../types.js';
 import { splitScopes } from './codec.js';
+import { precompiled } from './precompiled.js';
 import type { Database, GrantsTable } from './schema.js';
+import { touchThrottle } from './throttle.js';
 
 function toGrant(row: Selectable<GrantsTable>): Grant {
   return {
@@ -17,14 +19,17 @@ function toGrant(row: Selectable<GrantsTable>): Grant {
 }
 
 export function grantStore(db: Kysely<Database>): GrantStore {
+  const worthWriting = touchThrottle();
+  const byPair = precompiled(db, (param) =>
+    db
+      .selectFrom('grants')
+      .selectAll()
+      .where('user_id', '=', param<string>('userId'))
+      .where('client_id', '=', param<string>('clientId')),
+  );
   return {
     async find(userId, clientId) {
-      const row = await db
-        .selectFrom('grants')
-        .selectAll()
-        .where('user_id', '=', userId)
-        .where('client_id', '=', clientId)
-        .executeTakeFirst();
+      const row = (await byPair({ userId, clientId })).rows[0];
       return row && toGrant(row);
     },
 
@@ -56,6 +61,7 @@ export function grantStore(db: Kysely<Database>): GrantStore {
     },
 
     async touch(id, now) {
+      if (!worthWriting(id, now)) return;
       await db.updateTable('grants').set({ last_used_at: now }).where('id', '=', id).execute();
     },
 

@@ -1,6 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrations } from '../migrations/index.js';
@@ -12,6 +9,7 @@ import { grantStore } from './grants.js';
 import { keyStore } from './keys.js';
 import type { Database } from './schema.js';
 import { sessionStore } from './sessions.js';
+import { openSqlite } from './sqlite.js';
 import { tokenStore } from './tokens.js';
 import { userStore } from './users.js';
 
@@ -28,16 +26,6 @@ export interface OpenOptions {
 
 const INT8 = 20;
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
-function sqliteDatabase(path: string): SQLite.Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new SQLite(path);
-  db.pragma('journal_mode = WAL');
-  // WAL with NORMAL sync is durable across process crashes; only a power loss can drop the last commits.
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  return db;
-}
 
 async function postgresPool(url: string, schema: string | undefined): Promise<pg.Pool> {
   if (schema) {
@@ -85,13 +73,14 @@ export async function migrateToLatest(
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
-async function connect(
+/** A Kysely instance on the target, without migrating it (the store and tests build on it). */
+export async function connect(
   target: DatabaseTarget,
   schema: string | undefined,
 ): Promise<Kysely<Database>> {
   return target.dialect === 'sqlite'
     ? new Kysely<Database>({
-        dialect: new SqliteDialect({ database: sqliteDatabase(target.path) }),
+        dialect: new SqliteDialect({ database: openSqlite(target.path) }),
       })
     : new Kysely<Database>({
         dialect: new PostgresDialect({ pool: await postgresPool(target.url, schema) }),

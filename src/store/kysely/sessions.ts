@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Session, SessionStore } from '../types.js';
 import { fromJson, toJson } from './codec.js';
+import { precompiled } from './precompiled.js';
 import type { Database, SessionsTable } from './schema.js';
 
 function toSession(row: Selectable<SessionsTable>): Session {
@@ -21,6 +22,16 @@ function toSession(row: Selectable<SessionsTable>): Session {
 }
 
 export function sessionStore(db: Kysely<Database>): SessionStore {
+  const activeBySecret = precompiled(db, (param) =>
+    db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('secret_hash', '=', param<string>('secretHash'))
+      .where('ended_at', 'is', null)
+      .where('expires_at', '>', param<number>('now')),
+  );
+  /** Session and client pairs known to be stored (see addClient). */
+  const linked = new Set<string>();
   return {
     async create(session) {
       await db
@@ -43,13 +54,7 @@ export function sessionStore(db: Kysely<Database>): SessionStore {
     },
 
     async findActiveBySecret(secretHash, now) {
-      const row = await db
-        .selectFrom('sessions')
-        .selectAll()
-        .where('secret_hash', '=', secretHash)
-        .where('ended_at', 'is', null)
-        .where('expires_at', '>', now)
-        .executeTakeFirst();
+      const row = (await activeBySecret({ secretHash, now })).rows[0];
       return row && toSession(row);
     },
 
@@ -99,11 +104,16 @@ export function sessionStore(db: Kysely<Database>): SessionStore {
     },
 
     async addClient(sessionId, clientId, now) {
+      // Every token issued in a session calls this; the pair is written once.
+      const pair = `${sessionId} ${clientId}`;
+      if (linked.has(pair)) return;
       await db
         .insertInto('session_clients')
         .values({ session_id: sessionId, client_id: clientId, created_at: now })
         .onConflict((oc) => oc.columns(['session_id', 'client_id']).doNothing())
         .execute();
+      if (linked.size >= 50_000) linked.clear();
+      linked.add(pair);
     },
 
     async listClients(sessionId) {

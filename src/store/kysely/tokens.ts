@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { TokenRecord, TokenStore } from '../types.js';
 import { fromJson, toJson } from './codec.js';
+import { precompiled } from './precompiled.js';
 import type { Database, TokensTable } from './schema.js';
 
 function toToken(row: Selectable<TokensTable>): TokenRecord {
@@ -51,27 +52,59 @@ function toRow(token: TokenRecord): TokensTable {
   };
 }
 
+const COLUMNS = Object.keys(toRow({} as TokenRecord)) as (keyof TokensTable)[];
+
 export function tokenStore(db: Kysely<Database>): TokenStore {
+  // The token endpoint's own queries, compiled once (see precompiled.ts).
+  const insertOne = precompiled(db, (param) =>
+    db.insertInto('tokens').values(Object.fromEntries(COLUMNS.map((c) => [c, param(c)])) as never),
+  );
+  const insertTwo = precompiled(db, (param) =>
+    db
+      .insertInto('tokens')
+      .values(
+        [0, 1].map((i) => Object.fromEntries(COLUMNS.map((c) => [c, param(`${c}${i}`)]))) as never,
+      ),
+  );
+  const findById = precompiled(db, (param) =>
+    db.selectFrom('tokens').selectAll().where('id', '=', param<string>('id')),
+  );
+  const rotateActive = precompiled(db, (param) =>
+    db
+      .updateTable('tokens')
+      .set({ rotated_at: param<number>('now') })
+      .where('id', '=', param<string>('id'))
+      .where('kind', '=', 'refresh')
+      .where('rotated_at', 'is', null)
+      .where('revoked_at', 'is', null)
+      .returningAll(),
+  );
+
   return {
     async save(token) {
-      await db.insertInto('tokens').values(toRow(token)).execute();
+      await insertOne(toRow(token) as unknown as Record<string, unknown>);
+    },
+
+    async saveAll(tokens) {
+      if (tokens.length === 2) {
+        const values: Record<string, unknown> = {};
+        tokens.forEach((token, i) => {
+          for (const [column, value] of Object.entries(toRow(token)))
+            values[`${column}${i}`] = value;
+        });
+        await insertTwo(values);
+      } else if (tokens.length > 0) {
+        await db.insertInto('tokens').values(tokens.map(toRow)).execute();
+      }
     },
 
     async find(id) {
-      const row = await db.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = (await findById({ id })).rows[0];
       return row && toToken(row);
     },
 
     async rotate(id, now) {
-      const row = await db
-        .updateTable('tokens')
-        .set({ rotated_at: now })
-        .where('id', '=', id)
-        .where('kind', '=', 'refresh')
-        .where('rotated_at', 'is', null)
-        .where('revoked_at', 'is', null)
-        .returningAll()
-        .executeTakeFirst();
+      const row = (await rotateActive({ id, now })).rows[0];
       if (row) return { status: 'rotated', token: toToken(row) };
       const existing = await db
         .selectFrom('tokens')

@@ -8,6 +8,7 @@ import {
   type UserStore,
 } from '../types.js';
 import { flag, fromJson, isSet, isUniqueViolation, toJson, violationText } from './codec.js';
+import { precompiled } from './precompiled.js';
 import type { Database, UsersTable } from './schema.js';
 
 function toUser(row: Selectable<UsersTable>): User {
@@ -79,6 +80,9 @@ function conflict(error: unknown): never {
 const escapeLike = (value: string) => value.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export function userStore(db: Kysely<Database>): UserStore {
+  const byId = precompiled(db, (param) =>
+    db.selectFrom('users').selectAll().where('id', '=', param<string>('id')),
+  );
   const searchable = (search: string | undefined) =>
     db.selectFrom('users').$if(Boolean(search), (q) => {
       const prefix = `${escapeLike(search!.toLowerCase())}%`;
@@ -109,7 +113,7 @@ export function userStore(db: Kysely<Database>): UserStore {
     },
 
     async findById(id) {
-      const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = (await byId({ id })).rows[0];
       return row && toUser(row);
     },
 
