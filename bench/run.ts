@@ -48,8 +48,12 @@ const poolSize = (timing: Timing) => Math.ceil(POOL_RATE * (timing.warmup + timi
 
 function describe(result: LoadResult): string {
   const failures = result.unexpected + result.errors;
-  return `${result.rps.toLocaleString('en-US')}/s  p50 ${result.p50_ms} ms  p99 ${result.p99_ms} ms${failures ? `  (${failures} failed: ${JSON.stringify(result.statuses ?? {})})` : ''}`;
+  const cpu =
+    result.cpu_us === undefined ? '' : `  CPU ${result.cpu_us} µs/op (busy ${result.busy})`;
+  return `${result.rps.toLocaleString('en-US')}/s  p50 ${result.p50_ms} ms  p99 ${result.p99_ms} ms${cpu}${failures ? `  (${failures} failed: ${JSON.stringify(result.statuses ?? {})})` : ''}`;
 }
+
+const cpuOf = (child: Child) => () => child.call<number>('cpu');
 
 async function rss(child: Child): Promise<number> {
   return (await child.call<{ rss_mb: number }>('memory')).rss_mb;
@@ -67,7 +71,7 @@ async function measureCeilings(): Promise<Ceilings> {
   const bare = await startChild({ name: 'bare', script: script('bare'), pinning });
   let transport: LoadResult;
   try {
-    transport = await runLoad({ url: bare.ready.url!, path: '/' }, options.timing);
+    transport = await runLoad({ url: bare.ready.url!, path: '/' }, options.timing, cpuOf(bare));
   } finally {
     await bare.stop();
   }
@@ -108,19 +112,19 @@ async function runScenario(
   let extra: Record<string, unknown> | undefined;
   if (id === 'b') {
     const tokens = await pool();
-    result = await runLoad(target.b(tokens), timing);
+    result = await runLoad(target.b(tokens), timing, cpuOf(server));
     if (tokens.dry > 0) {
       log(`    WARNING: the refresh-token pool ran dry ${tokens.dry} times: b is understated`);
       extra = { pool_dry: tokens.dry };
     }
   } else if (id === 'e') {
-    result = await runRoundTrips(target.e, timing);
+    result = await runRoundTrips(target.e, timing, cpuOf(server));
   } else if (id === 'f') {
     return undefined;
   } else {
     const spec = target[id];
     if (!spec) return undefined;
-    result = await runLoad(spec, timing);
+    result = await runLoad(spec, timing, cpuOf(server));
   }
   return { result, rss_mb: await rss(server), ...(extra ? { extra } : {}) };
 }
@@ -222,12 +226,18 @@ function row(
     rps: result.rps,
     p50_ms: result.p50_ms,
     p99_ms: result.p99_ms,
+    cpu_us: result.cpu_us ?? null,
+    busy: result.busy ?? null,
     peer_rps: peer?.result.rps ?? null,
     peer_p50_ms: peer?.result.p50_ms ?? null,
     peer_p99_ms: peer?.result.p99_ms ?? null,
+    peer_cpu_us: peer?.result.cpu_us ?? null,
     ratio_vs_peer: peer?.result.rps ? round(result.rps / peer.result.rps, 2) : null,
+    cpu_ratio_vs_peer:
+      peer?.result.cpu_us && result.cpu_us ? round(peer.result.cpu_us / result.cpu_us, 2) : null,
     ceiling: scenario.ceiling,
     ceiling_rps: ceilingRps,
+    ceiling_cpu_us: scenario.ceiling === 'transport' ? (ceilings.transport.cpu_us ?? null) : null,
     fraction_of_ceiling: round((result.rps * requestsPerUnit) / ceilingRps, 3),
     rss_mb: measured.rss_mb,
     failures: result.unexpected + result.errors,
@@ -280,7 +290,7 @@ async function runTessera(store: StoreName, peer: PeerResults, ceilings: Ceiling
             unexpected: 0,
             errors: 0,
           }
-        : await runLoad(target.a, options.timing);
+        : await runLoad(target.a, options.timing, cpuOf(server));
     await runLoad(signIn, {
       ...signInTiming,
       warmup: 0,

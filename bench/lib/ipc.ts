@@ -31,6 +31,12 @@ export function memoryMb(): { rss_mb: number; heap_mb: number } {
   return { rss_mb: mb(usage.rss), heap_mb: mb(usage.heapUsed) };
 }
 
+/** CPU time this process has used so far (user + system), in microseconds. */
+export function cpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+}
+
 /**
  * In a child: answers the parent's requests with `handlers` (a `stop` handler
  * ends the process after replying) and announces `ready`.

@@ -36,6 +36,36 @@ export interface LoadResult {
   errors: number;
   /** The unexpected status codes seen, with counts. */
   statuses?: Record<string, number>;
+  /** The server's CPU time (user + system) per successful operation, in microseconds. */
+  cpu_us?: number;
+  /** The server's CPU time over the wall time of the window: below ~0.9 it waited on something. */
+  busy?: number;
+}
+
+/**
+ * Reads the server's CPU time so far (µs). CPU per operation barely moves when
+ * other work shares the machine, where throughput does: it is the steadier
+ * figure for comparing two versions of the same server.
+ */
+export type CpuProbe = () => Promise<number>;
+
+/** Wraps a measured window with the server's CPU clock. */
+export async function withCpu(
+  probe: CpuProbe | undefined,
+  window: () => Promise<LoadResult>,
+): Promise<LoadResult> {
+  if (!probe) return window();
+  const cpu0 = await probe();
+  const t0 = performance.now();
+  const result = await window();
+  const cpu1 = await probe();
+  const wallUs = (performance.now() - t0) * 1000;
+  const good = result.responses - result.unexpected;
+  return {
+    ...result,
+    cpu_us: good > 0 ? round((cpu1 - cpu0) / good) : 0,
+    busy: round((cpu1 - cpu0) / wallUs, 2),
+  };
 }
 
 function once(spec: LoadSpec, seconds: number, connections: number, record: boolean) {
@@ -75,9 +105,13 @@ function once(spec: LoadSpec, seconds: number, connections: number, record: bool
  * Runs the load for `warmup` seconds (discarded), then for `duration` seconds
  * with `connections` keep-alive connections, one request in flight on each.
  */
-export async function runLoad(spec: LoadSpec, timing: Timing): Promise<LoadResult> {
+export async function runLoad(
+  spec: LoadSpec,
+  timing: Timing,
+  probe?: CpuProbe,
+): Promise<LoadResult> {
   if (timing.warmup > 0) await once(spec, timing.warmup, timing.connections, false).instance;
-  return measure(spec, timing);
+  return withCpu(probe, () => measure(spec, timing));
 }
 
 /** The measured part alone (the caller has warmed up), so two loads can run side by side. */

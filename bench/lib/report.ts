@@ -9,6 +9,8 @@ export interface Row {
   rps: number;
   p50_ms: number;
   p99_ms: number;
+  /** The server's CPU time per operation (µs): steadier than rps on a shared machine. */
+  cpu_us: number | null;
   peer_rps: number | null;
   peer_p50_ms: number | null;
   peer_p99_ms: number | null;
@@ -35,12 +37,12 @@ const pct = (value: number | null | undefined) =>
 
 export function markdownTable(rows: Row[]): string {
   const lines = [
-    '| scenario | store | per s | p50 ms | p99 ms | peer per s | peer p99 ms | × peer | ceiling | of ceiling | RSS MB |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
+    '| scenario | store | per s | p50 ms | p99 ms | CPU µs/op | peer per s | peer p99 ms | peer CPU µs/op | × peer | ceiling | of ceiling | RSS MB |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
   ];
   for (const row of rows) {
     lines.push(
-      `| ${row.title}${row.scenario.endsWith('@large') ? ' (large store)' : ''} | ${row.store} | ${fmt(row.rps)} | ${fmt(row.p50_ms, 2)} | ${fmt(row.p99_ms, 2)} | ${fmt(row.peer_rps)} | ${fmt(row.peer_p99_ms, 2)} | ${row.ratio_vs_peer === null ? '–' : `${fmt(row.ratio_vs_peer, 2)}×`} | ${row.ceiling} ${fmt(row.ceiling_rps)} | ${pct(row.fraction_of_ceiling)} | ${fmt(row.rss_mb)} |`,
+      `| ${row.title}${row.scenario.endsWith('@large') ? ' (large store)' : ''} | ${row.store} | ${fmt(row.rps)} | ${fmt(row.p50_ms, 2)} | ${fmt(row.p99_ms, 2)} | ${fmt(row.cpu_us)} | ${fmt(row.peer_rps)} | ${fmt(row.peer_p99_ms, 2)} | ${fmt(row.peer_cpu_us as number | null)} | ${row.ratio_vs_peer === null ? '–' : `${fmt(row.ratio_vs_peer, 2)}×`} | ${row.ceiling} ${fmt(row.ceiling_rps)} | ${pct(row.fraction_of_ceiling)} | ${fmt(row.rss_mb)} |`,
     );
   }
   return lines.join('\n');

@@ -1,15 +1,24 @@
 import type { Agent } from 'node:http';
 import { keepAlive } from './http.js';
-import type { LoadResult, Timing } from './load.js';
+import { type CpuProbe, type LoadResult, type Timing, withCpu } from './load.js';
 import { Latencies, round } from './stats.js';
 
 /**
  * A closed-loop load of multi-request round trips: `connections` virtual users,
- * each on its own keep-alive connection, run `roundTrip` back to back. Only
- * round trips that start after the warm-up and end before the deadline count.
- * `roundTrip` throws when a step does not answer as it should.
+ * each on its own keep-alive connection, run `roundTrip` back to back: first
+ * for the warm-up, then measured, where the round trips that end before the
+ * deadline count. `roundTrip` throws when a step does not answer as it should.
  */
 export async function runRoundTrips(
+  roundTrip: (agent: Agent) => Promise<void>,
+  timing: Timing,
+  probe?: CpuProbe,
+): Promise<LoadResult> {
+  if (timing.warmup > 0) await loop(roundTrip, { ...timing, warmup: 0, duration: timing.warmup });
+  return withCpu(probe, () => loop(roundTrip, { ...timing, warmup: 0 }));
+}
+
+async function loop(
   roundTrip: (agent: Agent) => Promise<void>,
   timing: Timing,
 ): Promise<LoadResult> {

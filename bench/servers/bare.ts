@@ -3,7 +3,7 @@
  * nothing else. What no framework on this core and this load generator can beat.
  */
 import { createServer } from 'node:http';
-import { memoryMb, serveParent } from '../lib/ipc.js';
+import { cpuMicros, memoryMb, serveParent } from '../lib/ipc.js';
 
 const body = JSON.stringify({ active: true, scope: 'openid profile email', sub: 'bench' });
 const server = createServer((_request, response) => {
@@ -19,6 +19,7 @@ const port = typeof address === 'object' && address ? address.port : 0;
 
 serveParent(
   {
+    cpu: () => cpuMicros(),
     memory: () => memoryMb(),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   },

@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 import { randomToken } from '../../src/lib/random.js';
-import { memoryMb, serveParent } from '../lib/ipc.js';
+import { cpuMicros, memoryMb, serveParent } from '../lib/ipc.js';
 import { PERSON_SCOPE, REDIRECT_URI, SERVICE_SCOPE } from './fixtures.js';
 import { MapAdapter, storedRows } from './peer-adapter.js';
 
@@ -178,6 +178,7 @@ async function refreshPool(payload: unknown): Promise<string[]> {
 serveParent(
   {
     'refresh-pool': refreshPool,
+    cpu: () => cpuMicros(),
     memory: () => ({ ...memoryMb(), stored_rows: storedRows() }),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   },

@@ -11,7 +11,7 @@ import { buildApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
 import type { RuntimeConfig } from '../../src/context.js';
 import { type DatabaseTarget, openStore } from '../../src/store/kysely/index.js';
-import { memoryMb, serveParent } from '../lib/ipc.js';
+import { cpuMicros, memoryMb, serveParent } from '../lib/ipc.js';
 import { createFixtures } from './fixtures.js';
 import { startProfile, stopProfile } from './profiler.js';
 
@@ -49,6 +49,7 @@ await app.listen({ port, host: '127.0.0.1' });
 serveParent(
   {
     fixtures: () => createFixtures(app.tessera),
+    cpu: () => cpuMicros(),
     memory: () => memoryMb(),
     'profile-start': () => startProfile(),
     'profile-stop': (file) => stopProfile(String(file)),
