@@ -7,6 +7,7 @@ import { clientStore } from './clients.js';
 import { codeStore } from './codes.js';
 import { grantStore } from './grants.js';
 import { keyStore } from './keys.js';
+import { openPostgres, quoteIdent } from './postgres.js';
 import type { Database } from './schema.js';
 import { sessionStore } from './sessions.js';
 import { openSqlite } from './sqlite.js';
@@ -22,33 +23,6 @@ export interface OpenOptions {
   schema?: string;
   /** Run pending migrations first (the server does; `tessera migrate` does it alone). */
   migrate?: boolean;
-}
-
-const INT8 = 20;
-const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
-async function postgresPool(url: string, schema: string | undefined): Promise<pg.Pool> {
-  if (schema) {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-    } finally {
-      await client.end();
-    }
-  }
-  return new pg.Pool({
-    connectionString: url,
-    max: 10,
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
-    // int8 columns hold epoch seconds and counts: well inside a JS number.
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8
-          ? Number
-          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-    },
-  });
 }
 
 /** Applies pending migrations; returns the names of those applied. */
@@ -83,7 +57,7 @@ export async function connect(
         dialect: new SqliteDialect({ database: openSqlite(target.path) }),
       })
     : new Kysely<Database>({
-        dialect: new PostgresDialect({ pool: await postgresPool(target.url, schema) }),
+        dialect: new PostgresDialect({ pool: await openPostgres(target.url, schema) }),
       });
 }
 
