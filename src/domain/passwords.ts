@@ -1,7 +1,7 @@
-import { hash, verify } from '@node-rs/argon2';
+import { hashInWorker, verifyInWorker } from './password-worker.js';
 
-// OWASP's argon2id baseline (19 MiB, 2 passes). @node-rs/argon2 runs it on the libuv
-// thread pool, so a sign-in never stalls the event loop.
+// OWASP's argon2id baseline (19 MiB, 2 passes), hashed in low-priority worker threads
+// (password-worker.ts) so that sign-ins never take the CPU from token requests.
 const OPTIONS = {
   algorithm: 2 /* Algorithm.Argon2id: a const enum, not importable under verbatimModuleSyntax */,
   memoryCost: 19456,
@@ -10,7 +10,7 @@ const OPTIONS = {
 };
 
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, OPTIONS);
+  return hashInWorker(password, OPTIONS);
 }
 
 // A hash of a password nobody has, verified when the account does not exist,
@@ -23,11 +23,11 @@ export async function verifyPassword(
 ): Promise<boolean> {
   if (!passwordHash) {
     decoy ??= hashPassword('decoy password that matches nothing');
-    await verify(await decoy, password).catch(() => false);
+    await verifyInWorker(await decoy, password).catch(() => false);
     return false;
   }
   try {
-    return await verify(passwordHash, password);
+    return await verifyInWorker(passwordHash, password);
   } catch {
     return false;
   }

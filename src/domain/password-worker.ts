@@ -1,0 +1,109 @@
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Password hashing off the event loop, at a lower CPU priority than it.
+ *
+ * An argon2id hash keeps a core busy for tens of milliseconds. On the thread
+ * pool, four run at once at the same priority as the event loop, so a burst of
+ * sign-ins on a small machine takes the cores from every token request. Here
+ * the hashes run in worker threads (one per core but the event loop's) that
+ * lower their own priority on Linux, where niceness is per thread: when the
+ * machine is busy the event loop comes first, and when it is not, sign-ins run
+ * at full speed.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const os = require('node:os');
+const { hashSync, verifySync } = require(workerData.argon2);
+if (process.platform === 'linux') {
+  try { os.setPriority(workerData.nice); } catch {}
+}
+parentPort.on('message', ({ id, op, a, b, options }) => {
+  try {
+    const result = op === 'hash' ? hashSync(a, options) : verifySync(a, b);
+    parentPort.postMessage({ id, result });
+  } catch (error) {
+    parentPort.postMessage({ id, error: String(error && error.message || error) });
+  }
+});
+`;
+
+/** Niceness of the hashing threads: a third of the event loop's weight (measured: a busy event loop keeps its p99, sign-ins still go on). */
+const NICE = 5;
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+interface HashWorker {
+  worker: Worker;
+  busy: number;
+}
+
+const argon2Path = createRequire(import.meta.url).resolve('@node-rs/argon2');
+const size = Math.max(1, availableParallelism() - 1);
+const workers: HashWorker[] = [];
+const pending = new Map<number, Pending>();
+let nextId = 0;
+
+function spawn(): HashWorker {
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { argon2: argon2Path, nice: NICE },
+  });
+  const entry: HashWorker = { worker, busy: 0 };
+  worker.on(
+    'message',
+    ({ id, result, error }: { id: number; result?: unknown; error?: string }) => {
+      entry.busy -= 1;
+      if (entry.busy === 0) entry.worker.unref();
+      const waiting = pending.get(id);
+      pending.delete(id);
+      if (error !== undefined) waiting?.reject(new Error(error));
+      else waiting?.resolve(result);
+    },
+  );
+  worker.on('error', (error) => {
+    // A crashed worker fails what it held and is replaced on the next call.
+    workers.splice(workers.indexOf(entry), 1);
+    for (const [id, waiting] of pending) {
+      waiting.reject(error);
+      pending.delete(id);
+    }
+  });
+  // An idle worker must not keep the process alive; one with work must (see call).
+  worker.unref();
+  return entry;
+}
+
+/** The least busy worker, starting new ones up to the pool size. */
+function pick(): HashWorker {
+  const idle = workers.find((w) => w.busy === 0);
+  if (idle) return idle;
+  if (workers.length < size) {
+    const fresh = spawn();
+    workers.push(fresh);
+    return fresh;
+  }
+  return workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+}
+
+function call<T>(message: Record<string, unknown>): Promise<T> {
+  const entry = pick();
+  const id = nextId++;
+  entry.busy += 1;
+  if (entry.busy === 1) entry.worker.ref();
+  return new Promise<T>((resolve, reject) => {
+    pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+    entry.worker.postMessage({ id, ...message });
+  });
+}
+
+export const hashInWorker = (password: string, options: object): Promise<string> =>
+  call<string>({ op: 'hash', a: password, options });
+
+export const verifyInWorker = (passwordHash: string, password: string): Promise<boolean> =>
+  call<boolean>({ op: 'verify', a: passwordHash, b: password });

@@ -1,0 +1,47 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { hashPassword, verifyPassword } from '../../src/domain/passwords.js';
+
+/** The niceness of each thread of this process (field 19 of /proc/self/task/TID/stat). */
+function threadNiceness(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; niceness is the 19th field overall.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[16]);
+  });
+}
+
+describe('password hashing', () => {
+  it('hashes with argon2id and verifies only the right password', async () => {
+    const hash = await hashPassword('correct horse battery');
+    expect(hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect(await verifyPassword(hash, 'correct horse battery')).toBe(true);
+    expect(await verifyPassword(hash, 'correct horse battery ')).toBe(false);
+  });
+
+  it('answers false, never throws, for a missing or malformed hash', async () => {
+    expect(await verifyPassword(null, 'anything')).toBe(false);
+    expect(await verifyPassword(undefined, 'anything')).toBe(false);
+    expect(await verifyPassword('not a hash', 'anything')).toBe(false);
+  });
+
+  it('serves many sign-ins at once', async () => {
+    const hash = await hashPassword('many at once');
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => verifyPassword(hash, i % 2 ? 'many at once' : 'no')),
+    );
+    expect(results).toEqual(Array.from({ length: 12 }, (_, i) => i % 2 === 1));
+  });
+
+  it.runIf(process.platform === 'linux')(
+    'hashes in a thread of lower priority than the event loop',
+    async () => {
+      await hashPassword('warm the workers up');
+      const nice = threadNiceness();
+      expect(nice).toContain(5);
+      // The event loop's own thread (the first task) keeps its priority.
+      expect(nice[0]).toBe(0);
+    },
+  );
+});
