@@ -60,9 +60,6 @@ function presentedCredentials(request: FastifyRequest, params: RawParams): Crede
   ) {
     throw new InvalidClient(
       'client assertions are not supported: use client_secret_basic or client_secret_post',
-      {
-        basic: false,
-      },
     );
   }
   // "Basic" with nothing after it (fetch trims the space) is still an attempt at Basic.
@@ -79,9 +76,7 @@ function presentedCredentials(request: FastifyRequest, params: RawParams): Crede
     return basic;
   }
   if (bodyId === undefined) {
-    throw new InvalidClient('client authentication failed: no client credentials were sent', {
-      basic: false,
-    });
+    throw new InvalidClient('client authentication failed: no client credentials were sent');
   }
   return bodySecret !== undefined
     ? { clientId: bodyId, secret: bodySecret, method: 'client_secret_post' }
@@ -96,7 +91,7 @@ export function secretMatches(client: Client, secret: string): boolean {
  * Authenticates the client of a token, revocation or introspection request.
  * Confidential clients prove their secret by Basic or in the body (either one,
  * as Keycloak allows); public clients send only their id. A failure is a 401
- * invalid_client, with the Basic challenge when Basic was tried.
+ * invalid_client with the Basic challenge.
  */
 export async function authenticateClient(
   ctx: AppContext,
@@ -104,21 +99,19 @@ export async function authenticateClient(
   params: RawParams,
 ): Promise<AuthenticatedClient> {
   const credentials = presentedCredentials(request, params);
-  const basic = credentials.method === 'client_secret_basic';
   const client =
     credentials.clientId.length <= 200 ? await ctx.clients.get(credentials.clientId) : undefined;
-  if (!client) throw new InvalidClient('client authentication failed: unknown client', { basic });
+  if (!client) throw new InvalidClient('client authentication failed: unknown client');
   if (credentials.secret === undefined) {
     if (client.type !== 'public') {
       throw new InvalidClient(
         'client authentication failed: this client must authenticate with its secret',
-        { basic },
       );
     }
     return { client, method: 'none' };
   }
   if (client.type === 'public' || !secretMatches(client, credentials.secret)) {
-    throw new InvalidClient('client authentication failed: wrong client secret', { basic });
+    throw new InvalidClient('client authentication failed: wrong client secret');
   }
   return { client, method: credentials.method };
 }

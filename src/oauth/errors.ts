@@ -35,12 +35,13 @@ export class InvalidRequest extends OAuthError {
 }
 
 export class InvalidClient extends OAuthError {
-  constructor(description: string, options?: { cause?: unknown; basic?: boolean }) {
+  constructor(description: string, options?: { cause?: unknown }) {
     super('invalid_client', description, options);
     this.status = 401;
-    // RFC 6749 §5.2: a client that tried Basic gets the Basic challenge back.
-    this.headers['www-authenticate'] =
-      options?.basic === false ? 'Bearer' : 'Basic realm="tessera"';
+    // RFC 6749 §5.2: a 401 names the HTTP authentication schemes the endpoint supports, and a
+    // client that tried Basic must get the Basic challenge back; HTTP requires a challenge on
+    // every 401, so a client that sent its secret in the body is told about Basic too.
+    this.headers['www-authenticate'] = 'Basic realm="tessera"';
     this.redirectable = false;
   }
 }
