@@ -27,7 +27,37 @@ function toCode(row: Selectable<CodesTable>): AuthorizationCode {
   };
 }
 
+function toRow(code: AuthorizationCode): CodesTable {
+  return {
+    id: code.id,
+    family_id: code.familyId,
+    grant_id: code.grantId,
+    client_id: code.clientId,
+    user_id: code.userId,
+    redirect_uri: code.redirectUri,
+    scope: code.scope,
+    code_challenge: code.codeChallenge,
+    code_challenge_method: code.codeChallengeMethod,
+    nonce: code.nonce,
+    session_id: code.sessionId,
+    auth_time: code.authTime,
+    acr: code.acr,
+    amr: toJson(code.amr),
+    claims: code.claims,
+    created_at: code.createdAt,
+    expires_at: code.expiresAt,
+    consumed_at: null,
+  };
+}
+
+const COLUMNS = Object.keys(toRow({} as AuthorizationCode)) as (keyof CodesTable)[];
+
 export function codeStore(db: Kysely<Database>): CodeStore {
+  const insert = precompiled(db, (param) =>
+    db
+      .insertInto('authorization_codes')
+      .values(Object.fromEntries(COLUMNS.map((c) => [c, param(c)])) as never),
+  );
   const consumeFresh = precompiled(db, (param) =>
     db
       .updateTable('authorization_codes')
@@ -39,29 +69,7 @@ export function codeStore(db: Kysely<Database>): CodeStore {
   );
   return {
     async save(code) {
-      await db
-        .insertInto('authorization_codes')
-        .values({
-          id: code.id,
-          family_id: code.familyId,
-          grant_id: code.grantId,
-          client_id: code.clientId,
-          user_id: code.userId,
-          redirect_uri: code.redirectUri,
-          scope: code.scope,
-          code_challenge: code.codeChallenge,
-          code_challenge_method: code.codeChallengeMethod,
-          nonce: code.nonce,
-          session_id: code.sessionId,
-          auth_time: code.authTime,
-          acr: code.acr,
-          amr: toJson(code.amr),
-          claims: code.claims,
-          created_at: code.createdAt,
-          expires_at: code.expiresAt,
-          consumed_at: null,
-        })
-        .execute();
+      await insert(toRow(code) as unknown as Record<string, unknown>);
     },
 
     async consume(id, now) {
