@@ -31,7 +31,7 @@ export function registerIntrospectionEndpoint(app: FastifyInstance, ctx: AppCont
     if (!active) return INACTIVE;
     if (client.type === 'public' && active.clientId !== client.id) return INACTIVE;
 
-    const user = active.userId ? await ctx.store.users.findById(active.userId) : undefined;
+    const user = active.user;
     if (active.userId && !user) return INACTIVE;
     return {
       active: true,

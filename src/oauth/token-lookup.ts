@@ -1,6 +1,6 @@
 import { type AppContext, nowSeconds } from '../context.js';
 import { sha256 } from '../lib/hash.js';
-import type { TokenRecord } from '../store/types.js';
+import type { TokenRecord, User } from '../store/types.js';
 import { splitScope } from './scopes.js';
 
 /** An access or refresh token that is valid now, with what it grants. */
@@ -21,11 +21,13 @@ export interface ActiveToken {
   sessionId: string | undefined;
   claims: string | null;
   record: TokenRecord | undefined;
+  /** The person, read with the token's record; undefined for a client's own token. */
+  user: User | undefined;
 }
 
 const looksLikeJwt = (token: string) => token.split('.').length === 3;
 
-function fromRecord(record: TokenRecord): ActiveToken {
+function fromRecord(record: TokenRecord, user: User | undefined): ActiveToken {
   return {
     kind: record.kind,
     format: record.format,
@@ -40,6 +42,7 @@ function fromRecord(record: TokenRecord): ActiveToken {
     sessionId: record.sessionId ?? undefined,
     claims: record.claims,
     record,
+    user,
   };
 }
 
@@ -66,7 +69,8 @@ async function activeJwt(
   ) {
     return undefined;
   }
-  const record = await ctx.store.tokens.find(claims.jti);
+  const found = await ctx.store.tokens.findWithUser(claims.jti);
+  const record = found?.token;
   if (record?.revokedAt != null) return undefined;
   const forPerson = claims.sub !== claims.client_id;
   if (forPerson && !record) return undefined;
@@ -87,6 +91,7 @@ async function activeJwt(
     sessionId: typeof claims.sid === 'string' ? claims.sid : undefined,
     claims: record?.claims ?? null,
     record,
+    user: found?.user,
   };
 }
 
@@ -97,11 +102,12 @@ async function activeStored(
   now: number,
 ): Promise<ActiveToken | undefined> {
   if (token.length > 512) return undefined;
-  const record = await ctx.store.tokens.find(sha256(token));
+  const found = await ctx.store.tokens.findWithUser(sha256(token));
+  const record = found?.token;
   if (!record || record.kind !== kind || record.revokedAt !== null || record.expiresAt <= now)
     return undefined;
   if (kind === 'refresh' && record.rotatedAt !== null) return undefined;
-  return fromRecord(record);
+  return fromRecord(record, found.user);
 }
 
 /** The access token `token` is, if it is one and is active. */

@@ -24,7 +24,7 @@ async function userinfo(ctx: AppContext, request: FastifyRequest, reply: Fastify
       'openid',
     );
   }
-  const user = await ctx.store.users.findById(token.userId);
+  const user = token.user;
   if (!user) throw new InvalidToken('the person this token was issued for no longer exists');
   const claims = pickClaims(
     user,

@@ -264,6 +264,8 @@ export interface TokenStore {
   /** Saves several tokens in one statement: all or none. */
   saveAll(tokens: TokenRecord[]): Promise<void>;
   find(id: string): Promise<TokenRecord | undefined>;
+  /** A token and the person it was issued for (undefined for a client's own token), in one lookup. */
+  findWithUser(id: string): Promise<{ token: TokenRecord; user: User | undefined } | undefined>;
   /** Marks an active refresh token rotated, exactly once. */
   rotate(id: string, now: number): Promise<RotateResult>;
   /** Revokes one token; returns false when there was none to revoke. */

@@ -21,6 +21,18 @@ for (const factory of storeFactories()) {
       expect(await store.tokens.find(token.id)).toEqual(token);
     });
 
+    it('finds a token with its person in one lookup, and a client token without one', async () => {
+      const token = newToken(owner);
+      await store.tokens.save(token);
+      const found = await store.tokens.findWithUser(token.id);
+      expect(found?.token).toEqual(token);
+      expect(found?.user).toEqual(await store.users.findById(owner.userId));
+      const own = newToken({ clientId: owner.clientId, userId: null, grantId: null });
+      await store.tokens.save(own);
+      expect(await store.tokens.findWithUser(own.id)).toEqual({ token: own, user: undefined });
+      expect(await store.tokens.findWithUser('no-such-token')).toBeUndefined();
+    });
+
     it('saves several tokens at once, all or none', async () => {
       const pair = [newToken(owner), newToken(owner, { kind: 'access', format: 'jwt' })];
       await store.tokens.saveAll(pair);

@@ -21,7 +21,8 @@ export const refreshTokenGrant: Grant = {
     const now = nowSeconds(ctx);
     const id = sha256(presented);
 
-    const found = presented.length <= 512 ? await ctx.store.tokens.find(id) : undefined;
+    const lookup = presented.length <= 512 ? await ctx.store.tokens.findWithUser(id) : undefined;
+    const found = lookup?.token;
     if (found?.kind !== 'refresh') throw new InvalidGrant('the refresh token is invalid');
     if (found.clientId !== client.id)
       throw new InvalidGrant('the refresh token was issued to another client');
@@ -60,8 +61,8 @@ export const refreshTokenGrant: Grant = {
     const token = rotation.token;
 
     // A deleted person takes their tokens with them, and a revoked grant revokes its tokens,
-    // so a token that rotated is still backed by both; the person is read for the claims.
-    const user = token.userId ? await ctx.store.users.findById(token.userId) : undefined;
+    // so a token that rotated is still backed by both; the person was read with the token.
+    const user = lookup?.user;
     if (!user) throw new InvalidGrant('the person behind this refresh token no longer exists');
 
     const subject = {

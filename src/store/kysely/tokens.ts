@@ -2,7 +2,8 @@ import type { Kysely, Selectable } from 'kysely';
 import type { TokenRecord, TokenStore } from '../types.js';
 import { fromJson, toJson } from './codec.js';
 import { precompiled } from './precompiled.js';
-import type { Database, TokensTable } from './schema.js';
+import type { Database, TokensTable, UsersTable } from './schema.js';
+import { toUser } from './users.js';
 
 function toToken(row: Selectable<TokensTable>): TokenRecord {
   return {
@@ -54,6 +55,41 @@ function toRow(token: TokenRecord): TokensTable {
 
 const COLUMNS = Object.keys(toRow({} as TokenRecord)) as (keyof TokensTable)[];
 
+/** The users table's columns, each selected as `user__<column>` beside the token's. */
+const USER_COLUMNS = [
+  'id',
+  'username',
+  'username_lower',
+  'email',
+  'email_lower',
+  'email_verified',
+  'password_hash',
+  'given_name',
+  'family_name',
+  'middle_name',
+  'nickname',
+  'picture',
+  'website',
+  'gender',
+  'birthdate',
+  'zoneinfo',
+  'locale',
+  'phone_number',
+  'phone_number_verified',
+  'address',
+  'role',
+  'two_factor',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof UsersTable)[];
+
+function userOf(row: Record<string, unknown>): UsersTable | undefined {
+  if (row.user__id === null || row.user__id === undefined) return undefined;
+  return Object.fromEntries(
+    USER_COLUMNS.map((c) => [c, row[`user__${c}`]]),
+  ) as unknown as UsersTable;
+}
+
 export function tokenStore(db: Kysely<Database>): TokenStore {
   // The token endpoint's own queries, compiled once (see precompiled.ts).
   const insertOne = precompiled(db, (param) =>
@@ -68,6 +104,15 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
   );
   const findById = precompiled(db, (param) =>
     db.selectFrom('tokens').selectAll().where('id', '=', param<string>('id')),
+  );
+  // A token with its person in one round trip: what /userinfo, /introspect and refresh need.
+  const findWithUserById = precompiled(db, (param) =>
+    db
+      .selectFrom('tokens')
+      .leftJoin('users', 'users.id', 'tokens.user_id')
+      .selectAll('tokens')
+      .select(USER_COLUMNS.map((c) => `users.${c} as user__${c}` as const))
+      .where('tokens.id', '=', param<string>('id')),
   );
   const rotateActive = precompiled(db, (param) =>
     db
@@ -101,6 +146,15 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
     async find(id) {
       const row = (await findById({ id })).rows[0];
       return row && toToken(row);
+    },
+
+    async findWithUser(id) {
+      const row = (await findWithUserById({ id })).rows[0] as
+        | (Selectable<TokensTable> & Record<string, unknown>)
+        | undefined;
+      if (!row) return undefined;
+      const user = userOf(row);
+      return { token: toToken(row), user: user && toUser(user) };
     },
 
     async rotate(id, now) {

@@ -11,7 +11,7 @@ import { flag, fromJson, isSet, isUniqueViolation, toJson, violationText } from 
 import { precompiled } from './precompiled.js';
 import type { Database, UsersTable } from './schema.js';
 
-function toUser(row: Selectable<UsersTable>): User {
+export function toUser(row: Selectable<UsersTable>): User {
   return {
     id: row.id,
     username: row.username,
