@@ -1,4 +1,5 @@
 import type { AppContext } from '../../context.js';
+import { RESPONSE_TYPES } from '../../domain/client-rules.js';
 import type { Client } from '../../store/types.js';
 import {
   InvalidRequest,
@@ -12,12 +13,7 @@ import { param, type RawParams } from '../params.js';
 import { isValidChallenge } from '../pkce.js';
 import { checkAllowed, parseScope } from '../scopes.js';
 
-export const RESPONSE_TYPES = [
-  'code',
-  'code id_token',
-  'code token',
-  'code id_token token',
-] as const;
+export { RESPONSE_TYPES };
 export type ResponseType = (typeof RESPONSE_TYPES)[number];
 export const RESPONSE_MODES = ['query', 'fragment', 'form_post'] as const;
 export type ResponseMode = (typeof RESPONSE_MODES)[number];

@@ -162,3 +162,61 @@ export interface Database {
   signing_keys: SigningKeysTable;
   audit_events: AuditEventsTable;
 }
+
+/** Every column, in one order; the type check fails when the schema gains a column. */
+export const TOKEN_COLUMNS = [
+  'id',
+  'kind',
+  'format',
+  'client_id',
+  'user_id',
+  'grant_id',
+  'family_id',
+  'session_id',
+  'scope',
+  'audience',
+  'auth_time',
+  'acr',
+  'amr',
+  'claims',
+  'created_at',
+  'expires_at',
+  'family_expires_at',
+  'rotated_at',
+  'revoked_at',
+] as const satisfies readonly (keyof TokensTable)[];
+
+export const USER_COLUMNS = [
+  'id',
+  'username',
+  'username_lower',
+  'email',
+  'email_lower',
+  'email_verified',
+  'password_hash',
+  'given_name',
+  'family_name',
+  'middle_name',
+  'nickname',
+  'picture',
+  'website',
+  'gender',
+  'birthdate',
+  'zoneinfo',
+  'locale',
+  'phone_number',
+  'phone_number_verified',
+  'address',
+  'role',
+  'two_factor',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof UsersTable)[];
+
+type Missing<T, C extends readonly (keyof T)[]> = Exclude<keyof T, C[number]>;
+// Compile-time guards: a column added to the schema must be added above.
+const allTokenColumns: Missing<TokensTable, typeof TOKEN_COLUMNS> extends never ? true : false =
+  true;
+const allUserColumns: Missing<UsersTable, typeof USER_COLUMNS> extends never ? true : false = true;
+void allTokenColumns;
+void allUserColumns;

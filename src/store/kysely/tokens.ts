@@ -2,7 +2,13 @@ import type { Kysely, Selectable } from 'kysely';
 import type { TokenRecord, TokenStore } from '../types.js';
 import { fromJson, toJson } from './codec.js';
 import { precompiled } from './precompiled.js';
-import type { Database, TokensTable, UsersTable } from './schema.js';
+import {
+  type Database,
+  TOKEN_COLUMNS,
+  type TokensTable,
+  USER_COLUMNS,
+  type UsersTable,
+} from './schema.js';
 import { toUser } from './users.js';
 
 function toToken(row: Selectable<TokensTable>): TokenRecord {
@@ -53,36 +59,6 @@ function toRow(token: TokenRecord): TokensTable {
   };
 }
 
-const COLUMNS = Object.keys(toRow({} as TokenRecord)) as (keyof TokensTable)[];
-
-/** The users table's columns, each selected as `user__<column>` beside the token's. */
-const USER_COLUMNS = [
-  'id',
-  'username',
-  'username_lower',
-  'email',
-  'email_lower',
-  'email_verified',
-  'password_hash',
-  'given_name',
-  'family_name',
-  'middle_name',
-  'nickname',
-  'picture',
-  'website',
-  'gender',
-  'birthdate',
-  'zoneinfo',
-  'locale',
-  'phone_number',
-  'phone_number_verified',
-  'address',
-  'role',
-  'two_factor',
-  'created_at',
-  'updated_at',
-] as const satisfies readonly (keyof UsersTable)[];
-
 const USER_ALIASES = USER_COLUMNS.map((c) => [c, `user__${c}`] as const);
 
 /** The person's columns of a joined row, unprefixed: a plain loop, as this runs on every request. */
@@ -96,13 +72,17 @@ function userOf(row: Record<string, unknown>): UsersTable | undefined {
 export function tokenStore(db: Kysely<Database>): TokenStore {
   // The token endpoint's own queries, compiled once (see precompiled.ts).
   const insertOne = precompiled(db, (param) =>
-    db.insertInto('tokens').values(Object.fromEntries(COLUMNS.map((c) => [c, param(c)])) as never),
+    db
+      .insertInto('tokens')
+      .values(Object.fromEntries(TOKEN_COLUMNS.map((c) => [c, param(c)])) as never),
   );
   const insertTwo = precompiled(db, (param) =>
     db
       .insertInto('tokens')
       .values(
-        [0, 1].map((i) => Object.fromEntries(COLUMNS.map((c) => [c, param(`${c}${i}`)]))) as never,
+        [0, 1].map((i) =>
+          Object.fromEntries(TOKEN_COLUMNS.map((c) => [c, param(`${c}${i}`)])),
+        ) as never,
       ),
   );
   const findById = precompiled(db, (param) =>
