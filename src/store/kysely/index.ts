@@ -42,9 +42,23 @@ export async function migrateToLatest(
     provider: migrations(dialect),
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error;
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) {
+      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    }
+    // Kysely's migrator lists the tables of every schema before it starts; a schema or table
+    // that someone else drops meanwhile fails that listing. Nothing was migrated (PostgreSQL
+    // migrations run in one transaction), so the listing is simply tried again.
+    if (attempt < 5 && vanishedWhileListing(error)) continue;
+    throw error;
+  }
+}
+
+/** PostgreSQL's "schema does not exist" and "relation does not exist". */
+function vanishedWhileListing(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '3F000' || code === '42P01';
 }
 
 /** A Kysely instance on the target, without migrating it (the store and tests build on it). */
