@@ -1,4 +1,5 @@
 import type { AppContext } from '../../src/context.js';
+import { CLIENT_DEFAULTS } from '../../src/domain/client-rules.js';
 import { startSession } from '../../src/domain/sessions.js';
 import { registerUser } from '../../src/domain/users.js';
 import { sha256 } from '../../src/lib/hash.js';
@@ -46,25 +47,12 @@ async function makeClient(
   const secret = randomToken(32);
   const now = Math.floor(ctx.clock.now() / 1000);
   const client = await ctx.store.clients.create({
+    ...CLIENT_DEFAULTS,
     id: `bench-${name}-${randomId(6)}`,
     name: `Benchmark ${name}`,
-    contactEmail: null,
     secretHash: sha256(secret),
-    type: 'confidential',
     redirectUris: [REDIRECT_URI],
-    postLogoutRedirectUris: [],
-    grantTypes: ['authorization_code', 'refresh_token'],
-    responseTypes: ['code'],
     scopes: ['openid', 'profile', 'email', 'offline_access'],
-    tokenEndpointAuthMethod: 'client_secret_basic',
-    accessTokenFormat: 'jwt',
-    idTokenSignedResponseAlg: 'RS256',
-    userinfoSignedResponseAlg: null,
-    backchannelLogoutUri: null,
-    defaultMaxAge: null,
-    requireAuthTime: false,
-    firstParty: false,
-    requirePkce: false,
     createdAt: now,
     ...overrides,
   });

@@ -40,13 +40,13 @@ interface Pending {
 
 interface HashWorker {
   worker: Worker;
-  busy: number;
+  /** Its requests not yet answered, by id. */
+  pending: Map<number, Pending>;
 }
 
 const argon2Path = createRequire(import.meta.url).resolve('@node-rs/argon2');
 const size = Math.max(1, availableParallelism() - 1);
 const workers: HashWorker[] = [];
-const pending = new Map<number, Pending>();
 let nextId = 0;
 
 function spawn(): HashWorker {
@@ -54,14 +54,13 @@ function spawn(): HashWorker {
     eval: true,
     workerData: { argon2: argon2Path, nice: NICE },
   });
-  const entry: HashWorker = { worker, busy: 0 };
+  const entry: HashWorker = { worker, pending: new Map() };
   worker.on(
     'message',
     ({ id, result, error }: { id: number; result?: unknown; error?: string }) => {
-      entry.busy -= 1;
-      if (entry.busy === 0) entry.worker.unref();
-      const waiting = pending.get(id);
-      pending.delete(id);
+      const waiting = entry.pending.get(id);
+      entry.pending.delete(id);
+      if (entry.pending.size === 0) worker.unref();
       if (error !== undefined) waiting?.reject(new Error(error));
       else waiting?.resolve(result);
     },
@@ -69,10 +68,8 @@ function spawn(): HashWorker {
   worker.on('error', (error) => {
     // A crashed worker fails what it held and is replaced on the next call.
     workers.splice(workers.indexOf(entry), 1);
-    for (const [id, waiting] of pending) {
-      waiting.reject(error);
-      pending.delete(id);
-    }
+    for (const waiting of entry.pending.values()) waiting.reject(error);
+    entry.pending.clear();
   });
   // An idle worker must not keep the process alive; one with work must (see call).
   worker.unref();
@@ -81,23 +78,22 @@ function spawn(): HashWorker {
 
 /** The least busy worker, starting new ones up to the pool size. */
 function pick(): HashWorker {
-  const idle = workers.find((w) => w.busy === 0);
+  const idle = workers.find((w) => w.pending.size === 0);
   if (idle) return idle;
   if (workers.length < size) {
     const fresh = spawn();
     workers.push(fresh);
     return fresh;
   }
-  return workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+  return workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
 }
 
 function call<T>(message: Record<string, unknown>): Promise<T> {
   const entry = pick();
   const id = nextId++;
-  entry.busy += 1;
-  if (entry.busy === 1) entry.worker.ref();
+  if (entry.pending.size === 0) entry.worker.ref();
   return new Promise<T>((resolve, reject) => {
-    pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+    entry.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
     entry.worker.postMessage({ id, ...message });
   });
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
 import type { AppContext } from '../../src/context.js';
+import { CLIENT_DEFAULTS } from '../../src/domain/client-rules.js';
 import { startSession } from '../../src/domain/sessions.js';
 import { registerUser } from '../../src/domain/users.js';
 import { sha256 } from '../../src/lib/hash.js';
@@ -30,25 +31,13 @@ export async function makeClient(
   const secret = isPublic ? undefined : randomToken(32);
   const now = Math.floor(ctx.clock.now() / 1000);
   const client = await ctx.store.clients.create({
+    ...CLIENT_DEFAULTS,
     id: randomId(),
     name: 'Test App',
-    contactEmail: null,
     secretHash: secret ? sha256(secret) : null,
     type: isPublic ? 'public' : 'confidential',
     redirectUris: [REDIRECT_URI],
-    postLogoutRedirectUris: [],
-    grantTypes: ['authorization_code', 'refresh_token'],
-    responseTypes: ['code'],
-    scopes: ['openid', 'profile', 'email', 'phone', 'address', 'offline_access'],
     tokenEndpointAuthMethod: isPublic ? 'none' : 'client_secret_basic',
-    accessTokenFormat: 'jwt',
-    idTokenSignedResponseAlg: 'RS256',
-    userinfoSignedResponseAlg: null,
-    backchannelLogoutUri: null,
-    defaultMaxAge: null,
-    requireAuthTime: false,
-    firstParty: false,
-    requirePkce: false,
     createdAt: now,
     ...overrides,
   });
