@@ -13,6 +13,7 @@ import { type Clock, systemClock } from './lib/clock.js';
 import { registerOAuthRoutes } from './oauth/routes.js';
 import { registerHealthRoutes } from './ops/health.js';
 import { type EventBus, localEventBus, redisEventBus } from './store/events.js';
+import { TokenCache, withTokenCache } from './store/token-cache.js';
 import type { Store } from './store/types.js';
 import { registerAssets } from './ui/assets.js';
 import { protocolViews } from './ui/pages/protocol-views.js';
@@ -37,6 +38,11 @@ declare module 'fastify' {
 }
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
+/**
+ * How long an instance may answer from an access token it read, when no event
+ * bus tells it of a change made by another instance (see token-cache.ts).
+ */
+const TOKEN_CACHE_MS = 2_000;
 
 /**
  * The composition root: builds the whole app from its dependencies without
@@ -59,11 +65,15 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   });
 
   const clock = options.clock ?? systemClock;
-  const { config, store } = options;
+  const { config } = options;
   const events =
     options.events ??
     (config.redisUrl ? await redisEventBus(config.redisUrl, app.log) : localEventBus());
   if (!options.events) app.addHook('onClose', async () => events.close());
+  const tokenCache = new TokenCache(TOKEN_CACHE_MS, Date.now, () =>
+    events.publish({ type: 'tokens.changed' }),
+  );
+  const store = withTokenCache(options.store, tokenCache);
   const keys = await KeyRing.open({
     store: store.keys,
     secret: config.secret,
@@ -91,6 +101,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   };
   events.subscribe((event) => {
     if (event.type === 'client.changed') ctx.clients.forget(event.id);
+    else if (event.type === 'tokens.changed') tokenCache.forget();
     else if (event.type === 'keys.changed') {
       keys
         .refresh()

@@ -5,6 +5,7 @@ import { KeyRing } from '../domain/keys.js';
 import { systemClock } from '../lib/clock.js';
 import { type EventBus, localEventBus, redisEventBus } from '../store/events.js';
 import { openStore } from '../store/kysely/index.js';
+import { TokenCache, withTokenCache } from '../store/token-cache.js';
 
 /**
  * The same context the server builds, for one CLI command: the configured
@@ -18,10 +19,15 @@ export async function withContext<T>(
     { level: config.logLevel === 'info' ? 'warn' : config.logLevel },
     pino.destination(2),
   );
-  const store = await openStore(config.database);
+  const opened = await openStore(config.database);
   let events: EventBus = localEventBus();
   try {
     if (config.redisUrl) events = await redisEventBus(config.redisUrl, log);
+    // Through the cache's guard, so a change made here tells running servers to forget their tokens.
+    const store = withTokenCache(
+      opened,
+      new TokenCache(0, Date.now, () => events.publish({ type: 'tokens.changed' })),
+    );
     const keys = await KeyRing.open({
       store: store.keys,
       secret: config.secret,
@@ -46,6 +52,6 @@ export async function withContext<T>(
     return await work(ctx);
   } finally {
     await events.close();
-    await store.close();
+    await opened.close();
   }
 }

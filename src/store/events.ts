@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 
 /** What one instance tells the others. */
-export type TesseraEvent = { type: 'client.changed'; id?: string } | { type: 'keys.changed' };
+export type TesseraEvent =
+  | { type: 'client.changed'; id?: string }
+  | { type: 'keys.changed' }
+  | { type: 'tokens.changed' };
 
 /**
  * Cross-instance notifications. With Redis (TESSERA_REDIS_URL) every instance

@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.js';
 import { openStore } from '../../src/store/kysely/index.js';
 import type { Store } from '../../src/store/types.js';
 import { testConfig } from '../helpers/config.js';
-import { makeClient } from '../helpers/oauth.js';
+import { basicAuth, makeClient } from '../helpers/oauth.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
 if (!redisUrl && process.env.CI === 'true') {
@@ -68,7 +68,58 @@ describe('several instances', () => {
     expect(await kids(b)).toEqual(await kids(a));
   });
 
+  /** An opaque client_credentials token from `issuer`, and a way to introspect it at any instance. */
+  async function opaqueToken(issuer: FastifyInstance) {
+    const { client, secret } = await makeClient(issuer.tessera, {
+      grantTypes: ['client_credentials'],
+      accessTokenFormat: 'opaque',
+      scopes: [],
+    });
+    const auth = basicAuth(client.id, secret!);
+    const form = { 'content-type': 'application/x-www-form-urlencoded', authorization: auth };
+    const issued = await issuer.inject({
+      method: 'POST',
+      url: '/token',
+      headers: form,
+      payload: 'grant_type=client_credentials',
+    });
+    const token = issued.json().access_token as string;
+    const active = async (app: FastifyInstance) =>
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/introspect',
+          headers: form,
+          payload: `token=${token}`,
+        })
+      ).json().active === true;
+    const revoke = async (app: FastifyInstance) =>
+      app.inject({ method: 'POST', url: '/revoke', headers: form, payload: `token=${token}` });
+    return { active, revoke };
+  }
+
+  it('a token revoked at one instance is refused by the other within 2 seconds without Redis', async () => {
+    const [a, b] = await twoInstances();
+    const token = await opaqueToken(a);
+    expect(await token.active(b)).toBe(true);
+    expect((await token.revoke(a)).statusCode).toBe(200);
+    expect(await token.active(a)).toBe(false);
+    const took = await eventually(async () => !(await token.active(b)), 3_000);
+    expect(took).toBeLessThanOrEqual(2_100);
+  });
+
   describe.skipIf(!redisUrl)('with Redis', () => {
+    it('a token revoked at one instance is refused by the other at once', async () => {
+      const [a, b] = await twoInstances({ TESSERA_REDIS_URL: redisUrl! });
+      const token = await opaqueToken(a);
+      // b has read it, and would otherwise answer from memory for 2 seconds.
+      expect(await token.active(b)).toBe(true);
+      expect(await token.active(b)).toBe(true);
+      expect((await token.revoke(a)).statusCode).toBe(200);
+      const took = await eventually(async () => !(await token.active(b)), 2_000);
+      expect(took).toBeLessThan(1_000);
+    });
+
     it('a client change in one instance reaches the other at once', async () => {
       const [a, b] = await twoInstances({ TESSERA_REDIS_URL: redisUrl! });
       expect(a.tessera.events.kind).toBe('redis');

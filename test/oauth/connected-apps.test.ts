@@ -66,6 +66,8 @@ describe('connected apps on the account page', () => {
     // "Last used" is filled by the token exchange.
     expect((await ctx.store.grants.find(user.id, first.client.id))?.lastUsedAt).not.toBeNull();
 
+    // Introspected once first: a token already seen must die with its grant at once.
+    expect(await active(first.client, first.secret!, first.tokens.access_token!)).toBe(true);
     const grant = await ctx.store.grants.find(user.id, first.client.id);
     const form = revokeForms.find((f) => f.fields.grant_id === grant!.id)!;
     const done = await browser.post(form.action, form.fields);

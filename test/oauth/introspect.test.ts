@@ -120,6 +120,10 @@ describe('/introspect (RFC 7662)', () => {
 
   it('a revoked token answers exactly {"active": false}', async () => {
     const { tc, tokens } = await issued();
+    // Introspected once first: a token already seen must turn inactive at once.
+    expect((await introspect(server.url, resourceServer, tokens.access_token)).body.active).toBe(
+      true,
+    );
     expect(
       (await postAsClient(server.url, '/revoke', tc, { token: tokens.access_token })).status,
     ).toBe(200);
@@ -143,6 +147,7 @@ describe('/introspect (RFC 7662)', () => {
 
   it('a token of a deleted person answers {"active": false}', async () => {
     const { tc, user, tokens } = await issued({ accessTokenFormat: 'opaque' });
+    expect((await introspect(server.url, tc, tokens.access_token)).body.active).toBe(true);
     await ctx.store.users.delete(user.id);
     expect((await introspect(server.url, tc, tokens.access_token)).body).toEqual({
       active: false,

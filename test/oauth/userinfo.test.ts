@@ -110,6 +110,8 @@ describe('/userinfo (OpenID Connect Core §5.3, RFC 6750)', () => {
 
     it('answers the person as they are now, not as they were when the token was issued', async () => {
       const { user, token } = await accessToken('openid profile email');
+      // Answered once first: a token already seen must still show the change at once.
+      expect((await userinfo(server.url, token)).body.given_name).not.toBe('Alicia');
       await ctx.store.users.update(
         user.id,
         { givenName: 'Alicia', emailVerified: true, twoFactor: true },
@@ -157,6 +159,7 @@ describe('/userinfo (OpenID Connect Core §5.3, RFC 6750)', () => {
 
     it('a token of a deleted person is 401 invalid_token', async () => {
       const { user, token } = await accessToken('openid');
+      expect((await userinfo(server.url, token)).status).toBe(200);
       await ctx.store.users.delete(user.id);
       expectInvalidToken(await userinfo(server.url, token));
     });

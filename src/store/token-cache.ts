@@ -1,0 +1,130 @@
+import type { Store, TokenRecord, User } from './types.js';
+
+type Found = { token: TokenRecord; user: User | undefined } | undefined;
+
+/**
+ * Access-token records with their person, kept in process for `ttlMs`.
+ *
+ * A resource server presents the same access token on every call it serves
+ * while the token lives, and each presentation at /introspect or /userinfo
+ * was one database read. This keeps the answer of that read briefly, so that
+ * read happens at most once every `ttlMs` per token and instance.
+ *
+ * What is kept never outlives a change seen by this instance: every store
+ * write that could end or change a token or its person forgets everything
+ * (withTokenCache below decides which, refusing by default). Other instances
+ * forget at once when an event bus relays it, and after `ttlMs` without one:
+ * the propagation delay RFC 7009 §2.2 allows between the servers of one
+ * authorization server.
+ *
+ * Only what cannot turn stale unseen is kept: active (unrevoked) access tokens,
+ * and ids with no record, which a write creating them would have cleared.
+ * Refresh tokens are spent on use and are never kept. Callers still check
+ * expiry on every use; kept objects are shared and must not be changed.
+ */
+export class TokenCache {
+  private readonly entries = new Map<string, { found: Found; until: number }>();
+  /** Moves on every forget(), so a read that raced a write does not keep what it read. */
+  private generation = 0;
+
+  constructor(
+    readonly ttlMs = 2_000,
+    private readonly now: () => number = Date.now,
+    /** Tells other instances; set when an event bus connects them. */
+    private readonly broadcast: () => void = () => {},
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  async findWithUser(id: string, load: (id: string) => Promise<Found>): Promise<Found> {
+    const now = this.now();
+    const hit = this.entries.get(id);
+    if (hit && hit.until > now) return hit.found;
+    const generation = this.generation;
+    const found = await load(id);
+    const keep =
+      found === undefined || (found.token.kind === 'access' && found.token.revokedAt === null);
+    if (keep && generation === this.generation) {
+      // Bounded: a flood of distinct tokens empties it rather than growing it.
+      if (this.entries.size >= this.maxEntries) this.entries.clear();
+      this.entries.set(id, { found, until: now + this.ttlMs });
+    }
+    return found;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Forgets everything, here and in every other instance. */
+  invalidate(): void {
+    this.forget();
+    this.broadcast();
+  }
+
+  /** Forgets everything in this instance only: what another instance's invalidate() does here. */
+  forget(): void {
+    this.entries.clear();
+    this.generation += 1;
+  }
+}
+
+/**
+ * Writes that cannot end or change an access token or its person, so need not
+ * clear the cache: new records (which no cached lookup can have seen, misses
+ * are kept only for ids nobody was given yet), the spending of codes and refresh
+ * tokens (never kept), and bookkeeping. Every other method that is not a read
+ * clears it, including methods added later.
+ */
+const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
+  users: ['create'],
+  clients: ['create'],
+  grants: ['upsert', 'touch'],
+  codes: ['save', 'consume'],
+  tokens: ['save', 'saveAll', 'rotate'],
+  sessions: ['create', 'touch', 'addClient'],
+  audit: ['record'],
+};
+
+const READ = /^(find|list|count|get|ping$)/;
+
+type Method = (...args: unknown[]) => Promise<unknown>;
+
+function guarded<T extends object>(part: T, harmless: readonly string[], clear: () => void): T {
+  const copy: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(part)) {
+    if (typeof value !== 'function' || READ.test(name) || harmless.includes(name)) {
+      copy[name] = typeof value === 'function' ? value.bind(part) : value;
+      continue;
+    }
+    const method = value as Method;
+    copy[name] = async (...args: unknown[]) => {
+      try {
+        return await method.apply(part, args);
+      } finally {
+        // After the write, whether or not it succeeded: a failed write may have changed something.
+        clear();
+      }
+    };
+  }
+  return copy as T;
+}
+
+/** `store` with token lookups served from `cache`, and writes that matter clearing it. */
+export function withTokenCache(store: Store, cache: TokenCache): Store {
+  const clear = () => cache.invalidate();
+  const tokens = guarded(store.tokens, HARMLESS_WRITES.tokens ?? [], clear);
+  const findWithUser = store.tokens.findWithUser.bind(store.tokens);
+  tokens.findWithUser = (id) => cache.findWithUser(id, findWithUser);
+  const parts = ['users', 'clients', 'grants', 'codes', 'sessions', 'keys', 'audit'] as const;
+  const wrapped = guarded(store, [], clear);
+  return {
+    ...wrapped,
+    dialect: store.dialect,
+    // Closing changes no data.
+    close: () => store.close(),
+    tokens,
+    ...Object.fromEntries(
+      parts.map((part) => [part, guarded(store[part], HARMLESS_WRITES[part] ?? [], clear)]),
+    ),
+  } as Store;
+}
