@@ -73,7 +73,7 @@ export const settings = {
   redisUrl: {
     env: 'TESSERA_REDIS_URL',
     kind: 'url',
-    doc: 'Redis, to tell every instance at once when a client or the signing keys change. Unset: other instances see such a change within 5 seconds.',
+    doc: 'Redis, to tell every instance at once when a client, a token or the signing keys change. Unset: other instances see a revoked token within 2 seconds and other changes within 5.',
   },
   logLevel: {
     env: 'LOG_LEVEL',
