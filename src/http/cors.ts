@@ -7,9 +7,11 @@ import type { FastifyInstance } from 'fastify';
  */
 export function registerCors(app: FastifyInstance, paths: readonly string[]): void {
   const set = new Set(paths);
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: it runs on every request, and most carry no Origin.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!request.headers.origin) return done();
     const path = request.url.split('?')[0]!.replace(/\/+$/, '') || '/';
-    if (!set.has(path) || !request.headers.origin) return;
+    if (!set.has(path)) return done();
     reply.header('access-control-allow-origin', '*');
     reply.header('access-control-expose-headers', 'WWW-Authenticate, DPoP-Nonce');
     if (request.method === 'OPTIONS') {
@@ -19,7 +21,9 @@ export function registerCors(app: FastifyInstance, paths: readonly string[]): vo
         .header('access-control-max-age', '600')
         .code(204)
         .send();
+      return;
     }
+    done();
   });
   for (const path of paths) app.options(path, async (_request, reply) => reply.code(204).send());
 }

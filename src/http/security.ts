@@ -14,7 +14,8 @@ const PAGE_CSP = [
  * consent) and never cached (they hold CSRF tokens and personal data).
  */
 export function registerSecurityHeaders(app: FastifyInstance): void {
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // A callback hook, not an async one: it runs on every response.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     const type = String(reply.getHeader('content-type') ?? '');
@@ -24,6 +25,6 @@ export function registerSecurityHeaders(app: FastifyInstance): void {
         reply.header('content-security-policy', PAGE_CSP);
       if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     }
-    return payload;
+    done(null, payload);
   });
 }

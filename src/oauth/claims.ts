@@ -58,14 +58,23 @@ export function userClaims(user: User, issuer: string): Record<string, unknown> 
   return all;
 }
 
+/** Answers by scopes and requested names: a deployment has few combinations, and userinfo asks each time. */
+const releasedByKey = new Map<string, ReadonlySet<string>>();
+
 /** The names of the claims a set of scopes releases, plus individually requested ones. */
 export function releasedClaimNames(
   scopes: readonly string[],
   requested: readonly string[] = [],
-): Set<string> {
+): ReadonlySet<string> {
+  const key = `${scopes.join(' ')}|${requested.join(' ')}`;
+  const known = releasedByKey.get(key);
+  if (known) return known;
   const names = new Set<string>(['sub']);
   for (const scope of scopes) for (const claim of CLAIMS_BY_SCOPE[scope] ?? []) names.add(claim);
   for (const claim of requested) if (SUPPORTED_CLAIMS.includes(claim)) names.add(claim);
+  // Bounded: scopes and requested names come from clients, so their combinations could be many.
+  if (releasedByKey.size >= 1_000) releasedByKey.clear();
+  releasedByKey.set(key, names);
   return names;
 }
 
@@ -73,7 +82,7 @@ export function releasedClaimNames(
 export function pickClaims(
   user: User,
   issuer: string,
-  names: Set<string>,
+  names: ReadonlySet<string>,
 ): Record<string, unknown> {
   const all = userClaims(user, issuer);
   const out: Record<string, unknown> = { sub: user.id };
