@@ -38,11 +38,6 @@ declare module 'fastify' {
 }
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
-/**
- * How long an instance may answer from an access token it read, when no event
- * bus tells it of a change made by another instance (see token-cache.ts).
- */
-const TOKEN_CACHE_MS = 2_000;
 
 /**
  * The composition root: builds the whole app from its dependencies without
@@ -70,7 +65,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     options.events ??
     (config.redisUrl ? await redisEventBus(config.redisUrl, app.log) : localEventBus());
   if (!options.events) app.addHook('onClose', async () => events.close());
-  const tokenCache = new TokenCache(TOKEN_CACHE_MS, Date.now, () =>
+  const tokenCache = new TokenCache(config.tokenCache * 1_000, Date.now, () =>
     events.publish({ type: 'tokens.changed' }),
   );
   const store = withTokenCache(options.store, tokenCache);

@@ -73,7 +73,7 @@ export const settings = {
   redisUrl: {
     env: 'TESSERA_REDIS_URL',
     kind: 'url',
-    doc: 'Redis, to tell every instance at once when a client, a token or the signing keys change. Unset: other instances see a revoked token within 2 seconds and other changes within 5.',
+    doc: 'Redis, to tell every instance at once when a client, a token or the signing keys change. Unset: other instances see a revoked token within TESSERA_TOKEN_CACHE_SECONDS and other changes within 5 seconds.',
   },
   logLevel: {
     env: 'LOG_LEVEL',
@@ -124,6 +124,14 @@ export const settings = {
     min: 0,
     max: 300,
     doc: 'How long a rotated refresh token may still be used by the same client (a lost response, two tabs). 0 turns it off, as RFC 9700 advises.',
+  },
+  tokenCache: {
+    env: 'TESSERA_TOKEN_CACHE_SECONDS',
+    kind: 'int',
+    default: '2',
+    min: 0,
+    max: 60,
+    doc: 'How long an instance may answer /introspect and /userinfo from an access token it read, without reading it again. A revocation counts at once on the instance that made it, and everywhere with Redis; without Redis, other instances see it within this time. 0 reads every time.',
   },
   idTokenTtl: {
     env: 'TESSERA_ID_TOKEN_TTL',

@@ -46,6 +46,7 @@ describe('parseConfig', () => {
       accessTokenTtl: 3600,
       refreshTokenTtl: 2592000,
       refreshGrace: 0,
+      tokenCache: 2,
       requirePkce: false,
       dataDir: './data',
     });
@@ -145,6 +146,8 @@ describe('parseConfig', () => {
     ['TESSERA_CODE_TTL', { TESSERA_CODE_TTL: '601' }, /at most 600/],
     ['TESSERA_SESSION_TTL', { TESSERA_SESSION_TTL: '10' }, /at least 60/],
     ['TESSERA_REFRESH_GRACE_SECONDS', { TESSERA_REFRESH_GRACE_SECONDS: '301' }, /at most 300/],
+    ['TESSERA_TOKEN_CACHE_SECONDS', { TESSERA_TOKEN_CACHE_SECONDS: '61' }, /at most 60/],
+    ['TESSERA_TOKEN_CACHE_SECONDS', { TESSERA_TOKEN_CACHE_SECONDS: '-1' }, /whole number/],
   ])('refuses a bad %s (%j) with a ConfigError naming it', (variable, env, message) => {
     const error = configError(env);
     expect(error.variable).toBe(variable);

@@ -108,6 +108,14 @@ describe('several instances', () => {
     expect(took).toBeLessThanOrEqual(2_100);
   });
 
+  it('with TESSERA_TOKEN_CACHE_SECONDS=0, a token revoked at one instance is refused by the other at once', async () => {
+    const [a, b] = await twoInstances({ TESSERA_TOKEN_CACHE_SECONDS: '0' });
+    const token = await opaqueToken(a);
+    expect(await token.active(b)).toBe(true);
+    expect((await token.revoke(a)).statusCode).toBe(200);
+    expect(await token.active(b)).toBe(false);
+  });
+
   describe.skipIf(!redisUrl)('with Redis', () => {
     it('a token revoked at one instance is refused by the other at once', async () => {
       const [a, b] = await twoInstances({ TESSERA_REDIS_URL: redisUrl! });
