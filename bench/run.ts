@@ -252,12 +252,15 @@ async function runTessera(store: StoreName, peer: PeerResults, ceilings: Ceiling
   const handle = openStoreHandle(store);
   const rows: Row[] = [];
   let server: Child | undefined;
+  let uncached: Child | undefined;
+  // Both servers on this store open its signing keys, sealed with this secret.
+  const secret = randomToken(32);
   try {
     server = await startChild({
       name: `tessera-${store}`,
       script: script('tessera'),
       pinning,
-      env: { ...handle.env, BENCH_SECRET: randomToken(32) },
+      env: { ...handle.env, BENCH_SECRET: secret },
     });
     const url = server.ready.url!;
     const fixtures = await server.call<TesseraFixtures>('fixtures');
@@ -317,37 +320,63 @@ async function runTessera(store: StoreName, peer: PeerResults, ceilings: Ceiling
     rows.push(row('f', store, f, undefined, ceilings));
 
     if (options.growth) {
+      await server.stop();
+      server = undefined;
+      // The token cache would answer c and d without touching the store, large or not: the
+      // growth rows read every token from the store, on an empty store and then on a large one.
+      uncached = await startChild({
+        name: `tessera-${store}-uncached`,
+        script: script('tessera'),
+        pinning,
+        env: { ...handle.env, BENCH_SECRET: secret, BENCH_TOKEN_CACHE_SECONDS: '0' },
+      });
+      const uncachedUrl = uncached.ready.url!;
+      const uncachedFixtures = await uncached.call<TesseraFixtures>('fixtures');
+      const uncachedTarget = tesseraTarget(uncachedUrl, uncachedFixtures);
+      const growthTiming = options.quick
+        ? { ...options.timing, warmup: Math.min(options.timing.warmup, 0.5) }
+        : options.timing;
+      const baseline = new Map<ScenarioId, number>();
+      for (const id of GROWTH_IDS) {
+        const measured = await runScenario(id, uncached, uncachedTarget, pool, growthTiming);
+        if (!measured) continue;
+        print(`${SCENARIOS[id].title} (token cache off)`, measured);
+        baseline.set(id, measured.result.rps);
+        rows.push({
+          ...row(id, store, measured, peer[id === 'c-jwt' ? 'c-opaque' : id], ceilings),
+          scenario: `${id}@uncached`,
+        });
+      }
+
       const counts = { tokens: options.growthTokens, users: options.growthUsers };
       const seeding = performance.now();
       await seedGrowth(
         handle.seed,
         counts,
-        [fixtures.web.id, fixtures.opaque.id, fixtures.roundTrip.id],
-        url,
+        [uncachedFixtures.web.id, uncachedFixtures.opaque.id, uncachedFixtures.roundTrip.id],
+        uncachedUrl,
       );
-      const growthTiming = options.quick
-        ? { ...options.timing, warmup: Math.min(options.timing.warmup, 0.5) }
-        : options.timing;
       log(
         `  large store: ${counts.tokens.toLocaleString('en-US')} more tokens and ${counts.users.toLocaleString('en-US')} more people, seeded in ${((performance.now() - seeding) / 1000).toFixed(1)} s${options.quick ? ' (--quick: the full run uses 1,000,000 tokens and 100,000 people)' : ''}`,
       );
       for (const id of GROWTH_IDS) {
-        const measured = await runScenario(id, server, target, pool, growthTiming);
+        const measured = await runScenario(id, uncached, uncachedTarget, pool, growthTiming);
         if (!measured) continue;
-        print(`${SCENARIOS[id].title} (large)`, measured);
-        const empty = rows.find((r) => r.scenario === id);
+        print(`${SCENARIOS[id].title} (large store, token cache off)`, measured);
+        const empty = baseline.get(id);
         const large = row(id, store, measured, peer[id === 'c-jwt' ? 'c-opaque' : id], ceilings);
         rows.push({
           ...large,
           scenario: `${id}@large`,
           stored_tokens: counts.tokens,
           stored_users: counts.users,
-          vs_empty: empty?.rps ? round(measured.result.rps / empty.rps, 3) : null,
+          vs_empty: empty ? round(measured.result.rps / empty, 3) : null,
         });
       }
     }
   } finally {
     await server?.stop();
+    await uncached?.stop();
     await handle.cleanup();
   }
   return rows;

@@ -5,6 +5,7 @@
  * store comes from the environment:
  *   BENCH_STORE=sqlite BENCH_SQLITE_PATH=/tmp/x.sqlite
  *   BENCH_STORE=postgres BENCH_PG_URL=postgres://… BENCH_PG_SCHEMA=bench_…
+ * BENCH_TOKEN_CACHE_SECONDS=0 turns the token cache off (the growth rows).
  */
 import { createServer } from 'node:net';
 import { buildApp } from '../../src/app.js';
@@ -41,6 +42,7 @@ const config = parseConfig({
   NODE_ENV: 'production',
   LOG_LEVEL: 'silent',
   TESSERA_PURGE_INTERVAL: '0',
+  TESSERA_TOKEN_CACHE_SECONDS: process.env.BENCH_TOKEN_CACHE_SECONDS,
 }) as RuntimeConfig;
 const store = await openStore(target(), { schema: process.env.BENCH_PG_SCHEMA });
 const app = await buildApp({ config, store, logger: false });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Child, startChild } from '../../bench/lib/child.js';
 import { keepAlive, send } from '../../bench/lib/http.js';
 import { type LoadSpec, runLoad } from '../../bench/lib/load.js';
+import { checkTargets, markdownTable, type Row } from '../../bench/lib/report.js';
 import { runRoundTrips } from '../../bench/lib/round-trips.js';
 import { seedGrowth, seedRefreshPool } from '../../bench/lib/seed.js';
 import { signInSpec, TokenPool, tesseraTarget } from '../../bench/scenarios.js';
@@ -97,5 +98,44 @@ describe('benchmark smoke run on SQLite', () => {
     expect(await once(target.d)).toBe(200);
     const memory = await server.call<{ rss_mb: number }>('memory');
     expect(memory.rss_mb).toBeGreaterThan(0);
+  });
+});
+
+describe('benchmark report', () => {
+  const base: Row = {
+    scenario: 'd',
+    title: 'd. userinfo',
+    store: 'sqlite',
+    unit: 'requests',
+    rps: 10_000,
+    p50_ms: 1,
+    p99_ms: 2,
+    cpu_us: 90,
+    peer_rps: 4_000,
+    peer_p50_ms: 3,
+    peer_p99_ms: 9,
+    ratio_vs_peer: 2.5,
+    ceiling: 'transport',
+    ceiling_rps: 40_000,
+    fraction_of_ceiling: 0.25,
+    rss_mb: 150,
+    failures: 0,
+  };
+
+  it('names the variant rows and checks the product rows and the growth ratio only', () => {
+    const rows: Row[] = [
+      base,
+      { ...base, scenario: 'd@uncached', rps: 5_000, ratio_vs_peer: 1.25 },
+      { ...base, scenario: 'd@large', rps: 3_500, vs_empty: 0.7 },
+    ];
+    const table = markdownTable(rows);
+    expect(table).toContain('| d. userinfo (token cache off) |');
+    expect(table).toContain('| d. userinfo (large store, token cache off) |');
+    const checks = checkTargets(rows).map((c) => [c.target, c.met]);
+    expect(checks).toEqual([
+      ['d: ≥ 2× oidc-provider, lower p99', true],
+      ['d: ≥ 50% of the transport ceiling', false],
+      ['d@large: ≥ 80% of the empty-store throughput', false],
+    ]);
   });
 });
