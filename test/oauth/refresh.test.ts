@@ -104,6 +104,22 @@ describe('refresh tokens (RFC 6749 §6, RFC 9700 §4.14)', () => {
     }
   });
 
+  it('a reuse detected by a concurrent request revokes the tokens of the request that won too', async () => {
+    const { tc, refreshToken } = await start(server);
+    const results = await Promise.all([1, 2].map(() => refresh(server.url, tc, refreshToken)));
+    const winner = results.find((r) => r.status === 200);
+    expect(winner, results.map((r) => r.text).join('\n')).toBeDefined();
+    // The same token presented twice at once is a reuse (RFC 9700 §4.14.2): whichever request
+    // lost, the family is revoked, and the winner's new tokens with it.
+    await expectInactive(server, tc, String(winner!.body.refresh_token));
+    await expectInactive(server, tc, String(winner!.body.access_token));
+    expectOAuthError(
+      await refresh(server.url, tc, String(winner!.body.refresh_token)),
+      400,
+      'invalid_grant',
+    );
+  });
+
   it('a refresh token issued to another client is invalid_grant and is not spent', async () => {
     const { tc, refreshToken } = await start(server);
     const thief = await makeClient(ctx);

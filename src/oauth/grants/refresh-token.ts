@@ -1,9 +1,10 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { sha256 } from '../../lib/hash.js';
+import type { TokenRecord } from '../../store/types.js';
 import { InvalidGrant, InvalidScope } from '../errors.js';
 import { param, requireParam } from '../params.js';
 import { covers, parseScope, splitScope } from '../scopes.js';
-import { personTokenResponse } from './token-response.js';
+import { completePersonTokens, mintPersonTokens } from './token-response.js';
 import type { Grant } from './types.js';
 
 /**
@@ -39,48 +40,70 @@ export const refreshTokenGrant: Grant = {
       }
     }
 
-    const rotation = await ctx.store.tokens.rotate(id, now);
-    if (rotation.status === 'missing') throw new InvalidGrant('the refresh token is invalid');
-    if (rotation.status === 'stale') {
-      const { token } = rotation;
-      const grace = ctx.config.refreshGrace;
-      const benignRetry =
-        token.revokedAt === null &&
-        token.rotatedAt !== null &&
-        grace > 0 &&
-        now - token.rotatedAt <= grace;
-      if (!benignRetry) {
-        const revoked = await ctx.store.tokens.revokeFamily(token.familyId!, now);
-        ctx.log.warn(
-          { clientId: client.id, revoked },
-          'rotated refresh token reused: its family was revoked',
-        );
-        throw new InvalidGrant('the refresh token has already been used');
-      }
+    // Reuse is known without spending anything on successors; a concurrent reuse is caught below.
+    if (found.rotatedAt !== null && !benignRetry(ctx, found, now)) {
+      await reused(ctx, client.id, found.familyId!, now);
     }
-    const token = rotation.token;
 
-    // A deleted person takes their tokens with them, and a revoked grant revokes its tokens,
-    // so a token that rotated is still backed by both; the person was read with the token.
+    // A deleted person takes their tokens with them, and a revoked grant revokes its tokens;
+    // the person was read with the token.
     const user = lookup?.user;
     if (!user) throw new InvalidGrant('the person behind this refresh token no longer exists');
-
+    const familyId = found.familyId!;
     const subject = {
       client,
       user,
       scopes,
-      grantId: token.grantId ?? undefined,
-      familyId: token.familyId!,
-      sessionId: token.sessionId,
-      authTime: token.authTime ?? undefined,
-      acr: token.acr,
-      amr: token.amr,
-      claims: token.claims,
+      grantId: found.grantId ?? undefined,
+      familyId,
+      sessionId: found.sessionId,
+      authTime: found.authTime ?? undefined,
+      acr: found.acr,
+      amr: found.amr,
+      claims: found.claims,
     };
-    return personTokenResponse(ctx, subject, {
-      // The new refresh token keeps the originally granted scope: a narrower request now
-      // does not narrow later ones.
-      refresh: { scopes: granted, familyExpiresAt: token.familyExpiresAt ?? token.expiresAt },
-    });
+    // The new refresh token keeps the originally granted scope: a narrower request now does
+    // not narrow later ones.
+    const options = {
+      refresh: { scopes: granted, familyExpiresAt: found.familyExpiresAt ?? found.expiresAt },
+    };
+
+    // The successors are stored before the presented token is spent, in its family: a failed
+    // write spends nothing, and a reuse detected by a concurrent request (below) revokes them
+    // too, whichever request won.
+    const minted = mintPersonTokens(ctx, subject, options);
+    await ctx.store.tokens.saveAll(minted.records);
+    const rotation = await ctx.store.tokens.rotate(id, now);
+    if (rotation.status === 'missing') {
+      await ctx.store.tokens.revokeFamily(familyId, now);
+      throw new InvalidGrant('the refresh token is invalid');
+    }
+    if (rotation.status === 'stale' && !benignRetry(ctx, rotation.token, now)) {
+      await reused(ctx, client.id, familyId, now);
+    }
+    return completePersonTokens(ctx, subject, minted, options);
   },
 };
+
+/** A rotated token presented again by the same client within the grace window (off by default). */
+function benignRetry(ctx: AppContext, token: TokenRecord, now: number): boolean {
+  const grace = ctx.config.refreshGrace;
+  return (
+    token.revokedAt === null &&
+    token.rotatedAt !== null &&
+    grace > 0 &&
+    now - token.rotatedAt <= grace
+  );
+}
+
+/** RFC 9700 §4.14.2: a spent refresh token came back, so its whole family is revoked. */
+async function reused(
+  ctx: AppContext,
+  clientId: string,
+  familyId: string,
+  now: number,
+): Promise<never> {
+  const revoked = await ctx.store.tokens.revokeFamily(familyId, now);
+  ctx.log.warn({ clientId, revoked }, 'rotated refresh token reused: its family was revoked');
+  throw new InvalidGrant('the refresh token has already been used');
+}

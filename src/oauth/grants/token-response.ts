@@ -11,18 +11,24 @@ export interface PersonTokens {
   nonce?: string | null;
 }
 
-/**
- * The token response of a grant made for a person (code exchange, refresh):
- * an access token, a refresh token when asked, an ID token when `openid` is in
- * scope; and the grant's "last used" moves on.
- */
-export async function personTokenResponse(
+type PersonSubject = TokenSubject & { user: User; familyId: string };
+
+/** The tokens of a grant made for a person, made and signed but not yet stored. */
+export interface MintedPersonTokens {
+  /** To store, in one statement: one commit instead of one per token. */
+  records: TokenRecord[];
+  /** The response, less the ID token (completePersonTokens adds it). */
+  response: TokenResponse;
+  accessToken: string;
+}
+
+/** Makes the access token, and the refresh token when asked, of a grant made for a person. */
+export function mintPersonTokens(
   ctx: AppContext,
-  subject: TokenSubject & { user: User; familyId: string },
+  subject: PersonSubject,
   options: PersonTokens,
-): Promise<TokenResponse> {
+): MintedPersonTokens {
   const access = mintAccessToken(ctx, subject);
-  // Stored together, in one statement: one commit instead of one per token.
   const records: TokenRecord[] = access.record ? [access.record] : [];
   const response: TokenResponse = {
     access_token: access.token,
@@ -39,15 +45,39 @@ export async function personTokenResponse(
     records.push(refresh.record);
     response.refresh_token = refresh.token;
   }
-  await ctx.store.tokens.saveAll(records);
+  return { records, response, accessToken: access.token };
+}
+
+/**
+ * Finishes the response once its tokens are stored: an ID token when `openid`
+ * is in scope, and the grant's "last used" moves on.
+ */
+export async function completePersonTokens(
+  ctx: AppContext,
+  subject: PersonSubject,
+  minted: MintedPersonTokens,
+  options: PersonTokens,
+): Promise<TokenResponse> {
+  const response = { ...minted.response };
   if (subject.scopes.includes('openid')) {
     response.id_token = issueIdToken(ctx, {
       ...subject,
       nonce: options.nonce ?? null,
-      accessToken: access.token,
+      accessToken: minted.accessToken,
       withScopeClaims: true,
     });
   }
   if (subject.grantId) await ctx.store.grants.touch(subject.grantId, nowSeconds(ctx));
   return response;
+}
+
+/** The token response of a grant made for a person (code exchange): minted, stored, completed. */
+export async function personTokenResponse(
+  ctx: AppContext,
+  subject: PersonSubject,
+  options: PersonTokens,
+): Promise<TokenResponse> {
+  const minted = mintPersonTokens(ctx, subject, options);
+  await ctx.store.tokens.saveAll(minted.records);
+  return completePersonTokens(ctx, subject, minted, options);
 }
