@@ -17,11 +17,12 @@ import { type Pinning, pinLoadGenerator } from './lib/pin.js';
 import { formatSummary, summarize } from './lib/profile-summary.js';
 import { checkTargets, markdownTable, type Row, targetsTable } from './lib/report.js';
 import { runRoundTrips } from './lib/round-trips.js';
-import { type SeedTarget, seedGrowth, seedRefreshPool } from './lib/seed.js';
+import { type SeedTarget, seedGrowth, seedRefreshPool, settle } from './lib/seed.js';
 import { round } from './lib/stats.js';
 import {
   GROWTH_IDS,
   peerTarget,
+  QUICK_GROWTH_IDS,
   SCENARIOS,
   type ScenarioId,
   signInSpec,
@@ -252,15 +253,12 @@ async function runTessera(store: StoreName, peer: PeerResults, ceilings: Ceiling
   const handle = openStoreHandle(store);
   const rows: Row[] = [];
   let server: Child | undefined;
-  let uncached: Child | undefined;
-  // Both servers on this store open its signing keys, sealed with this secret.
-  const secret = randomToken(32);
   try {
     server = await startChild({
       name: `tessera-${store}`,
       script: script('tessera'),
       pinning,
-      env: { ...handle.env, BENCH_SECRET: secret },
+      env: { ...handle.env, BENCH_SECRET: randomToken(32) },
     });
     const url = server.ready.url!;
     const fixtures = await server.call<TesseraFixtures>('fixtures');
@@ -320,25 +318,18 @@ async function runTessera(store: StoreName, peer: PeerResults, ceilings: Ceiling
     rows.push(row('f', store, f, undefined, ceilings));
 
     if (options.growth) {
-      await server.stop();
-      server = undefined;
       // The token cache would answer c and d without touching the store, large or not: the
       // growth rows read every token from the store, on an empty store and then on a large one.
-      uncached = await startChild({
-        name: `tessera-${store}-uncached`,
-        script: script('tessera'),
-        pinning,
-        env: { ...handle.env, BENCH_SECRET: secret, BENCH_TOKEN_CACHE_SECONDS: '0' },
-      });
-      const uncachedUrl = uncached.ready.url!;
-      const uncachedFixtures = await uncached.call<TesseraFixtures>('fixtures');
-      const uncachedTarget = tesseraTarget(uncachedUrl, uncachedFixtures);
+      // The server rebuilds its app with the cache off, on the same port, store and keys.
+      await server.call('token-cache', 0);
+      await settle(handle.seed);
       const growthTiming = options.quick
         ? { ...options.timing, warmup: Math.min(options.timing.warmup, 0.5) }
         : options.timing;
+      const growthIds = options.quick ? QUICK_GROWTH_IDS : GROWTH_IDS;
       const baseline = new Map<ScenarioId, number>();
-      for (const id of GROWTH_IDS) {
-        const measured = await runScenario(id, uncached, uncachedTarget, pool, growthTiming);
+      for (const id of growthIds) {
+        const measured = await runScenario(id, server, target, pool, growthTiming);
         if (!measured) continue;
         print(`${SCENARIOS[id].title} (token cache off)`, measured);
         baseline.set(id, measured.result.rps);
@@ -353,14 +344,14 @@ async function runTessera(store: StoreName, peer: PeerResults, ceilings: Ceiling
       await seedGrowth(
         handle.seed,
         counts,
-        [uncachedFixtures.web.id, uncachedFixtures.opaque.id, uncachedFixtures.roundTrip.id],
-        uncachedUrl,
+        [fixtures.web.id, fixtures.opaque.id, fixtures.roundTrip.id],
+        url,
       );
       log(
         `  large store: ${counts.tokens.toLocaleString('en-US')} more tokens and ${counts.users.toLocaleString('en-US')} more people, seeded in ${((performance.now() - seeding) / 1000).toFixed(1)} s${options.quick ? ' (--quick: the full run uses 1,000,000 tokens and 100,000 people)' : ''}`,
       );
-      for (const id of GROWTH_IDS) {
-        const measured = await runScenario(id, uncached, uncachedTarget, pool, growthTiming);
+      for (const id of growthIds) {
+        const measured = await runScenario(id, server, target, pool, growthTiming);
         if (!measured) continue;
         print(`${SCENARIOS[id].title} (large store, token cache off)`, measured);
         const empty = baseline.get(id);
@@ -376,7 +367,6 @@ async function runTessera(store: StoreName, peer: PeerResults, ceilings: Ceiling
     }
   } finally {
     await server?.stop();
-    await uncached?.stop();
     await handle.cleanup();
   }
   return rows;

@@ -81,7 +81,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     profile: values.profile,
     timing: {
       warmup: number('warmup', values.warmup, quick ? 1 : 3),
-      duration: number('duration', values.duration, quick ? 2 : 10),
+      duration: number('duration', values.duration, quick ? 1.5 : 10),
       connections: number('connections', values.connections, 10),
     },
     signInConnections: 4,

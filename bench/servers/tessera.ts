@@ -5,7 +5,6 @@
  * store comes from the environment:
  *   BENCH_STORE=sqlite BENCH_SQLITE_PATH=/tmp/x.sqlite
  *   BENCH_STORE=postgres BENCH_PG_URL=postgres://… BENCH_PG_SCHEMA=bench_…
- * BENCH_TOKEN_CACHE_SECONDS=0 turns the token cache off (the growth rows).
  */
 import { createServer } from 'node:net';
 import { buildApp } from '../../src/app.js';
@@ -42,11 +41,15 @@ const config = parseConfig({
   NODE_ENV: 'production',
   LOG_LEVEL: 'silent',
   TESSERA_PURGE_INTERVAL: '0',
-  TESSERA_TOKEN_CACHE_SECONDS: process.env.BENCH_TOKEN_CACHE_SECONDS,
 }) as RuntimeConfig;
 const store = await openStore(target(), { schema: process.env.BENCH_PG_SCHEMA });
-const app = await buildApp({ config, store, logger: false });
-await app.listen({ port, host: '127.0.0.1' });
+
+async function serve(settings: RuntimeConfig) {
+  const built = await buildApp({ config: settings, store, logger: false });
+  await built.listen({ port, host: '127.0.0.1' });
+  return built;
+}
+let app = await serve(config);
 
 serveParent(
   {
@@ -55,6 +58,11 @@ serveParent(
     memory: () => memoryMb(),
     'profile-start': () => startProfile(),
     'profile-stop': (file) => stopProfile(String(file)),
+    // The growth rows: the same store, keys, port and fixtures, with the token cache set anew.
+    'token-cache': async (seconds) => {
+      await app.close();
+      app = await serve({ ...config, tokenCache: Number(seconds) });
+    },
     stop: async () => {
       await app.close();
       await store.close();
