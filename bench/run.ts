@@ -42,6 +42,10 @@ const machine = describeMachine();
 const pinning: Pinning = pinLoadGenerator();
 const date = new Date().toISOString().slice(0, 10);
 const script = (name: string) => new URL(`./servers/${name}.ts`, import.meta.url);
+/** What both servers' children are told about the run's variant. */
+const variantEnv = { BENCH_ID_TOKEN_ALG: options.idTokenAlg };
+/** Whether a scenario is part of this run (--only). */
+const included = (id: ScenarioId) => !options.only || options.only.includes(id);
 
 /** Pre-issued refresh tokens: enough for this many grants per second over warm-up and measurement. */
 const POOL_RATE = 2_500;
@@ -153,7 +157,12 @@ type PeerResults = Partial<Record<ScenarioId, Measured>>;
 
 async function runPeer(): Promise<PeerResults> {
   log('oidc-provider (peer, in-memory Map adapter)');
-  const peer = await startChild({ name: 'peer', script: script('peer'), pinning });
+  const peer = await startChild({
+    name: 'peer',
+    script: script('peer'),
+    pinning,
+    env: variantEnv,
+  });
   const results: PeerResults = {};
   try {
     const clients = peer.ready.clients as PeerClients;
@@ -171,6 +180,7 @@ async function runPeer(): Promise<PeerResults> {
         }),
       );
     for (const id of Object.keys(SCENARIOS) as ScenarioId[]) {
+      if (!included(id)) continue;
       const measured = await runScenario(id, peer, target, pool);
       if (!measured) continue;
       results[id] = measured;
@@ -285,7 +295,7 @@ async function runTessera(
       name: `tessera-${store}`,
       script: script('tessera'),
       pinning,
-      env: { ...handle.env, BENCH_SECRET: randomToken(32) },
+      env: { ...handle.env, ...variantEnv, BENCH_SECRET: randomToken(32) },
     });
     const url = server.ready.url!;
     const fixtures = await server.call<TesseraFixtures>('fixtures');
@@ -297,7 +307,7 @@ async function runTessera(
 
     let aMeasured: Measured | undefined;
     for (const id of Object.keys(SCENARIOS) as ScenarioId[]) {
-      if (id === 'f') continue;
+      if (id === 'f' || !included(id)) continue;
       if (id === 'a') measuredCeilings.signing = await measureSigning();
       if (id === 'd') measuredCeilings.transport = await measureTransport();
       const measured = await runScenario(id, server, target, pool);
@@ -307,48 +317,51 @@ async function runTessera(
       pending.push((c) => row(id, store, measured, peer[id === 'c-jwt' ? 'c-opaque' : id], c));
     }
 
-    // f: sign-ins beside a, against a alone just before.
-    const signIn = await signInSpec(url, fixtures);
-    const signInTiming = { ...options.timing, connections: options.signInConnections };
-    // A quick run takes a's own row as "alone"; a full run measures it again just before.
-    const aRow = aMeasured?.result;
-    const aAlone: LoadResult =
-      options.quick && aRow
-        ? {
-            rps: aRow.rps,
-            p50_ms: aRow.p50_ms,
-            p99_ms: aRow.p99_ms,
-            responses: 0,
-            unexpected: 0,
-            errors: 0,
-          }
-        : await runLoad(target.a, options.timing, cpuOf(server));
-    await runLoad(signIn, {
-      ...signInTiming,
-      warmup: 0,
-      duration: Math.min(1, options.timing.warmup),
-    });
-    const [aDuring, signIns] = await Promise.all([
-      measure(target.a, options.timing),
-      measure(signIn, signInTiming),
-    ]);
-    const f: Measured = {
-      result: signIns,
-      rss_mb: await rss(server),
-      extra: {
-        sign_in_connections: options.signInConnections,
-        a_rps_alone: aAlone.rps,
-        a_p99_alone_ms: aAlone.p99_ms,
-        a_rps_during: aDuring.rps,
-        a_p99_during_ms: aDuring.p99_ms,
-        a_p99_ratio: aAlone.p99_ms ? round(aDuring.p99_ms / aAlone.p99_ms, 2) : null,
-      },
-    };
-    print(SCENARIOS.f.title, f);
-    log(`    a alone ${describe(aAlone)}\n    a during sign-ins ${describe(aDuring)}`);
-    pending.push((c) => row('f', store, f, undefined, c));
+    if (included('f')) {
+      // f: sign-ins beside a, against a alone just before.
+      const signIn = await signInSpec(url, fixtures);
+      const signInTiming = { ...options.timing, connections: options.signInConnections };
+      // A quick run takes a's own row as "alone"; a full run measures it again just before.
+      const aRow = aMeasured?.result;
+      const aAlone: LoadResult =
+        options.quick && aRow
+          ? {
+              rps: aRow.rps,
+              p50_ms: aRow.p50_ms,
+              p99_ms: aRow.p99_ms,
+              responses: 0,
+              unexpected: 0,
+              errors: 0,
+            }
+          : await runLoad(target.a, options.timing, cpuOf(server));
+      await runLoad(signIn, {
+        ...signInTiming,
+        warmup: 0,
+        duration: Math.min(1, options.timing.warmup),
+      });
+      const [aDuring, signIns] = await Promise.all([
+        measure(target.a, options.timing),
+        measure(signIn, signInTiming),
+      ]);
+      const f: Measured = {
+        result: signIns,
+        rss_mb: await rss(server),
+        extra: {
+          sign_in_connections: options.signInConnections,
+          a_rps_alone: aAlone.rps,
+          a_p99_alone_ms: aAlone.p99_ms,
+          a_rps_during: aDuring.rps,
+          a_p99_during_ms: aDuring.p99_ms,
+          a_p99_ratio: aAlone.p99_ms ? round(aDuring.p99_ms / aAlone.p99_ms, 2) : null,
+        },
+      };
+      print(SCENARIOS.f.title, f);
+      log(`    a alone ${describe(aAlone)}\n    a during sign-ins ${describe(aDuring)}`);
+      pending.push((c) => row('f', store, f, undefined, c));
+    }
 
-    if (options.growth) {
+    const growthIds = (options.quick ? QUICK_GROWTH_IDS : GROWTH_IDS).filter(included);
+    if (options.growth && growthIds.length > 0) {
       // The token cache would answer c and d without touching the store, large or not: the
       // growth rows read every token from the store, on an empty store and then on a large one.
       // The server rebuilds its app with the cache off, on the same port, store and keys.
@@ -357,7 +370,6 @@ async function runTessera(
       const growthTiming = options.quick
         ? { ...options.timing, warmup: Math.min(options.timing.warmup, 0.5) }
         : options.timing;
-      const growthIds = options.quick ? QUICK_GROWTH_IDS : GROWTH_IDS;
       const baseline = new Map<ScenarioId, number>();
       for (const id of growthIds) {
         const measured = await runScenario(id, server, target, pool, growthTiming);
@@ -395,6 +407,9 @@ async function runTessera(
         }));
       }
     }
+    // A run without a or d (--only) still divides by both.
+    measuredCeilings.signing ??= await measureSigning();
+    measuredCeilings.transport ??= await measureTransport();
   } finally {
     await server?.stop();
     await handle.cleanup();
@@ -497,7 +512,7 @@ async function main(opts: BenchOptions): Promise<void> {
 
   const table = markdownTable(rows);
   const targets = targetsTable(checkTargets(rows));
-  const header = `Tessera benchmark ${date}${opts.quick ? ' (quick)' : ''}: ${machine.cpu}, ${machine.nproc} cores, Node ${machine.node}; ${pinning.pinned ? `server on core 0, load generator on core 1` : 'unpinned'}; ${opts.timing.warmup} s warm-up + ${opts.timing.duration} s, ${opts.timing.connections} connections. Ceilings, measured on the server core beside each store's rows: ${ceilingNotes.join('; ')}.`;
+  const header = `Tessera benchmark ${date}${opts.quick ? ' (quick)' : ''}${opts.idTokenAlg === 'RS256' ? '' : `, ${opts.idTokenAlg} ID tokens on both servers`}${opts.only ? `, only ${opts.only.join(', ')}` : ''}: ${machine.cpu}, ${machine.nproc} cores, Node ${machine.node}; ${pinning.pinned ? `server on core 0, load generator on core 1` : 'unpinned'}; ${opts.timing.warmup} s warm-up + ${opts.timing.duration} s, ${opts.timing.connections} connections. Ceilings, measured on the server core beside each store's rows: ${ceilingNotes.join('; ')}.`;
   log(header);
   log();
   log(table);
@@ -507,7 +522,9 @@ async function main(opts: BenchOptions): Promise<void> {
 
   const dir = join(process.cwd(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, `${date}${opts.quick ? '-quick' : ''}`);
+  // A variant or partial run never overwrites the full results of the day.
+  const variant = `${opts.idTokenAlg === 'RS256' ? '' : `-id-${opts.idTokenAlg.toLowerCase()}`}${opts.only ? '-partial' : ''}`;
+  const base = join(dir, `${date}${opts.quick ? '-quick' : ''}${variant}`);
   const json = `${JSON.stringify(rows, null, 2)}\n`;
   writeFileSync(`${base}.json`, json);
   writeFileSync(`${base}.md`, `${header}\n\n${table}\n\n${targets}\n`);

@@ -18,6 +18,10 @@ export interface BenchOptions {
   signInConnections: number;
   growthTokens: number;
   growthUsers: number;
+  /** The ID tokens' algorithm, registered for the person clients on both servers. */
+  idTokenAlg: 'RS256' | 'ES256';
+  /** Only these scenarios (ids as in bench/scenarios.ts), or all. */
+  only: string[] | undefined;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -32,6 +36,9 @@ export const USAGE = `npm run bench -- [options]
   --profile            CPU-profile Tessera during a, c and d (writes bench/results/profiles/)
   --warmup S --duration S --connections N   override the timing
   --tokens N --users N                       size of the large store
+  --id-token-alg ALG   RS256 (default, both servers' default) or ES256, registered by the person
+                       clients of both servers: what b and e cost without an RSA signature
+  --only IDS           only these scenarios, e.g. --only b,e (results go to <date>-partial.*)
   -h, --help`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -50,6 +57,8 @@ export function parseOptions(argv: string[]): BenchOptions {
       connections: { type: 'string' },
       tokens: { type: 'string' },
       users: { type: 'string' },
+      'id-token-alg': { type: 'string', default: 'RS256' },
+      only: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -67,6 +76,9 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (!['both', 'sqlite', 'postgres'].includes(store))
     throw new Error(`--store must be sqlite, postgres or both, got "${store}"`);
   const quick = values.quick;
+  const idTokenAlg = values['id-token-alg'];
+  if (idTokenAlg !== 'RS256' && idTokenAlg !== 'ES256')
+    throw new Error(`--id-token-alg must be RS256 or ES256, got "${idTokenAlg}"`);
   return {
     quick,
     json: values.json,
@@ -87,5 +99,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     signInConnections: 4,
     growthTokens: number('tokens', values.tokens, quick ? 100_000 : 1_000_000),
     growthUsers: number('users', values.users, quick ? 10_000 : 100_000),
+    idTokenAlg,
+    only: values.only?.split(',').map((id) => id.trim()),
   };
 }

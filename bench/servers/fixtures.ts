@@ -72,9 +72,13 @@ export async function createFixtures(ctx: AppContext): Promise<TesseraFixtures> 
     responseTypes: [],
     scopes: [SERVICE_SCOPE],
   });
-  const web = await makeClient(ctx, 'web', {});
+  // RS256 unless the run asks otherwise (--id-token-alg), as for the peer's clients.
+  const idTokenSignedResponseAlg =
+    process.env.BENCH_ID_TOKEN_ALG ?? CLIENT_DEFAULTS.idTokenSignedResponseAlg;
+  const web = await makeClient(ctx, 'web', { idTokenSignedResponseAlg });
   const opaque = await makeClient(ctx, 'opaque', { accessTokenFormat: 'opaque' });
   const roundTrip = await makeClient(ctx, 'roundtrip', {
+    idTokenSignedResponseAlg,
     grantTypes: ['authorization_code'],
     scopes: ['openid', 'profile', 'email'],
   });

@@ -66,6 +66,8 @@ const provider = new Provider(issuer, {
       response_types: ['code'],
       redirect_uris: [REDIRECT_URI],
       token_endpoint_auth_method: 'client_secret_basic',
+      // RS256 unless the run asks otherwise (--id-token-alg), as for Tessera's clients.
+      id_token_signed_response_alg: process.env.BENCH_ID_TOKEN_ALG ?? 'RS256',
     },
   ],
   jwks: {

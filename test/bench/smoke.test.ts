@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Child, startChild } from '../../bench/lib/child.js';
 import { keepAlive, send } from '../../bench/lib/http.js';
 import { type LoadSpec, runLoad } from '../../bench/lib/load.js';
+import { parseOptions } from '../../bench/lib/options.js';
 import { checkTargets, markdownTable, type Row } from '../../bench/lib/report.js';
 import { runRoundTrips } from '../../bench/lib/round-trips.js';
 import { seedGrowth, seedRefreshPool } from '../../bench/lib/seed.js';
@@ -137,5 +138,16 @@ describe('benchmark report', () => {
       ['d: ≥ 50% of the transport ceiling', false],
       ['d@large: ≥ 80% of the empty-store throughput', false],
     ]);
+  });
+});
+
+describe('benchmark options', () => {
+  it('takes the ID token algorithm of both servers and a subset of the scenarios', () => {
+    const options = parseOptions(['--quick', '--id-token-alg', 'ES256', '--only', 'b, e']);
+    expect(options.idTokenAlg).toBe('ES256');
+    expect(options.only).toEqual(['b', 'e']);
+    expect(parseOptions([]).idTokenAlg).toBe('RS256');
+    expect(parseOptions([]).only).toBeUndefined();
+    expect(() => parseOptions(['--id-token-alg', 'HS256'])).toThrow(/RS256 or ES256/);
   });
 });
