@@ -434,7 +434,7 @@ async function runProfiles(stores: StoreName[]): Promise<void> {
         name: `tessera-${store}`,
         script: script('tessera'),
         pinning,
-        env: { ...handle.env, BENCH_SECRET: randomToken(32) },
+        env: { ...handle.env, ...variantEnv, BENCH_SECRET: randomToken(32) },
       });
       const fixtures = await server.call<TesseraFixtures>('fixtures');
       const target = tesseraTarget(server.ready.url!, fixtures);

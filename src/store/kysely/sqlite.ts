@@ -1,5 +1,7 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import type { SqliteDatabase } from 'kysely';
 
@@ -20,6 +22,7 @@ export function openSqlite(path: string): SqliteDatabase {
   // WAL with NORMAL sync is durable across process crashes; only a power loss can drop the last commits.
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
+  const stopCheckpointer = path === ':memory:' ? () => {} : startCheckpointer(db, path);
   const statements = new Map<string, SQLite.Statement>();
   return {
     prepare(sql) {
@@ -33,7 +36,71 @@ export function openSqlite(path: string): SqliteDatabase {
     },
     close() {
       statements.clear();
+      // The checkpointer's connection closes first, so that this one, the last, folds the log
+      // back into the database and removes it.
+      stopCheckpointer();
       db.close();
     },
+  };
+}
+
+/** How often the background connection folds the write-ahead log back into the database. */
+const CHECKPOINT_INTERVAL_MS = 500;
+/**
+ * Pages in the log past which a commit on the event loop checkpoints after all (SQLite's own
+ * automatic checkpoint): reached only if the background checkpointer falls behind or dies.
+ */
+const FALLBACK_CHECKPOINT_PAGES = 10_000;
+
+const CHECKPOINTER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.path, { fileMustExist: true });
+const done = new Int32Array(workerData.done);
+const timer = setInterval(() => {
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+}, workerData.intervalMs);
+parentPort.on('message', () => {
+  clearInterval(timer);
+  try { db.close(); } catch {}
+  Atomics.store(done, 0, 1);
+  Atomics.notify(done, 0);
+  parentPort.close();
+});
+`;
+
+/**
+ * Checkpoints in a worker thread, on a connection of its own. SQLite checkpoints
+ * automatically inside a commit once the log reaches 1,000 pages: the commit
+ * that trips it copies the log into the database and fsyncs it, on the event
+ * loop. That was about half the cost of a refresh token's two commits. A
+ * PASSIVE checkpoint never blocks readers or writers, and the fsync now waits
+ * in the worker. Returns a function that stops it and closes its connection,
+ * synchronously (Kysely closes databases synchronously), waiting at most 2 s.
+ */
+function startCheckpointer(db: SQLite.Database, path: string): () => void {
+  db.pragma(`wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
+  // A log that grew in a burst is cut back to this size after a checkpoint.
+  db.pragma('journal_size_limit = 67108864');
+  const done = new SharedArrayBuffer(4);
+  const worker = new Worker(CHECKPOINTER_SOURCE, {
+    eval: true,
+    workerData: {
+      module: createRequire(import.meta.url).resolve('better-sqlite3'),
+      path,
+      intervalMs: CHECKPOINT_INTERVAL_MS,
+      done,
+    },
+  });
+  // It never keeps the process alive, and if it dies the fallback above bounds the log.
+  worker.unref();
+  worker.on('error', () => {});
+  worker.on('exit', () => Atomics.store(new Int32Array(done), 0, 1));
+  let stopped = false;
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    worker.postMessage('stop');
+    Atomics.wait(new Int32Array(done), 0, 0, 2_000);
   };
 }
