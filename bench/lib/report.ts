@@ -37,6 +37,8 @@ const fmt = (value: number | null | undefined, digits = 0) =>
       });
 const pct = (value: number | null | undefined) =>
   value === null || value === undefined ? '–' : `${Math.round(value * 100)}%`;
+/** For a target's verdict: one decimal, so that 59.8% does not read as a 60% that failed. */
+const pctExact = (value: number) => `${(value * 100).toFixed(1)}%`;
 
 /** How the title of a variant row ends. */
 const SUFFIX: Record<string, string> = {
@@ -74,7 +76,7 @@ export function checkTargets(rows: Row[]): Check[] {
         checks.push({
           target: `${row.scenario}: ≥ 80% of the empty-store throughput`,
           store: row.store,
-          value: pct(ratio),
+          value: pctExact(ratio),
           met: ratio >= 0.8,
         });
       }
@@ -94,14 +96,14 @@ export function checkTargets(rows: Row[]): Check[] {
       checks.push({
         target: 'a: ≥ 60% of the signing ceiling',
         store: row.store,
-        value: pct(row.fraction_of_ceiling),
+        value: pctExact(row.fraction_of_ceiling),
         met: row.fraction_of_ceiling >= 0.6,
       });
     if (row.scenario === 'd')
       checks.push({
         target: 'd: ≥ 50% of the transport ceiling',
         store: row.store,
-        value: pct(row.fraction_of_ceiling),
+        value: pctExact(row.fraction_of_ceiling),
         met: row.fraction_of_ceiling >= 0.5,
       });
     if (row.scenario === 'f' && typeof row.a_p99_ratio === 'number')
