@@ -28,7 +28,7 @@ export class TokenCache {
   private generation = 0;
 
   constructor(
-    readonly ttlMs = 2_000,
+    private readonly ttlMs = 2_000,
     private readonly now: () => number = Date.now,
     /** Tells other instances; set when an event bus connects them. */
     private readonly broadcast: () => void = () => {},
