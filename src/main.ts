@@ -47,13 +47,16 @@ unverified unless --email-verified is given.`,
          [--auth-method client_secret_basic|client_secret_post|none]
          [--post-logout-redirect-uri URL …] [--backchannel-logout-uri URL]
          [--id-token-alg RS256|ES256|EdDSA] [--userinfo-alg RS256|ES256|EdDSA]
-         [--first-party] [--require-pkce] [--opaque-access-tokens] [--json]
+         [--first-party] [--require-pkce] [--opaque-access-tokens] [--resource-server]
+         [--json]
 
 Prints the client_id and, for a confidential client, the client_secret: it is shown
 only once (only its hash is stored).
   grant types: authorization_code, refresh_token, client_credentials
                (default authorization_code,refresh_token)
-  scopes:      default "openid profile email phone address offline_access"`,
+  scopes:      default "openid profile email phone address offline_access"
+  --resource-server  an API's client: it may introspect the access tokens of every client
+                     (issued for the default audience), not only its own`,
     load: async () => (await import('./cli/client.js')).clientCreate,
   },
   'client list': {

@@ -31,6 +31,7 @@ export const ClientBody = Type.Object(
     require_auth_time: Type.Optional(Type.Boolean()),
     first_party: Type.Optional(Type.Boolean()),
     require_pkce: Type.Optional(Type.Boolean()),
+    resource_server: Type.Optional(Type.Boolean()),
     // Seed 003.
     app_name: Type.Optional(Type.String({ maxLength: 100 })),
     contact_email: Type.Optional(Type.String({ maxLength: 254 })),
@@ -80,6 +81,7 @@ export function clientInput(body: ClientBody): ClientInput {
   if (body.require_auth_time !== undefined) input.requireAuthTime = body.require_auth_time;
   if (body.first_party !== undefined) input.firstParty = body.first_party;
   if (body.require_pkce !== undefined) input.requirePkce = body.require_pkce;
+  if (body.resource_server !== undefined) input.resourceServer = body.resource_server;
   return input;
 }
 
@@ -108,6 +110,7 @@ export function clientView(client: Client): Record<string, unknown> {
     require_auth_time: client.requireAuthTime,
     first_party: client.firstParty,
     require_pkce: client.requirePkce,
+    resource_server: client.resourceServer,
     updated_at: client.updatedAt,
   };
 }

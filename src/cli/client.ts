@@ -17,6 +17,7 @@ const FLAGS: Record<string, string> = {
   client_type: '--public',
   id_token_signed_response_alg: '--id-token-alg',
   userinfo_signed_response_alg: '--userinfo-alg',
+  resource_server: '--resource-server',
 };
 
 /** A rule's message with the option the person typed in place of the wire field name. */
@@ -50,6 +51,7 @@ export async function clientCreate(argv: string[]): Promise<void> {
       'first-party': { type: 'boolean', default: false },
       'require-pkce': { type: 'boolean', default: false },
       'opaque-access-tokens': { type: 'boolean', default: false },
+      'resource-server': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -75,6 +77,7 @@ export async function clientCreate(argv: string[]): Promise<void> {
   if (values['id-token-alg']) input.idTokenSignedResponseAlg = values['id-token-alg'];
   if (values['userinfo-alg']) input.userinfoSignedResponseAlg = values['userinfo-alg'];
   if (values['opaque-access-tokens']) input.accessTokenFormat = 'opaque';
+  if (values['resource-server']) input.resourceServer = true;
 
   const { client, secret } = await withContext(loadConfig(), async (ctx) => {
     try {

@@ -1,3 +1,4 @@
+import { isInternalHost } from '../lib/addresses.js';
 import { isJwsAlg, JWS_ALGS } from '../lib/jws.js';
 import type { AccessTokenFormat, Client, ClientType } from '../store/types.js';
 import { ValidationError } from './errors.js';
@@ -52,6 +53,13 @@ export interface ClientInput {
   requireAuthTime?: boolean;
   firstParty?: boolean;
   requirePkce?: boolean;
+  resourceServer?: boolean;
+}
+
+/** What the rules depend on besides the input. */
+export interface ClientRules {
+  /** In production, URIs Tessera's server calls must not point into its own network. */
+  production: boolean;
 }
 
 /** A client's settings: the record without its identity, secret and timestamps. */
@@ -75,6 +83,7 @@ export const CLIENT_DEFAULTS: Omit<ClientMetadata, 'name'> = {
   requireAuthTime: false,
   firstParty: false,
   requirePkce: false,
+  resourceServer: false,
 };
 
 /**
@@ -102,6 +111,17 @@ export function checkRedirectUri(field: string, value: unknown): string {
   }
   if (value.includes('#'))
     throw new ValidationError(field, `${field}: "${value}" must not have a fragment`);
+  // Credentials in a URI end up in logs and Referer headers, and a wildcard is no exact match.
+  if (url.username !== '' || url.password !== '')
+    throw new ValidationError(
+      field,
+      `${field}: "${value}" must not contain a user name or password`,
+    );
+  if (value.includes('*'))
+    throw new ValidationError(
+      field,
+      `${field}: "${value}" must not contain "*": URIs match exactly`,
+    );
   if (FORBIDDEN_SCHEMES.has(url.protocol))
     throw new ValidationError(field, `${field}: the ${url.protocol} scheme is not allowed`);
   const web = url.protocol === 'https:' || url.protocol === 'http:';
@@ -132,11 +152,24 @@ function hasControlCharacter(value: string): boolean {
   return false;
 }
 
-/** The back-channel logout URI: Tessera's server posts to it, so only https or loopback http. */
-export function checkBackchannelUri(value: unknown): string {
-  const field = 'backchannel_logout_uri';
+/**
+ * A URI Tessera's own server calls (the back-channel logout URI): https, or http on loopback
+ * outside production. In production it must not name an internal address (RFC 9700 §4.16, SSRF);
+ * names that resolve to one are refused when the call is made.
+ */
+export function checkServerCalledUri(field: string, value: unknown, rules: ClientRules): string {
   const uri = checkRedirectUri(field, value);
   const url = new URL(uri);
+  if (rules.production) {
+    if (url.protocol !== 'https:') throw new ValidationError(field, `${field} must be https`);
+    if (isInternalHost(url.hostname)) {
+      throw new ValidationError(
+        field,
+        `${field} must not point at a loopback, private or link-local address`,
+      );
+    }
+    return uri;
+  }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
     throw new ValidationError(field, `${field} must be https (or http on loopback)`);
   }
@@ -241,7 +274,11 @@ function resolveType(base: ClientMetadata, input: ClientInput, next: ClientMetad
 }
 
 /** The settings as they would be after `input` is applied to `base`, checked as a whole. */
-export function resolveClient(base: ClientMetadata, input: ClientInput): ClientMetadata {
+export function resolveClient(
+  base: ClientMetadata,
+  input: ClientInput,
+  rules: ClientRules,
+): ClientMetadata {
   const next: ClientMetadata = { ...base };
   if (input.name !== undefined) next.name = checkName(input.name);
   if (input.contactEmail !== undefined) next.contactEmail = checkEmail(input.contactEmail);
@@ -285,7 +322,9 @@ export function resolveClient(base: ClientMetadata, input: ClientInput): ClientM
   }
   if (input.backchannelLogoutUri !== undefined) {
     next.backchannelLogoutUri =
-      input.backchannelLogoutUri === null ? null : checkBackchannelUri(input.backchannelLogoutUri);
+      input.backchannelLogoutUri === null
+        ? null
+        : checkServerCalledUri('backchannel_logout_uri', input.backchannelLogoutUri, rules);
   }
   if (input.defaultMaxAge !== undefined) {
     const v = input.defaultMaxAge;
@@ -300,6 +339,7 @@ export function resolveClient(base: ClientMetadata, input: ClientInput): ClientM
   if (input.requireAuthTime !== undefined) next.requireAuthTime = Boolean(input.requireAuthTime);
   if (input.firstParty !== undefined) next.firstParty = Boolean(input.firstParty);
   if (input.requirePkce !== undefined) next.requirePkce = Boolean(input.requirePkce);
+  if (input.resourceServer !== undefined) next.resourceServer = Boolean(input.resourceServer);
   checkAcrossFields(next);
   return next;
 }
@@ -311,6 +351,12 @@ function checkAcrossFields(client: ClientMetadata): void {
     throw new ValidationError(
       'grant_types',
       'a public client cannot use client_credentials: it has no secret',
+    );
+  }
+  if (client.resourceServer && client.type === 'public') {
+    throw new ValidationError(
+      'resource_server',
+      'a resource server must be a confidential client: introspection needs client authentication',
     );
   }
   if (client.grantTypes.includes('authorization_code') && client.redirectUris.length === 0) {

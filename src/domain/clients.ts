@@ -6,6 +6,7 @@ import {
   CLIENT_DEFAULTS,
   type ClientInput,
   type ClientMetadata,
+  type ClientRules,
   checkName,
   resolveClient,
 } from './client-rules.js';
@@ -41,6 +42,10 @@ export function verifyClientSecret(client: Client, presented: string): boolean {
   return client.secretHash !== null && safeEqual(sha256(presented), client.secretHash);
 }
 
+function rulesOf(ctx: AppContext): ClientRules {
+  return { production: ctx.config.nodeEnv === 'production' };
+}
+
 async function audit(
   ctx: AppContext,
   type: string,
@@ -59,7 +64,11 @@ async function audit(
 
 /** Registers a client; a confidential one gets a 256-bit secret, stored only as its SHA-256. */
 export async function createClient(ctx: AppContext, input: ClientInput): Promise<ClientWithSecret> {
-  const settings = resolveClient({ ...CLIENT_DEFAULTS, name: checkName(input.name) }, input);
+  const settings = resolveClient(
+    { ...CLIENT_DEFAULTS, name: checkName(input.name) },
+    input,
+    rulesOf(ctx),
+  );
   const made = settings.type === 'confidential' ? newSecret() : undefined;
   const client = await ctx.store.clients.create({
     ...settings,
@@ -91,7 +100,7 @@ export async function updateClient(
 ): Promise<ClientWithSecret> {
   const existing = await ctx.store.clients.findById(id);
   if (!existing) throw new NotFoundError('client');
-  const patch: ClientPatch = resolveClient(settingsOf(existing), input);
+  const patch: ClientPatch = resolveClient(settingsOf(existing), input, rulesOf(ctx));
   let secret: string | undefined;
   if (patch.type === 'public') patch.secretHash = null;
   else if (existing.secretHash === null) {
@@ -99,9 +108,18 @@ export async function updateClient(
     secret = made.secret;
     patch.secretHash = made.secretHash;
   }
-  const client = await ctx.store.clients.update(id, patch, nowSeconds(ctx));
+  const now = nowSeconds(ctx);
+  const client = await ctx.store.clients.update(id, patch, now);
   if (!client) throw new NotFoundError('client');
   ctx.clients.invalidate(id);
+  // Its refresh tokens were bound to its secret; without one, anyone with its id could use them.
+  if (existing.type === 'confidential' && client.type === 'public') {
+    const revoked = await ctx.store.tokens.revokeRefreshTokensOfClient(id, now);
+    await audit(ctx, 'client.refresh_tokens_revoked', id, {
+      count: revoked,
+      reason: 'made public',
+    });
+  }
   await audit(ctx, 'client.updated', id);
   return { client, secret };
 }

@@ -32,6 +32,38 @@ export interface KeyRingOptions {
   onChange?: () => void;
 }
 
+/** A new key pair, its private part sealed, not yet stored. */
+interface MadeKey {
+  kid: string;
+  alg: JwsAlg;
+  publicJwk: string;
+  privateJwk: string;
+}
+
+async function makeKeys(secret: string, algs: readonly JwsAlg[]): Promise<MadeKey[]> {
+  return Promise.all(
+    algs.map(async (alg) => {
+      const { privateKey } = await generateKeyPair(alg, {
+        extractable: true,
+        ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+      });
+      const jwk = await exportJWK(privateKey);
+      const kid = await calculateJwkThumbprint(jwk);
+      const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = jwk;
+      return {
+        kid,
+        alg,
+        publicJwk: JSON.stringify(publicJwk),
+        privateJwk: seal(secret, PURPOSE, JSON.stringify(jwk)),
+      };
+    }),
+  );
+}
+
+type KeyAction =
+  | { kind: 'generate'; alg: JwsAlg; activatesAt: number }
+  | { kind: 'retire'; kid: string };
+
 /** A signing key could not be decrypted: the instance secret is not the one it was sealed with. */
 export class KeyDecryptionError extends Error {
   constructor(kid: string, options?: { cause?: unknown }) {
@@ -120,40 +152,57 @@ export class KeyRing {
   /** Re-reads the key set; generates, activates and retires keys as the schedule says. */
   async refresh(): Promise<void> {
     let rows = await this.options.store.list();
-    if (await this.maintain(rows)) {
+    const planned = this.plan(rows);
+    if (planned.length > 0) {
+      // Keys are made before the lock is taken (an RSA key takes a while); what to do is decided
+      // again under the lock, since another instance or `tessera keys rotate` may have done it.
+      const made = await makeKeys(
+        this.options.secret,
+        planned.flatMap((a) => (a.kind === 'generate' ? [a.alg] : [])),
+      );
+      const wrote = await this.options.store.exclusive(async (keys) =>
+        this.maintain(keys, await keys.list(), made),
+      );
       rows = await this.options.store.list();
-      this.options.onChange?.();
+      if (wrote) this.options.onChange?.();
     }
     this.load(rows);
   }
 
   /** Promotes each algorithm's standby key to current now and publishes a new standby. */
   async rotate(algs: readonly JwsAlg[] = JWS_ALGS): Promise<string[]> {
-    const now = this.now();
-    const rows = await this.options.store.list();
-    const promoted: string[] = [];
-    for (const alg of algs) {
-      const standby = rows
-        .filter((k) => k.alg === alg && k.activatesAt > now && k.retiredAt === null)
-        .sort((a, b) => a.activatesAt - b.activatesAt)[0];
-      // The keys signing now are retired explicitly: "newest activation wins" cannot tell
-      // apart two keys activated within the same second.
-      const signing = rows.filter(
-        (k) =>
-          k.alg === alg &&
-          k.activatesAt <= now &&
-          k.retiredAt === null &&
-          (k.expiresAt === null || k.expiresAt > now),
-      );
-      if (standby) {
-        await this.options.store.activate(standby.kid, now);
-        promoted.push(standby.kid);
-      } else {
-        promoted.push(await this.generate(alg, now));
+    // One rotation at a time, across processes: two at once would publish two standby keys.
+    // Each algorithm may need a key to promote and a new standby: made before the lock is taken.
+    const made = await makeKeys(this.options.secret, [...algs, ...algs]);
+    const promoted = await this.options.store.exclusive(async (keys) => {
+      const now = this.now();
+      const rows = await keys.list();
+      const kids: string[] = [];
+      for (const alg of algs) {
+        const standby = rows
+          .filter((k) => k.alg === alg && k.activatesAt > now && k.retiredAt === null)
+          .sort((a, b) => a.activatesAt - b.activatesAt)[0];
+        // The keys signing now are retired explicitly: "newest activation wins" cannot tell
+        // apart two keys activated within the same second.
+        const signing = rows.filter(
+          (k) =>
+            k.alg === alg &&
+            k.activatesAt <= now &&
+            k.retiredAt === null &&
+            (k.expiresAt === null || k.expiresAt > now),
+        );
+        if (standby) {
+          await keys.activate(standby.kid, now);
+          kids.push(standby.kid);
+        } else {
+          kids.push(await this.insert(keys, made, alg, now));
+        }
+        for (const old of signing) await keys.retire(old.kid, now, now + this.options.retireAfter);
       }
-      for (const old of signing)
-        await this.options.store.retire(old.kid, now, now + this.options.retireAfter);
-    }
+      // The new standby keys, published before they sign.
+      await this.maintain(keys, await keys.list(), made);
+      return kids;
+    });
     await this.refresh();
     this.options.onChange?.();
     this.options.log?.info({ kids: promoted }, 'signing keys rotated');
@@ -171,55 +220,57 @@ export class KeyRing {
     return () => clearInterval(timer);
   }
 
-  private async generate(alg: JwsAlg, activatesAt: number): Promise<string> {
-    const { privateKey } = await generateKeyPair(alg, {
-      extractable: true,
-      ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
-    });
-    const jwk = await exportJWK(privateKey);
-    const kid = await calculateJwkThumbprint(jwk);
-    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = jwk;
-    const now = this.now();
-    await this.options.store.insert({
-      kid,
-      alg,
-      publicJwk: JSON.stringify(publicJwk),
-      privateJwk: seal(this.options.secret, PURPOSE, JSON.stringify(jwk)),
-      createdAt: now,
+  /** Stores a key made beforehand (or, if none is left for `alg`, one made now). */
+  private async insert(
+    keys: KeyStore,
+    made: MadeKey[],
+    alg: JwsAlg,
+    activatesAt: number,
+  ): Promise<string> {
+    const index = made.findIndex((k) => k.alg === alg);
+    const key =
+      index >= 0 ? made.splice(index, 1)[0]! : (await makeKeys(this.options.secret, [alg]))[0]!;
+    await keys.insert({
+      ...key,
+      createdAt: this.now(),
       activatesAt,
       retiredAt: null,
       expiresAt: null,
     });
-    return kid;
+    return key.kid;
   }
 
-  /** Brings the stored key set in line with the schedule; true when it wrote anything. */
-  private async maintain(rows: SigningKey[]): Promise<boolean> {
+  /** What the schedule asks of a key set now: missing keys to make, superseded ones to retire. */
+  private plan(rows: SigningKey[]): KeyAction[] {
     const now = this.now();
     const period = this.options.rotationDays > 0 ? this.options.rotationDays * 86400 : CENTURY;
-    let wrote = false;
+    const actions: KeyAction[] = [];
     for (const alg of JWS_ALGS) {
       const live = rows.filter((k) => k.alg === alg && (k.expiresAt === null || k.expiresAt > now));
       const active = live
         .filter((k) => k.activatesAt <= now && k.retiredAt === null)
         .sort((a, b) => b.activatesAt - a.activatesAt || b.createdAt - a.createdAt);
       const standby = live.filter((k) => k.activatesAt > now && k.retiredAt === null);
-      if (active.length === 0) {
-        await this.generate(alg, now);
-        wrote = true;
-      }
+      if (active.length === 0) actions.push({ kind: 'generate', alg, activatesAt: now });
       // Superseded keys stop signing now and stay published until their tokens expire.
-      for (const old of active.slice(1)) {
-        await this.options.store.retire(old.kid, now, now + this.options.retireAfter);
-        wrote = true;
-      }
+      for (const old of active.slice(1)) actions.push({ kind: 'retire', kid: old.kid });
       if (standby.length === 0) {
         const newest = active[0]?.activatesAt ?? now;
-        await this.generate(alg, Math.max(newest + period, now + 1));
-        wrote = true;
+        actions.push({ kind: 'generate', alg, activatesAt: Math.max(newest + period, now + 1) });
       }
     }
-    return wrote;
+    return actions;
+  }
+
+  /** Brings the stored key set in line with the schedule; true when it wrote anything. */
+  private async maintain(keys: KeyStore, rows: SigningKey[], made: MadeKey[]): Promise<boolean> {
+    const actions = this.plan(rows);
+    const now = this.now();
+    for (const action of actions) {
+      if (action.kind === 'generate') await this.insert(keys, made, action.alg, action.activatesAt);
+      else await keys.retire(action.kid, now, now + this.options.retireAfter);
+    }
+    return actions.length > 0;
   }
 
   private load(rows: SigningKey[]): void {

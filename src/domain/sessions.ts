@@ -51,7 +51,10 @@ export type SessionEndedHook = (ctx: AppContext, session: Session) => Promise<vo
 
 /**
  * Ends a session and runs the session-ended hooks. Every way a session ends
- * (sign-out, RP-initiated logout, the account page) goes through here.
+ * (sign-out, RP-initiated logout, signing in again, the account page, a
+ * password change, deleting the person, expiry through the purge job) goes
+ * through here: the store revokes the tokens issued in the session and the
+ * hooks tell its apps (back-channel logout).
  */
 export async function endSession(ctx: AppContext, session: Session): Promise<boolean> {
   const ended = await ctx.store.sessions.end(session.id, nowSeconds(ctx));
@@ -78,5 +81,16 @@ export async function endSessionsOfUser(
   for (const session of sessions) {
     if (session.id !== keepId && (await endSession(ctx, session))) count += 1;
   }
+  return count;
+}
+
+/** How many expired sessions the purge job ends per round; the rest wait for the next one. */
+const EXPIRED_BATCH = 500;
+
+/** Ends the sessions that expired without being ended, so that their end runs the hooks too. */
+export async function endExpiredSessions(ctx: AppContext): Promise<number> {
+  const expired = await ctx.store.sessions.listExpiredUnended(nowSeconds(ctx), EXPIRED_BATCH);
+  let count = 0;
+  for (const session of expired) if (await endSession(ctx, session)) count += 1;
   return count;
 }

@@ -1,11 +1,22 @@
 import { type AppContext, nowSeconds } from '../context.js';
+import { endExpiredSessions } from '../domain/sessions.js';
+
+/**
+ * One round of the purge job: sessions that expired are ended (their apps are told, their tokens
+ * revoked), then everything expired is deleted.
+ */
+export async function purgeOnce(ctx: AppContext) {
+  const ended = await endExpiredSessions(ctx);
+  const counts = await ctx.store.purgeExpired(nowSeconds(ctx));
+  return { ...counts, sessionsEnded: ended };
+}
 
 /** Purges expired codes, tokens, sessions and keys every `purgeInterval` seconds; returns a stop function. */
 export function startPurgeJob(ctx: AppContext): () => void {
   if (ctx.config.purgeInterval === 0) return () => {};
   const run = async () => {
     try {
-      const counts = await ctx.store.purgeExpired(nowSeconds(ctx));
+      const counts = await purgeOnce(ctx);
       ctx.log.debug({ purged: counts }, 'purged expired records');
     } catch (error) {
       ctx.log.warn({ err: error }, 'purge of expired records failed');

@@ -30,6 +30,30 @@ export const CLAIMS_BY_SCOPE: Record<string, readonly string[]> = {
 
 export const SUPPORTED_CLAIMS = ['sub', ...Object.values(CLAIMS_BY_SCOPE).flat()];
 
+/** What the consent page says for a claim asked for by name (the `claims` parameter). */
+export const CLAIM_DESCRIPTIONS: Record<string, string> = {
+  name: 'See your full name',
+  family_name: 'See your last name',
+  given_name: 'See your first name',
+  middle_name: 'See your middle name',
+  nickname: 'See your nickname',
+  preferred_username: 'See your username',
+  profile: 'See the address of your profile page',
+  picture: 'See your profile picture',
+  website: 'See your website',
+  gender: 'See your gender',
+  birthdate: 'See your date of birth',
+  zoneinfo: 'See your time zone',
+  locale: 'See your language and region',
+  updated_at: 'See when your profile was last updated',
+  two_factor: 'See whether you use two-factor sign-in',
+  email: 'See your e-mail address',
+  email_verified: 'See whether your e-mail address is verified',
+  phone_number: 'See your phone number',
+  phone_number_verified: 'See whether your phone number is verified',
+  address: 'See your postal address',
+};
+
 /** Every claim value the user has, by claim name; absent values are left out. */
 export function userClaims(user: User, issuer: string): Record<string, unknown> {
   const name = [user.givenName, user.middleName, user.familyName].filter(Boolean).join(' ');

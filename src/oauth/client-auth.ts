@@ -87,11 +87,19 @@ export function secretMatches(client: Client, secret: string): boolean {
   return client.secretHash !== null && safeEqual(sha256(secret), client.secretHash);
 }
 
+/** How a refusal describes the method a client registered. */
+const METHOD_WORDS: Record<ClientAuthMethod, string> = {
+  client_secret_basic: 'its secret in HTTP Basic credentials (client_secret_basic)',
+  client_secret_post: 'client_id and client_secret in the request body (client_secret_post)',
+  none: 'only its client_id (none): it has no secret',
+};
+
 /**
- * Authenticates the client of a token, revocation or introspection request.
- * Confidential clients prove their secret by Basic or in the body (either one,
- * as Keycloak allows); public clients send only their id. A failure is a 401
- * invalid_client with the Basic challenge.
+ * Authenticates the client of a token, revocation or introspection request
+ * with the one method it registered (`token_endpoint_auth_method`), as
+ * RFC 7591 §2 and OpenID Connect Core §9 intend: a client registered for Basic
+ * cannot send its secret in the body, nor the reverse, and a public client
+ * sends only its id. A failure is a 401 invalid_client with the Basic challenge.
  */
 export async function authenticateClient(
   ctx: AppContext,
@@ -102,15 +110,13 @@ export async function authenticateClient(
   const client =
     credentials.clientId.length <= 200 ? await ctx.clients.get(credentials.clientId) : undefined;
   if (!client) throw new InvalidClient('client authentication failed: unknown client');
-  if (credentials.secret === undefined) {
-    if (client.type !== 'public') {
-      throw new InvalidClient(
-        'client authentication failed: this client must authenticate with its secret',
-      );
-    }
-    return { client, method: 'none' };
+  const registered = client.tokenEndpointAuthMethod;
+  if (credentials.method !== registered) {
+    throw new InvalidClient(
+      `client authentication failed: this client must authenticate with ${METHOD_WORDS[registered]}`,
+    );
   }
-  if (client.type === 'public' || !secretMatches(client, credentials.secret)) {
+  if (credentials.secret !== undefined && !secretMatches(client, credentials.secret)) {
     throw new InvalidClient('client authentication failed: wrong client secret');
   }
   return { client, method: credentials.method };

@@ -33,7 +33,7 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
     userinfo_signing_alg_values_supported: [...JWS_ALGS],
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
-    introspection_endpoint_auth_methods_supported: [...secretMethods, 'none'],
+    introspection_endpoint_auth_methods_supported: [...secretMethods],
     code_challenge_methods_supported: ['S256'],
     claims_supported: [
       'iss',

@@ -1,21 +1,42 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
+import type { Client } from '../store/types.js';
 import { authenticateClient } from './client-auth.js';
+import { InvalidClient } from './errors.js';
+import { accessTokenAudience } from './issue.js';
 import { bodyParams, param, requireParam } from './params.js';
 import { type ActiveToken, findActiveAccessToken, findActiveRefreshToken } from './token-lookup.js';
 
 const INACTIVE = { active: false } as const;
 
 /**
- * RFC 7662. Any confidential client (a resource server) may introspect any
- * token, as in Keycloak; a public client only its own. Expired, revoked and
- * unknown tokens all answer `{"active": false}` and nothing else.
+ * Whether `caller` may learn about `token` (RFC 7662 §2.1, §4; RFC 6749 §10.4): the client it
+ * was issued to may; a resource server may introspect access tokens meant for it (today the
+ * default audience, the issuer); a refresh token only by its own client. Everyone else learns
+ * nothing: the token is reported inactive, as if it did not exist.
+ */
+function mayIntrospect(ctx: AppContext, caller: Client, token: ActiveToken): boolean {
+  if (token.clientId === caller.id) return true;
+  if (token.kind !== 'access' || !caller.resourceServer) return false;
+  return token.audience === accessTokenAudience(ctx);
+}
+
+/**
+ * RFC 7662. The caller authenticates as a confidential client (a public client
+ * has nothing to prove who it is with, so it cannot introspect); it learns only
+ * about tokens it may see. Expired, revoked, unknown and others' tokens all
+ * answer `{"active": false}` and nothing else.
  */
 export function registerIntrospectionEndpoint(app: FastifyInstance, ctx: AppContext): void {
   app.post('/introspect', async (request, reply) => {
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     const params = bodyParams(request.body);
     const { client } = await authenticateClient(ctx, request, params);
+    if (client.type === 'public') {
+      throw new InvalidClient(
+        'introspection needs client authentication: a public client cannot introspect tokens',
+      );
+    }
     const token = requireParam(params, 'token');
     const hint = param(params, 'token_type_hint');
     // An unknown hint is no reason to fail: RFC 7662 §2.1 has the server search further anyway.
@@ -28,8 +49,7 @@ export function registerIntrospectionEndpoint(app: FastifyInstance, ctx: AppCont
       active = await lookup(ctx, token);
       if (active) break;
     }
-    if (!active) return INACTIVE;
-    if (client.type === 'public' && active.clientId !== client.id) return INACTIVE;
+    if (!active || !mayIntrospect(ctx, client, active)) return INACTIVE;
 
     const user = active.user;
     if (active.userId && !user) return INACTIVE;

@@ -5,6 +5,7 @@ import { isJwsAlg, signJws } from '../lib/jws.js';
 import { randomId, randomToken } from '../lib/random.js';
 import type { Client, TokenRecord, User } from '../store/types.js';
 import { pickClaims, releasedClaimNames } from './claims.js';
+import { requestedClaimNames } from './claims-request.js';
 import { formatScope } from './scopes.js';
 
 /** Who and what a token is for; shared by every grant. */
@@ -146,41 +147,44 @@ export function halfHash(alg: string, value: string): string {
   return hash.subarray(0, hash.length / 2).toString('base64url');
 }
 
-/** Claim names asked for individually by the `claims` request parameter, for one target. */
-export function requestedClaimNames(
-  claims: string | null | undefined,
-  target: 'id_token' | 'userinfo',
-): string[] {
-  if (!claims) return [];
-  try {
-    const parsed = JSON.parse(claims) as Record<string, Record<string, unknown> | null>;
-    const section = parsed?.[target];
-    return section && typeof section === 'object' ? Object.keys(section) : [];
-  } catch {
-    return [];
-  }
-}
-
 export interface IdTokenInput extends TokenSubject {
   user: User;
   nonce?: string | null;
   accessToken?: string;
   code?: string;
-  /** Front-channel ID tokens (hybrid flow) carry no profile claims unless asked for by name. */
-  withScopeClaims: boolean;
 }
 
-/** Issues an ID token (OpenID Connect Core §2), signed with the client's algorithm (RS256 by default). */
+const SUB_ONLY: ReadonlySet<string> = new Set(['sub']);
+
+/**
+ * The claims a token's `claims` request releases to `target`, besides `sub`: only those the
+ * client's scopes could release (checked again here, should its scopes have changed since).
+ */
+export function claimNamesFor(
+  client: Client,
+  scopes: readonly string[],
+  claims: string | null | undefined,
+  target: 'id_token' | 'userinfo',
+): ReadonlySet<string> {
+  const byScope = target === 'userinfo' ? releasedClaimNames(scopes) : SUB_ONLY;
+  const asked = requestedClaimNames(claims, target);
+  if (asked.length === 0) return byScope;
+  const allowed = releasedClaimNames(client.scopes);
+  return new Set([...byScope, ...asked.filter((name) => allowed.has(name))]);
+}
+
+/**
+ * Issues an ID token (OpenID Connect Core §2), signed with the client's algorithm (RS256 by
+ * default). Every flow Tessera serves issues an access token, so the claims the scopes release
+ * go to /userinfo and the ID token carries only those asked for by name (§5.4, §5.5).
+ */
 export function issueIdToken(ctx: AppContext, input: IdTokenInput): string {
   const now = nowSeconds(ctx);
   const alg = isJwsAlg(input.client.idTokenSignedResponseAlg)
     ? input.client.idTokenSignedResponseAlg
     : 'RS256';
   const key = ctx.keys.signingKey(alg);
-  const names = releasedClaimNames(
-    input.withScopeClaims ? input.scopes : [],
-    requestedClaimNames(input.claims, 'id_token'),
-  );
+  const names = claimNamesFor(input.client, input.scopes, input.claims, 'id_token');
   const claims: Record<string, unknown> = {
     ...pickClaims(input.user, ctx.config.issuer, names),
     iss: ctx.config.issuer,

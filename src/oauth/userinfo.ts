@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AppContext, nowSeconds } from '../context.js';
 import { isJwsAlg, signJws } from '../lib/jws.js';
 import { bearerToken } from './bearer.js';
-import { pickClaims, releasedClaimNames } from './claims.js';
+import { pickClaims } from './claims.js';
 import { InsufficientScope, InvalidToken } from './errors.js';
-import { requestedClaimNames } from './issue.js';
+import { claimNamesFor } from './issue.js';
 import { findActiveAccessToken } from './token-lookup.js';
 
 /**
@@ -26,15 +26,16 @@ async function userinfo(ctx: AppContext, request: FastifyRequest, reply: Fastify
   }
   const user = token.user;
   if (!user) throw new InvalidToken('the person this token was issued for no longer exists');
+  const client = await ctx.clients.get(token.clientId);
+  if (!client) throw new InvalidToken('the client this token was issued to no longer exists');
   const claims = pickClaims(
     user,
     ctx.config.issuer,
-    releasedClaimNames(token.scopes, requestedClaimNames(token.claims, 'userinfo')),
+    claimNamesFor(client, token.scopes, token.claims, 'userinfo'),
   );
 
-  const client = await ctx.clients.get(token.clientId);
-  const alg = client?.userinfoSignedResponseAlg;
-  if (client && isJwsAlg(alg)) {
+  const alg = client.userinfoSignedResponseAlg;
+  if (isJwsAlg(alg)) {
     const key = ctx.keys.signingKey(alg);
     const now = nowSeconds(ctx);
     const jwt = signJws(

@@ -6,6 +6,8 @@ export interface ConsentView {
   clientId: string;
   /** The scopes to grant, each with words a person understands. */
   scopes: { name: string; description: string }[];
+  /** Claims asked for by name (the `claims` parameter) beyond what the scopes release. */
+  claims: { name: string; description: string }[];
   /** Scopes granted before and asked again, for the page to say so. */
   alreadyGranted: string[];
   username: string;

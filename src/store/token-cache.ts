@@ -82,6 +82,7 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   codes: ['save', 'consume'],
   tokens: ['save', 'saveAll', 'rotate'],
   sessions: ['create', 'touch', 'addClient'],
+  markers: ['use'],
   audit: ['record'],
 };
 
@@ -115,7 +116,16 @@ export function withTokenCache(store: Store, cache: TokenCache): Store {
   const tokens = guarded(store.tokens, HARMLESS_WRITES.tokens ?? [], clear);
   const findWithUser = store.tokens.findWithUser.bind(store.tokens);
   tokens.findWithUser = (id) => cache.findWithUser(id, findWithUser);
-  const parts = ['users', 'clients', 'grants', 'codes', 'sessions', 'keys', 'audit'] as const;
+  const parts = [
+    'users',
+    'clients',
+    'grants',
+    'codes',
+    'sessions',
+    'keys',
+    'markers',
+    'audit',
+  ] as const;
   const wrapped = guarded(store, [], clear);
   return {
     ...wrapped,

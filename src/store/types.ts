@@ -75,6 +75,11 @@ export interface Client {
   /** First-party clients skip the consent page. */
   firstParty: boolean;
   requirePkce: boolean;
+  /**
+   * A resource server: it may introspect access tokens issued for the default audience (the
+   * issuer), besides its own. Other clients introspect only their own tokens.
+   */
+  resourceServer: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -88,6 +93,8 @@ export interface Grant {
   userId: string;
   clientId: string;
   scopes: string[];
+  /** Claims consented to individually (the `claims` request parameter), beyond those of the scopes. */
+  claims: string[];
   createdAt: number;
   updatedAt: number;
   lastUsedAt: number | null;
@@ -114,8 +121,10 @@ export interface AuthorizationCode {
   authTime: number;
   acr: string | null;
   amr: string[] | null;
-  /** The `claims` request parameter, as JSON text. */
+  /** The `claims` request parameter, as JSON text, limited to what the person consented to. */
   claims: string | null;
+  /** When the session the code was issued in ends: session-bound refresh tokens end with it. */
+  sessionExpiresAt: number | null;
   createdAt: number;
   expiresAt: number;
   consumedAt: number | null;
@@ -126,6 +135,8 @@ export type ConsumeResult =
   /** The code was used before: a replay. */
   | { status: 'reused'; code: AuthorizationCode }
   | { status: 'expired' }
+  /** Issued to another client than the one presenting it: left unspent for its own client. */
+  | { status: 'other_client' }
   | { status: 'missing' };
 
 export type TokenKind = 'access' | 'refresh';
@@ -244,8 +255,14 @@ export interface ClientStore {
 export interface GrantStore {
   find(userId: string, clientId: string): Promise<Grant | undefined>;
   findById(id: string): Promise<Grant | undefined>;
-  /** Creates the grant or replaces its scopes. */
-  upsert(userId: string, clientId: string, scopes: string[], now: number): Promise<Grant>;
+  /** Creates the grant or replaces its scopes and individually consented claims. */
+  upsert(
+    userId: string,
+    clientId: string,
+    scopes: string[],
+    now: number,
+    claims?: string[],
+  ): Promise<Grant>;
   /** Moves "last used" on; a store may skip writes less than a minute after its last one. */
   touch(id: string, now: number): Promise<void>;
   listForUser(userId: string): Promise<GrantWithClient[]>;
@@ -255,8 +272,11 @@ export interface GrantStore {
 
 export interface CodeStore {
   save(code: AuthorizationCode): Promise<void>;
-  /** Marks the code used and returns it, exactly once; an atomic update, never find-then-delete. */
-  consume(id: string, now: number): Promise<ConsumeResult>;
+  /**
+   * Marks the code used and returns it, exactly once; an atomic update, never find-then-delete.
+   * With `clientId`, a code issued to another client is not spent (`other_client`).
+   */
+  consume(id: string, now: number, clientId?: string): Promise<ConsumeResult>;
 }
 
 export interface TokenStore {
@@ -273,6 +293,8 @@ export interface TokenStore {
   /** Records the revocation of a token that was never stored (a stateless JWT). */
   revokeUnstored(token: Omit<TokenRecord, 'revokedAt' | 'rotatedAt'>, now: number): Promise<void>;
   revokeFamily(familyId: string, now: number): Promise<number>;
+  /** Revokes every refresh token of a client (it lost its secret: they were bound to it). */
+  revokeRefreshTokensOfClient(clientId: string, now: number): Promise<number>;
 }
 
 export interface SessionStore {
@@ -281,21 +303,38 @@ export interface SessionStore {
   findActiveBySecret(secretHash: string, now: number): Promise<Session | undefined>;
   findById(id: string): Promise<Session | undefined>;
   touch(id: string, now: number): Promise<void>;
+  /**
+   * Ends a session, once, with what belongs to it: the tokens issued in it (every token that
+   * carries its id; refresh tokens granted `offline_access` carry none) and its unused codes.
+   * Only the domain's endSession calls this, so that every ending runs its hooks.
+   */
   end(id: string, now: number): Promise<boolean>;
-  endAllForUser(userId: string, now: number): Promise<number>;
   listActiveForUser(userId: string, now: number): Promise<Session[]>;
+  /** Sessions that expired without being ended, oldest first, for the purge job to end. */
+  listExpiredUnended(now: number, limit: number): Promise<Session[]>;
   /** Remembers that a client received tokens in this session (for back-channel logout). */
   addClient(sessionId: string, clientId: string, now: number): Promise<void>;
   listClients(sessionId: string): Promise<string[]>;
 }
 
 export interface KeyStore {
+  /**
+   * Runs `work` alone: across processes and instances, one such call at a time, on a key store
+   * whose reads see the writes of every call before it (a transaction holding a lock).
+   */
+  exclusive<T>(work: (keys: KeyStore) => Promise<T>): Promise<T>;
   list(): Promise<SigningKey[]>;
   insert(key: SigningKey): Promise<void>;
   /** Lets a published key start signing at `at`. */
   activate(kid: string, at: number): Promise<void>;
   retire(kid: string, retiredAt: number, expiresAt: number): Promise<void>;
   delete(kid: string): Promise<void>;
+}
+
+/** Values that may be used once (sign-in markers, consent forms), remembered until they expire. */
+export interface MarkerStore {
+  /** True the first time `id` is used; false if it was used before and has not yet expired. */
+  use(id: string, expiresAt: number): Promise<boolean>;
 }
 
 export interface AuditStore {
@@ -308,6 +347,7 @@ export interface PurgeCounts {
   tokens: number;
   sessions: number;
   keys: number;
+  markers: number;
 }
 
 export interface Store {
@@ -319,6 +359,7 @@ export interface Store {
   tokens: TokenStore;
   sessions: SessionStore;
   keys: KeyStore;
+  markers: MarkerStore;
   audit: AuditStore;
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;

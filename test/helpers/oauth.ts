@@ -206,16 +206,18 @@ export function postJson(
 }
 
 /**
- * How a test client authenticates at /token, /revoke and /introspect:
- * Basic for a confidential client, its client_id in the body for a public one.
+ * How a test client authenticates at /token, /revoke and /introspect: with the method it
+ * registered (Tessera accepts no other), Basic, the body, or its client_id alone.
  */
 export function clientAuth(tc: TestClient): {
   headers: Record<string, string>;
   form: Record<string, string>;
 } {
-  return tc.secret === undefined
-    ? { headers: {}, form: { client_id: tc.client.id } }
-    : { headers: { authorization: basicAuth(tc.client.id, tc.secret) }, form: {} };
+  if (tc.secret === undefined) return { headers: {}, form: { client_id: tc.client.id } };
+  if (tc.client.tokenEndpointAuthMethod === 'client_secret_post') {
+    return { headers: {}, form: { client_id: tc.client.id, client_secret: tc.secret } };
+  }
+  return { headers: { authorization: basicAuth(tc.client.id, tc.secret) }, form: {} };
 }
 
 /** POSTs to a client-authenticated endpoint (/token, /revoke, /introspect) as `tc`. */

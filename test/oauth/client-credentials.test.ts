@@ -80,7 +80,7 @@ describe('/token with grant_type=client_credentials (RFC 6749 §4.4)', () => {
   });
 
   it('client_secret_post and a JSON body work too', async () => {
-    const tc = await service();
+    const tc = await service({ tokenEndpointAuthMethod: 'client_secret_post' });
     const post = await postForm(server.url, '/token', {
       grant_type: 'client_credentials',
       client_id: tc.client.id,
@@ -158,9 +158,11 @@ describe('/token with grant_type=client_credentials (RFC 6749 §4.4)', () => {
       aud: server.url,
     });
     expect(res.body.username).toBeUndefined();
-    // A resource server (another confidential client) sees it too.
-    const rs = await service();
+    // A resource server sees it too; another client does not.
+    const rs = await service({ resourceServer: true });
     expect((await introspect(server.url, rs, token)).body.active).toBe(true);
+    const other = await service();
+    expect((await introspect(server.url, other, token)).body).toEqual({ active: false });
   });
 
   it('the token is refused at /userinfo', async () => {
@@ -191,7 +193,7 @@ describe('/token with grant_type=client_credentials (RFC 6749 §4.4)', () => {
   it('stops working when its client is deleted (admin API), like the opaque and person tokens', async () => {
     const tc = await service();
     const token = String((await ccToken(tc)).body.access_token);
-    const rs = await service();
+    const rs = await service({ resourceServer: true });
     expect((await introspect(server.url, rs, token)).body.active).toBe(true);
     const deleted = await fetch(`${server.url}/admin/api/clients/${tc.client.id}`, {
       method: 'DELETE',

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
+import type { TokenEndpointAuthMethod } from '../../src/store/types.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
 import {
@@ -173,7 +174,8 @@ describe('discovery metadata is complete and true', () => {
       const isPublic = method === 'none';
       const { client, secret } = await makeClient(ctx, {
         grantTypes: ['authorization_code'],
-        ...(isPublic ? { type: 'public', tokenEndpointAuthMethod: 'none' } : {}),
+        tokenEndpointAuthMethod: method as TokenEndpointAuthMethod,
+        ...(isPublic ? { type: 'public' } : {}),
       });
       const form: Record<string, string> = { grant_type: 'authorization_code', code: 'not-a-code' };
       const headers: Record<string, string> = {};

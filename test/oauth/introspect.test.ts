@@ -20,20 +20,24 @@ import {
 describe('/introspect (RFC 7662)', () => {
   let server: RunningServer;
   let ctx: AppContext;
-  /** A resource server: a confidential client that may introspect anyone's tokens. */
+  /** A resource server: a confidential client that may introspect access tokens for the issuer. */
   let resourceServer: TestClient;
   const clock = new FrozenClock();
   beforeAll(async () => {
     server = await startServer({ clock });
     ctx = server.app.tessera;
-    resourceServer = await makeClient(ctx, { grantTypes: ['client_credentials'], scopes: [] });
+    resourceServer = await makeClient(ctx, {
+      grantTypes: ['client_credentials'],
+      scopes: [],
+      resourceServer: true,
+    });
   });
   afterAll(async () => server.close());
 
-  async function issued(overrides = {}) {
+  async function issued(overrides = {}, scope?: string) {
     const tc = await makeClient(ctx, overrides);
     const { user } = await makeUser(ctx);
-    const tokens = await obtainTokens(server.url, ctx, tc, user);
+    const tokens = await obtainTokens(server.url, ctx, tc, user, scope ? { scope } : {});
     return { tc, user, tokens };
   }
 
@@ -64,15 +68,15 @@ describe('/introspect (RFC 7662)', () => {
     expect((await introspect(server.url, tc, tokens.access_token)).body.active).toBe(true);
   });
 
-  it('a refresh token introspects, with token_type refresh_token and the family end as exp', async () => {
-    const { tc, user, tokens } = await issued();
+  it('a refresh token introspects for its own client, with token_type refresh_token and the family end as exp', async () => {
+    const { tc, user, tokens } = await issued({}, 'openid profile email offline_access');
     const now = Math.floor(clock.now() / 1000);
-    const res = await introspect(server.url, resourceServer, tokens.refresh_token!, {
+    const res = await introspect(server.url, tc, tokens.refresh_token!, {
       token_type_hint: 'refresh_token',
     });
     expect(res.body).toMatchObject({
       active: true,
-      scope: 'openid profile email',
+      scope: 'openid profile email offline_access',
       client_id: tc.client.id,
       username: user.username,
       sub: user.id,
@@ -154,23 +158,53 @@ describe('/introspect (RFC 7662)', () => {
     });
   });
 
-  it('a public client cannot introspect another client\'s token: {"active": false}', async () => {
+  it("another confidential client learns nothing about someone else's access or refresh token", async () => {
+    // The review's finding: any confidential client could read anyone's tokens here.
     const owner = await issued();
-    const publicClient = await makeClient(ctx, { type: 'public' });
-    for (const token of [owner.tokens.access_token, owner.tokens.refresh_token!]) {
-      const res = await introspect(server.url, publicClient, token);
-      expect(res.status, res.text).toBe(200);
+    const opaque = await issued({ accessTokenFormat: 'opaque' });
+    const stranger = await makeClient(ctx);
+    for (const token of [
+      owner.tokens.access_token,
+      owner.tokens.refresh_token!,
+      opaque.tokens.access_token,
+      opaque.tokens.refresh_token!,
+    ]) {
+      for (const hint of [undefined, 'access_token', 'refresh_token']) {
+        const res = await introspect(server.url, stranger, token, { token_type_hint: hint });
+        expect(res.status, res.text).toBe(200);
+        expect(res.body).toEqual({ active: false });
+      }
+    }
+    // The owner still sees both.
+    expect((await introspect(server.url, owner.tc, owner.tokens.access_token)).body.active).toBe(
+      true,
+    );
+    expect((await introspect(server.url, owner.tc, owner.tokens.refresh_token!)).body.active).toBe(
+      true,
+    );
+  });
+
+  it("a resource server sees other clients' access tokens, never their refresh tokens", async () => {
+    const { tokens } = await issued({ accessTokenFormat: 'opaque' });
+    expect((await introspect(server.url, resourceServer, tokens.access_token)).body.active).toBe(
+      true,
+    );
+    for (const hint of [undefined, 'refresh_token']) {
+      const res = await introspect(server.url, resourceServer, tokens.refresh_token!, {
+        token_type_hint: hint,
+      });
       expect(res.body).toEqual({ active: false });
     }
   });
 
-  it('a public client may introspect its own token', async () => {
+  it('a public client cannot introspect, not even its own tokens: 401 invalid_client', async () => {
     const { tc, tokens } = await issued({ type: 'public' });
-    const res = await postForm(server.url, '/introspect', {
-      token: tokens.access_token,
-      client_id: tc.client.id,
-    });
-    expect(res.body.active).toBe(true);
+    for (const token of [tokens.access_token, tokens.refresh_token!]) {
+      const res = await postForm(server.url, '/introspect', { token, client_id: tc.client.id });
+      expectOAuthError(res, 401, 'invalid_client');
+      expect(res.body.active).toBeUndefined();
+      expect(JSON.stringify(res.body)).not.toContain(tc.client.id);
+    }
   });
 
   it('requires client authentication: 401 invalid_client', async () => {
@@ -205,7 +239,7 @@ describe('/introspect (RFC 7662)', () => {
   });
 
   it('accepts a JSON body', async () => {
-    const { tc, tokens } = await issued();
+    const { tc, tokens } = await issued({ tokenEndpointAuthMethod: 'client_secret_post' });
     const res = await postJson(server.url, '/introspect', {
       token: tokens.access_token,
       client_id: tc.client.id,

@@ -97,9 +97,11 @@ for (const factory of storeFactories()) {
     it('deletes expired access and refresh tokens, and keeps live ones', async () => {
       const tc = await makeClient(ctx);
       const { user } = await makeUser(ctx);
-      const old = await obtainTokens(server.url, ctx, tc, user);
+      // offline_access: the refresh token outlives the 120 s session (a session-bound one would not).
+      const offline = { scope: 'openid profile email offline_access' };
+      const old = await obtainTokens(server.url, ctx, tc, user, offline);
       clock.advance(301);
-      const young = await obtainTokens(server.url, ctx, tc, user);
+      const young = await obtainTokens(server.url, ctx, tc, user, offline);
       const jti = (token: string) => String(decodeJwt(token).jti);
 
       const counts = await purge();
@@ -176,10 +178,11 @@ describe('the periodic purge job (TESSERA_PURGE_INTERVAL=1, real timers)', () =>
     const ctx = server.app.tessera;
     const tc = await makeClient(ctx);
     const { user } = await makeUser(ctx);
-    const old = await obtainTokens(server.url, ctx, tc, user);
+    const offline = { scope: 'openid profile email offline_access' };
+    const old = await obtainTokens(server.url, ctx, tc, user, offline);
     const oldSession = (await startSession(ctx, { userId: user.id, amr: ['pwd'] })).session;
     clock.advance(301);
-    const young = await obtainTokens(server.url, ctx, tc, user);
+    const young = await obtainTokens(server.url, ctx, tc, user, offline);
     const liveSession = (await startSession(ctx, { userId: user.id, amr: ['pwd'] })).session;
     const oldJti = String(decodeJwt(old.access_token).jti);
 

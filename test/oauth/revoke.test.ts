@@ -21,13 +21,17 @@ import {
 describe('/revoke (RFC 7009)', () => {
   let server: RunningServer;
   let ctx: AppContext;
-  /** A resource server: a confidential client that may introspect anyone's tokens. */
+  /** A resource server: a confidential client that may introspect other clients' access tokens. */
   let resourceServer: TestClient;
   const clock = new FrozenClock();
   beforeAll(async () => {
     server = await startServer({ clock });
     ctx = server.app.tessera;
-    resourceServer = await makeClient(ctx, { grantTypes: ['client_credentials'], scopes: [] });
+    resourceServer = await makeClient(ctx, {
+      grantTypes: ['client_credentials'],
+      scopes: [],
+      resourceServer: true,
+    });
   });
   afterAll(async () => server.close());
 
@@ -41,8 +45,12 @@ describe('/revoke (RFC 7009)', () => {
   const revoke = (tc: TestClient, form: Record<string, string | undefined>) =>
     postAsClient(server.url, '/revoke', tc, form);
 
-  const isActive = async (tc: TestClient, token: string) =>
-    (await introspect(server.url, tc, token)).body.active === true;
+  const isActive = async (tc: TestClient, token: string) => {
+    const res = await introspect(server.url, tc, token);
+    // A refusal to introspect at all must not pass for "inactive".
+    expect(res.status, res.text).toBe(200);
+    return res.body.active === true;
+  };
 
   it('Basic: revokes an access token, which then fails at /userinfo and /introspect', async () => {
     const { tc, tokens } = await issued();
@@ -60,7 +68,7 @@ describe('/revoke (RFC 7009)', () => {
   });
 
   it('client_secret_post: revokes a refresh token and the access tokens issued from it (seed 001)', async () => {
-    const { tc, tokens } = await issued();
+    const { tc, tokens } = await issued({ tokenEndpointAuthMethod: 'client_secret_post' });
     const refreshed = await refresh(server.url, tc, tokens.refresh_token!);
     const newRefresh = String(refreshed.body.refresh_token);
     const newAccess = String(refreshed.body.access_token);
@@ -191,7 +199,7 @@ describe('/revoke (RFC 7009)', () => {
   });
 
   it('accepts the JSON body of seed 001', async () => {
-    const { tc, tokens } = await issued();
+    const { tc, tokens } = await issued({ tokenEndpointAuthMethod: 'client_secret_post' });
     const res = await postJson(server.url, '/revoke', {
       token: tokens.refresh_token,
       client_id: tc.client.id,

@@ -111,7 +111,7 @@ describe('/token with grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636)
     });
 
     it('accepts the JSON body of seed 001 (client_id and client_secret in it)', async () => {
-      const tc = await makeClient(ctx);
+      const tc = await makeClient(ctx, { tokenEndpointAuthMethod: 'client_secret_post' });
       const { code } = await codeFor(tc.client, { pkce: false });
       const res = await postJson(server.url, '/token', {
         grant_type: 'authorization_code',
@@ -406,7 +406,7 @@ describe('/token with grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636)
     });
 
     it('a wrong secret in the body is 401 invalid_client with the Basic challenge (the scheme /token supports)', async () => {
-      const tc = await makeClient(ctx);
+      const tc = await makeClient(ctx, { tokenEndpointAuthMethod: 'client_secret_post' });
       const res = await postForm(server.url, '/token', {
         grant_type: 'authorization_code',
         code: 'abc',
@@ -430,7 +430,7 @@ describe('/token with grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636)
     });
 
     it('a wrong secret in a JSON body is 401 invalid_client', async () => {
-      const tc = await makeClient(ctx);
+      const tc = await makeClient(ctx, { tokenEndpointAuthMethod: 'client_secret_post' });
       const res = await postJson(server.url, '/token', {
         grant_type: 'authorization_code',
         code: 'abc',
@@ -438,6 +438,51 @@ describe('/token with grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636)
         client_secret: 'wrong',
       });
       expectOAuthError(res, 401, 'invalid_client');
+    });
+
+    it('a client_secret_basic client sending its right secret in the body is 401, and its code is not spent', async () => {
+      // The review's finding: the registered token_endpoint_auth_method was not enforced.
+      const tc = await makeClient(ctx);
+      const { code, verifier } = await codeFor(tc.client);
+      const exchange = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI };
+      const inBody = await postForm(server.url, '/token', {
+        ...exchange,
+        code_verifier: verifier,
+        client_id: tc.client.id,
+        client_secret: tc.secret,
+      });
+      expectOAuthError(inBody, 401, 'invalid_client');
+      expect(inBody.body.error_description).toContain('client_secret_basic');
+      const json = await postJson(server.url, '/token', {
+        ...exchange,
+        code_verifier: verifier,
+        client_id: tc.client.id,
+        client_secret: tc.secret,
+      });
+      expectOAuthError(json, 401, 'invalid_client');
+      const basic = await postAsClient(server.url, '/token', tc, {
+        ...exchange,
+        code_verifier: verifier,
+      });
+      expect(basic.status, basic.text).toBe(200);
+    });
+
+    it('a client_secret_post client sending its right secret by Basic is 401 invalid_client', async () => {
+      const tc = await makeClient(ctx, { tokenEndpointAuthMethod: 'client_secret_post' });
+      const { code, verifier } = await codeFor(tc.client);
+      const res = await postForm(
+        server.url,
+        '/token',
+        {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: REDIRECT_URI,
+          code_verifier: verifier,
+        },
+        { authorization: basicAuth(tc.client.id, tc.secret!) },
+      );
+      expectOAuthError(res, 401, 'invalid_client');
+      expect(res.body.error_description).toContain('client_secret_post');
     });
 
     it('a confidential client sending no secret is 401 invalid_client', async () => {
@@ -556,7 +601,7 @@ describe('/token with grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636)
     });
 
     it('a JSON array where a value belongs is invalid_request', async () => {
-      const tc = await makeClient(ctx);
+      const tc = await makeClient(ctx, { tokenEndpointAuthMethod: 'client_secret_post' });
       const res = await postJson(server.url, '/token', {
         grant_type: 'authorization_code',
         code: ['a', 'b'],

@@ -32,11 +32,14 @@ describe('the seeds, replayed', () => {
   afterAll(async () => server.close());
 
   it('seed 000: register a client, log in, POST /authorize, exchange the code, call the protected resource', async () => {
+    // The seed's client sends its secret in the body: registered as client_secret_post, the one
+    // method Tessera then accepts from it.
     const client = await registerClient(base, {
       client_name: 'oauth_client.py',
       redirect_uris: ['http://localhost:5050/callback'],
       grant_types: ['authorization_code'],
       scope: 'read',
+      token_endpoint_auth_method: 'client_secret_post',
     });
     await registerUser(base, {
       username: 'demo_user',
@@ -94,8 +97,12 @@ describe('the seeds, replayed', () => {
     const introspection = await json(
       await fetch(`${base}/introspect`, {
         method: 'POST',
-        headers: { ...FORM, authorization: basic(client.client_id, client.client_secret) },
-        body: form({ token: accessToken }),
+        headers: FORM,
+        body: form({
+          token: accessToken,
+          client_id: client.client_id,
+          client_secret: client.client_secret,
+        }),
       }),
     );
     expect(introspection.body).toMatchObject({
@@ -111,6 +118,7 @@ describe('the seeds, replayed', () => {
       client_name: 'prescription_manager_app',
       redirect_uris: [redirect],
       scope: 'openid user profile',
+      token_endpoint_auth_method: 'client_secret_post',
     });
     await registerUser(base, {
       username: 'alice',

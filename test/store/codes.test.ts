@@ -33,6 +33,7 @@ for (const factory of storeFactories()) {
         acr: null,
         amr: null,
         claims: null,
+        sessionExpiresAt: null,
       });
       await store.codes.save(code);
       expect(await store.codes.consume(code.id, NOW)).toEqual({
@@ -67,6 +68,23 @@ for (const factory of storeFactories()) {
       await store.codes.save(code);
       expect(await store.codes.consume(code.id, NOW + 60)).toEqual({ status: 'expired' });
       expect(await store.codes.consume(code.id, NOW + 61)).toEqual({ status: 'expired' });
+    });
+
+    it("leaves another client's code unspent, for its own client to redeem", async () => {
+      const code = newCode(owner);
+      await store.codes.save(code);
+      expect(await store.codes.consume(code.id, NOW + 1, 'another-client')).toEqual({
+        status: 'other_client',
+      });
+      expect(await store.codes.consume(code.id, NOW + 2, owner.clientId)).toEqual({
+        status: 'consumed',
+        code: { ...code, consumedAt: NOW + 2 },
+      });
+      // Spent or expired, another client is told only that the code is not its own.
+      expect(await store.codes.consume(code.id, NOW + 3, 'another-client')).toEqual({
+        status: 'other_client',
+      });
+      expect((await store.codes.consume(code.id, NOW + 3, owner.clientId)).status).toBe('reused');
     });
 
     it('answers missing for an unknown code', async () => {

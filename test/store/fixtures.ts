@@ -73,6 +73,7 @@ export function newClient(overrides: Partial<NewClient> = {}): NewClient {
     requireAuthTime: true,
     firstParty: true,
     requirePkce: true,
+    resourceServer: true,
     createdAt: NOW,
     ...overrides,
   };
@@ -96,6 +97,7 @@ export function newCode(
     acr: 'urn:tessera:pwd',
     amr: ['pwd', 'otp'],
     claims: '{"userinfo":{"email":{"essential":true}}}',
+    sessionExpiresAt: NOW + 3600,
     createdAt: NOW,
     expiresAt: NOW + 60,
     consumedAt: null,

@@ -22,6 +22,7 @@ for (const factory of storeFactories()) {
         userId: user.id,
         clientId: client.id,
         scopes: ['openid', 'email'],
+        claims: [],
         createdAt: NOW,
         updatedAt: NOW,
         lastUsedAt: null,
@@ -31,8 +32,14 @@ for (const factory of storeFactories()) {
         client.id,
         ['openid', 'profile'],
         NOW + 9,
+        ['email', 'phone_number'],
       );
-      expect(replaced).toEqual({ ...created, scopes: ['openid', 'profile'], updatedAt: NOW + 9 });
+      expect(replaced).toEqual({
+        ...created,
+        scopes: ['openid', 'profile'],
+        claims: ['email', 'phone_number'],
+        updatedAt: NOW + 9,
+      });
       expect(await store.grants.find(user.id, client.id)).toEqual(replaced);
       expect(await store.grants.findById(created.id)).toEqual(replaced);
     });

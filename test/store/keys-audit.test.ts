@@ -37,6 +37,34 @@ for (const factory of storeFactories()) {
       expect(await store.keys.list()).toEqual([other]);
     });
 
+    it('runs exclusive work one at a time: ten racing "read, then add if missing" add one key', async () => {
+      const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          store.keys.exclusive(async (keys) => {
+            const existing = await keys.list();
+            await pause();
+            if (existing.some((k) => k.alg === 'EdDSA')) return false;
+            await keys.insert(newKey({ alg: 'EdDSA', createdAt: NOW + i }));
+            return true;
+          }),
+        ),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect((await store.keys.list()).filter((k) => k.alg === 'EdDSA')).toHaveLength(1);
+    });
+
+    it('undoes exclusive work that fails', async () => {
+      const key = newKey();
+      await expect(
+        store.keys.exclusive(async (keys) => {
+          await keys.insert(key);
+          throw new Error('changed my mind');
+        }),
+      ).rejects.toThrow('changed my mind');
+      expect(await store.keys.list()).toEqual([]);
+    });
+
     it('refuses two keys with the same kid', async () => {
       const key = newKey();
       await store.keys.insert(key);

@@ -57,7 +57,13 @@ for (const factory of storeFactories()) {
       };
       for (const key of Object.values(keys)) await store.keys.insert(key);
 
-      expect(await store.purgeExpired(NOW)).toEqual({ codes: 1, tokens: 1, sessions: 2, keys: 1 });
+      expect(await store.purgeExpired(NOW)).toEqual({
+        codes: 1,
+        tokens: 1,
+        sessions: 2,
+        keys: 1,
+        markers: 0,
+      });
 
       expect((await store.codes.consume(codes.longGone.id, NOW)).status).toBe('missing');
       // A consumed code past its expiry is still recognised as a replay.
@@ -79,7 +85,13 @@ for (const factory of storeFactories()) {
         [keys.retiredButPublished.kid, keys.current.kid].sort(),
       );
 
-      expect(await store.purgeExpired(NOW)).toEqual({ codes: 0, tokens: 0, sessions: 0, keys: 0 });
+      expect(await store.purgeExpired(NOW)).toEqual({
+        codes: 0,
+        tokens: 0,
+        sessions: 0,
+        keys: 0,
+        markers: 0,
+      });
     });
   });
 }

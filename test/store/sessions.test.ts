@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/types.js';
 import { storeFactories, type TestStore } from '../helpers/stores.js';
-import { NOW, newClient, newSession, newUser } from './fixtures.js';
+import { NOW, newClient, newCode, newSession, newToken, newUser, seedGrant } from './fixtures.js';
 
 for (const factory of storeFactories()) {
   describe(`${factory.name} store: sessions`, () => {
@@ -63,25 +63,53 @@ for (const factory of storeFactories()) {
       });
     });
 
-    it("lists a user's active sessions newest first and ends them all", async () => {
+    it("lists a user's active sessions newest first, and the expired ones not yet ended", async () => {
       const userId = await someone();
       const old = newSession(userId, { createdAt: NOW - 100 });
       const recent = newSession(userId, { createdAt: NOW - 5 });
       const expired = newSession(userId, { expiresAt: NOW - 1 });
-      const ended = newSession(userId);
+      const ended = newSession(userId, { expiresAt: NOW - 3 });
       const otherUsers = newSession(await someone());
       for (const s of [old, recent, expired, ended, otherUsers]) await store.sessions.create(s);
       await store.sessions.end(ended.id, NOW - 2);
 
       expect(await store.sessions.listActiveForUser(userId, NOW)).toEqual([recent, old]);
+      const unended = await store.sessions.listExpiredUnended(NOW, 1000);
+      expect(unended.map((s) => s.id)).toContain(expired.id);
+      expect(unended.map((s) => s.id)).not.toContain(ended.id);
+      expect(unended.map((s) => s.id)).not.toContain(old.id);
+      expect(await store.sessions.listExpiredUnended(NOW, 1)).toHaveLength(1);
+    });
 
-      // Expired but not ended sessions count as not yet ended.
-      expect(await store.sessions.endAllForUser(userId, NOW + 1)).toBe(3);
-      expect(await store.sessions.listActiveForUser(userId, NOW)).toEqual([]);
-      expect((await store.sessions.findById(ended.id))?.endedAt).toBe(NOW - 2);
-      expect((await store.sessions.findById(old.id))?.endedAt).toBe(NOW + 1);
-      expect(await store.sessions.findById(otherUsers.id)).toEqual(otherUsers);
-      expect(await store.sessions.endAllForUser(userId, NOW + 2)).toBe(0);
+    it('ending a session revokes the tokens issued in it and drops its unused codes, once', async () => {
+      const owner = await seedGrant(store);
+      const session = newSession(owner.userId);
+      const other = newSession(owner.userId);
+      await store.sessions.create(session);
+      await store.sessions.create(other);
+      const access = newToken(owner, { kind: 'access', sessionId: session.id });
+      const bound = newToken(owner, { sessionId: session.id });
+      const offline = newToken(owner, { sessionId: null });
+      const elsewhere = newToken(owner, { sessionId: other.id });
+      await store.tokens.saveAll([access, bound, offline, elsewhere]);
+      const unused = newCode(owner, { sessionId: session.id });
+      const spent = newCode(owner, { sessionId: session.id });
+      await store.codes.save(unused);
+      await store.codes.save(spent);
+      await store.codes.consume(spent.id, NOW);
+
+      expect(await store.sessions.end(session.id, NOW + 5)).toBe(true);
+      expect((await store.tokens.find(access.id))?.revokedAt).toBe(NOW + 5);
+      expect((await store.tokens.find(bound.id))?.revokedAt).toBe(NOW + 5);
+      expect((await store.tokens.find(offline.id))?.revokedAt).toBeNull();
+      expect((await store.tokens.find(elsewhere.id))?.revokedAt).toBeNull();
+      expect(await store.codes.consume(unused.id, NOW + 6)).toEqual({ status: 'missing' });
+      // A spent code stays, so that its replay is still recognised.
+      expect((await store.codes.consume(spent.id, NOW + 6)).status).toBe('reused');
+
+      // Ending it again changes nothing, not even the revocation times.
+      expect(await store.sessions.end(session.id, NOW + 9)).toBe(false);
+      expect((await store.tokens.find(access.id))?.revokedAt).toBe(NOW + 5);
     });
 
     it('remembers each client of a session once', async () => {

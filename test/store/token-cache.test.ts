@@ -92,6 +92,7 @@ for (const factory of storeFactories()) {
         'codes.save',
         'grants.touch',
         'grants.upsert',
+        'markers.use',
         'sessions.addClient',
         'sessions.create',
         'sessions.touch',
@@ -118,7 +119,7 @@ for (const factory of storeFactories()) {
           'clients.update',
           'clients.delete',
           'sessions.end',
-          'sessions.endAllForUser',
+          'tokens.revokeRefreshTokensOfClient',
           'purgeExpired',
         ]),
       );

@@ -2,8 +2,32 @@ import { type AppContext, nowSeconds } from '../../context.js';
 import { sha256 } from '../../lib/hash.js';
 import { randomId, randomToken } from '../../lib/random.js';
 import type { Grant, Session, User } from '../../store/types.js';
+import { releasedClaimNames } from '../claims.js';
 import { issueAccessToken, issueIdToken } from '../issue.js';
 import type { AuthorizationRequest } from './request.js';
+
+/** The grant after this request: what it had, plus the scopes and claims asked for now. */
+async function recordGrant(
+  ctx: AppContext,
+  request: AuthorizationRequest,
+  user: User,
+  existing: Grant | undefined,
+  now: number,
+): Promise<Grant> {
+  const scopes = [...new Set([...(existing?.scopes ?? []), ...request.scopes])];
+  // Claims asked for by name are remembered only where no granted scope releases them already.
+  const byScope = releasedClaimNames(scopes);
+  const claims = [...new Set([...(existing?.claims ?? []), ...request.claimNames])].filter(
+    (name) => !byScope.has(name),
+  );
+  const unchanged =
+    existing &&
+    scopes.length === existing.scopes.length &&
+    claims.length === existing.claims.length &&
+    claims.every((name) => existing.claims.includes(name));
+  if (unchanged) return existing;
+  return ctx.store.grants.upsert(user.id, request.client.id, scopes, now, claims);
+}
 
 /**
  * Records the grant and issues the authorization code, and for hybrid response
@@ -17,11 +41,7 @@ export async function completeAuthorization(
   existing: Grant | undefined,
 ): Promise<Record<string, string>> {
   const now = nowSeconds(ctx);
-  const scopes = [...new Set([...(existing?.scopes ?? []), ...request.scopes])];
-  const grant =
-    existing && scopes.length === existing.scopes.length
-      ? existing
-      : await ctx.store.grants.upsert(user.id, request.client.id, scopes, now);
+  const grant = await recordGrant(ctx, request, user, existing, now);
 
   const code = randomToken(32);
   const familyId = randomId();
@@ -41,6 +61,7 @@ export async function completeAuthorization(
     acr: session.acr,
     amr: session.amr,
     claims: request.claims ?? null,
+    sessionExpiresAt: session.expiresAt,
     createdAt: now,
     expiresAt: now + ctx.config.codeTtl,
     consumedAt: null,
@@ -77,7 +98,6 @@ export async function completeAuthorization(
       nonce: request.nonce,
       code,
       ...(accessToken ? { accessToken } : {}),
-      withScopeClaims: false,
     });
   }
   return response;

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
 import { checkCsrf } from '../../http/csrf.js';
 import { currentUser, type SignedIn } from '../../http/session.js';
+import { CLAIM_DESCRIPTIONS } from '../claims.js';
 import {
   AccessDenied,
   ConsentRequired,
@@ -9,11 +10,12 @@ import {
   LoginRequired,
   OAuthError,
 } from '../errors.js';
-import { bodyParams, type RawParams } from '../params.js';
+import { bodyParams, param, type RawParams } from '../params.js';
 import { SCOPE_DESCRIPTIONS } from '../scopes.js';
 import type { ProtocolViews } from '../views.js';
 import { completeAuthorization } from './complete.js';
 import {
+  claimsBeyondScopes,
   consentNeeded,
   LOGIN_MARKER,
   loginDecision,
@@ -40,11 +42,14 @@ async function validate(
 ): Promise<{ target?: ResponseTarget; request?: AuthorizationRequest; error?: OAuthError }> {
   const client = await loadClient(ctx, params);
   const { redirectUri, asSent } = checkRedirectUri(client, params);
-  const state = typeof params.state === 'string' ? params.state : undefined;
-  let target: ResponseTarget = { redirectUri, responseMode: errorResponseMode(params), state };
+  let target: ResponseTarget = {
+    redirectUri,
+    responseMode: errorResponseMode(params),
+    state: undefined,
+  };
   try {
-    if (Array.isArray(params.state))
-      throw new InvalidRequest('parameter "state" must not be sent more than once');
+    // Read as every other parameter (once, bounded); an unusable state is not echoed back.
+    target = { ...target, state: param(params, 'state') };
     const { responseType, responseMode } = checkResponseType(client, params);
     target = { ...target, responseMode };
     const rest = checkParameters(ctx, client, params, responseType);
@@ -76,6 +81,10 @@ function showConsent(
     clientName: request.client.name,
     clientId: request.client.id,
     scopes: request.scopes.map((name) => ({ name, description: SCOPE_DESCRIPTIONS[name] ?? name })),
+    claims: claimsBeyondScopes(request).map((name) => ({
+      name,
+      description: CLAIM_DESCRIPTIONS[name] ?? name,
+    })),
     alreadyGranted: request.scopes.filter((s) => granted.includes(s)),
     username: signedIn.user.username,
     interaction: sealInteraction(ctx, request, signedIn.user, signedIn.session),
@@ -101,7 +110,7 @@ async function authorize(
   if (error || !request) return send(error!);
   try {
     const signedIn = await currentUser(ctx, httpRequest);
-    const decision = loginDecision(ctx, request, signedIn?.session, params[LOGIN_MARKER]);
+    const decision = await loginDecision(ctx, request, signedIn?.session, params[LOGIN_MARKER]);
     if (decision.kind !== 'ok') {
       if (request.prompt.has('none')) {
         throw new LoginRequired(
@@ -136,7 +145,7 @@ async function decide(
   checkCsrf(ctx, httpRequest);
   const form = bodyParams(httpRequest.body);
   const signedIn = await currentUser(ctx, httpRequest);
-  const params = signedIn && openInteraction(ctx, form.interaction, signedIn.session);
+  const params = signedIn && (await openInteraction(ctx, form.interaction, signedIn.session));
   if (!signedIn || !params) {
     throw new InvalidRequest(
       'this consent form has expired or belongs to another sign-in: start again from the app',

@@ -1,35 +1,54 @@
 import { type AppContext, nowSeconds } from '../../context.js';
-import { hmacSha256, safeEqual } from '../../lib/hash.js';
+import { hmacSha256, safeEqual, sha256 } from '../../lib/hash.js';
 import { verifyJws } from '../../lib/jws.js';
+import { randomId } from '../../lib/random.js';
 import type { Grant, Session, User } from '../../store/types.js';
+import { releasedClaimNames } from '../claims.js';
 import { InvalidRequest } from '../errors.js';
 import { covers } from '../scopes.js';
 import type { AuthorizationRequest } from './request.js';
 
 /**
- * The parameter our sign-in redirect adds to the resumed authorization request
- * when it forced a fresh sign-in (prompt=login, max_age): "a sign-in after this
- * time satisfies me". Signed, so it cannot be made up.
+ * The parameter our sign-in redirect adds to the resumed authorization request:
+ * "a sign-in after this time satisfies me", so that prompt=login or max_age=0
+ * cannot loop. It is signed over the request it was made for, lives long enough
+ * to sign in, and is accepted once (OpenID Connect Core §3.1.2.1: a later
+ * request asking for a fresh sign-in cannot borrow it).
  */
 export const LOGIN_MARKER = 'tessera_login';
 
+/** How long a person has to sign in, and to answer the consent page. */
+const MARKER_TTL = 600;
 const INTERACTION_TTL = 600;
 
 function sign(ctx: AppContext, purpose: string, value: string): string {
   return hmacSha256(ctx.config.secret, `${purpose}:${value}`);
 }
 
-export function loginMarker(ctx: AppContext): string {
-  const ts = String(nowSeconds(ctx));
-  return `${ts}.${sign(ctx, 'login', ts)}`;
+/** The request's parameters, in one canonical form, hashed. */
+function requestDigest(raw: Record<string, string>): string {
+  return sha256(JSON.stringify(Object.entries(raw).sort(([a], [b]) => (a < b ? -1 : 1))));
 }
 
-/** The time a valid marker names, or undefined. */
-function markerTime(ctx: AppContext, marker: unknown): number | undefined {
-  if (typeof marker !== 'string') return undefined;
-  const [ts, sig] = marker.split('.');
-  if (!ts || !sig || !/^\d+$/.test(ts) || !safeEqual(sig, sign(ctx, 'login', ts))) return undefined;
-  return Number(ts);
+/** A marker for `request`: `<time>.<id>.<signature over both and the request>`. */
+export function loginMarker(ctx: AppContext, request: AuthorizationRequest): string {
+  const body = `${nowSeconds(ctx)}.${randomId(12)}`;
+  return `${body}.${sign(ctx, 'login', `${body}.${requestDigest(request.raw)}`)}`;
+}
+
+/** The time and id of a marker made for this very request and still fresh, or undefined. */
+function openMarker(
+  ctx: AppContext,
+  request: AuthorizationRequest,
+  marker: unknown,
+): { time: number; id: string } | undefined {
+  if (typeof marker !== 'string' || marker.length > 200) return undefined;
+  const [time, id, sig, extra] = marker.split('.');
+  if (!time || !id || !sig || extra !== undefined || !/^\d{1,12}$/.test(time)) return undefined;
+  const expected = sign(ctx, 'login', `${time}.${id}.${requestDigest(request.raw)}`);
+  if (!safeEqual(sig, expected)) return undefined;
+  const made = Number(time);
+  return nowSeconds(ctx) - made <= MARKER_TTL ? { time: made, id } : undefined;
 }
 
 /** The URL of the sign-in page that resumes this authorization request afterwards. */
@@ -39,8 +58,7 @@ export function loginRedirect(
   forced: boolean,
 ): string {
   const resume = new URLSearchParams(request.raw);
-  // Any sign-in from now on satisfies this request, so that prompt=login or max_age=0 cannot loop.
-  resume.set(LOGIN_MARKER, loginMarker(ctx));
+  resume.set(LOGIN_MARKER, loginMarker(ctx, request));
   const login = new URLSearchParams({ return_to: `/authorize?${resume.toString()}` });
   if (request.loginHint) login.set('login_hint', request.loginHint);
   if (forced) login.set('prompt', 'login');
@@ -65,12 +83,12 @@ function hintedSubject(ctx: AppContext, hint: string, clientId: string): string 
 }
 
 /** Whether the person must sign in (again) before this request can go on. */
-export function loginDecision(
+export async function loginDecision(
   ctx: AppContext,
   request: AuthorizationRequest,
   session: Session | undefined,
   rawMarker: unknown,
-): LoginDecision {
+): Promise<LoginDecision> {
   if (
     request.idTokenHint !== undefined &&
     hintedSubject(ctx, request.idTokenHint, request.client.id) === undefined
@@ -78,8 +96,14 @@ export function loginDecision(
     throw new InvalidRequest('id_token_hint is not an ID token this server issued to this client');
   }
   if (!session) return { kind: 'sign-in' };
-  const since = markerTime(ctx, rawMarker);
-  if (since !== undefined && session.authTime >= since) return { kind: 'ok' };
+  const marker = openMarker(ctx, request, rawMarker);
+  if (
+    marker &&
+    session.authTime >= marker.time &&
+    (await ctx.store.markers.use(`login:${marker.id}`, marker.time + MARKER_TTL))
+  ) {
+    return { kind: 'ok' };
+  }
   if (request.prompt.has('login') || request.prompt.has('select_account'))
     return { kind: 'fresh-sign-in' };
   // max_age=0 means "sign in now" (OpenID Connect Core §3.1.2.1), even within the second of the last sign-in.
@@ -96,11 +120,30 @@ export function loginDecision(
   return { kind: 'ok' };
 }
 
-/** Whether the consent page must be shown: no grant covers the scopes, or prompt=consent. */
+/** The claims a grant already covers: those of its scopes and those consented to by name. */
+function consentedClaims(grant: Grant): ReadonlySet<string> {
+  if (grant.claims.length === 0) return releasedClaimNames(grant.scopes);
+  return new Set([...releasedClaimNames(grant.scopes), ...grant.claims]);
+}
+
+/**
+ * Whether the consent page must be shown: prompt=consent, or no grant covers the scopes and the
+ * claims asked for by name (a claim asked for through `claims` needs consent like a scope).
+ */
 export function consentNeeded(request: AuthorizationRequest, grant: Grant | undefined): boolean {
   if (request.prompt.has('consent')) return true;
   if (request.client.firstParty) return false;
-  return !grant || !covers(grant.scopes, request.scopes);
+  if (!grant || !covers(grant.scopes, request.scopes)) return true;
+  if (request.claimNames.length === 0) return false;
+  const consented = consentedClaims(grant);
+  return !request.claimNames.every((name) => consented.has(name));
+}
+
+/** The claims asked for by name that the requested scopes do not already release. */
+export function claimsBeyondScopes(request: AuthorizationRequest): string[] {
+  if (request.claimNames.length === 0) return [];
+  const byScope = releasedClaimNames(request.scopes);
+  return request.claimNames.filter((name) => !byScope.has(name));
 }
 
 interface SealedInteraction {
@@ -110,6 +153,8 @@ interface SealedInteraction {
   u: string;
   s: string;
   t: number;
+  /** Makes each form answerable once. */
+  n: string;
 }
 
 /** Packs the pending request for the consent form: signed, bound to the person and session, short-lived. */
@@ -119,22 +164,36 @@ export function sealInteraction(
   user: User,
   session: Session,
 ): string {
-  const body: SealedInteraction = { p: request.raw, u: user.id, s: session.id, t: nowSeconds(ctx) };
+  const body: SealedInteraction = {
+    p: request.raw,
+    u: user.id,
+    s: session.id,
+    t: nowSeconds(ctx),
+    n: randomId(12),
+  };
   const text = Buffer.from(JSON.stringify(body)).toString('base64url');
   return `${text}.${sign(ctx, 'consent', text)}`;
 }
 
-/** The parameters of a sealed interaction, if it is genuine, fresh, and for this session. */
-export function openInteraction(
+/**
+ * The parameters of a sealed interaction, if it is genuine, fresh, for this session, and not
+ * answered before: a consent form is accepted once.
+ */
+export async function openInteraction(
   ctx: AppContext,
   sealed: unknown,
   session: Session,
-): Record<string, string> | undefined {
+): Promise<Record<string, string> | undefined> {
   if (typeof sealed !== 'string' || sealed.length > 16_384) return undefined;
   const [text, sig] = sealed.split('.');
   if (!text || !sig || !safeEqual(sig, sign(ctx, 'consent', text))) return undefined;
   const body = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as SealedInteraction;
   if (body.u !== session.userId || body.s !== session.id) return undefined;
   if (nowSeconds(ctx) - body.t > INTERACTION_TTL) return undefined;
+  if (!(await ctx.store.markers.use(`consent:${body.n}`, body.t + INTERACTION_TTL))) {
+    throw new InvalidRequest(
+      'this consent form has already been answered: start again from the app',
+    );
+  }
   return body.p;
 }

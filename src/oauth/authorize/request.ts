@@ -1,6 +1,8 @@
 import type { AppContext } from '../../context.js';
 import { RESPONSE_TYPES } from '../../domain/client-rules.js';
 import type { Client } from '../../store/types.js';
+import { releasedClaimNames } from '../claims.js';
+import { claimNames, limitClaimsRequest, parseClaimsParameter } from '../claims-request.js';
 import {
   InvalidRequest,
   RequestNotSupported,
@@ -18,6 +20,32 @@ export type ResponseType = (typeof RESPONSE_TYPES)[number];
 export const RESPONSE_MODES = ['query', 'fragment', 'form_post'] as const;
 export type ResponseMode = (typeof RESPONSE_MODES)[number];
 export const PROMPTS = ['none', 'login', 'consent', 'select_account'] as const;
+
+/**
+ * The parameters an authorization request may carry (RFC 6749 §4.1.1, OpenID Connect Core
+ * §3.1.2.1, RFC 7636): only these are kept to resume the request after sign-in or consent, so
+ * nothing else a link carries travels through the sign-in page.
+ */
+const AUTHORIZE_PARAMETERS = new Set([
+  'response_type',
+  'client_id',
+  'redirect_uri',
+  'scope',
+  'state',
+  'response_mode',
+  'nonce',
+  'display',
+  'prompt',
+  'max_age',
+  'ui_locales',
+  'claims_locales',
+  'id_token_hint',
+  'login_hint',
+  'acr_values',
+  'claims',
+  'code_challenge',
+  'code_challenge_method',
+]);
 
 /** Where and how the authorization response goes; known once the client and redirect URI are. */
 export interface ResponseTarget {
@@ -39,8 +67,10 @@ export interface AuthorizationRequest extends ResponseTarget {
   maxAge: number | undefined;
   loginHint: string | undefined;
   idTokenHint: string | undefined;
-  /** The `claims` parameter, re-serialised after parsing. */
+  /** The `claims` parameter limited to the claims the client may have, as JSON; undefined if none. */
   claims: string | undefined;
+  /** The names `claims` asks for: each is shown on the consent page unless a scope covers it. */
+  claimNames: string[];
   /** The parameters as received, to resume the request after sign-in or consent. */
   raw: Record<string, string>;
 }
@@ -220,18 +250,11 @@ export function checkParameters(
   }
 
   const claimsText = param(params, 'claims');
-  let claims: string | undefined;
-  if (claimsText !== undefined) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(claimsText);
-    } catch {
-      throw new InvalidRequest('claims must be a JSON object');
-    }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
-      throw new InvalidRequest('claims must be a JSON object');
-    claims = JSON.stringify(parsed);
-  }
+  // Asking for a claim by name gets no more than the client's scopes could release.
+  const claims =
+    claimsText === undefined
+      ? undefined
+      : limitClaimsRequest(parseClaimsParameter(claimsText), releasedClaimNames(client.scopes));
 
   return {
     scopes,
@@ -241,15 +264,16 @@ export function checkParameters(
     maxAge,
     loginHint: param(params, 'login_hint'),
     idTokenHint: param(params, 'id_token_hint'),
-    claims,
+    claims: claims && JSON.stringify(claims),
+    claimNames: claimNames(claims),
   };
 }
 
-/** The parameters as single strings, for resuming the request; our own markers are dropped. */
+/** The authorization parameters as single strings, for resuming the request; nothing else is kept. */
 export function rawParams(params: RawParams): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(params)) {
-    if (typeof value === 'string' && !key.startsWith('tessera_')) out[key] = value;
+    if (typeof value === 'string' && AUTHORIZE_PARAMETERS.has(key)) out[key] = value;
   }
   return out;
 }

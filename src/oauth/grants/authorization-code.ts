@@ -1,5 +1,6 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { sha256 } from '../../lib/hash.js';
+import type { AuthorizationCode } from '../../store/types.js';
 import { InvalidGrant } from '../errors.js';
 import { param, requireParam } from '../params.js';
 import { verifierMatches } from '../pkce.js';
@@ -18,10 +19,13 @@ export const authorizationCodeGrant: Grant = {
     const verifier = param(params, 'code_verifier');
     const now = nowSeconds(ctx);
 
+    // Consumed only by the client it was issued to: another client's attempt spends nothing.
     const result =
       code.length <= 512
-        ? await ctx.store.codes.consume(sha256(code), now)
+        ? await ctx.store.codes.consume(sha256(code), now, client.id)
         : { status: 'missing' as const };
+    if (result.status === 'other_client')
+      throw new InvalidGrant('the authorization code was issued to another client');
     if (result.status === 'reused') {
       // A code used twice may have been stolen: everything issued from it goes.
       const revoked = await ctx.store.tokens.revokeFamily(result.code.familyId, now);
@@ -34,9 +38,6 @@ export const authorizationCodeGrant: Grant = {
     if (result.status !== 'consumed')
       throw new InvalidGrant('the authorization code is invalid or has expired');
     const stored = result.code;
-
-    if (stored.clientId !== client.id)
-      throw new InvalidGrant('the authorization code was issued to another client');
     // The code remembers the redirect_uri exactly as the authorization request sent it ('' when omitted).
     if (
       stored.redirectUri !== ''
@@ -78,8 +79,26 @@ export const authorizationCodeGrant: Grant = {
     return personTokenResponse(ctx, subject, {
       nonce: stored.nonce,
       ...(client.grantTypes.includes('refresh_token')
-        ? { refresh: { scopes, familyExpiresAt: now + ctx.config.refreshTokenTtl } }
+        ? { refresh: refreshOf(ctx, stored, now) }
         : {}),
     });
   },
 };
+
+/**
+ * The refresh token a code earns. With `offline_access` it belongs to no session and lives its
+ * full lifetime (OpenID Connect Core §11); without, it belongs to the session the code was issued
+ * in: it ends when the session ends (sign-out revokes it) or expires, whichever comes first.
+ */
+function refreshOf(ctx: AppContext, code: AuthorizationCode, now: number) {
+  const scopes = splitScope(code.scope);
+  const end = now + ctx.config.refreshTokenTtl;
+  if (scopes.includes('offline_access') || code.sessionId === null) {
+    return { scopes, familyExpiresAt: end, sessionId: null };
+  }
+  return {
+    scopes,
+    familyExpiresAt: Math.min(end, code.sessionExpiresAt ?? end),
+    sessionId: code.sessionId,
+  };
+}

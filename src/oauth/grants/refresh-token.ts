@@ -65,7 +65,12 @@ export const refreshTokenGrant: Grant = {
     // The new refresh token keeps the originally granted scope: a narrower request now does
     // not narrow later ones.
     const options = {
-      refresh: { scopes: granted, familyExpiresAt: found.familyExpiresAt ?? found.expiresAt },
+      refresh: {
+        scopes: granted,
+        familyExpiresAt: found.familyExpiresAt ?? found.expiresAt,
+        // The successor belongs to the session its predecessor belonged to (none when offline).
+        sessionId: found.sessionId,
+      },
     };
 
     // The successors are stored before the presented token is spent, in its family: a failed

@@ -5,8 +5,11 @@ import { formatScope } from '../scopes.js';
 import type { TokenResponse } from './types.js';
 
 export interface PersonTokens {
-  /** Issue a refresh token in the subject's family with this scope and absolute end. */
-  refresh?: { scopes: string[]; familyExpiresAt: number };
+  /**
+   * Issue a refresh token in the subject's family with this scope and absolute end, belonging to
+   * `sessionId` (ended with it), or to no session when `offline_access` was granted.
+   */
+  refresh?: { scopes: string[]; familyExpiresAt: number; sessionId: string | null };
   /** The nonce of the authorization request, for the ID token of a code exchange. */
   nonce?: string | null;
 }
@@ -40,6 +43,7 @@ export function mintPersonTokens(
     const refresh = mintRefreshToken(ctx, {
       ...subject,
       scopes: options.refresh.scopes,
+      sessionId: options.refresh.sessionId,
       familyExpiresAt: options.refresh.familyExpiresAt,
     });
     records.push(refresh.record);
@@ -64,7 +68,6 @@ export async function completePersonTokens(
       ...subject,
       nonce: options.nonce ?? null,
       accessToken: minted.accessToken,
-      withScopeClaims: true,
     });
   }
   if (subject.grantId) await ctx.store.grants.touch(subject.grantId, nowSeconds(ctx));

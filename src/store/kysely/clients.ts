@@ -24,6 +24,7 @@ function toClient(row: Selectable<ClientsTable>): Client {
     requireAuthTime: isSet(row.require_auth_time),
     firstParty: isSet(row.first_party),
     requirePkce: isSet(row.require_pkce),
+    resourceServer: isSet(row.resource_server),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -58,6 +59,7 @@ function toColumns(patch: ClientPatch): Partial<ClientsTable> {
   if (patch.requireAuthTime !== undefined) row.require_auth_time = flag(patch.requireAuthTime);
   if (patch.firstParty !== undefined) row.first_party = flag(patch.firstParty);
   if (patch.requirePkce !== undefined) row.require_pkce = flag(patch.requirePkce);
+  if (patch.resourceServer !== undefined) row.resource_server = flag(patch.resourceServer);
   return row;
 }
 

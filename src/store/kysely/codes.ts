@@ -21,6 +21,7 @@ function toCode(row: Selectable<CodesTable>): AuthorizationCode {
     acr: row.acr,
     amr: fromJson(row.amr),
     claims: row.claims,
+    sessionExpiresAt: row.session_expires_at,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     consumedAt: row.consumed_at,
@@ -44,6 +45,7 @@ function toRow(code: AuthorizationCode): CodesTable {
     acr: code.acr,
     amr: toJson(code.amr),
     claims: code.claims,
+    session_expires_at: code.sessionExpiresAt,
     created_at: code.createdAt,
     expires_at: code.expiresAt,
     consumed_at: null,
@@ -67,14 +69,29 @@ export function codeStore(db: Kysely<Database>): CodeStore {
       .where('expires_at', '>', param<number>('now'))
       .returningAll(),
   );
+  // The token endpoint's form: another client's code is not spent, so its own client can still use it.
+  const consumeOwn = precompiled(db, (param) =>
+    db
+      .updateTable('authorization_codes')
+      .set({ consumed_at: param<number>('now') })
+      .where('id', '=', param<string>('id'))
+      .where('client_id', '=', param<string>('clientId'))
+      .where('consumed_at', 'is', null)
+      .where('expires_at', '>', param<number>('now'))
+      .returningAll(),
+  );
   return {
     async save(code) {
       await insert(toRow(code) as unknown as Record<string, unknown>);
     },
 
-    async consume(id, now) {
+    async consume(id, now, clientId) {
       // One conditional UPDATE: of any number of concurrent callers exactly one gets the row.
-      const row = (await consumeFresh({ id, now })).rows[0];
+      const row = (
+        await (clientId === undefined
+          ? consumeFresh({ id, now })
+          : consumeOwn({ id, now, clientId }))
+      ).rows[0];
       if (row) return { status: 'consumed', code: toCode(row) };
       const existing = await db
         .selectFrom('authorization_codes')
@@ -82,6 +99,9 @@ export function codeStore(db: Kysely<Database>): CodeStore {
         .where('id', '=', id)
         .executeTakeFirst();
       if (!existing) return { status: 'missing' };
+      // Whether another client's code was used or has expired is none of this client's business.
+      if (clientId !== undefined && existing.client_id !== clientId)
+        return { status: 'other_client' };
       if (existing.consumed_at !== null) return { status: 'reused', code: toCode(existing) };
       return { status: 'expired' };
     },

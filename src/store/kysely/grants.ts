@@ -12,6 +12,7 @@ function toGrant(row: Selectable<GrantsTable>): Grant {
     userId: row.user_id,
     clientId: row.client_id,
     scopes: splitScopes(row.scopes),
+    claims: splitScopes(row.claims),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastUsedAt: row.last_used_at,
@@ -38,7 +39,7 @@ export function grantStore(db: Kysely<Database>): GrantStore {
       return row && toGrant(row);
     },
 
-    async upsert(userId, clientId, scopes, now) {
+    async upsert(userId, clientId, scopes, now, claims = []) {
       const row = await db
         .insertInto('grants')
         .values({
@@ -46,6 +47,7 @@ export function grantStore(db: Kysely<Database>): GrantStore {
           user_id: userId,
           client_id: clientId,
           scopes: scopes.join(' '),
+          claims: claims.join(' '),
           created_at: now,
           updated_at: now,
           last_used_at: null,
@@ -53,7 +55,7 @@ export function grantStore(db: Kysely<Database>): GrantStore {
         .onConflict((oc) =>
           oc
             .columns(['user_id', 'client_id'])
-            .doUpdateSet({ scopes: scopes.join(' '), updated_at: now }),
+            .doUpdateSet({ scopes: scopes.join(' '), claims: claims.join(' '), updated_at: now }),
         )
         .returningAll()
         .executeTakeFirstOrThrow();

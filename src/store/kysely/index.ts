@@ -7,6 +7,7 @@ import { clientStore } from './clients.js';
 import { codeStore } from './codes.js';
 import { grantStore } from './grants.js';
 import { keyStore } from './keys.js';
+import { markerStore } from './markers.js';
 import { openPostgres, quoteIdent } from './postgres.js';
 import type { Database } from './schema.js';
 import { sessionStore } from './sessions.js';
@@ -110,6 +111,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
     tokens: tokenStore(db),
     sessions: sessionStore(db),
     keys: keyStore(db),
+    markers: markerStore(db),
     audit: auditStore(db),
 
     async ping() {
@@ -138,11 +140,16 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         .deleteFrom('signing_keys')
         .where('expires_at', '<', now)
         .executeTakeFirst();
+      const markers = await db
+        .deleteFrom('used_markers')
+        .where('expires_at', '<', now)
+        .executeTakeFirst();
       return {
         codes: Number(codes.numDeletedRows),
         tokens: Number(tokens.numDeletedRows),
         sessions: Number(sessions.numDeletedRows),
         keys: Number(keys.numDeletedRows),
+        markers: Number(markers.numDeletedRows),
       };
     },
 

@@ -1,9 +1,28 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { KeyStore } from '../types.js';
 import type { Database } from './schema.js';
 
-export function keyStore(db: Kysely<Database>): KeyStore {
-  return {
+const LOCK = 'signing_keys';
+
+/** The signing keys on `db`, or inside a transaction that holds the rotation lock. */
+function keysOn(db: Kysely<Database> | Transaction<Database>, root: Kysely<Database>): KeyStore {
+  const store: KeyStore = {
+    async exclusive(work) {
+      if (db !== root) return work(store);
+      return root.transaction().execute(async (tx) => {
+        // Writing the lock row first takes SQLite's write lock (or this row's lock on PostgreSQL)
+        // before anything is read, so a rotation elsewhere waits until this one has committed.
+        await tx
+          .insertInto('locks')
+          .values({ name: LOCK, taken_at: Math.floor(Date.now() / 1000) })
+          .onConflict((oc) =>
+            oc.column('name').doUpdateSet({ taken_at: (eb) => eb.ref('excluded.taken_at') }),
+          )
+          .execute();
+        return work(keysOn(tx, root));
+      });
+    },
+
     async list() {
       const rows = await db
         .selectFrom('signing_keys')
@@ -59,4 +78,9 @@ export function keyStore(db: Kysely<Database>): KeyStore {
       await db.deleteFrom('signing_keys').where('kid', '=', kid).execute();
     },
   };
+  return store;
+}
+
+export function keyStore(db: Kysely<Database>): KeyStore {
+  return keysOn(db, db);
 }

@@ -52,6 +52,7 @@ export interface ClientsTable {
   require_auth_time: number;
   first_party: number;
   require_pkce: number;
+  resource_server: number;
   created_at: number;
   updated_at: number;
 }
@@ -61,6 +62,8 @@ export interface GrantsTable {
   user_id: string;
   client_id: string;
   scopes: string;
+  /** Claim names consented to individually, space-separated. */
+  claims: string;
   created_at: number;
   updated_at: number;
   last_used_at: number | null;
@@ -82,6 +85,7 @@ export interface CodesTable {
   acr: string | null;
   amr: string | null;
   claims: string | null;
+  session_expires_at: number | null;
   created_at: number;
   expires_at: number;
   consumed_at: number | null;
@@ -151,6 +155,16 @@ export interface AuditEventsTable {
   created_at: number;
 }
 
+export interface UsedMarkersTable {
+  id: string;
+  expires_at: number;
+}
+
+export interface LocksTable {
+  name: string;
+  taken_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   clients: ClientsTable;
@@ -161,6 +175,8 @@ export interface Database {
   session_clients: SessionClientsTable;
   signing_keys: SigningKeysTable;
   audit_events: AuditEventsTable;
+  used_markers: UsedMarkersTable;
+  locks: LocksTable;
 }
 
 /** Every column, in one order; the type check fails when the schema gains a column. */

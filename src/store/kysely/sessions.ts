@@ -72,23 +72,41 @@ export function sessionStore(db: Kysely<Database>): SessionStore {
     },
 
     async end(id, now) {
-      const result = await db
-        .updateTable('sessions')
-        .set({ ended_at: now })
-        .where('id', '=', id)
-        .where('ended_at', 'is', null)
-        .executeTakeFirst();
-      return result.numUpdatedRows > 0n;
+      return db.transaction().execute(async (tx) => {
+        const result = await tx
+          .updateTable('sessions')
+          .set({ ended_at: now })
+          .where('id', '=', id)
+          .where('ended_at', 'is', null)
+          .executeTakeFirst();
+        if (result.numUpdatedRows === 0n) return false;
+        // Tokens granted offline_access were stored without the session (see issue.ts).
+        await tx
+          .updateTable('tokens')
+          .set({ revoked_at: now })
+          .where('session_id', '=', id)
+          .where('revoked_at', 'is', null)
+          .execute();
+        // A code not yet exchanged is worthless now; a spent one stays, to recognise a replay.
+        await tx
+          .deleteFrom('authorization_codes')
+          .where('session_id', '=', id)
+          .where('consumed_at', 'is', null)
+          .execute();
+        return true;
+      });
     },
 
-    async endAllForUser(userId, now) {
-      const result = await db
-        .updateTable('sessions')
-        .set({ ended_at: now })
-        .where('user_id', '=', userId)
+    async listExpiredUnended(now, limit) {
+      const rows = await db
+        .selectFrom('sessions')
+        .selectAll()
         .where('ended_at', 'is', null)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows);
+        .where('expires_at', '<=', now)
+        .orderBy('expires_at')
+        .limit(limit)
+        .execute();
+      return rows.map(toSession);
     },
 
     async listActiveForUser(userId, now) {

@@ -170,6 +170,17 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
         .execute();
     },
 
+    async revokeRefreshTokensOfClient(clientId, now) {
+      const result = await db
+        .updateTable('tokens')
+        .set({ revoked_at: now })
+        .where('client_id', '=', clientId)
+        .where('kind', '=', 'refresh')
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
     async revokeFamily(familyId, now) {
       const result = await db
         .updateTable('tokens')

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type AppContext, nowSeconds } from '../../context.js';
+import type { AppContext } from '../../context.js';
+import { endSession } from '../../domain/sessions.js';
 import { currentUser, signIn } from '../../http/session.js';
 import type { Session } from '../../store/types.js';
 
@@ -15,6 +16,7 @@ export async function startPasswordSession(
   userId: string,
 ): Promise<Session> {
   const previous = await currentUser(ctx, request);
-  if (previous) await ctx.store.sessions.end(previous.session.id, nowSeconds(ctx));
+  // Through the domain, so that the apps of the old session hear of its end (back-channel logout).
+  if (previous) await endSession(ctx, previous.session);
   return signIn(ctx, request, reply, { userId, amr: ['pwd'] });
 }

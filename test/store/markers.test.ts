@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/types.js';
+import { storeFactories, type TestStore } from '../helpers/stores.js';
+import { NOW, unique } from './fixtures.js';
+
+for (const factory of storeFactories()) {
+  describe(`${factory.name} store: markers used once`, () => {
+    let testStore: TestStore;
+    let store: Store;
+    beforeAll(async () => {
+      testStore = await factory.open();
+      store = testStore.store;
+    });
+    afterAll(async () => testStore.cleanup());
+
+    it('accepts a marker the first time only', async () => {
+      const id = `test:${unique()}`;
+      expect(await store.markers.use(id, NOW + 60)).toBe(true);
+      expect(await store.markers.use(id, NOW + 60)).toBe(false);
+      expect(await store.markers.use(`${id}-other`, NOW + 60)).toBe(true);
+    });
+
+    it('lets exactly one of ten concurrent uses have a marker', async () => {
+      const id = `test:${unique()}`;
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => store.markers.use(id, NOW + 60)),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('forgets markers once they have expired and are purged', async () => {
+      const id = `test:${unique()}`;
+      await store.markers.use(id, NOW - 1);
+      expect((await store.purgeExpired(NOW)).markers).toBeGreaterThanOrEqual(1);
+      expect(await store.markers.use(id, NOW + 60)).toBe(true);
+    });
+  });
+}
