@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Logger as PinoLogger, LoggerOptions as PinoOptions } from 'pino';
 import { registerAdminRoutes } from './admin/routes.js';
 import { registerApiRoutes } from './api/routes.js';
 import type { AppContext, RuntimeConfig } from './context.js';
@@ -8,6 +9,7 @@ import { ClientCache } from './domain/client-cache.js';
 import { KeyRing } from './domain/keys.js';
 import { BODY_LIMIT, registerBodyParsers } from './http/body.js';
 import { registerErrorHandler } from './http/errors.js';
+import { LOG_SERIALIZERS } from './http/log.js';
 import { registerSecurityHeaders } from './http/security.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { registerOAuthRoutes } from './oauth/routes.js';
@@ -39,16 +41,28 @@ declare module 'fastify' {
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
 
+/** Fastify's logger option, with requests serialised without secrets (http/log.ts). */
+function loggerOptions(
+  logger: NonNullable<BuildOptions['logger']>,
+): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> {
+  if (logger === false) return { logger: false };
+  if (typeof logger === 'object' && 'child' in logger) {
+    const instance = logger as PinoLogger;
+    return { loggerInstance: instance.child({}, { serializers: LOG_SERIALIZERS }) };
+  }
+  const base = typeof logger === 'object' ? logger : {};
+  return {
+    logger: { ...base, serializers: { ...base.serializers, ...LOG_SERIALIZERS } } as PinoOptions,
+  };
+}
+
 /**
  * The composition root: builds the whole app from its dependencies without
  * listening. main.ts listens; tests call this and `inject()`.
  */
 export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
-  const logger = options.logger ?? false;
   const app = Fastify({
-    ...(logger && typeof logger === 'object' && 'child' in logger
-      ? { loggerInstance: logger as FastifyServerOptions['loggerInstance'] }
-      : { logger: logger as FastifyServerOptions['logger'] }),
+    ...loggerOptions(options.logger ?? false),
     bodyLimit: BODY_LIMIT,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     trustProxy: false,
@@ -111,7 +125,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   });
   await app.register(cookie);
   registerBodyParsers(app);
-  registerSecurityHeaders(app);
+  registerSecurityHeaders(app, { https: config.issuer.startsWith('https:') });
   registerErrorHandler(app, errorPage);
 
   registerHealthRoutes(app, ctx);

@@ -3,6 +3,7 @@ import type { AppContext, RuntimeConfig } from '../context.js';
 import { ClientCache } from '../domain/client-cache.js';
 import { KeyRing } from '../domain/keys.js';
 import { systemClock } from '../lib/clock.js';
+import { backchannelLogout } from '../oauth/backchannel.js';
 import { type EventBus, localEventBus, redisEventBus } from '../store/events.js';
 import { openStore } from '../store/kysely/index.js';
 import { TokenCache, withTokenCache } from '../store/token-cache.js';
@@ -47,7 +48,8 @@ export async function withContext<T>(
       ),
       keys,
       events,
-      hooks: { sessionEnded: [] },
+      // A session a command ends is ended for its apps too (back-channel logout).
+      hooks: { sessionEnded: [backchannelLogout] },
     };
     return await work(ctx);
   } finally {

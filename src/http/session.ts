@@ -7,8 +7,10 @@ import {
   startSession,
 } from '../domain/sessions.js';
 import type { Session, User } from '../store/types.js';
+import { cookieOptions, SESSION_COOKIE } from './cookies.js';
+import { rotateCsrf } from './csrf.js';
 
-export const SESSION_COOKIE = 'tessera_session';
+export { cookieOptions, SESSION_COOKIE };
 
 export interface SignedIn {
   session: Session;
@@ -16,16 +18,6 @@ export interface SignedIn {
 }
 
 const cache = new WeakMap<FastifyRequest, Promise<SignedIn | undefined>>();
-
-export function cookieOptions(ctx: AppContext, maxAge?: number) {
-  return {
-    path: '/',
-    httpOnly: true,
-    sameSite: 'lax' as const,
-    secure: ctx.config.issuer.startsWith('https:'),
-    ...(maxAge !== undefined ? { maxAge } : {}),
-  };
-}
 
 /** The signed-in person of this request, looked up once per request. */
 export function currentUser(
@@ -58,6 +50,9 @@ export async function signIn(
     ip: request.ip,
   });
   reply.setCookie(SESSION_COOKIE, secret, cookieOptions(ctx, ctx.config.sessionTtl));
+  // Pages rendered later in this request belong to the new session, and its CSRF tokens are new.
+  request.cookies[SESSION_COOKIE] = secret;
+  rotateCsrf(ctx, request, reply);
   const user = await ctx.store.users.findById(input.userId);
   if (user) cache.set(request, Promise.resolve({ session, user }));
   return session;
@@ -72,6 +67,7 @@ export async function signOut(
   const current = await currentUser(ctx, request);
   if (current) await endSession(ctx, current.session);
   reply.clearCookie(SESSION_COOKIE, cookieOptions(ctx));
+  delete request.cookies[SESSION_COOKIE];
   cache.set(request, Promise.resolve(undefined));
   return current?.session;
 }

@@ -1,5 +1,6 @@
 import { type AppContext, nowSeconds } from '../context.js';
 import { isJwsAlg, signJws } from '../lib/jws.js';
+import { postFormOutbound } from '../lib/outbound.js';
 import { randomId } from '../lib/random.js';
 import type { Client, Session } from '../store/types.js';
 
@@ -41,16 +42,14 @@ export async function backchannelLogout(ctx: AppContext, session: Session): Prom
   await Promise.allSettled(
     clients.map(async (client) => {
       try {
-        const res = await fetch(client.backchannelLogoutUri!, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ logout_token: logoutToken(ctx, client, session) }).toString(),
-          signal: AbortSignal.timeout(TIMEOUT_MS),
-          redirect: 'manual',
-        });
-        await res.body?.cancel();
-        if (!res.ok)
-          ctx.log.warn({ clientId: client.id, status: res.status }, 'back-channel logout refused');
+        const status = await postFormOutbound(
+          client.backchannelLogoutUri!,
+          { logout_token: logoutToken(ctx, client, session) },
+          // In production the URI must not lead into Tessera's own network (RFC 9700 §4.16).
+          { timeoutMs: TIMEOUT_MS, externalOnly: ctx.config.nodeEnv === 'production' },
+        );
+        if (status < 200 || status > 299)
+          ctx.log.warn({ clientId: client.id, status }, 'back-channel logout refused');
       } catch (error) {
         ctx.log.warn({ clientId: client.id, err: error }, 'back-channel logout failed');
       }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
-import { Browser } from '../helpers/browser.js';
+import { Browser, readForms } from '../helpers/browser.js';
 import {
   authorizePath,
   makeClient,
@@ -316,8 +316,21 @@ describe('/authorize (RFC 6749 §4.1, RFC 9207)', () => {
     const { browser } = await signedInBrowser();
     const consent = await browser.get(base(client.id));
     const other = await signedInBrowser();
+    // With the victim's CSRF cookie and token, the form is not even read: they belong to her session.
     other.browser.cookies.set('tessera_csrf', browser.cookies.get('tessera_csrf')!);
-    const replay = await other.browser.submit({ ...consent }, {}, 'Allow');
+    const copied = await other.browser.submit({ ...consent }, {}, 'Allow');
+    expect(copied.status).toBe(403);
+    expect(copied.location).toBeUndefined();
+    // With a CSRF token of his own session, the sealed request is still not his to answer.
+    other.browser.cookies.delete('tessera_csrf');
+    const own = await other.browser.get('/account');
+    const token = readForms(own.text, own.url).find((f) => f.fields._csrf)!.fields._csrf!;
+    const form = readForms(consent.text, consent.url).find((f) => f.action.endsWith('/consent'))!;
+    const replay = await other.browser.post('/consent', {
+      ...form.fields,
+      _csrf: token,
+      decision: 'allow',
+    });
     expect(replay.status).toBe(400);
     expect(replay.location).toBeUndefined();
   });

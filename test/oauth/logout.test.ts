@@ -1,8 +1,8 @@
-import { createServer, type Server } from 'node:http';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
+import { backchannelReceiver } from '../helpers/backchannel.js';
 import { Browser, readForms } from '../helpers/browser.js';
 import {
   basicAuth,
@@ -15,33 +15,6 @@ import {
 } from '../helpers/oauth.js';
 
 const BYE = 'https://app.example.com/bye';
-
-/** A relying party's back-channel logout endpoint that records what it receives. */
-async function backchannelReceiver(): Promise<{
-  url: string;
-  received: string[];
-  close(): Promise<void>;
-}> {
-  const received: string[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => {
-      body += c;
-    });
-    req.on('end', () => {
-      received.push(new URLSearchParams(body).get('logout_token') ?? '');
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}/backchannel`,
-    received,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
 
 describe('logout (RP-Initiated Logout 1.0, Back-Channel Logout 1.0)', () => {
   let server: RunningServer;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
+import { FrozenClock } from '../../src/lib/clock.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
 import {
@@ -8,6 +9,7 @@ import {
   makeUser,
   REDIRECT_URI,
   redirectParams,
+  signInBrowser,
 } from '../helpers/oauth.js';
 
 /** The front channel through the real sign-in page: no session shortcuts. */
@@ -110,5 +112,86 @@ describe('authorization with the real sign-in page', () => {
       request(client.id, { prompt: 'login', tessera_login: '1.forged' }),
     );
     expect(new URL(forged.location!).pathname).toBe('/login');
+  });
+
+  /** The resumed authorization request the sign-in page will return to, and its marker. */
+  function resumeOf(loginRedirect: string) {
+    const returnTo = new URL(loginRedirect).searchParams.get('return_to')!;
+    const marker = new URL(returnTo, server.url).searchParams.get('tessera_login')!;
+    expect(marker).toBeTruthy();
+    return { returnTo, marker };
+  }
+
+  it('a sign-in marker works once, for the request it was made for (issue 9)', async () => {
+    const { client } = await makeClient(ctx, { firstParty: true });
+    const { client: other } = await makeClient(ctx, { firstParty: true });
+    const { user, password } = await makeUser(ctx);
+    const browser = new Browser(server.url);
+    await signInThroughPage(browser, request(client.id), user.username, password);
+
+    const asked = await browser.get(request(client.id, { prompt: 'login', state: 'first' }));
+    const { returnTo, marker } = resumeOf(asked.location!);
+    const login = await browser.get(asked.location!);
+    const back = await browser.submit(
+      login,
+      { 'Username or email': user.username, Password: password },
+      'Sign in',
+    );
+    expect(back.location).toBe(new URL(returnTo, server.url).toString());
+    const done = await browser.get(back.location!);
+    expect(redirectParams(done).get('code')).toBeTruthy();
+
+    // The same resumed request again: the marker is spent, so prompt=login asks again.
+    const replay = await browser.get(returnTo);
+    expect(new URL(replay.location!).pathname).toBe('/login');
+    // Borrowed by a later request (another state, or max_age=0), or by another client: refused.
+    for (const borrowed of [
+      request(client.id, { prompt: 'login', state: 'later', tessera_login: marker }),
+      request(client.id, { max_age: '0', tessera_login: marker }),
+      request(other.id, { prompt: 'login', state: 'first', tessera_login: marker }),
+    ]) {
+      const res = await browser.get(borrowed);
+      expect(new URL(res.location!).pathname, borrowed).toBe('/login');
+    }
+  });
+
+  it('a marker is not carried to the sign-in page with other parameters the link held', async () => {
+    const { client } = await makeClient(ctx);
+    const res = await new Browser(server.url).get(
+      request(client.id, { prompt: 'login', evil: 'https://evil.example', utm_source: 'x' }),
+    );
+    const { returnTo } = resumeOf(res.location!);
+    const resumed = new URL(returnTo, server.url).searchParams;
+    expect(resumed.get('evil')).toBeNull();
+    expect(resumed.get('utm_source')).toBeNull();
+    expect(resumed.get('client_id')).toBe(client.id);
+  });
+});
+
+describe('sign-in markers expire', () => {
+  it('a marker older than ten minutes does not satisfy prompt=login', async () => {
+    const clock = new FrozenClock();
+    const server = await startServer({ clock });
+    try {
+      const ctx = server.app.tessera;
+      const { client } = await makeClient(ctx, { firstParty: true });
+      const { user } = await makeUser(ctx);
+      const browser = new Browser(server.url);
+      const path = authorizePath({
+        response_type: 'code',
+        client_id: client.id,
+        redirect_uri: REDIRECT_URI,
+        scope: 'openid',
+        prompt: 'login',
+      });
+      const asked = await browser.get(path);
+      const returnTo = new URL(asked.location!).searchParams.get('return_to')!;
+      clock.advance(601);
+      await signInBrowser(ctx, browser, user);
+      const late = await browser.get(returnTo);
+      expect(new URL(late.location!).pathname).toBe('/login');
+    } finally {
+      await server.close();
+    }
   });
 });

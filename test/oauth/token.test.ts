@@ -242,7 +242,7 @@ describe('/token with grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636)
       expect(res.status, res.text).toBe(200);
     });
 
-    it('issued to another client is invalid_grant', async () => {
+    it('issued to another client is invalid_grant, and stays good for its own client', async () => {
       const owner = await makeClient(ctx);
       const other = await makeClient(ctx);
       const { code, verifier } = await codeFor(owner.client);
@@ -250,6 +250,16 @@ describe('/token with grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636)
         await exchange(other, { code, code_verifier: verifier }),
         400,
         'invalid_grant',
+      );
+      // Presented by another client, the code was not spent: its rightful client still redeems it.
+      const own = await exchange(owner, { code, code_verifier: verifier });
+      expect(own.status, own.text).toBe(200);
+      // Once spent, another client still learns only that it is not its code; nothing is revoked.
+      const late = await exchange(other, { code, code_verifier: verifier });
+      expectOAuthError(late, 400, 'invalid_grant');
+      expect(late.body.error_description).toContain('another client');
+      expect((await introspect(server.url, owner, String(own.body.access_token))).body.active).toBe(
+        true,
       );
     });
 
@@ -444,9 +454,9 @@ describe('/token with grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636)
       // The review's finding: the registered token_endpoint_auth_method was not enforced.
       const tc = await makeClient(ctx);
       const { code, verifier } = await codeFor(tc.client);
-      const exchange = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI };
+      const grant = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI };
       const inBody = await postForm(server.url, '/token', {
-        ...exchange,
+        ...grant,
         code_verifier: verifier,
         client_id: tc.client.id,
         client_secret: tc.secret,
@@ -454,14 +464,14 @@ describe('/token with grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636)
       expectOAuthError(inBody, 401, 'invalid_client');
       expect(inBody.body.error_description).toContain('client_secret_basic');
       const json = await postJson(server.url, '/token', {
-        ...exchange,
+        ...grant,
         code_verifier: verifier,
         client_id: tc.client.id,
         client_secret: tc.secret,
       });
       expectOAuthError(json, 401, 'invalid_client');
       const basic = await postAsClient(server.url, '/token', tc, {
-        ...exchange,
+        ...grant,
         code_verifier: verifier,
       });
       expect(basic.status, basic.text).toBe(200);

@@ -123,13 +123,35 @@ export function checkRedirectUri(
         : 'redirect_uri is required: this client has more than one registered',
     );
   }
-  if (!client.redirectUris.includes(sent)) {
+  if (!client.redirectUris.includes(sent) && !matchesLoopback(client.redirectUris, sent)) {
     throw new UnsafeRedirect(
       'invalid_request',
       'redirect_uri does not match any redirect URI registered for this client',
     );
   }
   return { redirectUri: sent, asSent: sent };
+}
+
+// http on a loopback IP literal, with an optional port: RFC 8252 §7.3's native-app redirect.
+const LOOPBACK_REDIRECT = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?([/?][^#]*)?$/;
+
+/** A loopback redirect URI without its port, or undefined for any other URI. */
+function withoutPort(uri: string): string | undefined {
+  const match = LOOPBACK_REDIRECT.exec(uri);
+  if (!match) return undefined;
+  const port = match[2];
+  if (port !== undefined && (Number(port) === 0 || Number(port) > 65535)) return undefined;
+  return `http://${match[1]}${match[3] ?? ''}`;
+}
+
+/**
+ * RFC 8252 §7.3: a native app listens on whatever port the system gives it, so a registered
+ * loopback IP redirect URI matches the same URI on any port. Only the port may differ, and only
+ * on 127.0.0.1 and [::1] (not `localhost`, which a name lookup could send elsewhere, §8.3).
+ */
+function matchesLoopback(registered: readonly string[], sent: string): boolean {
+  const bare = withoutPort(sent);
+  return bare !== undefined && registered.some((uri) => withoutPort(uri) === bare);
 }
 
 /**

@@ -3,6 +3,21 @@ import type { AppContext } from '../../context.js';
 import type { ProtocolViews } from '../../oauth/views.js';
 import { renderView, sendPage } from '../render.js';
 
+/**
+ * The CSP source that lets the form_post page post to `action`, a registered redirect URI: its
+ * scheme, host, port and path for http(s) (query dropped: CSP ignores it), or its scheme alone for
+ * a private-use scheme such as `com.example.app:`, which has no host for a source to name. Spaces,
+ * commas and semicolons cannot end the directive early: they are percent-encoded.
+ */
+export function formActionSource(action: string): string {
+  const url = new URL(action);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return url.protocol;
+  return `${url.protocol}//${url.host}${url.pathname}`.replace(
+    /[\s;,']/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
+}
+
 /** The pages of the protocol endpoints: consent, the form_post response, and logout. */
 export function protocolViews(ctx: AppContext): ProtocolViews {
   return {
@@ -18,7 +33,7 @@ export function protocolViews(ctx: AppContext): ProtocolViews {
       // The one script on any page: it submits the form at once. Without JavaScript the button does.
       const nonce = randomBytes(16).toString('base64');
       const html = renderView('form-post', { title: 'Continue', action, fields, nonce });
-      const csp = `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'self'; form-action ${new URL(action).origin}; frame-ancestors 'none'; base-uri 'none'`;
+      const csp = `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'self'; form-action ${formActionSource(action)}; frame-ancestors 'none'; base-uri 'none'`;
       return reply
         .type('text/html; charset=utf-8')
         .header('content-security-policy', csp)

@@ -1,0 +1,75 @@
+import { type LookupAddress, lookup } from 'node:dns';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
+import { isInternalAddress } from './addresses.js';
+
+/** A request Tessera's server was about to make to an address it must not reach. */
+export class InternalAddressError extends Error {
+  constructor(host: string, address: string) {
+    super(`${host} is, or resolves to, an internal address (${address})`);
+    this.name = 'InternalAddressError';
+  }
+}
+
+/**
+ * A DNS lookup that fails when any address of the name is internal: checked on the addresses
+ * the connection will use, so a name that resolves elsewhere at registration (or a DNS rebind
+ * between a check and the call) cannot reach the internal network.
+ */
+const externalOnly: LookupFunction = (hostname, options, callback) => {
+  lookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+    if (error) return callback(error, '', 0);
+    const internal = addresses.find((a) => isInternalAddress(a.address));
+    if (internal || addresses.length === 0) {
+      return callback(new InternalAddressError(hostname, internal?.address ?? 'none'), '', 0);
+    }
+    if (options.all) return (callback as (e: null, a: LookupAddress[]) => void)(null, addresses);
+    return callback(null, addresses[0]!.address, addresses[0]!.family);
+  });
+};
+
+export interface OutboundOptions {
+  /** The whole request's deadline. */
+  timeoutMs: number;
+  /** Refuse loopback, private and link-local addresses (in production). */
+  externalOnly: boolean;
+}
+
+/**
+ * POSTs a form to `url` from Tessera's server (a back-channel logout), never following
+ * redirects, reading no more of the answer than its status. Resolves with the status.
+ */
+export function postFormOutbound(
+  url: string,
+  form: Record<string, string>,
+  options: OutboundOptions,
+): Promise<number> {
+  const target = new URL(url);
+  const host = target.hostname.replace(/^\[|\]$/g, '');
+  if (options.externalOnly && isIP(host) && isInternalAddress(host)) {
+    return Promise.reject(new InternalAddressError(host, host));
+  }
+  const body = new URLSearchParams(form).toString();
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      target,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': Buffer.byteLength(body),
+        },
+        signal: AbortSignal.timeout(options.timeoutMs),
+        ...(options.externalOnly ? { lookup: externalOnly } : {}),
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
