@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initial } from './001_initial.js';
+import { emailFold } from './002_email_fold.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -10,6 +11,7 @@ export type Dialect = 'sqlite' | 'postgres';
 export function migrations(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
     '001_initial': initial(dialect),
+    '002_email_fold': emailFold(),
   };
   return { getMigrations: async () => all };
 }
