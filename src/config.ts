@@ -95,6 +95,14 @@ export const settings = {
     default: 'true',
     doc: 'Whether people may create their own accounts at `/signup` and `POST /api/users`.',
   },
+  passwordMinLength: {
+    env: 'TESSERA_PASSWORD_MIN_LENGTH',
+    kind: 'int',
+    default: '10',
+    min: 8,
+    max: 64,
+    doc: 'Shortest password accepted, in characters, wherever a password is set (sign-up, the APIs, the CLI, a change). Passwords are also refused when only spaces, one of the 100,000 most common, or the username or e-mail address. Existing passwords keep working.',
+  },
   codeTtl: {
     env: 'TESSERA_CODE_TTL',
     kind: 'int',

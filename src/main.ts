@@ -32,13 +32,27 @@ Applies pending migrations to the database in DATABASE_URL and exits.`,
   },
   'user create': {
     summary: 'create a user',
-    usage: `Usage: tessera user create --username U --email E --password P
+    usage: `Usage: tessera user create --username U --email E (--password P | --password-stdin)
          [--given-name G] [--family-name F] [--phone N] [--role admin|user]
          [--email-verified] [--json]
 
 Creates an account with the rules of the sign-up page. The e-mail address is marked
-unverified unless --email-verified is given.`,
+unverified unless --email-verified is given.
+  --password-stdin   read the password from the standard input (one line), which keeps
+                     it out of the shell history`,
     load: async () => (await import('./cli/user.js')).userCreate,
+  },
+  'user set-password': {
+    summary: "set a user's password and end their sessions",
+    usage: `Usage: tessera user set-password (--username U | --id ID)
+         (--password P | --password-stdin) [--json]
+
+Gives the person a new password, which must pass the rules of the sign-up page (at least
+TESSERA_PASSWORD_MIN_LENGTH characters, not a common password, not the username or
+e-mail address), and ends every session they have. Recorded in the audit log.
+  --password-stdin   read the password from the standard input (one line), which keeps
+                     it out of the shell history`,
+    load: async () => (await import('./cli/user.js')).userSetPassword,
   },
   'client create': {
     summary: 'register a client',
@@ -92,7 +106,7 @@ const USAGE = `Usage: tessera <command> [options]
 
 Commands:
 ${Object.entries(commands)
-  .map(([name, entry]) => `  ${name.padEnd(16)} ${entry.summary}`)
+  .map(([name, entry]) => `  ${name.padEnd(18)} ${entry.summary}`)
   .join('\n')}
 
 Every command takes --help, and --json for output that scripts can read

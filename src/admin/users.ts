@@ -3,7 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { type AppContext, nowSeconds } from '../context.js';
 import { NotFoundError } from '../domain/errors.js';
+import { setPassword } from '../domain/password-change.js';
 import { endSessionsOfUser } from '../domain/sessions.js';
+import { LIMITS, registerUser } from '../domain/users.js';
 import type { User } from '../store/types.js';
 import { requireAdmin } from './auth.js';
 
@@ -15,6 +17,19 @@ const ListQuery = Type.Object({
 });
 // An enum rather than a union of literals, so a wrong role is answered with the allowed values.
 const RoleBody = Type.Object({ role: Type.Enum(['user', 'admin']) });
+// The lengths refuse an over-long field before any work; the rules are the domain's, as at sign-up.
+const password = () => Type.String({ maxLength: LIMITS.password.max });
+const CreateBody = Type.Object({
+  username: Type.String({ maxLength: LIMITS.username.max }),
+  email: Type.String({ maxLength: LIMITS.email }),
+  password: password(),
+  given_name: Type.Optional(Type.String({ maxLength: LIMITS.name })),
+  family_name: Type.Optional(Type.String({ maxLength: LIMITS.name })),
+  phone_number: Type.Optional(Type.String({ maxLength: LIMITS.phone })),
+  role: Type.Optional(Type.Enum(['user', 'admin'])),
+  email_verified: Type.Optional(Type.Boolean()),
+});
+const PasswordBody = Type.Object({ password: password() });
 
 /** A person as admins see them: never the password hash. */
 function userView(user: User) {
@@ -51,6 +66,27 @@ export function registerUserAdmin(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
+  // Creates a person with the rules of the sign-up page; the password is never answered back.
+  api.post(
+    '/admin/api/users',
+    { onRequest, schema: { body: CreateBody } },
+    async (request, reply) => {
+      const body = request.body;
+      const user = await registerUser(ctx, {
+        username: body.username,
+        email: body.email,
+        password: body.password,
+        givenName: body.given_name ?? null,
+        familyName: body.family_name ?? null,
+        phoneNumber: body.phone_number ?? null,
+        role: body.role ?? 'user',
+        emailVerified: body.email_verified ?? false,
+        origin: { via: 'admin', ip: request.ip },
+      });
+      return reply.code(201).send(userView(user));
+    },
+  );
+
   api.get('/admin/api/users/:id', { onRequest, schema: { params: IdParams } }, async (request) => {
     const user = await ctx.store.users.findById(request.params.id);
     if (!user) throw new NotFoundError('user');
@@ -76,6 +112,21 @@ export function registerUserAdmin(app: FastifyInstance, ctx: AppContext): void {
         createdAt: nowSeconds(ctx),
       });
       return userView(user);
+    },
+  );
+
+  // Sets a person's password (forgotten, or handed over) and signs them out everywhere.
+  api.post(
+    '/admin/api/users/:id/password',
+    { onRequest, schema: { params: IdParams, body: PasswordBody } },
+    async (request) => {
+      const user = await ctx.store.users.findById(request.params.id);
+      if (!user) throw new NotFoundError('user');
+      const { sessionsEnded } = await setPassword(ctx, user, request.body.password, {
+        by: 'admin',
+        ip: request.ip,
+      });
+      return { id: user.id, username: user.username, sessions_ended: sessionsEnded };
     },
   );
 

@@ -121,6 +121,7 @@ export function registerUserApi(app: FastifyInstance, ctx: AppContext): void {
           givenName: pick(body, 'given_name') ?? null,
           familyName: pick(body, 'family_name') ?? null,
           phoneNumber: pick(body, 'phone_number') ?? null,
+          origin: { via: 'api', ip: request.ip },
         });
       } catch (error) {
         // Name the field as the client sent it.

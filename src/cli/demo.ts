@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { type AppContext, nowSeconds } from '../context.js';
+import type { AppContext } from '../context.js';
 import {
   type ClientInput,
   createClient,
   rotateClientSecret,
   updateClient,
 } from '../domain/clients.js';
-import { hashPassword } from '../domain/passwords.js';
+import { setPassword } from '../domain/password-change.js';
 import { registerUser } from '../domain/users.js';
 import { randomToken } from '../lib/random.js';
 
@@ -29,11 +29,8 @@ async function demoUser(ctx: AppContext): Promise<string> {
   const password = randomToken(12);
   const existing = await ctx.store.users.findByLogin(DEMO_USER);
   if (existing) {
-    await ctx.store.users.update(
-      existing.id,
-      { passwordHash: await hashPassword(password) },
-      nowSeconds(ctx),
-    );
+    // Through the domain, as any new password: whoever signed in with the last one is signed out.
+    await setPassword(ctx, existing, password, { by: 'cli' });
   } else {
     await registerUser(ctx, {
       username: DEMO_USER,

@@ -1,8 +1,48 @@
 import { parseArgs } from 'node:util';
 import { ConflictError, ValidationError } from '../domain/errors.js';
+import { setPassword } from '../domain/password-change.js';
 import { registerUser } from '../domain/users.js';
+import { fold } from '../lib/fold.js';
 import { withContext } from './context.js';
 import { CommandError, loadConfig, output } from './runtime.js';
+
+/** Enough for any password the rules accept (256 characters of up to 4 bytes each). */
+const STDIN_LIMIT = 4096;
+
+/** The password given on the standard input, without the line break that ends it. */
+async function readPasswordFromStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    size += (chunk as Buffer).length;
+    if (size > STDIN_LIMIT) throw new CommandError('the password on stdin is too long', 'invalid');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+/**
+ * --password P, or --password-stdin: the password read from the standard input, so
+ * that it stays out of the shell history and the process list.
+ */
+async function passwordOption(
+  values: { password?: string | undefined; 'password-stdin'?: boolean | undefined },
+  command: string,
+): Promise<string> {
+  if (values.password !== undefined && values['password-stdin']) {
+    throw new CommandError('give --password or --password-stdin, not both', 'usage');
+  }
+  if (values['password-stdin']) return readPasswordFromStdin();
+  if (!values.password) {
+    throw new CommandError(
+      `--password or --password-stdin is required (see: tessera ${command} --help)`,
+      'usage',
+    );
+  }
+  return values.password;
+}
 
 /** `tessera user create`: creates an account, as the sign-up page would. */
 export async function userCreate(argv: string[]): Promise<void> {
@@ -12,6 +52,7 @@ export async function userCreate(argv: string[]): Promise<void> {
       username: { type: 'string' },
       email: { type: 'string' },
       password: { type: 'string' },
+      'password-stdin': { type: 'boolean', default: false },
       'given-name': { type: 'string' },
       'family-name': { type: 'string' },
       phone: { type: 'string' },
@@ -20,7 +61,7 @@ export async function userCreate(argv: string[]): Promise<void> {
       json: { type: 'boolean', default: false },
     },
   });
-  for (const required of ['username', 'email', 'password'] as const) {
+  for (const required of ['username', 'email'] as const) {
     if (!values[required])
       throw new CommandError(
         `--${required} is required (see: tessera user create --help)`,
@@ -30,18 +71,20 @@ export async function userCreate(argv: string[]): Promise<void> {
   if (values.role !== undefined && values.role !== 'admin' && values.role !== 'user') {
     throw new CommandError('--role must be admin or user', 'usage');
   }
+  const password = await passwordOption(values, 'user create');
   const config = loadConfig();
   const user = await withContext(config, async (ctx) => {
     try {
       return await registerUser(ctx, {
         username: values.username!,
         email: values.email!,
-        password: values.password!,
+        password,
         givenName: values['given-name'] ?? null,
         familyName: values['family-name'] ?? null,
         phoneNumber: values.phone ?? null,
         role: (values.role as 'admin' | 'user' | undefined) ?? 'user',
         emailVerified: values['email-verified'],
+        origin: { via: 'cli' },
       });
     } catch (error) {
       if (error instanceof ConflictError) {
@@ -55,5 +98,49 @@ export async function userCreate(argv: string[]): Promise<void> {
   output(values.json).result(
     { id: user.id, sub: user.id, username: user.username, email: user.email, role: user.role },
     [`Created user ${user.username} (${user.email}), role ${user.role}.`, `  id (sub): ${user.id}`],
+  );
+}
+
+/** `tessera user set-password`: a new password for a person, who is signed out everywhere. */
+export async function userSetPassword(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      username: { type: 'string' },
+      id: { type: 'string' },
+      password: { type: 'string' },
+      'password-stdin': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if ((values.username === undefined) === (values.id === undefined)) {
+    throw new CommandError(
+      'give the person as --username or --id (see: tessera user set-password --help)',
+      'usage',
+    );
+  }
+  const password = await passwordOption(values, 'user set-password');
+  const config = loadConfig();
+  const done = await withContext(config, async (ctx) => {
+    const user =
+      values.id !== undefined
+        ? await ctx.store.users.findById(values.id)
+        : await ctx.store.users.findByLogin(values.username!);
+    // findByLogin also matches an e-mail address; --username means the username.
+    if (!user || (values.username !== undefined && fold(user.username) !== fold(values.username))) {
+      const which = values.id !== undefined ? `id "${values.id}"` : `username "${values.username}"`;
+      throw new CommandError(`no user with ${which}`, 'not_found');
+    }
+    try {
+      return await setPassword(ctx, user, password, { by: 'cli' });
+    } catch (error) {
+      if (error instanceof ValidationError) throw new CommandError(error.message, 'invalid');
+      throw error;
+    }
+  });
+  const { user, sessionsEnded } = done;
+  output(values.json).result(
+    { id: user.id, username: user.username, sessions_ended: sessionsEnded },
+    [`Password set for ${user.username}; ${sessionsEnded} session(s) ended.`],
   );
 }

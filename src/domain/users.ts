@@ -2,6 +2,7 @@ import { type AppContext, nowSeconds } from '../context.js';
 import { randomId } from '../lib/random.js';
 import type { Address, Role, User, UserPatch } from '../store/types.js';
 import { ValidationError } from './errors.js';
+import { checkPassword, PASSWORD_MAX } from './password-policy.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 
 /** The fields a person supplies when signing up (seed 002's register_user, with OpenID Connect names). */
@@ -14,6 +15,8 @@ export interface RegistrationInput {
   phoneNumber?: string | null;
   role?: Role;
   emailVerified?: boolean;
+  /** Where the account is being made, for the audit log. */
+  origin?: { via: 'signup' | 'api' | 'admin' | 'cli'; ip?: string | null };
 }
 
 /** The profile fields a person may edit on the account page or through the API. */
@@ -37,7 +40,8 @@ export interface ProfileInput {
 export const LIMITS = {
   username: { min: 3, max: 64 },
   email: 254,
-  password: { min: 8, max: 256 },
+  /** The shortest is a setting, `config.passwordMinLength`. */
+  password: { max: PASSWORD_MAX },
   name: 100,
   phone: 32,
   url: 2048,
@@ -45,6 +49,9 @@ export const LIMITS = {
 
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
+// Control (Cc), format (Cf: zero-width and bidirectional marks) and lone surrogate (Cs)
+// characters: invisible, they would make two addresses that look alike two accounts.
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}]/u;
 const PHONE = /^\+?[0-9][0-9 ().-]*$/;
 const BIRTHDATE = /^(\d{4}|0000)(-\d{2}-\d{2})?$/;
 
@@ -74,25 +81,23 @@ export function checkUsername(value: unknown): string {
   return username;
 }
 
+/**
+ * An e-mail address, normalised: compatibility forms folded (NFKC, so a fullwidth
+ * "ａｌｉｃｅ＠example.com" is "alice@example.com") and the domain lower-cased. The
+ * part before the "@" keeps the case it was typed in; addresses are unique and looked
+ * up ignoring it (the store's key is `fold(email)`).
+ */
 export function checkEmail(value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '')
     throw new ValidationError('email', 'email is required');
-  const email = value.trim();
+  const email = value.normalize('NFKC').trim();
+  if (INVISIBLE.test(email))
+    throw new ValidationError('email', 'email must not contain control or invisible characters');
   if (email.length > LIMITS.email)
     throw new ValidationError('email', `email must be at most ${LIMITS.email} characters`);
   if (!EMAIL.test(email)) throw new ValidationError('email', 'email is not a valid e-mail address');
-  return email;
-}
-
-export function checkPassword(value: unknown): string {
-  if (typeof value !== 'string' || value === '')
-    throw new ValidationError('password', 'password is required');
-  const { min, max } = LIMITS.password;
-  if (value.length < min)
-    throw new ValidationError('password', `password must be at least ${min} characters`);
-  if (value.length > max)
-    throw new ValidationError('password', `password must be at most ${max} characters`);
-  return value;
+  const at = email.lastIndexOf('@');
+  return `${email.slice(0, at)}@${email.slice(at + 1).toLowerCase()}`.normalize('NFKC');
 }
 
 function checkPhone(value: string | null | undefined): string | null {
@@ -168,7 +173,7 @@ export function checkProfile(input: ProfileInput): UserPatch {
 export async function registerUser(ctx: AppContext, input: RegistrationInput): Promise<User> {
   const username = checkUsername(input.username);
   const email = checkEmail(input.email);
-  const password = checkPassword(input.password);
+  const password = await checkPassword(ctx, input.password, { username, email });
   const profile = checkProfile({
     givenName: input.givenName,
     familyName: input.familyName,
@@ -202,8 +207,8 @@ export async function registerUser(ctx: AppContext, input: RegistrationInput): P
     type: 'user.created',
     userId: user.id,
     clientId: null,
-    ip: null,
-    details: { username: user.username },
+    ip: input.origin?.ip ?? null,
+    details: { username: user.username, ...(input.origin ? { via: input.origin.via } : {}) },
     createdAt: now,
   });
   return user;
@@ -215,7 +220,8 @@ export async function authenticate(
   login: string,
   password: string,
 ): Promise<User | undefined> {
-  if (login.length > LIMITS.email || password.length > LIMITS.password.max) return undefined;
+  // The limit counts code points, each at most two UTF-16 units: no stored password is longer.
+  if (login.length > LIMITS.email || password.length > 2 * PASSWORD_MAX) return undefined;
   const user = await ctx.store.users.findByLogin(login.trim());
   const ok = await verifyPassword(user?.passwordHash, password);
   return ok ? user : undefined;

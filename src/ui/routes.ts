@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { registerAccount } from './pages/account.js';
 import { registerAccountEdit } from './pages/account-edit.js';
+import { registerAccountPassword } from './pages/account-password.js';
 import { registerConnectedApps } from './pages/connected-apps.js';
 import { registerLogin } from './pages/login.js';
 import { registerSessionPages } from './pages/sessions.js';
@@ -16,6 +17,7 @@ export function registerUiRoutes(app: FastifyInstance, ctx: AppContext): void {
   registerLogin(app, ctx);
   registerAccount(app, ctx);
   registerAccountEdit(app, ctx);
+  registerAccountPassword(app, ctx);
   registerConnectedApps(app, ctx);
   registerSessionPages(app, ctx);
 }

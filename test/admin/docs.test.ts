@@ -55,6 +55,17 @@ describe('docs/clients.md', () => {
     expect(stdout).toContain('"username":"bob"');
     expect(stdout).toContain('"role":"admin"');
     expect(stdout).toContain(
+      '"username":"carol","email":"Carol@example.com","email_verified":true',
+    );
+    expect(stdout).toMatch(/^\{"id":"[^"]+","username":"carol","sessions_ended":0\}$/m);
+    expect(stdout).toContain(
+      '{"error":"invalid_request","error_description":"password must be at least 10 characters","field":"password"} 400',
+    );
+    expect(stdout).toMatch(
+      /"This password is one of the most commonly used passwords[^"]*","field":"password"\} 400/,
+    );
+    expect(stdout).not.toContain('a new song for the choir');
+    expect(stdout).toContain(
       '{"error":"invalid_request","error_description":"the body is not valid JSON"} 400',
     );
     expect(stdout).toContain(

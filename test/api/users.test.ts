@@ -185,6 +185,67 @@ describe.each(storeFactories())('POST /api/users on $name', (factory) => {
     ).toBe('password');
   });
 
+  it('refuses a password the password rule refuses with 400 invalid_request naming it, creating nothing', async () => {
+    const username = unique('weak_password_');
+    const email = `${username}@example.com`;
+    for (const [password, mention] of [
+      ['password', /^password must be at least 10 characters$/],
+      ['12345678', /^password must be at least 10 characters$/],
+      [' '.repeat(8), /^password must not be only spaces$/],
+      [' '.repeat(12), /^password must not be only spaces$/],
+      [username.toUpperCase(), /^password must not be the same as the username or email address$/],
+      [email, /^password must not be the same as the username or email address$/],
+      ['qwertyuiop', /^This password is one of the most commonly used passwords/],
+      ['Basketball', /^This password is one of the most commonly used passwords/],
+    ] as const) {
+      const res = await post({ username, email, password });
+      const body = expectProblem(res, 400, mention);
+      expect(body, password).toMatchObject({ error: 'invalid_request', field: 'password' });
+    }
+    expect(await db.store.users.findByLogin(username)).toBeUndefined();
+  });
+
+  it('counts password length in characters: 256 of any width are accepted, 257 are not', async () => {
+    const username = unique('wide');
+    const ok = await post({
+      username,
+      email: `${username}@example.com`,
+      password: '𝔸'.repeat(256),
+    });
+    expect(ok.statusCode).toBe(201);
+    const long = await post({
+      username: unique('wider'),
+      email: `${username}-2@example.com`,
+      password: '𝔸'.repeat(257),
+    });
+    expect(expectProblem(long, 400, /password/).field).toBe('password');
+  });
+
+  it('stores the e-mail address normalised and refuses another form of it with 409', async () => {
+    const name = unique('Mail');
+    const created = await post({
+      username: name,
+      email: `${name}@EXAMPLE.com`,
+      password: PASSWORD,
+    });
+    expect(created.statusCode).toBe(201);
+    expect(created.json().email).toBe(`${name}@example.com`);
+    const fullwidth = `${name.toLowerCase()}@example.com`.replace(/[!-~]/g, (c) =>
+      String.fromCharCode(c.charCodeAt(0) + 0xfee0),
+    );
+    for (const email of [`${name.toLowerCase()}@example.com`, fullwidth]) {
+      const clash = await post({ username: unique('clash'), email, password: PASSWORD });
+      expect(clash.statusCode, email).toBe(409);
+      expect(clash.json()).toMatchObject({ error: 'conflict', field: 'email' });
+    }
+    const control = await post({
+      username: unique('ctl'),
+      email: `${name}\u200b@example.org`,
+      password: PASSWORD,
+    });
+    expect(expectProblem(control, 400, /control or invisible characters/).field).toBe('email');
+  });
+
   it('answers a duplicate username or e-mail with 409, leaving the existing account as it was', async () => {
     const username = unique('dup');
     const email = `${username}@example.com`;

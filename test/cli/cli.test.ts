@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate } from '../../src/domain/users.js';
 import { sha256 } from '../../src/lib/hash.js';
 import { openStore } from '../../src/store/kysely/index.js';
+import { newSession } from '../store/fixtures.js';
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '../../bin/tessera.js');
@@ -40,6 +41,19 @@ describe('tessera CLI', () => {
       const e = error as { code: number; stdout: string; stderr: string };
       return { code: e.code, stdout: e.stdout, stderr: e.stderr };
     }
+  }
+
+  /** The CLI with `input` on its standard input, as `echo … | tessera …` would give it. */
+  function tesseraWithInput(args: string[], input: string) {
+    return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn('node', [BIN, ...args], { env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+      child.stdin.end(input);
+    });
   }
 
   const withStore = async <T>(
@@ -142,6 +156,131 @@ describe('tessera CLI', () => {
     const res = await tessera(['user', 'create', '--username', 'x']);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('--email is required');
+  });
+
+  it('user create refuses a weak password with one line naming the rule, and reads one from stdin', async () => {
+    const create = (password: string) =>
+      tessera([
+        'user',
+        'create',
+        '--username',
+        'weakling',
+        '--email',
+        'w@example.com',
+        '--password',
+        password,
+      ]);
+    const short = await create('password');
+    expect(short.code).toBe(1);
+    expect(short.stderr).toBe('tessera: password must be at least 10 characters\n');
+    const common = await create('1234567890');
+    expect(common.stderr).toMatch(
+      /^tessera: This password is one of the most commonly used passwords[^\n]*\n$/,
+    );
+    expect((await create('w@example.com')).stderr).toBe(
+      'tessera: password must not be the same as the username or email address\n',
+    );
+    const piped = await tesseraWithInput(
+      ['user', 'create', '--username', 'weakling', '--email', 'w@example.com', '--password-stdin'],
+      'kept out of the shell history\n',
+    );
+    expect(piped.code).toBe(0);
+    await withStore(async (store) => {
+      const ctx = { store } as Parameters<typeof authenticate>[0];
+      expect(await authenticate(ctx, 'weakling', 'kept out of the shell history')).toBeDefined();
+    });
+  });
+
+  it('user set-password sets it by --username or --id, from stdin too, ending every session', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const alice = await withStore(async (store) => {
+      const user = (await store.users.findByLogin('alice'))!;
+      for (let i = 0; i < 2; i++) {
+        await store.sessions.create(
+          newSession(user.id, { createdAt: now, lastSeenAt: now, expiresAt: now + 3600 }),
+        );
+      }
+      return user;
+    });
+    const text = await tessera([
+      'user',
+      'set-password',
+      '--username',
+      'ALICE',
+      '--password',
+      'a brand new passphrase',
+    ]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toBe('Password set for alice; 2 session(s) ended.\n');
+    await withStore(async (store) => {
+      const ctx = { store } as Parameters<typeof authenticate>[0];
+      expect(await authenticate(ctx, 'alice', 'correct horse battery')).toBeUndefined();
+      expect((await authenticate(ctx, 'alice', 'a brand new passphrase'))?.id).toBe(alice.id);
+      expect(await store.sessions.listActiveForUser(alice.id, now)).toEqual([]);
+      const [event] = await store.audit.list({ limit: 1, userId: alice.id });
+      expect(event).toMatchObject({
+        type: 'user.password_changed',
+        details: { by: 'cli', sessions_ended: 2 },
+      });
+    });
+
+    const piped = await tesseraWithInput(
+      ['user', 'set-password', '--id', alice.id, '--password-stdin', '--json'],
+      'typed, not in history\r\n',
+    );
+    expect(piped.code).toBe(0);
+    expect(JSON.parse(piped.stdout)).toEqual({
+      id: alice.id,
+      username: 'alice',
+      sessions_ended: 0,
+    });
+    await withStore(async (store) => {
+      const ctx = { store } as Parameters<typeof authenticate>[0];
+      expect((await authenticate(ctx, 'alice', 'typed, not in history'))?.id).toBe(alice.id);
+    });
+  });
+
+  it('user set-password refuses a weak password or an unknown person in one line', async () => {
+    const set = (...args: string[]) => tessera(['user', 'set-password', ...args]);
+    const weak = await set('--username', 'alice', '--password', 'alice@example.com');
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toBe(
+      'tessera: password must not be the same as the username or email address\n',
+    );
+    const common = await set('--username', 'alice', '--password', 'qwertyuiop', '--json');
+    expect(JSON.parse(common.stdout)).toMatchObject({
+      error: 'invalid',
+      message: expect.stringMatching(/^This password is one of the most commonly used passwords/),
+    });
+    const blank = await tesseraWithInput(
+      ['user', 'set-password', '--username', 'alice', '--password-stdin'],
+      '\n',
+    );
+    expect(blank.stderr).toBe('tessera: password is required\n');
+    expect((await set('--username', 'nobody', '--password', 'a fine passphrase')).stderr).toBe(
+      'tessera: no user with username "nobody"\n',
+    );
+    // --username is the username, not an e-mail address.
+    expect(
+      (await set('--username', 'alice@example.com', '--password', 'a fine passphrase')).stderr,
+    ).toBe('tessera: no user with username "alice@example.com"\n');
+  });
+
+  it('user set-password explains unclear options in one line', async () => {
+    const set = (...args: string[]) => tessera(['user', 'set-password', ...args]);
+    for (const args of [
+      ['--password', 'a fine passphrase'],
+      ['--username', 'alice', '--id', 'x', '--password', 'a fine passphrase'],
+      ['--username', 'alice', '--password', 'a fine passphrase', '--password-stdin'],
+    ]) {
+      const res = await set(...args);
+      expect(res.code, args.join(' ')).toBe(1);
+      expect(res.stderr).toMatch(/^tessera: .*(--username or --id|--password).*\n$/);
+    }
+    await withStore(async (store) => {
+      const ctx = { store } as Parameters<typeof authenticate>[0];
+      expect(await authenticate(ctx, 'alice', 'typed, not in history')).toBeDefined();
+    });
   });
 
   let clientId: string;

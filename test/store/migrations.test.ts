@@ -2,15 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Migrator } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  connect,
   type DatabaseTarget,
   dropPostgresSchema,
   migrateDatabase,
+  migrateToLatest,
   openStore,
 } from '../../src/store/kysely/index.js';
 import { migrations } from '../../src/store/migrations/index.js';
 import { storeFactories } from '../helpers/stores.js';
+import { newUser } from './fixtures.js';
 
 /** A database no one has touched: a new SQLite file, or a new PostgreSQL schema. */
 function freshDatabase(dialect: 'sqlite' | 'postgres'): {
@@ -49,6 +53,80 @@ for (const factory of storeFactories()) {
         expect(await store.keys.list()).toEqual([]);
       } finally {
         await store.close();
+      }
+    });
+
+    it('003 re-keys e-mail addresses written before by their folded form, leaving a clash as it was', async () => {
+      const old = freshDatabase(factory.name);
+      const options = old.schema ? { schema: old.schema } : {};
+      // Rows as 001's code wrote them: the key was the address lower-cased, nothing more.
+      const row = (email: string) => {
+        const user = newUser({ email });
+        return {
+          id: user.id,
+          username: user.username,
+          username_lower: user.username.toLowerCase(),
+          email,
+          email_lower: email.toLowerCase(),
+          password_hash: user.passwordHash,
+          email_verified: 0,
+          phone_number_verified: 0,
+          two_factor: 0,
+          role: 'user',
+          created_at: user.createdAt,
+          updated_at: user.createdAt,
+        };
+      };
+      const plain = row('Plain@Example.com');
+      const wide = row('ｗｉｄｅ@example.com');
+      // Two different old keys that fold to one.
+      const twins = [row('ｔwin@example.com'), row('tｗin@example.com')];
+      // A row already holding the folded key of another.
+      const taken = row('taken@example.com');
+      const shadow = row('ｔａｋｅｎ@example.com');
+      try {
+        const db = await connect(old.target, old.schema);
+        try {
+          await new Migrator({
+            db,
+            provider: migrations(factory.name),
+            ...(old.schema ? { migrationTableSchema: old.schema } : {}),
+          }).migrateTo('001_initial');
+          await db
+            .insertInto('users')
+            .values([plain, wide, ...twins, taken, shadow])
+            .execute();
+          expect(await migrateToLatest(db, factory.name)).toEqual([
+            '002_security',
+            '003_email_fold',
+          ]);
+          const rows = await db.selectFrom('users').select(['id', 'email_lower']).execute();
+          const key = (id: string) => rows.find((r) => r.id === id)?.email_lower;
+          expect(key(plain.id)).toBe('plain@example.com');
+          expect(key(wide.id)).toBe('wide@example.com');
+          // Of two old rows that fold together, one gets the key and the other keeps its own.
+          expect(twins.map((t) => key(t.id) === 'twin@example.com')).toContain(true);
+          expect(twins.filter((t) => key(t.id) === t.email_lower)).toHaveLength(1);
+          expect(key(taken.id)).toBe('taken@example.com');
+          expect(key(shadow.id)).toBe(shadow.email_lower);
+        } finally {
+          await db.destroy();
+        }
+        // Sign-in by any form of a re-keyed address finds its account.
+        const store = await openStore(old.target, { ...options, migrate: false });
+        try {
+          for (const login of [
+            'wide@example.com',
+            'ＷＩＤＥ@EXAMPLE.COM',
+            'ｗｉｄｅ@example.com',
+          ]) {
+            expect((await store.users.findByLogin(login))?.id, login).toBe(wide.id);
+          }
+        } finally {
+          await store.close();
+        }
+      } finally {
+        await old.drop();
       }
     });
   });

@@ -87,6 +87,48 @@ for (const factory of storeFactories()) {
       expect(await store.users.findById('no-such-id')).toBeUndefined();
     });
 
+    it('keeps e-mail addresses unique, and finds them, in folded form (NFKC, any case)', async () => {
+      const tag = unique();
+      const user = await store.users.create(
+        newUser({ username: `fold${tag}`, email: `Alice${tag}@example.com` }),
+      );
+      const fullwidth = (text: string) =>
+        text.replace(/[!-~]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
+      for (const email of [
+        `alice${tag}@example.com`,
+        `ALICE${tag}@EXAMPLE.COM`,
+        fullwidth(`alice${tag}@example.com`),
+      ]) {
+        const clash = newUser({ email });
+        const error = await store.users.create(clash).catch((e: unknown) => e);
+        expect(error, email).toEqual(new ConflictError('email'));
+        expect(await store.users.findById(clash.id)).toBeUndefined();
+        expect((await store.users.findByLogin(email))?.id, email).toBe(user.id);
+      }
+      // The address itself is kept as given; only the key is folded.
+      expect((await store.users.findById(user.id))?.email).toBe(`Alice${tag}@example.com`);
+      expect((await store.users.findByLogin(fullwidth(`fold${tag}`)))?.id).toBe(user.id);
+      const other = await store.users.create(newUser());
+      await expect(
+        store.users.update(other.id, { email: fullwidth(`alice${tag}@example.com`) }, NOW + 1),
+      ).rejects.toEqual(new ConflictError('email'));
+      expect(await store.users.findById(other.id)).toEqual(other);
+      expect(await store.users.count(fullwidth(`alice${tag}`))).toBe(1);
+    });
+
+    it('lets one of ten sign-ups racing with forms of one address through', async () => {
+      const tag = unique();
+      const forms = ['a', 'A', 'ａ', 'Ａ'].map((first) => `${first}da${tag}@example.com`);
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) => store.users.create(newUser({ email: forms[i % 4] }))),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results) {
+        if (r.status === 'rejected') expect(r.reason).toEqual(new ConflictError('email'));
+      }
+      expect(await store.users.count(`ada${tag}`)).toBe(1);
+    });
+
     it('prefers the username match when a username equals another user’s e-mail', async () => {
       const owner = await store.users.create(newUser());
       const squatter = await store.users.create(newUser({ username: owner.email }));

@@ -7,6 +7,7 @@ const base: AccountPageData = {
   title: 'Your account',
   csrf: 'token-123',
   signedInAs: 'ada',
+  passwordMinLength: 10,
   user: {
     username: 'ada',
     email: 'ada@example.com',

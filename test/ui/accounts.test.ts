@@ -295,6 +295,7 @@ describe('account pages over HTTP', () => {
       ['/login', { username: who.username, password: PASSWORD }],
       ['/account/edit', { username: 'hijacked', email: 'evil@example.com' }],
       ['/account/delete', { password: PASSWORD }],
+      ['/account/password', { current_password: PASSWORD, new_password: 'hijacked passphrase' }],
       ['/account/apps/revoke', { client_id: 'any' }],
       ['/account/sessions/end-all', {}],
       ['/logout', {}],

@@ -1,4 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
+import { fold } from '../../lib/fold.js';
 import {
   ConflictError,
   type ListOptions,
@@ -47,7 +48,8 @@ function toColumns(patch: UserPatch): Partial<UsersTable> {
   }
   if (patch.email !== undefined) {
     row.email = patch.email;
-    row.email_lower = patch.email.toLowerCase();
+    // Unique and looked up in this form (compatibility characters folded, case ignored).
+    row.email_lower = fold(patch.email);
   }
   if (patch.emailVerified !== undefined) row.email_verified = flag(patch.emailVerified);
   if (patch.passwordHash !== undefined) row.password_hash = patch.passwordHash;
@@ -85,7 +87,7 @@ export function userStore(db: Kysely<Database>): UserStore {
   );
   const searchable = (search: string | undefined) =>
     db.selectFrom('users').$if(Boolean(search), (q) => {
-      const prefix = `${escapeLike(search!.toLowerCase())}%`;
+      const prefix = `${escapeLike(fold(search!))}%`;
       // SQLite's LIKE has no escape character unless told; PostgreSQL's default is the same backslash.
       return q.where((eb) =>
         eb.or([
@@ -118,7 +120,8 @@ export function userStore(db: Kysely<Database>): UserStore {
     },
 
     async findByLogin(login) {
-      const key = login.toLowerCase();
+      // As email_lower is kept; usernames are ASCII, where folding is lower-casing.
+      const key = fold(login);
       const row = await db
         .selectFrom('users')
         .selectAll()

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initial } from './001_initial.js';
 import { security } from './002_security.js';
+import { emailFold } from './003_email_fold.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -12,6 +13,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
     '001_initial': initial(dialect),
     '002_security': security,
+    '003_email_fold': emailFold(),
   };
   return { getMigrations: async () => all };
 }

@@ -45,6 +45,10 @@ export interface AccountPageData extends PageData {
   notice?: string;
   /** A failed "Delete account" (wrong password), shown by that form. */
   deleteError?: FormError;
+  /** A failed "Change password", shown by that form; `field` is the input at fault. */
+  passwordError?: FormError;
+  /** The shortest new password accepted (`TESSERA_PASSWORD_MIN_LENGTH`). */
+  passwordMinLength: number;
 }
 
 /** Seconds since the epoch as "YYYY-MM-DD HH:MM UTC". */
@@ -84,6 +88,7 @@ export async function accountPageData(
     })),
     title: 'Your account',
     signedInAs: user.username,
+    passwordMinLength: ctx.config.passwordMinLength,
     user: {
       username: user.username,
       email: user.email,

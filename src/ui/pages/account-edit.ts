@@ -3,6 +3,7 @@ import { type AppContext, nowSeconds } from '../../context.js';
 import { checkProfile, LIMITS } from '../../domain/users.js';
 import { checkCsrf } from '../../http/csrf.js';
 import type { SignedIn } from '../../http/session.js';
+import { fold } from '../../lib/fold.js';
 import type { User } from '../../store/types.js';
 import { sendPage } from '../render.js';
 import { recordAudit } from './audit.js';
@@ -70,8 +71,9 @@ export function registerAccountEdit(app: FastifyInstance, ctx: AppContext): void
         familyName: form.family_name,
         phoneNumber: form.phone_number,
       });
-      // A new address has not been shown to belong to this person; the same one in other case has.
-      if (patch.email !== undefined && patch.email.toLowerCase() !== user.email.toLowerCase()) {
+      // A new address has not been shown to belong to this person; the same one in another
+      // case or Unicode form has.
+      if (patch.email !== undefined && fold(patch.email) !== fold(user.email)) {
         patch.emailVerified = false;
       }
       await ctx.store.users.update(user.id, patch, nowSeconds(ctx));

@@ -15,9 +15,11 @@ const NOTICES: Record<string, string> = {
   revoked: "The app's access has been revoked.",
   'session-ended': 'The session has been ended.',
   'sessions-ended': 'All your other sessions have been ended.',
+  'password-changed': 'Your password has been changed, and your other sessions have been ended.',
 };
 
-async function showAccount(
+/** The account page, with `extra` (a form's error) over what it always shows. */
+export async function showAccount(
   ctx: AppContext,
   request: FastifyRequest,
   reply: FastifyReply,

@@ -14,6 +14,8 @@ const LABELS: Record<string, string> = {
   phone_number: 'Phone',
   email: 'Email',
   password: 'Password',
+  current_password: 'Current password',
+  new_password: 'New password',
 };
 
 /** "given_name must be …" → "First name must be …" */

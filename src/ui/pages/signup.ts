@@ -47,6 +47,7 @@ async function showSignup(
       error: view.error,
       loginUrl: withReturnTo('/login', view.returnTo),
       limits: LIMITS,
+      passwordMinLength: ctx.config.passwordMinLength,
     },
     status,
   );
@@ -84,6 +85,7 @@ export function registerSignup(app: FastifyInstance, ctx: AppContext): void {
         givenName: form.given_name ?? null,
         familyName: form.family_name ?? null,
         phoneNumber: form.phone_number ?? null,
+        origin: { via: 'signup', ip: request.ip },
       });
     } catch (error) {
       const shown = formErrorOf(error);
