@@ -2,7 +2,9 @@ import pino from 'pino';
 import type { AppContext, RuntimeConfig } from '../context.js';
 import { ClientCache } from '../domain/client-cache.js';
 import { KeyRing } from '../domain/keys.js';
+import { openThrottle } from '../domain/throttle.js';
 import { systemClock } from '../lib/clock.js';
+import { memoryCounters } from '../store/counters.js';
 import { type EventBus, localEventBus, redisEventBus } from '../store/events.js';
 import { openStore } from '../store/kysely/index.js';
 import { TokenCache, withTokenCache } from '../store/token-cache.js';
@@ -47,6 +49,8 @@ export async function withContext<T>(
       ),
       keys,
       events,
+      // A command answers no requests, so its limits need not be shared.
+      throttle: openThrottle(config, memoryCounters(), events),
       hooks: { sessionEnded: [] },
     };
     return await work(ctx);

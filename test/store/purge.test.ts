@@ -57,7 +57,13 @@ for (const factory of storeFactories()) {
       };
       for (const key of Object.values(keys)) await store.keys.insert(key);
 
-      expect(await store.purgeExpired(NOW)).toEqual({ codes: 1, tokens: 1, sessions: 2, keys: 1 });
+      expect(await store.purgeExpired(NOW)).toEqual({
+        codes: 1,
+        tokens: 1,
+        sessions: 2,
+        keys: 1,
+        audit: 0,
+      });
 
       expect((await store.codes.consume(codes.longGone.id, NOW)).status).toBe('missing');
       // A consumed code past its expiry is still recognised as a replay.
@@ -79,7 +85,34 @@ for (const factory of storeFactories()) {
         [keys.retiredButPublished.kid, keys.current.kid].sort(),
       );
 
-      expect(await store.purgeExpired(NOW)).toEqual({ codes: 0, tokens: 0, sessions: 0, keys: 0 });
+      expect(await store.purgeExpired(NOW)).toEqual({
+        codes: 0,
+        tokens: 0,
+        sessions: 0,
+        keys: 0,
+        audit: 0,
+      });
+    });
+
+    it('deletes audit events older than the retention limit only when asked, by their time', async () => {
+      const event = (type: string, createdAt: number) => ({
+        type,
+        userId: 'u1',
+        clientId: null,
+        ip: '192.0.2.1',
+        details: null,
+        createdAt,
+      });
+      await store.audit.record(event('old', NOW - 1000));
+      await store.audit.record(event('at the limit', NOW - 500));
+      await store.audit.record(event('young', NOW - 1));
+      const types = async () => (await store.audit.list({ limit: 10 })).map((e) => e.type);
+
+      expect((await store.purgeExpired(NOW)).audit).toBe(0);
+      expect(await types()).toEqual(['young', 'at the limit', 'old']);
+      expect((await store.purgeExpired(NOW, { auditBefore: NOW - 500 })).audit).toBe(1);
+      expect(await types()).toEqual(['young', 'at the limit']);
+      expect((await store.purgeExpired(NOW, { auditBefore: NOW - 500 })).audit).toBe(0);
     });
   });
 }
