@@ -89,7 +89,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   // Counters of their own on Redis (not the event bus's connections), closed with the app.
   const counters = config.redisUrl
-    ? redisCounters(config.redisUrl, { prefix: config.rateLimitPrefix, log: app.log })
+    ? await redisCounters(config.redisUrl, { prefix: config.rateLimitPrefix, log: app.log })
     : memoryCounters();
   const throttle = openThrottle(config, counters, events);
   app.addHook('onClose', async () => throttle.close());

@@ -45,11 +45,14 @@ export function memoryCounters(): Counters {
  * Counters in Redis, on a connection of their own. Commands are not queued
  * while the connection is down and time out after `commandTimeout` ms, so an
  * outage costs a request at most that long before the insurance answers.
+ * Resolves once connected, or on the first failure to connect or after
+ * `connectTimeout` ms (then the insurance counts until Redis is back), so
+ * that the first requests after a start are counted where all the others are.
  */
-export function redisCounters(
+export async function redisCounters(
   url: string,
-  options: { prefix: string; log?: Logger; commandTimeout?: number },
-): Counters {
+  options: { prefix: string; log?: Logger; commandTimeout?: number; connectTimeout?: number },
+): Promise<Counters> {
   const client = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
@@ -67,6 +70,17 @@ export function redisCounters(
   });
   client.on('ready', () => {
     down = false;
+  });
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, options.connectTimeout ?? 2_000);
+    client.once('ready', done);
+    client.once('error', done);
+    function done() {
+      clearTimeout(timer);
+      client.off('ready', done);
+      client.off('error', done);
+      resolve();
+    }
   });
   return {
     kind: 'redis',
