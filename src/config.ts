@@ -234,6 +234,14 @@ export const settings = {
     max: 604800,
     doc: 'How long a wrong password counts towards the sign-in limits, in seconds, from the first one counted.',
   },
+  signinKnownAddressDays: {
+    env: 'TESSERA_SIGNIN_KNOWN_ADDRESS_DAYS',
+    kind: 'int',
+    default: '14',
+    min: 0,
+    max: 24,
+    doc: 'An address from which a person signed in is remembered for their account this many days: while the whole account is locked (TESSERA_SIGNIN_ACCOUNT_MAX_FAILURES), that address may still try, within its own limit, so that guesses spread over many addresses do not keep the person out where they usually sign in. 0 turns it off.',
+  },
   signupMaxPerIp: {
     env: 'TESSERA_SIGNUP_MAX_PER_IP',
     kind: 'int',

@@ -75,8 +75,8 @@ export class ClientFailures {
   async refusedFor(address: string, clientId: string | undefined): Promise<number> {
     if (!this.blocking()) return 0;
     const [ip, client] = await Promise.all([
-      this.blocks.get(`ip ${addressKey(address)}`),
-      clientId === undefined ? null : this.blocks.get(`client ${clientId}`),
+      this.blocks.get(`ip:${addressKey(address)}`),
+      clientId === undefined ? null : this.blocks.get(`client:${clientId}`),
     ]);
     const ms = Math.max(blockedMs(ip), blockedMs(client));
     return ms > 0 ? Math.max(1, Math.ceil(ms / 1000)) : 0;
@@ -86,10 +86,10 @@ export class ClientFailures {
   async failed(error: string, address: string, clientId: string | undefined): Promise<void> {
     const counting: Promise<void>[] = [];
     if (this.byAddress && ADDRESS_FAILURES.has(error)) {
-      counting.push(this.count(this.byAddress, `ip ${addressKey(address)}`));
+      counting.push(this.count(this.byAddress, `ip:${addressKey(address)}`));
     }
     if (this.byClient && clientId !== undefined && CLIENT_FAILURES.has(error)) {
-      counting.push(this.count(this.byClient, `client ${clientId}`));
+      counting.push(this.count(this.byClient, `client:${clientId}`));
     }
     await Promise.all(counting);
   }

@@ -16,6 +16,11 @@ import type { Counters } from '../store/counters.js';
  * - per address, for every account: `ipMaxFailures` within `window` locks the
  *   address out of every account, against a few common passwords tried on many.
  *
+ * - an address from which the account signed in within `knownFor` seconds
+ *   is exempt from the account's lockout (not from its own limit): guesses
+ *   spread over many addresses then keep the person out only where they have
+ *   never signed in before.
+ *
  * An attempt counts from the moment it begins and is given back when the
  * password was right: a burst of parallel guesses cannot slip past the limit
  * while the first ones are still being checked. An attempt refused by one
@@ -30,6 +35,8 @@ export interface PasswordLimits {
   accountMaxFailures: number;
   ipMaxFailures: number;
   window: number;
+  /** Seconds an address that signed in stays known to the account; 0: none is. */
+  knownFor: number;
 }
 
 export type LockoutScope = 'account_ip' | 'account' | 'ip';
@@ -66,6 +73,8 @@ export class PasswordAttempts {
   private readonly counters: Record<LockoutScope, RateLimiterAbstract>;
   /** Blocked keys of account and address that must wait before their next attempt. */
   private readonly waits: RateLimiterAbstract;
+  /** Keys of account and address that signed in: set() and get() only. */
+  private readonly known: RateLimiterAbstract;
 
   constructor(
     counters: Counters,
@@ -94,6 +103,11 @@ export class PasswordAttempts {
     };
     // Only block() and get() are used: a key is blocked for the wait, nothing is counted.
     this.waits = counters.counter({ name: 'signin:wait', points: 1, duration: 1 });
+    this.known = counters.counter({
+      name: 'signin:known',
+      points: 1,
+      duration: Math.max(limits.knownFor, 1),
+    });
   }
 
   /**
@@ -104,7 +118,7 @@ export class PasswordAttempts {
   async begin(account: string, ip: string): Promise<Attempt | { refusedFor: number }> {
     const address = addressKey(ip);
     const keys: Record<LockoutScope, string> = {
-      account_ip: `${account} ${address}`,
+      account_ip: `${account}|${address}`,
       account,
       ip: address,
     };
@@ -120,36 +134,45 @@ export class PasswordAttempts {
         counted.push(scope);
       } catch (refusal) {
         if (!(refusal instanceof RateLimiterRes)) throw refusal;
+        if (scope === 'account' && (await this.isKnown(keys.account_ip))) continue;
         await Promise.all(counted.map((s) => this.counters[s].reward(keys[s])));
         return { refusedFor: wholeSeconds(refusal.msBeforeNext) };
       }
     }
     return {
       succeeded: async () => {
+        const { knownFor } = this.limits;
         await Promise.all([
           this.counters.account_ip.delete(keys.account_ip),
           this.waits.delete(keys.account_ip),
-          this.counters.account.reward(keys.account),
-          this.counters.ip.reward(keys.ip),
+          ...counted
+            .filter((scope) => scope !== 'account_ip')
+            .map((scope) => this.counters[scope].reward(keys[scope])),
+          knownFor > 0 ? this.known.set(keys.account_ip, 1, knownFor) : undefined,
         ]);
       },
-      failed: () => this.failed(keys, counts as Record<LockoutScope, number>),
+      failed: () => this.failed(keys, counts),
     };
+  }
+
+  private async isKnown(accountAndAddress: string): Promise<boolean> {
+    return this.limits.knownFor > 0 && (await this.known.get(accountAndAddress)) !== null;
   }
 
   private async failed(
     keys: Record<LockoutScope, string>,
-    counts: Record<LockoutScope, number>,
+    counts: Partial<Record<LockoutScope, number>>,
   ): Promise<Failure> {
     const { lockout } = this.limits;
     const lockouts: Lockout[] = [];
     for (const scope of SCOPES) {
-      if (counts[scope] < this.counters[scope].points) continue;
+      // Not counted: a known address trying during the account's lockout.
+      if (counts[scope] === undefined || counts[scope] < this.counters[scope].points) continue;
       // The failure that reaches the limit begins the lockout; the library alone would wait for the next one.
       await this.counters[scope].block(keys[scope], lockout);
       lockouts.push({ scope, failures: counts[scope], seconds: lockout });
     }
-    const inARow = counts.account_ip;
+    const inARow = counts.account_ip ?? 0;
     const { delay, delayAfter } = this.limits;
     if (lockouts.length === 0 && delay > 0 && inARow >= delayAfter) {
       const doublings = Math.min(inARow - Math.max(delayAfter, 1), 20);

@@ -23,7 +23,7 @@ export type PasswordPurpose = 'sign_in' | 'delete_account';
  * into the username field, and these keys go to Redis).
  */
 function accountKey(login: string, user: User | undefined): string {
-  return user ? `user ${user.id}` : `login ${sha256(login.trim().toLowerCase())}`;
+  return user ? `user:${user.id}` : `login:${sha256(login.trim().toLowerCase())}`;
 }
 
 /**

@@ -29,6 +29,7 @@ type LimitSettings = Pick<
   | 'signinAccountMaxFailures'
   | 'signinIpMaxFailures'
   | 'signinWindow'
+  | 'signinKnownAddressDays'
   | 'signupMaxPerIp'
   | 'signupWindow'
   | 'clientIpMaxFailures'
@@ -56,6 +57,7 @@ export function openThrottle(
       accountMaxFailures: config.signinAccountMaxFailures,
       ipMaxFailures: config.signinIpMaxFailures,
       window: config.signinWindow,
+      knownFor: config.signinKnownAddressDays * 86_400,
     }),
     async signUp(address) {
       try {

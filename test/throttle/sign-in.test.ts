@@ -123,6 +123,19 @@ describe('sign-in limits', () => {
     expect(locked.map((e) => e.details?.scope)).toEqual(['account']);
   });
 
+  it('lets the person keep signing in from an address they signed in from before while the whole account is locked', async () => {
+    const { user, password } = await makeUser(ctx());
+    const home = freshIp();
+    expect((await signInFrom(server.url, home, user.username, password)).status).toBe(303);
+    for (const ip of [freshIp(), freshIp(), freshIp()]) {
+      for (let i = 0; i < 2; i++) await signInFrom(server.url, ip, user.username, WRONG);
+    }
+    expect((await signInFrom(server.url, freshIp(), user.username, password)).status).toBe(429);
+    // A typo at home is a failure there, not a refusal; and the right password gets in.
+    expect((await signInFrom(server.url, home, user.username, WRONG)).status).toBe(401);
+    expect((await signInFrom(server.url, home, user.username, password)).status).toBe(303);
+  });
+
   it('locks one address out of every account once its guesses across accounts reach the address ceiling', async () => {
     const sprayer = freshIp();
     const people = await Promise.all(Array.from({ length: 9 }, () => makeUser(ctx())));
