@@ -37,8 +37,8 @@ export async function signInWithPassword(
   password: string,
   ip: string,
 ): Promise<PasswordCheck> {
-  const plausible = login.length <= LIMITS.email && password.length <= LIMITS.password.max;
-  const user = plausible ? await ctx.store.users.findByLogin(login.trim()) : undefined;
+  const user =
+    login.length <= LIMITS.email ? await ctx.store.users.findByLogin(login.trim()) : undefined;
   return checkWithinLimits(ctx, accountKey(login, user), user, password, ip, {
     purpose: 'sign_in',
     login: login.slice(0, LIMITS.email),

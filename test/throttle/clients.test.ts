@@ -96,6 +96,18 @@ describe('limits on failed requests at /token, /introspect and /revoke', () => {
     expect((await token(ip, tc)).status).toBe(200);
   });
 
+  it('counts and refuses at /token/ as at /token: a trailing slash is no way around the limit', async () => {
+    const tc = await service();
+    const ip = freshIp();
+    const wrong = { authorization: basicAuth(tc.client.id, 'wrong secret') };
+    for (let i = 0; i < 5; i++) {
+      expect((await post(app, ip, '/token/', cc, wrong)).status).toBe(401);
+    }
+    const auth = { authorization: basicAuth(tc.client.id, tc.secret!) };
+    expect((await post(app, ip, '/token/', cc, auth)).status).toBe(429);
+    expect((await post(app, ip, '/introspect/', { token: 'x' }, auth)).status).toBe(429);
+  });
+
   it('counts failures at /introspect and /revoke with those at /token', async () => {
     const tc = await service();
     const ip = freshIp();
