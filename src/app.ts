@@ -4,16 +4,20 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Logger as PinoLogger, LoggerOptions as PinoOptions } from 'pino';
 import { registerAdminRoutes } from './admin/routes.js';
 import { registerApiRoutes } from './api/routes.js';
+import { parseTrustProxy } from './config.js';
 import type { AppContext, RuntimeConfig } from './context.js';
 import { ClientCache } from './domain/client-cache.js';
 import { KeyRing } from './domain/keys.js';
+import { openThrottle } from './domain/throttle.js';
 import { BODY_LIMIT, registerBodyParsers } from './http/body.js';
 import { registerErrorHandler } from './http/errors.js';
 import { LOG_SERIALIZERS } from './http/log.js';
+import { registerClientLimits } from './http/rate-limit.js';
 import { registerSecurityHeaders } from './http/security.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { registerOAuthRoutes } from './oauth/routes.js';
 import { registerHealthRoutes } from './ops/health.js';
+import { memoryCounters, redisCounters } from './store/counters.js';
 import { type EventBus, localEventBus, redisEventBus } from './store/events.js';
 import { TokenCache, withTokenCache } from './store/token-cache.js';
 import type { Store } from './store/types.js';
@@ -65,7 +69,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     ...loggerOptions(options.logger ?? false),
     bodyLimit: BODY_LIMIT,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
-    trustProxy: false,
+    // Per-address limits count by request.ip: behind a proxy, the address it forwards.
+    trustProxy: parseTrustProxy(options.config.trustProxy) ?? false,
     requestIdHeader: false,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
@@ -96,6 +101,13 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   const stopWatchingKeys = keys.watch(2_000);
   app.addHook('onClose', async () => stopWatchingKeys());
 
+  // Counters of their own on Redis (not the event bus's connections), closed with the app.
+  const counters = config.redisUrl
+    ? await redisCounters(config.redisUrl, { prefix: config.rateLimitPrefix, log: app.log })
+    : memoryCounters();
+  const throttle = openThrottle(config, counters, events);
+  app.addHook('onClose', async () => throttle.close());
+
   const ctx: AppContext = {
     config,
     store,
@@ -106,6 +118,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     ),
     keys,
     events,
+    throttle,
     hooks: { sessionEnded: [] },
   };
   events.subscribe((event) => {
@@ -133,6 +146,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   registerUiRoutes(app, ctx);
   registerApiRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
+  registerClientLimits(app, ctx);
   await registerOAuthRoutes(app, ctx, protocolViews(ctx));
 
   return app;

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { randomToken } from './lib/random.js';
 
@@ -73,7 +74,21 @@ export const settings = {
   redisUrl: {
     env: 'TESSERA_REDIS_URL',
     kind: 'url',
-    doc: 'Redis, to tell every instance at once when a client, a token or the signing keys change. Unset: other instances see a revoked token within TESSERA_TOKEN_CACHE_SECONDS and other changes within 5 seconds.',
+    doc: 'Redis, to tell every instance at once when a client, a token or the signing keys change, and to keep the abuse limits (sign-in, sign-up, client failures) in one place for every instance. Unset: other instances see a revoked token within TESSERA_TOKEN_CACHE_SECONDS and other changes within 5 seconds, and each instance counts on its own.',
+  },
+  rateLimitPrefix: {
+    env: 'TESSERA_RATE_LIMIT_PREFIX',
+    kind: 'string',
+    default: 'tessera:rl:',
+    doc: 'Prefix of the abuse-limit counters kept in Redis, so that two Tessera deployments can share one Redis without sharing counters.',
+  },
+  trustProxy: {
+    env: 'TESSERA_TRUST_PROXY',
+    kind: 'string',
+    default: 'false',
+    doc: "Which reverse proxies to believe about the client's address (`X-Forwarded-For`), which the per-address limits count by: `false` (the connection's own address), `true` (any: only when no one can reach Tessera but through the proxy), a number of proxy hops, or a comma-separated list of proxy addresses, CIDR ranges and the words `loopback`, `linklocal`, `uniquelocal`.",
+    recommend:
+      "Behind a reverse proxy, its address (e.g. `10.0.0.5` or `loopback`); otherwise every person seems to come from the proxy and shares one address's limits.",
   },
   logLevel: {
     env: 'LOG_LEVEL',
@@ -169,12 +184,134 @@ export const settings = {
     min: 0,
     doc: 'Rotate signing keys automatically after this many days; 0 turns automatic rotation off.',
   },
+  signinMaxFailures: {
+    env: 'TESSERA_SIGNIN_MAX_FAILURES',
+    kind: 'int',
+    default: '10',
+    min: 1,
+    max: 1000,
+    doc: 'Wrong passwords in a row for one account from one address (at sign-in, and when deleting the account) before that address is locked out of that account for TESSERA_SIGNIN_LOCKOUT_SECONDS; during a lockout even the right password is refused. The right password resets the count.',
+  },
+  signinDelayAfter: {
+    env: 'TESSERA_SIGNIN_DELAY_AFTER',
+    kind: 'int',
+    default: '3',
+    min: 0,
+    max: 1000,
+    doc: 'Wrong passwords in a row for one account from one address after which each further attempt must wait: TESSERA_SIGNIN_DELAY_SECONDS after the first, twice as long after each next one, until the lockout.',
+  },
+  signinDelay: {
+    env: 'TESSERA_SIGNIN_DELAY_SECONDS',
+    kind: 'int',
+    default: '1',
+    min: 0,
+    max: 3600,
+    doc: 'The first of the growing waits between sign-in attempts (see TESSERA_SIGNIN_DELAY_AFTER); 0 turns the waits off and leaves the lockouts.',
+  },
+  signinLockout: {
+    env: 'TESSERA_SIGNIN_LOCKOUT_SECONDS',
+    kind: 'int',
+    default: '900',
+    min: 1,
+    max: 86400,
+    doc: 'How long a sign-in lockout lasts (of one address from one account, of one account, or of one address), in seconds.',
+  },
+  signinAccountMaxFailures: {
+    env: 'TESSERA_SIGNIN_ACCOUNT_MAX_FAILURES',
+    kind: 'int',
+    default: '100',
+    min: 1,
+    max: 100000,
+    doc: 'Wrong passwords for one account from all addresses together within TESSERA_SIGNIN_WINDOW_SECONDS before the account is locked from everywhere for TESSERA_SIGNIN_LOCKOUT_SECONDS. This ceiling stops guessing spread over many addresses; it is also what someone with many addresses could use to keep a person out, so it is set well above the per-address limit.',
+    recommend: 'At most 100, the ceiling NIST SP 800-63B §5.2.2 sets.',
+  },
+  signinIpMaxFailures: {
+    env: 'TESSERA_SIGNIN_IP_MAX_FAILURES',
+    kind: 'int',
+    default: '200',
+    min: 1,
+    max: 100000,
+    doc: 'Wrong passwords from one address for all accounts together within TESSERA_SIGNIN_WINDOW_SECONDS before that address may not sign in to any account for TESSERA_SIGNIN_LOCKOUT_SECONDS: it stops one address trying a few common passwords on many accounts.',
+    recommend: 'Higher when many people share one address (a large office behind one NAT).',
+  },
+  signinWindow: {
+    env: 'TESSERA_SIGNIN_WINDOW_SECONDS',
+    kind: 'int',
+    default: '3600',
+    min: 1,
+    max: 604800,
+    doc: 'How long a wrong password counts towards the sign-in limits, in seconds, from the first one counted.',
+  },
+  signinKnownAddressDays: {
+    env: 'TESSERA_SIGNIN_KNOWN_ADDRESS_DAYS',
+    kind: 'int',
+    default: '14',
+    min: 0,
+    max: 24,
+    doc: 'An address from which a person signed in is remembered for their account this many days: while the whole account is locked (TESSERA_SIGNIN_ACCOUNT_MAX_FAILURES), that address may still try, within its own limit, so that guesses spread over many addresses do not keep the person out where they usually sign in. 0 turns it off.',
+  },
+  signupMaxPerIp: {
+    env: 'TESSERA_SIGNUP_MAX_PER_IP',
+    kind: 'int',
+    default: '20',
+    min: 1,
+    max: 100000,
+    doc: 'Sign-up attempts (at /signup and POST /api/users, successful or not) from one address within TESSERA_SIGNUP_WINDOW_SECONDS; further ones are refused until the window ends.',
+  },
+  signupWindow: {
+    env: 'TESSERA_SIGNUP_WINDOW_SECONDS',
+    kind: 'int',
+    default: '3600',
+    min: 1,
+    max: 604800,
+    doc: 'The window of TESSERA_SIGNUP_MAX_PER_IP, in seconds.',
+  },
+  clientIpMaxFailures: {
+    env: 'TESSERA_CLIENT_IP_MAX_FAILURES',
+    kind: 'int',
+    default: '100',
+    min: 0,
+    max: 1000000,
+    doc: 'Failed requests (`invalid_client`, `invalid_grant`, `unauthorized_client`) at /token, /introspect and /revoke from one address within TESSERA_CLIENT_FAILURE_WINDOW_SECONDS before that address is refused there for TESSERA_CLIENT_BLOCK_SECONDS. Successful requests are never counted. 0 turns it off.',
+  },
+  clientMaxFailures: {
+    env: 'TESSERA_CLIENT_MAX_FAILURES',
+    kind: 'int',
+    default: '1000',
+    min: 0,
+    max: 1000000,
+    doc: 'Failed authentications (`invalid_client`) of one client id at /token, /introspect and /revoke, from all addresses together, within TESSERA_CLIENT_FAILURE_WINDOW_SECONDS before that client is refused there for TESSERA_CLIENT_BLOCK_SECONDS. Anyone who knows a client id can add to its count, so it is set well above the per-address limit. 0 turns it off.',
+  },
+  clientFailureWindow: {
+    env: 'TESSERA_CLIENT_FAILURE_WINDOW_SECONDS',
+    kind: 'int',
+    default: '60',
+    min: 1,
+    max: 86400,
+    doc: 'The window of TESSERA_CLIENT_IP_MAX_FAILURES and TESSERA_CLIENT_MAX_FAILURES, in seconds.',
+  },
+  clientBlock: {
+    env: 'TESSERA_CLIENT_BLOCK_SECONDS',
+    kind: 'int',
+    default: '300',
+    min: 1,
+    max: 86400,
+    doc: 'How long an address or a client that reached its failure limit is refused at /token, /introspect and /revoke, in seconds.',
+  },
+  auditRetentionDays: {
+    env: 'TESSERA_AUDIT_RETENTION_DAYS',
+    kind: 'int',
+    default: '365',
+    min: 0,
+    max: 36500,
+    doc: 'Audit events older than this many days are deleted by the purge job (TESSERA_PURGE_INTERVAL); 0 keeps them forever.',
+  },
   purgeInterval: {
     env: 'TESSERA_PURGE_INTERVAL',
     kind: 'int',
     default: '600',
     min: 0,
-    doc: 'Seconds between purges of expired codes, tokens and sessions; 0 turns the job off.',
+    doc: 'Seconds between purges of expired codes, tokens and sessions, and of audit events past TESSERA_AUDIT_RETENTION_DAYS; 0 turns the job off.',
   },
   dataDir: {
     env: 'TESSERA_DATA_DIR',
@@ -243,11 +380,49 @@ function parseValue(setting: Setting, raw: string): string | number | boolean {
       return raw;
     }
     default:
+      if (setting.env === 'TESSERA_TRUST_PROXY' && parseTrustProxy(raw) === undefined) {
+        fail(
+          `must be true, false, a number of hops, or proxy addresses and CIDR ranges separated by commas, got "${raw}"`,
+        );
+      }
       if (setting.min !== undefined && raw.length < setting.min) {
         fail(`must be at least ${setting.min} characters long`);
       }
       return raw;
   }
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An address or CIDR range as proxy-addr (Fastify's trustProxy) reads it. */
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address = '', bits, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (version === 4 ? 32 : 128);
+}
+
+/** Fastify's `trustProxy`: whether the proxy `hops` away at `address` is believed. */
+export type TrustProxy = boolean | string[] | ((address: string, hops: number) => boolean);
+
+/**
+ * TESSERA_TRUST_PROXY as Fastify's `trustProxy` option: a boolean, a hop
+ * count, or a list of addresses; undefined when the value is none of these.
+ */
+export function parseTrustProxy(raw: string): TrustProxy | undefined {
+  const value = raw.trim().toLowerCase();
+  if (value === 'false' || value === '') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) {
+    // As Fastify reads a number, which its types do not allow.
+    const count = Number(value);
+    return count <= 100 ? (_address, hops) => hops < count : undefined;
+  }
+  const entries = value.split(',').map((entry) => entry.trim());
+  return entries.every(isProxyAddress) ? entries : undefined;
 }
 
 function parseDatabase(url: string): Config['database'] {

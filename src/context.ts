@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import type { ClientCache } from './domain/client-cache.js';
 import type { KeyRing } from './domain/keys.js';
 import type { SessionEndedHook } from './domain/sessions.js';
+import type { Throttle } from './domain/throttle.js';
 import { type Clock, epochSeconds } from './lib/clock.js';
 import type { EventBus } from './store/events.js';
 import type { Store } from './store/types.js';
@@ -22,6 +23,8 @@ export interface AppContext {
   keys: KeyRing;
   /** Tells other instances about changes (Redis), or nobody when there is one instance. */
   events: EventBus;
+  /** The abuse limits: password guessing, sign-ups, failed client requests. */
+  throttle: Throttle;
   /** Extension points: protocol modules register here what must happen on domain events. */
   hooks: { sessionEnded: SessionEndedHook[] };
 }

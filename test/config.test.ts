@@ -14,6 +14,7 @@ import {
   type Env,
   ensureSecret,
   parseConfig,
+  parseTrustProxy,
   settings,
 } from '../src/config.js';
 
@@ -148,6 +149,14 @@ describe('parseConfig', () => {
     ['TESSERA_REFRESH_GRACE_SECONDS', { TESSERA_REFRESH_GRACE_SECONDS: '301' }, /at most 300/],
     ['TESSERA_TOKEN_CACHE_SECONDS', { TESSERA_TOKEN_CACHE_SECONDS: '61' }, /at most 60/],
     ['TESSERA_TOKEN_CACHE_SECONDS', { TESSERA_TOKEN_CACHE_SECONDS: '-1' }, /whole number/],
+    ['TESSERA_SIGNIN_MAX_FAILURES', { TESSERA_SIGNIN_MAX_FAILURES: '0' }, /at least 1/],
+    ['TESSERA_SIGNIN_LOCKOUT_SECONDS', { TESSERA_SIGNIN_LOCKOUT_SECONDS: '86401' }, /at most/],
+    ['TESSERA_CLIENT_BLOCK_SECONDS', { TESSERA_CLIENT_BLOCK_SECONDS: '0' }, /at least 1/],
+    ['TESSERA_AUDIT_RETENTION_DAYS', { TESSERA_AUDIT_RETENTION_DAYS: 'forever' }, /whole number/],
+    ['TESSERA_TRUST_PROXY', { TESSERA_TRUST_PROXY: 'yes please' }, /true, false, a number/],
+    ['TESSERA_TRUST_PROXY', { TESSERA_TRUST_PROXY: '10.0.0.0/33' }, /CIDR/],
+    ['TESSERA_TRUST_PROXY', { TESSERA_TRUST_PROXY: '10.0.0.1,' }, /CIDR/],
+    ['TESSERA_TRUST_PROXY', { TESSERA_TRUST_PROXY: '1000' }, /number of hops/],
   ])('refuses a bad %s (%j) with a ConfigError naming it', (variable, env, message) => {
     const error = configError(env);
     expect(error.variable).toBe(variable);
@@ -155,6 +164,22 @@ describe('parseConfig', () => {
     expect(error.message).toMatch(message);
     // One line: start-up prints exactly this.
     expect(error.message).not.toContain('\n');
+  });
+
+  it.each<[string, unknown]>([
+    ['false', false],
+    ['true', true],
+    ['loopback', ['loopback']],
+    ['10.0.0.5, 192.168.0.0/16 ,uniquelocal', ['10.0.0.5', '192.168.0.0/16', 'uniquelocal']],
+    ['fd00::/8,::1', ['fd00::/8', '::1']],
+  ])('reads TESSERA_TRUST_PROXY=%s as Fastify reads trustProxy', (raw, value) => {
+    expect(parseConfig({ TESSERA_TRUST_PROXY: raw }).trustProxy).toBe(raw);
+    expect(parseTrustProxy(raw)).toEqual(value);
+  });
+
+  it('reads a TESSERA_TRUST_PROXY hop count as trusting that many proxies', () => {
+    const trust = parseTrustProxy('2') as (address: string, hops: number) => boolean;
+    expect([0, 1, 2].map((hops) => trust('10.0.0.1', hops))).toEqual([true, true, false]);
   });
 
   it('accepts production with a secret', () => {

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { AppContext } from '../context.js';
-import { ValidationError } from '../domain/errors.js';
+import { TooManyAttempts, ValidationError } from '../domain/errors.js';
 import { LIMITS, registerUser } from '../domain/users.js';
 import type { User } from '../store/types.js';
 
@@ -88,7 +88,7 @@ class UnsupportedMediaType extends Error {
   }
 }
 
-/** Refused before the body is read: sign-up turned off, or not JSON. */
+/** Refused before the body is read: sign-up turned off, not JSON, or too many sign-ups from the address. */
 function gate(ctx: AppContext) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     if (!ctx.config.signupEnabled) {
@@ -100,6 +100,14 @@ function gate(ctx: AppContext) {
     // Forms are parsed app-wide for the pages; this endpoint takes JSON only.
     const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
     if (type !== 'application/json') throw new UnsupportedMediaType();
+    // Counted with the sign-up page's attempts (TESSERA_SIGNUP_MAX_PER_IP).
+    const wait = await ctx.throttle.signUp(request.ip);
+    if (wait > 0) {
+      throw new TooManyAttempts(
+        wait,
+        `too many sign-ups from this address: try again in ${wait} seconds`,
+      );
+    }
   };
 }
 

@@ -2,8 +2,10 @@ import pino from 'pino';
 import type { AppContext, RuntimeConfig } from '../context.js';
 import { ClientCache } from '../domain/client-cache.js';
 import { KeyRing } from '../domain/keys.js';
+import { openThrottle } from '../domain/throttle.js';
 import { systemClock } from '../lib/clock.js';
 import { backchannelLogout } from '../oauth/backchannel.js';
+import { memoryCounters } from '../store/counters.js';
 import { type EventBus, localEventBus, redisEventBus } from '../store/events.js';
 import { openStore } from '../store/kysely/index.js';
 import { TokenCache, withTokenCache } from '../store/token-cache.js';
@@ -48,6 +50,8 @@ export async function withContext<T>(
       ),
       keys,
       events,
+      // A command answers no requests, so its limits need not be shared.
+      throttle: openThrottle(config, memoryCounters(), events),
       // A session a command ends is ended for its apps too (back-channel logout).
       hooks: { sessionEnded: [backchannelLogout] },
     };

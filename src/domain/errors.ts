@@ -21,4 +21,19 @@ export class NotFoundError extends Error {
   }
 }
 
+/**
+ * Refused by an abuse limit, without looking at the request further: the
+ * caller may try again after `retryAfter` whole seconds. Answered with 429 and
+ * `Retry-After`; the pages show their own form with a message instead.
+ */
+export class TooManyAttempts extends Error {
+  constructor(
+    readonly retryAfter: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TooManyAttempts';
+  }
+}
+
 export { ConflictError } from '../store/types.js';

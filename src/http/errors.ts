@@ -1,5 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import {
+  ConflictError,
+  NotFoundError,
+  TooManyAttempts,
+  ValidationError,
+} from '../domain/errors.js';
 import { OAuthError } from '../oauth/errors.js';
 import { CsrfError } from './csrf.js';
 
@@ -102,6 +107,10 @@ export function registerErrorHandler(app: FastifyInstance, renderPage: ErrorPage
     } else if (error instanceof ConflictError) {
       status = 409;
       body = { error: 'conflict', error_description: error.message, field: error.field };
+    } else if (error instanceof TooManyAttempts) {
+      status = 429;
+      body = { error: 'too_many_requests', error_description: error.message };
+      reply.header('retry-after', String(error.retryAfter));
     } else if (error instanceof NotFoundError) {
       status = 404;
       body = { error: 'not_found', error_description: error.message };

@@ -1,17 +1,25 @@
 import { type AppContext, nowSeconds } from '../context.js';
 import { endExpiredSessions } from '../domain/sessions.js';
 
+const DAY = 86_400;
+
 /**
  * One round of the purge job: sessions that expired are ended (their apps are told, their tokens
- * revoked), then everything expired is deleted.
+ * revoked), then everything expired is deleted, with audit events older than
+ * `auditRetentionDays`.
  */
 export async function purgeOnce(ctx: AppContext) {
   const ended = await endExpiredSessions(ctx);
-  const counts = await ctx.store.purgeExpired(nowSeconds(ctx));
+  const now = nowSeconds(ctx);
+  const days = ctx.config.auditRetentionDays;
+  const counts = await ctx.store.purgeExpired(
+    now,
+    days > 0 ? { auditBefore: now - days * DAY } : {},
+  );
   return { ...counts, sessionsEnded: ended };
 }
 
-/** Purges expired codes, tokens, sessions and keys every `purgeInterval` seconds; returns a stop function. */
+/** Runs purgeOnce every `purgeInterval` seconds; returns a stop function. */
 export function startPurgeJob(ctx: AppContext): () => void {
   if (ctx.config.purgeInterval === 0) return () => {};
   const run = async () => {

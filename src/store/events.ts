@@ -5,7 +5,9 @@ import { Redis } from 'ioredis';
 export type TesseraEvent =
   | { type: 'client.changed'; id?: string }
   | { type: 'keys.changed' }
-  | { type: 'tokens.changed' };
+  | { type: 'tokens.changed' }
+  /** An abuse limit refuses `key` for `ms` milliseconds from now (domain/client-failures.ts). */
+  | { type: 'limit.blocked'; key: string; ms: number };
 
 /**
  * Cross-instance notifications. With Redis (TESSERA_REDIS_URL) every instance

@@ -348,6 +348,12 @@ export interface PurgeCounts {
   sessions: number;
   keys: number;
   markers: number;
+  audit: number;
+}
+
+export interface PurgeOptions {
+  /** Also delete audit events recorded before this time (the retention limit); kept when absent. */
+  auditBefore?: number;
 }
 
 export interface Store {
@@ -363,7 +369,7 @@ export interface Store {
   audit: AuditStore;
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;
-  /** Deletes what expired before `now`. */
-  purgeExpired(now: number): Promise<PurgeCounts>;
+  /** Deletes what expired before `now`, and audit events older than `options.auditBefore`. */
+  purgeExpired(now: number, options?: PurgeOptions): Promise<PurgeCounts>;
   close(): Promise<void>;
 }

@@ -63,6 +63,7 @@ for (const factory of storeFactories()) {
         sessions: 2,
         keys: 1,
         markers: 0,
+        audit: 0,
       });
 
       expect((await store.codes.consume(codes.longGone.id, NOW)).status).toBe('missing');
@@ -91,7 +92,30 @@ for (const factory of storeFactories()) {
         sessions: 0,
         keys: 0,
         markers: 0,
+
+        audit: 0,
       });
+    });
+
+    it('deletes audit events older than the retention limit only when asked, by their time', async () => {
+      const event = (type: string, createdAt: number) => ({
+        type,
+        userId: 'u1',
+        clientId: null,
+        ip: '192.0.2.1',
+        details: null,
+        createdAt,
+      });
+      await store.audit.record(event('old', NOW - 1000));
+      await store.audit.record(event('at the limit', NOW - 500));
+      await store.audit.record(event('young', NOW - 1));
+      const types = async () => (await store.audit.list({ limit: 10 })).map((e) => e.type);
+
+      expect((await store.purgeExpired(NOW)).audit).toBe(0);
+      expect(await types()).toEqual(['young', 'at the limit', 'old']);
+      expect((await store.purgeExpired(NOW, { auditBefore: NOW - 500 })).audit).toBe(1);
+      expect(await types()).toEqual(['young', 'at the limit']);
+      expect((await store.purgeExpired(NOW, { auditBefore: NOW - 500 })).audit).toBe(0);
     });
   });
 }

@@ -118,7 +118,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
       await sql`select 1`.execute(db);
     },
 
-    async purgeExpired(now) {
+    async purgeExpired(now, options = {}) {
       // Used codes are kept ten minutes past expiry so that a late replay is still recognised.
       const codes = await db
         .deleteFrom('authorization_codes')
@@ -144,12 +144,21 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         .deleteFrom('used_markers')
         .where('expires_at', '<', now)
         .executeTakeFirst();
+      // By the created_at index; failed sign-ins are aggregated (domain/sign-in.ts), so this stays small.
+      const audit =
+        options.auditBefore === undefined
+          ? undefined
+          : await db
+              .deleteFrom('audit_events')
+              .where('created_at', '<', options.auditBefore)
+              .executeTakeFirst();
       return {
         codes: Number(codes.numDeletedRows),
         tokens: Number(tokens.numDeletedRows),
         sessions: Number(sessions.numDeletedRows),
         keys: Number(keys.numDeletedRows),
         markers: Number(markers.numDeletedRows),
+        audit: Number(audit?.numDeletedRows ?? 0),
       };
     },
 

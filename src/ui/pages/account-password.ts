@@ -2,13 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../context.js';
 import { ValidationError } from '../../domain/errors.js';
 import { setPassword } from '../../domain/password-change.js';
-import { verifyPassword } from '../../domain/passwords.js';
+import { confirmPassword } from '../../domain/sign-in.js';
 import { checkCsrf } from '../../http/csrf.js';
 import { showAccount } from './account.js';
 import { recordAudit } from './audit.js';
 import { readForm } from './form.js';
 import { formErrorOf } from './messages.js';
 import { requireSignIn } from './require-sign-in.js';
+import { retryAfter, tooManyFailures } from './too-many.js';
 
 const FIELDS = ['current_password', 'new_password'] as const;
 
@@ -31,10 +32,26 @@ export function registerAccountPassword(app: FastifyInstance, ctx: AppContext): 
     // TODO: accounts without a password (upstream sign-in) need another way to set one.
     if (!form.current_password)
       return refuse('Enter your current password.', 'current_password', 400);
-    if (!(await verifyPassword(user.passwordHash, form.current_password))) {
+    // Within the sign-in limits: a stolen session must not become a way to guess the password.
+    const checked = await confirmPassword(
+      ctx,
+      user,
+      form.current_password,
+      request.ip,
+      'change_password',
+    );
+    if (!checked.ok) {
       await recordAudit(ctx, request, 'user.password_change_failed', user.id, {
-        reason: 'wrong current password',
+        reason: checked.lockedFor > 0 ? 'too many attempts' : 'wrong current password',
       });
+      if (checked.lockedFor > 0) {
+        retryAfter(reply, checked.lockedFor);
+        return refuse(
+          `${tooManyFailures(checked.lockedFor)} Your password was not changed.`,
+          'current_password',
+          429,
+        );
+      }
       return refuse(
         'Incorrect current password: your password was not changed.',
         'current_password',

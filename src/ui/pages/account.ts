@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
-import { verifyPassword } from '../../domain/passwords.js';
 import { endSessionsOfUser } from '../../domain/sessions.js';
+import { confirmPassword } from '../../domain/sign-in.js';
 import { checkCsrf } from '../../http/csrf.js';
 import { type SignedIn, signOut } from '../../http/session.js';
 import { sendPage } from '../render.js';
@@ -9,6 +9,7 @@ import { type AccountPageData, accountPageData } from './account-data.js';
 import { recordAudit } from './audit.js';
 import { queryParam, readForm } from './form.js';
 import { requireSignIn } from './require-sign-in.js';
+import { retryAfter, tooManyFailures } from './too-many.js';
 
 const NOTICES: Record<string, string> = {
   updated: 'Your profile has been saved.',
@@ -47,17 +48,25 @@ export function registerAccount(app: FastifyInstance, ctx: AppContext): void {
     const { password } = readForm(request, ['password'] as const);
     // Asking for the password again means a moment at an unlocked screen is not enough.
     // TODO: accounts without a password (upstream sign-in) need another confirmation.
-    if (!password || !(await verifyPassword(signedIn.user.passwordHash, password))) {
-      const message = password
-        ? 'Incorrect password: your account was not deleted.'
-        : 'Enter your password to delete your account.';
+    // Within the sign-in limits: a stolen session must not become a way to guess the password.
+    const checked = password
+      ? await confirmPassword(ctx, signedIn.user, password, request.ip, 'delete_account')
+      : undefined;
+    if (!checked?.ok) {
+      const lockedFor = checked?.lockedFor ?? 0;
+      const message = !password
+        ? 'Enter your password to delete your account.'
+        : lockedFor > 0
+          ? `${tooManyFailures(lockedFor)} Your account was not deleted.`
+          : 'Incorrect password: your account was not deleted.';
+      if (lockedFor > 0) retryAfter(reply, lockedFor);
       return showAccount(
         ctx,
         request,
         reply,
         signedIn,
         { deleteError: { message, field: 'password' } },
-        password ? 401 : 400,
+        !password ? 400 : lockedFor > 0 ? 429 : 401,
       );
     }
     const { user } = signedIn;

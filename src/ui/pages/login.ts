@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
-import { authenticate, LIMITS } from '../../domain/users.js';
+import { signInWithPassword } from '../../domain/sign-in.js';
+import { LIMITS } from '../../domain/users.js';
 import { checkCsrf } from '../../http/csrf.js';
 import { currentUser } from '../../http/session.js';
 import { sendPage } from '../render.js';
@@ -9,6 +10,7 @@ import { queryParam, readForm } from './form.js';
 import type { FormError } from './messages.js';
 import { returnToOrDefault, safeReturnTo } from './return-to.js';
 import { startPasswordSession } from './start-session.js';
+import { retryAfter, tooManyFailures } from './too-many.js';
 
 /** The one message for every failed sign-in: it never tells which of the two was wrong. */
 export const LOGIN_FAILED = 'Incorrect username/email or password';
@@ -95,11 +97,17 @@ export function registerLogin(app: FastifyInstance, ctx: AppContext): void {
       );
     }
 
-    const user = await authenticate(ctx, login, password);
-    if (!user) {
-      await recordAudit(ctx, request, 'user.login_failed', null, { login: keep.username });
-      return showLogin(ctx, request, reply, { ...keep, error: { message: LOGIN_FAILED } }, 401);
+    // Within the sign-in limits, which also write the audit events of failures.
+    const checked = await signInWithPassword(ctx, login, password, request.ip);
+    if (!checked.ok) {
+      if (checked.lockedFor === 0) {
+        return showLogin(ctx, request, reply, { ...keep, error: { message: LOGIN_FAILED } }, 401);
+      }
+      const message = tooManyFailures(checked.lockedFor);
+      retryAfter(reply, checked.lockedFor);
+      return showLogin(ctx, request, reply, { ...keep, error: { message } }, 429);
     }
+    const { user } = checked;
 
     const session = await startPasswordSession(ctx, request, reply, user.id);
     await recordAudit(ctx, request, 'user.login', user.id, {

@@ -10,6 +10,7 @@ import { withReturnTo } from './login.js';
 import { type FormError, formErrorOf } from './messages.js';
 import { returnToOrDefault, safeReturnTo } from './return-to.js';
 import { startPasswordSession } from './start-session.js';
+import { retryAfter, waitInWords } from './too-many.js';
 
 const FIELDS = [
   'given_name',
@@ -76,6 +77,13 @@ export function registerSignup(app: FastifyInstance, ctx: AppContext): void {
     checkCsrf(ctx, request);
     const form = readForm(request, FIELDS);
     const returnTo = safeReturnTo(form.return_to);
+    const wait = await ctx.throttle.signUp(request.ip);
+    if (wait > 0) {
+      const { password: _never, return_to: _rt, ...typed } = form;
+      const message = `Too many sign-ups from your network. Try again in ${waitInWords(wait)}.`;
+      retryAfter(reply, wait);
+      return showSignup(ctx, request, reply, { values: typed, returnTo, error: { message } }, 429);
+    }
     let user: Awaited<ReturnType<typeof registerUser>>;
     try {
       user = await registerUser(ctx, {

@@ -1,0 +1,123 @@
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { addressKey } from '../lib/address-key.js';
+import type { Counters } from '../store/counters.js';
+import type { EventBus } from '../store/events.js';
+
+export interface ClientFailureLimits {
+  /** Failures from one address (0: no limit). */
+  ipMaxFailures: number;
+  /** Failed authentications of one client id (0: no limit). */
+  clientMaxFailures: number;
+  window: number;
+  block: number;
+}
+
+/** Failures that count against the address: guessing a secret, a code, a token, or another client's token. */
+const ADDRESS_FAILURES = new Set(['invalid_client', 'invalid_grant', 'unauthorized_client']);
+/**
+ * Failures that count against the client: only failed authentication, the
+ * guessing RFC 6749 §10.10 names. Counting invalid_grant too would let anyone
+ * who knows a public client's id shut it out by sending bad refresh tokens.
+ */
+const CLIENT_FAILURES = new Set(['invalid_client']);
+
+/**
+ * The limits on failed requests at /token, /introspect and /revoke, per
+ * address and per client. Only failures are counted (a round trip to Redis,
+ * on a path that has already failed); whether a request is refused is
+ * answered from this process's memory, so a successful request costs one
+ * comparison while nothing is blocked. A block begun here reaches the other
+ * instances through the event bus.
+ */
+export class ClientFailures {
+  private readonly byAddress?: RateLimiterAbstract;
+  private readonly byClient?: RateLimiterAbstract;
+  /** Blocks known here; read through `until` first, so an empty list costs nothing. */
+  private readonly blocks = new RateLimiterMemory({ keyPrefix: 'blocks', points: 1, duration: 1 });
+  /** No block known here lasts beyond this time (ms). */
+  private until = 0;
+
+  constructor(
+    counters: Counters,
+    private readonly limits: ClientFailureLimits,
+    private readonly events: EventBus,
+  ) {
+    const { window: duration, block: blockDuration } = limits;
+    if (limits.ipMaxFailures > 0) {
+      this.byAddress = counters.counter({
+        name: 'client:ip',
+        points: limits.ipMaxFailures,
+        duration,
+        blockDuration,
+      });
+    }
+    if (limits.clientMaxFailures > 0) {
+      this.byClient = counters.counter({
+        name: 'client:id',
+        points: limits.clientMaxFailures,
+        duration,
+        blockDuration,
+      });
+    }
+    events.subscribe((event) => {
+      if (event.type === 'limit.blocked' && typeof event.key === 'string') {
+        void this.remember(event.key, Math.min(Number(event.ms), limits.block * 1000));
+      }
+    });
+  }
+
+  /** Whether any address or client is blocked here now: when not, nothing else need be asked. */
+  blocking(): boolean {
+    return this.until > Date.now();
+  }
+
+  /** Seconds for which this address or client is refused; 0 when neither is. */
+  async refusedFor(address: string, clientId: string | undefined): Promise<number> {
+    if (!this.blocking()) return 0;
+    const [ip, client] = await Promise.all([
+      this.blocks.get(`ip:${addressKey(address)}`),
+      clientId === undefined ? null : this.blocks.get(`client:${clientId}`),
+    ]);
+    const ms = Math.max(blockedMs(ip), blockedMs(client));
+    return ms > 0 ? Math.max(1, Math.ceil(ms / 1000)) : 0;
+  }
+
+  /** Counts a request that failed with the OAuth `error`; blocks what reached its limit. */
+  async failed(error: string, address: string, clientId: string | undefined): Promise<void> {
+    const counting: Promise<void>[] = [];
+    if (this.byAddress && ADDRESS_FAILURES.has(error)) {
+      counting.push(this.count(this.byAddress, `ip:${addressKey(address)}`));
+    }
+    if (this.byClient && clientId !== undefined && CLIENT_FAILURES.has(error)) {
+      counting.push(this.count(this.byClient, `client:${clientId}`));
+    }
+    await Promise.all(counting);
+  }
+
+  private async count(counter: RateLimiterAbstract, key: string): Promise<void> {
+    let ms: number;
+    try {
+      const counted = await counter.consume(key);
+      if (counted.consumedPoints < counter.points) return;
+      // The failure that reaches the limit begins the block.
+      await counter.block(key, this.limits.block);
+      ms = this.limits.block * 1000;
+    } catch (refusal) {
+      // Blocked already, by another instance whose word has not arrived yet.
+      if (!(refusal instanceof RateLimiterRes)) throw refusal;
+      ms = refusal.msBeforeNext;
+    }
+    await this.remember(key, ms);
+    this.events.publish({ type: 'limit.blocked', key, ms });
+  }
+
+  private async remember(key: string, ms: number): Promise<void> {
+    if (!(ms > 0)) return;
+    this.until = Math.max(this.until, Date.now() + ms);
+    await this.blocks.block(key, ms / 1000);
+  }
+}
+
+function blockedMs(res: RateLimiterRes | null): number {
+  return res && res.consumedPoints > 1 ? res.msBeforeNext : 0;
+}

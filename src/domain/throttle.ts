@@ -1,0 +1,83 @@
+import { RateLimiterRes } from 'rate-limiter-flexible';
+import type { Config } from '../config.js';
+import { addressKey } from '../lib/address-key.js';
+import type { Counters } from '../store/counters.js';
+import type { EventBus } from '../store/events.js';
+import { ClientFailures } from './client-failures.js';
+import { PasswordAttempts, wholeSeconds } from './password-attempts.js';
+
+/**
+ * The abuse limits, built once from the settings: password guessing (sign-in
+ * and every password check), sign-ups per address, and failed client requests
+ * at /token, /introspect and /revoke. docs/accounts.md and docs/operations.md
+ * say what each one does and what a person or client sees.
+ */
+export interface Throttle {
+  passwords: PasswordAttempts;
+  /** Counts a sign-up attempt from `address`; the seconds to wait, or 0 to go ahead. */
+  signUp(address: string): Promise<number>;
+  clients: ClientFailures;
+  close(): Promise<void>;
+}
+
+type LimitSettings = Pick<
+  Config,
+  | 'signinMaxFailures'
+  | 'signinDelayAfter'
+  | 'signinDelay'
+  | 'signinLockout'
+  | 'signinAccountMaxFailures'
+  | 'signinIpMaxFailures'
+  | 'signinWindow'
+  | 'signinKnownAddressDays'
+  | 'signupMaxPerIp'
+  | 'signupWindow'
+  | 'clientIpMaxFailures'
+  | 'clientMaxFailures'
+  | 'clientFailureWindow'
+  | 'clientBlock'
+>;
+
+export function openThrottle(
+  config: LimitSettings,
+  counters: Counters,
+  events: EventBus,
+): Throttle {
+  const signups = counters.counter({
+    name: 'signup:ip',
+    points: config.signupMaxPerIp,
+    duration: config.signupWindow,
+  });
+  return {
+    passwords: new PasswordAttempts(counters, {
+      maxFailures: config.signinMaxFailures,
+      delayAfter: config.signinDelayAfter,
+      delay: config.signinDelay,
+      lockout: config.signinLockout,
+      accountMaxFailures: config.signinAccountMaxFailures,
+      ipMaxFailures: config.signinIpMaxFailures,
+      window: config.signinWindow,
+      knownFor: config.signinKnownAddressDays * 86_400,
+    }),
+    async signUp(address) {
+      try {
+        await signups.consume(addressKey(address));
+        return 0;
+      } catch (refusal) {
+        if (!(refusal instanceof RateLimiterRes)) throw refusal;
+        return wholeSeconds(refusal.msBeforeNext);
+      }
+    },
+    clients: new ClientFailures(
+      counters,
+      {
+        ipMaxFailures: config.clientIpMaxFailures,
+        clientMaxFailures: config.clientMaxFailures,
+        window: config.clientFailureWindow,
+        block: config.clientBlock,
+      },
+      events,
+    ),
+    close: () => counters.close(),
+  };
+}

@@ -1,0 +1,59 @@
+import { expect } from 'vitest';
+import { Browser, type Page } from '../helpers/browser.js';
+
+/**
+ * A browser behind a proxy that says it is at `ip` (X-Forwarded-For): with
+ * TESSERA_TRUST_PROXY=loopback, the server counts it under that address, so
+ * one test server can see many people.
+ */
+export class BrowserAt extends Browser {
+  constructor(
+    base: string,
+    readonly ip: string,
+  ) {
+    super(base);
+  }
+
+  override request(path: string, init: RequestInit = {}): Promise<Page> {
+    const headers = new Headers(init.headers);
+    headers.set('x-forwarded-for', this.ip);
+    return super.request(path, { ...init, headers });
+  }
+}
+
+/** Fills in and submits the sign-in form from `ip`, as a fresh browser. */
+export async function signInFrom(
+  base: string,
+  ip: string,
+  login: string,
+  password: string,
+): Promise<Page> {
+  const browser = new BrowserAt(base, ip);
+  const form = await browser.get('/login');
+  return browser.submit(form, { 'Username or email': login, Password: password }, 'Sign in');
+}
+
+/** The form's alert message on a page. */
+export function alertOf(page: Page): string | undefined {
+  return /role="alert"[^>]*>([^<]*)</.exec(page.text)?.[1];
+}
+
+/** Asserts a 429 with a whole-second Retry-After of at most `max`; returns it. */
+export function expectRetryAfter(page: { status: number; headers: Headers }, max: number): number {
+  expect(page.status).toBe(429);
+  const value = page.headers.get('retry-after') ?? '';
+  expect(value).toMatch(/^\d+$/);
+  const seconds = Number(value);
+  expect(seconds).toBeGreaterThanOrEqual(1);
+  expect(seconds).toBeLessThanOrEqual(max);
+  return seconds;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let addresses = 0;
+/** A fresh address from TEST-NET-2 for each caller, so that tests on one server do not share counts. */
+export function freshIp(): string {
+  addresses += 1;
+  return `198.51.${100 + Math.floor(addresses / 250)}.${(addresses % 250) + 1}`;
+}
