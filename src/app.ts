@@ -8,6 +8,7 @@ import { ClientCache } from './domain/client-cache.js';
 import { KeyRing } from './domain/keys.js';
 import { BODY_LIMIT, registerBodyParsers } from './http/body.js';
 import { registerErrorHandler } from './http/errors.js';
+import { registerInputCheck } from './http/input.js';
 import { registerSecurityHeaders } from './http/security.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { registerOAuthRoutes } from './oauth/routes.js';
@@ -111,6 +112,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   });
   await app.register(cookie);
   registerBodyParsers(app);
+  registerInputCheck(app);
   registerSecurityHeaders(app);
   registerErrorHandler(app, errorPage);
 
