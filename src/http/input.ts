@@ -79,6 +79,26 @@ function checkRoot(where: Where, value: unknown): void {
 }
 
 /**
+ * ajv coerces `1e309` or `Infinity` in a query string to Infinity, which passes
+ * `type: "integer"` and skips `maximum` (ajv compares only finite numbers), so no
+ * schema bound can stop it; a number can only be in the query or path through that
+ * coercion, and a non-finite one is refused here, after validation, for every route.
+ */
+function checkFinite(where: Where, fields: unknown): void {
+  if (fields === null || typeof fields !== 'object') return;
+  for (const [name, value] of Object.entries(fields)) {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (typeof item === 'number' && !Number.isFinite(item)) {
+        throw new ValidationError(
+          name,
+          `${where} parameter "${shown(name)}" must be a finite number within its bounds`,
+        );
+      }
+    }
+  }
+}
+
+/**
  * One check at the input layer for every route, 404s included: query string,
  * route parameters and body (form or JSON), after parsing and before schema
  * validation and handlers. A NUL or other control character, DEL, or an
@@ -94,6 +114,16 @@ export function registerInputCheck(app: FastifyInstance): void {
       checkRoot('query', request.query);
       checkRoot('path', request.params);
       checkRoot('body', request.body);
+    } catch (error) {
+      done(error as ValidationError);
+      return;
+    }
+    done();
+  });
+  app.addHook('preHandler', (request, _reply, done) => {
+    try {
+      checkFinite('query', request.query);
+      checkFinite('path', request.params);
     } catch (error) {
       done(error as ValidationError);
       return;
