@@ -20,7 +20,7 @@ function hasUnsafeCharacter(value: string): boolean {
  */
 function asciiOnly(value: string): string | undefined {
   try {
-    return value.replace(/[^\x00-\x7f]+/g, encodeURIComponent);
+    return value.replace(/[\u0080-\uffff]+/g, encodeURIComponent);
   } catch {
     return undefined;
   }
