@@ -7,7 +7,7 @@ import type { AppContext, RuntimeConfig } from './context.js';
 import { ClientCache } from './domain/client-cache.js';
 import { KeyRing } from './domain/keys.js';
 import { BODY_LIMIT, registerBodyParsers } from './http/body.js';
-import { registerErrorHandler } from './http/errors.js';
+import { answerFrameworkError, registerErrorHandler } from './http/errors.js';
 import { registerInputCheck } from './http/input.js';
 import { registerSecurityHeaders } from './http/security.js';
 import { type Clock, systemClock } from './lib/clock.js';
@@ -54,6 +54,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     trustProxy: false,
     requestIdHeader: false,
+    frameworkErrors: answerFrameworkError,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();

@@ -83,6 +83,26 @@ function frameworkError(error: FastifyError): { status: number; body: ErrorBody 
   return undefined;
 }
 
+/**
+ * Fastify's `frameworkErrors`: the two URL errors its router answers before any
+ * route or error handler runs, in our shape instead of Fastify's own body (which
+ * named its internal code and echoed the path back).
+ */
+export function answerFrameworkError(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  const [status, description] =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? [414, 'a segment of the URL path is too long']
+      : [400, 'the URL path is not valid (check its percent-encoding)'];
+  return reply
+    .code(status)
+    .header('cache-control', 'no-store')
+    .send({ error: 'invalid_request', error_description: description });
+}
+
 /** The one error handler: OAuth errors, domain errors, framework errors, and bugs (500). */
 export function registerErrorHandler(app: FastifyInstance, renderPage: ErrorPageRenderer): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -309,6 +309,23 @@ for (const factory of storeFactories()) {
       }
     });
 
+    it("answers the router's own URL errors in our shape, without echoing the path", async () => {
+      const long = await inject({
+        method: 'GET',
+        url: `/admin/api/users/${'x'.repeat(600)}`,
+        headers: ADMIN,
+      });
+      expect(long.statusCode).toBe(414);
+      expect(long.json()).toEqual({
+        error: 'invalid_request',
+        error_description: 'a segment of the URL path is too long',
+      });
+      const bad = await inject({ method: 'GET', url: '/admin/api/users/%E0%A4%A', headers: ADMIN });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error).toBe('invalid_request');
+      expect(bad.body).not.toContain('%E0');
+    });
+
     it('checks unknown paths too: a 400 rather than a 404 for a control character', async () => {
       const res = await inject({ method: 'GET', url: '/nowhere?x=%00' });
       expect(res.statusCode).toBe(400);
