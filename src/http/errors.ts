@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { OAuthError } from '../oauth/errors.js';
+import { StoreUnavailableError } from '../store/types.js';
 import { CsrfError } from './csrf.js';
 
 declare module 'fastify' {
@@ -125,6 +126,12 @@ export function registerErrorHandler(app: FastifyInstance, renderPage: ErrorPage
     } else if (error instanceof NotFoundError) {
       status = 404;
       body = { error: 'not_found', error_description: error.message };
+    } else if (error instanceof StoreUnavailableError) {
+      // Not a bug and not the client's fault: the database is locked elsewhere or unreachable.
+      status = 503;
+      reply.header('retry-after', String(error.retryAfter));
+      body = { error: 'temporarily_unavailable', error_description: error.message };
+      request.log.warn({ err: error }, 'database unavailable: answered 503');
     } else {
       const known = frameworkError(error);
       if (known) {
