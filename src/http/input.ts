@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import { ValidationError } from '../domain/errors.js';
 import { describeCodePoint, forbiddenInName, forbiddenInText } from '../lib/text.js';
 
@@ -120,14 +120,22 @@ export function registerInputCheck(app: FastifyInstance): void {
     }
     done();
   });
-  app.addHook('preHandler', (request, _reply, done) => {
-    try {
-      checkFinite('query', request.query);
-      checkFinite('path', request.params);
-    } catch (error) {
-      done(error as ValidationError);
-      return;
-    }
-    done();
+  // Only a route whose query or path has a schema can have a coerced number: the others
+  // (the token endpoint among them) are spared the hook.
+  app.addHook('onRoute', (route) => {
+    if (!route.schema?.querystring && !route.schema?.params) return;
+    const own = route.preHandler;
+    route.preHandler = [refuseNonFinite, ...(own === undefined ? [] : [own].flat())];
   });
 }
+
+const refuseNonFinite: preHandlerHookHandler = (request, _reply, done) => {
+  try {
+    checkFinite('query', request.query);
+    checkFinite('path', request.params);
+  } catch (error) {
+    done(error as ValidationError);
+    return;
+  }
+  done();
+};
