@@ -82,7 +82,8 @@ function checkRoot(where: Where, value: unknown): void {
  * ajv coerces `1e309` or `Infinity` in a query string to Infinity, which passes
  * `type: "integer"` and skips `maximum` (ajv compares only finite numbers), so no
  * schema bound can stop it; a number can only be in the query or path through that
- * coercion, and a non-finite one is refused here, after validation, for every route.
+ * coercion, and a non-finite one is refused here, after validation, on every route
+ * that has a query or path schema.
  */
 function checkFinite(where: Where, fields: unknown): void {
   if (fields === null || typeof fields !== 'object') return;
