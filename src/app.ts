@@ -10,7 +10,8 @@ import { ClientCache } from './domain/client-cache.js';
 import { KeyRing } from './domain/keys.js';
 import { openThrottle } from './domain/throttle.js';
 import { BODY_LIMIT, registerBodyParsers } from './http/body.js';
-import { registerErrorHandler } from './http/errors.js';
+import { answerFrameworkError, registerErrorHandler } from './http/errors.js';
+import { registerInputCheck } from './http/input.js';
 import { LOG_SERIALIZERS } from './http/log.js';
 import { registerClientLimits } from './http/rate-limit.js';
 import { registerSecurityHeaders } from './http/security.js';
@@ -72,6 +73,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     // Per-address limits count by request.ip: behind a proxy, the address it forwards.
     trustProxy: parseTrustProxy(options.config.trustProxy) ?? false,
     requestIdHeader: false,
+    frameworkErrors: answerFrameworkError,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -138,6 +140,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   });
   await app.register(cookie);
   registerBodyParsers(app);
+  registerInputCheck(app);
   registerSecurityHeaders(app, { https: config.issuer.startsWith('https:') });
   registerErrorHandler(app, errorPage);
 

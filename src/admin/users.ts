@@ -10,9 +10,15 @@ import type { User } from '../store/types.js';
 import { requireAdmin } from './auth.js';
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 200 }) });
+/**
+ * Every integer a request carries has a maximum: an unbounded one let `offset=1e308` reach the
+ * database (a 500 on both). 2^31 - 1 fits every integer type of both databases and is far past
+ * any number of accounts.
+ */
+const MAX_OFFSET = 2_147_483_647;
 const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
   q: Type.Optional(Type.String({ maxLength: 254 })),
 });
 // An enum rather than a union of literals, so a wrong role is answered with the allowed values.

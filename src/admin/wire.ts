@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { MAX_DEFAULT_MAX_AGE } from '../domain/client-rules.js';
 import type { ClientInput } from '../domain/clients.js';
 import { ValidationError } from '../domain/errors.js';
 import type { Client } from '../store/types.js';
@@ -27,7 +28,9 @@ export const ClientBody = Type.Object(
       Type.Union([Type.String({ maxLength: 10 }), Type.Null()]),
     ),
     backchannel_logout_uri: Type.Optional(Type.Union([uri, Type.Null()])),
-    default_max_age: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
+    default_max_age: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0, maximum: MAX_DEFAULT_MAX_AGE }), Type.Null()]),
+    ),
     require_auth_time: Type.Optional(Type.Boolean()),
     first_party: Type.Optional(Type.Boolean()),
     require_pkce: Type.Optional(Type.Boolean()),

@@ -23,6 +23,8 @@ export const DEFAULT_SCOPES = ['openid', 'profile', 'email', 'phone', 'address',
 
 export const MAX_URIS = 20;
 export const MAX_URI_LENGTH = 2048;
+/** The longest `default_max_age` a client may have: ten years, in seconds. */
+export const MAX_DEFAULT_MAX_AGE = 10 * 365 * 86400;
 const MAX_SCOPES = 100;
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 const FORBIDDEN_SCHEMES = new Set([
@@ -328,7 +330,7 @@ export function resolveClient(
   }
   if (input.defaultMaxAge !== undefined) {
     const v = input.defaultMaxAge;
-    if (v !== null && (!Number.isInteger(v) || v < 0 || v > 10 * 365 * 86400)) {
+    if (v !== null && (!Number.isInteger(v) || v < 0 || v > MAX_DEFAULT_MAX_AGE)) {
       throw new ValidationError(
         'default_max_age',
         'default_max_age must be a whole number of seconds (at most ten years)',

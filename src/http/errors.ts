@@ -6,6 +6,7 @@ import {
   ValidationError,
 } from '../domain/errors.js';
 import { OAuthError } from '../oauth/errors.js';
+import { StoreUnavailableError } from '../store/types.js';
 import { CsrfError } from './csrf.js';
 
 declare module 'fastify' {
@@ -88,6 +89,26 @@ function frameworkError(error: FastifyError): { status: number; body: ErrorBody 
   return undefined;
 }
 
+/**
+ * Fastify's `frameworkErrors`: the two URL errors its router answers before any
+ * route or error handler runs, in our shape instead of Fastify's own body (which
+ * named its internal code and echoed the path back).
+ */
+export function answerFrameworkError(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  const [status, description] =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? [414, 'a segment of the URL path is too long']
+      : [400, 'the URL path is not valid (check its percent-encoding)'];
+  return reply
+    .code(status)
+    .header('cache-control', 'no-store')
+    .send({ error: 'invalid_request', error_description: description });
+}
+
 /** The one error handler: OAuth errors, domain errors, framework errors, and bugs (500). */
 export function registerErrorHandler(app: FastifyInstance, renderPage: ErrorPageRenderer): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -114,6 +135,12 @@ export function registerErrorHandler(app: FastifyInstance, renderPage: ErrorPage
     } else if (error instanceof NotFoundError) {
       status = 404;
       body = { error: 'not_found', error_description: error.message };
+    } else if (error instanceof StoreUnavailableError) {
+      // Not a bug and not the client's fault: the database is locked elsewhere or unreachable.
+      status = 503;
+      reply.header('retry-after', String(error.retryAfter));
+      body = { error: 'temporarily_unavailable', error_description: error.message };
+      request.log.warn({ err: error }, 'database unavailable: answered 503');
     } else {
       const known = frameworkError(error);
       if (known) {

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import { safeEqual, sha256 } from '../lib/hash.js';
+import { describeCodePoint, forbiddenInName } from '../lib/text.js';
 import type { Client } from '../store/types.js';
 import { InvalidClient, InvalidRequest } from './errors.js';
 import { param, type RawParams } from './params.js';
@@ -39,8 +40,9 @@ function basicCredentials(header: string): Credentials {
   }
   const colon = decoded.indexOf(':');
   if (colon < 1) throw new InvalidClient('the Authorization header is not valid Basic credentials');
+  let credentials: Credentials;
   try {
-    return {
+    credentials = {
       clientId: formDecode(decoded.slice(0, colon)),
       secret: formDecode(decoded.slice(colon + 1)),
       method: 'client_secret_basic',
@@ -48,6 +50,11 @@ function basicCredentials(header: string): Credentials {
   } catch {
     throw new InvalidClient('the Basic credentials are not correctly form-encoded');
   }
+  // Decoded here, so not seen by the input check of http/input.ts (a NUL was a 500 on PostgreSQL).
+  const code = forbiddenInName(`${credentials.clientId}:${credentials.secret}`);
+  if (code !== undefined)
+    throw new InvalidRequest(`the Basic credentials hold ${describeCodePoint(code)}`);
+  return credentials;
 }
 
 function presentedCredentials(request: FastifyRequest, params: RawParams): Credentials {

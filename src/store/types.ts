@@ -222,6 +222,32 @@ export class ConflictError extends Error {
   }
 }
 
+/**
+ * The database cannot serve this request now, through no fault of the request:
+ * answered 503 with `Retry-After`. `retryAfter` is in seconds.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfter: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
+ * Another process holds the database's write lock (SQLite) and did not let go
+ * within a short wait; reads still work. The wait never blocks the event loop.
+ */
+export class StoreBusyError extends StoreUnavailableError {
+  constructor(message: string, retryAfter: number, options?: { cause?: unknown }) {
+    super(message, retryAfter, options);
+    this.name = 'StoreBusyError';
+  }
+}
+
 export interface ListOptions {
   limit: number;
   offset: number;
@@ -367,7 +393,10 @@ export interface Store {
   keys: KeyStore;
   markers: MarkerStore;
   audit: AuditStore;
-  /** Throws when the database cannot be reached. */
+  /**
+   * Throws when the database cannot serve requests: cannot be reached, or (SQLite)
+   * cannot be written because another process holds its lock (StoreBusyError).
+   */
   ping(): Promise<void>;
   /** Deletes what expired before `now`, and audit events older than `options.auditBefore`. */
   purgeExpired(now: number, options?: PurgeOptions): Promise<PurgeCounts>;

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSession } from '../../src/domain/sessions.js';
 import { sha256 } from '../../src/lib/hash.js';
@@ -385,6 +385,21 @@ describe.each(storeFactories())('admin API for clients on $name', (factory) => {
         400,
         /redirect_uris/,
       ],
+      ...['99999999999999999999', '1e308', '-1', '1.5'].map(
+        (value) =>
+          [
+            `default_max_age ${value}`,
+            () =>
+              app.inject({
+                method: 'POST',
+                url: '/admin/api/clients',
+                headers: { ...KEY, 'content-type': 'application/json' },
+                payload: `{"client_name":"x","redirect_uris":["https://a.example/cb"],"default_max_age":${value}}`,
+              }),
+            400,
+            /default_max_age/,
+          ] as [string, () => Promise<LightMyRequestResponse>, number, RegExp],
+      ),
       [
         'an unknown client id',
         () =>

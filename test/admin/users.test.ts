@@ -38,6 +38,28 @@ describe.each(storeFactories())('admin API for users on $name', (factory) => {
     expect(search.total).toBe(2);
   });
 
+  it.each([
+    ['offset', '99999999999999999999'],
+    ['offset', '1e308'],
+    ['offset', '1e309'],
+    ['offset', '-1'],
+    ['offset', '1.5'],
+    ['offset', 'abc'],
+    ['limit', '0'],
+    ['limit', '501'],
+    ['limit', '1e308'],
+  ])('refuses %s=%s with a 400 naming it, never a 500 (bounded integers)', async (name, value) => {
+    const res = await app.inject({ url: `/admin/api/users?${name}=${value}`, headers: KEY });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json()).toMatchObject({ error: 'invalid_request', field: name });
+  });
+
+  it('pages past the end with the largest offset it takes', async () => {
+    const res = await app.inject({ url: '/admin/api/users?offset=2147483647', headers: KEY });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().users).toEqual([]);
+  });
+
   it('assigns a role', async () => {
     const { user } = await makeUser(app.tessera);
     const res = await app.inject({

@@ -91,5 +91,8 @@ describe('docs/oauth.md walkthrough', () => {
     expect(stdout).toMatch(/^200$/m);
     expect(stdout).toContain('{"active":false}');
     expect(stdout).toMatch(/"scope":"api:read"/);
+    expect(stdout).toContain(
+      '"error_description":"body parameter \\"client_id\\" holds the control character U+0000, which Tessera does not accept","field":"client_id"} 400',
+    );
   });
 });

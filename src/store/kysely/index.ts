@@ -1,4 +1,4 @@
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrations } from '../migrations/index.js';
 import type { Store } from '../types.js';
@@ -12,6 +12,7 @@ import { openPostgres, quoteIdent } from './postgres.js';
 import type { Database } from './schema.js';
 import { sessionStore } from './sessions.js';
 import { openSqlite } from './sqlite.js';
+import { type BusyPolicy, GatedSqliteDialect } from './sqlite-busy.js';
 import { tokenStore } from './tokens.js';
 import { userStore } from './users.js';
 
@@ -24,6 +25,8 @@ export interface OpenOptions {
   schema?: string;
   /** Run pending migrations first (the server does; `tessera migrate` does it alone). */
   migrate?: boolean;
+  /** SQLite only: how long a statement waits for a lock held by another process (tests). */
+  busy?: BusyPolicy;
 }
 
 /** Applies pending migrations; returns the names of those applied. */
@@ -66,10 +69,11 @@ function vanishedWhileListing(error: unknown): boolean {
 export async function connect(
   target: DatabaseTarget,
   schema: string | undefined,
+  busy?: BusyPolicy,
 ): Promise<Kysely<Database>> {
   return target.dialect === 'sqlite'
     ? new Kysely<Database>({
-        dialect: new SqliteDialect({ database: openSqlite(target.path) }),
+        dialect: new GatedSqliteDialect({ database: openSqlite(target.path) }, busy),
       })
     : new Kysely<Database>({
         dialect: new PostgresDialect({ pool: await openPostgres(target.url, schema) }),
@@ -91,7 +95,7 @@ export async function migrateDatabase(
 
 /** Opens the store named by the configuration. */
 export async function openStore(target: DatabaseTarget, options: OpenOptions = {}): Promise<Store> {
-  const db = await connect(target, options.schema);
+  const db = await connect(target, options.schema, options.busy);
   try {
     if (options.migrate !== false) await migrateToLatest(db, target.dialect);
   } catch (error) {
@@ -115,7 +119,13 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
     audit: auditStore(db),
 
     async ping() {
-      await sql`select 1`.execute(db);
+      if (dialect === 'sqlite') {
+        // Ready means writable: an empty IMMEDIATE transaction takes the write lock and lets it go,
+        // through the same gate as every write (StoreBusyError when another process holds it).
+        await db.transaction().execute(async () => {});
+      } else {
+        await sql`select 1`.execute(db);
+      }
     },
 
     async purgeExpired(now, options = {}) {

@@ -17,11 +17,15 @@ const MAX_STATEMENTS = 1_000;
  */
 export function openSqlite(path: string): SqliteDatabase {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new SQLite(path);
+  // At start, before anything is served, these pragmas may wait up to 5 s for another process.
+  const db = new SQLite(path, { timeout: 5_000 });
   db.pragma('journal_mode = WAL');
   // WAL with NORMAL sync is durable across process crashes; only a power loss can drop the last commits.
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
+  // From now on, never: SQLite waits for a lock inside the call, and better-sqlite3's calls run on
+  // the event loop, so a lock held elsewhere froze every request. Waits are asynchronous instead,
+  // in the driver (sqlite-busy.ts).
+  db.pragma('busy_timeout = 0');
   const stopCheckpointer = path === ':memory:' ? () => {} : startCheckpointer(db, path);
   const statements = new Map<string, SQLite.Statement>();
   return {
@@ -55,7 +59,9 @@ const FALLBACK_CHECKPOINT_PAGES = 10_000;
 const CHECKPOINTER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
-const db = new Database(workerData.path, { fileMustExist: true });
+// timeout 0: a PASSIVE checkpoint never waits for locks, and nor does anything else here, so
+// that closing the store (which waits for this thread) is never held up by another process.
+const db = new Database(workerData.path, { fileMustExist: true, timeout: 0 });
 const done = new Int32Array(workerData.done);
 const timer = setInterval(() => {
   try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}

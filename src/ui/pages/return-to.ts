@@ -15,24 +15,41 @@ function hasUnsafeCharacter(value: string): boolean {
 }
 
 /**
+ * Characters outside ASCII, percent-encoded as UTF-8 the way a browser sends
+ * them; undefined for an unpaired surrogate, which has no encoding.
+ */
+function asciiOnly(value: string): string | undefined {
+  try {
+    return value.replace(/[\u0080-\uffff]+/g, encodeURIComponent);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * `value` when it is a same-origin relative path, else undefined. A path
  * starts with one "/" (not "//" or "/\\", which browsers read as another
  * host), has no scheme, no backslash and no control or space characters, so
  * that a link crafted by someone else can never send a person off-site
- * after they sign in (an open redirect).
+ * after they sign in (an open redirect). Characters outside ASCII come back
+ * percent-encoded: the value goes into a Location header, which holds only
+ * Latin-1, and anything past U+00FF there was a 500 after sign-in had
+ * already started the session.
  */
 export function safeReturnTo(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_LENGTH)
     return undefined;
   if (!value.startsWith('/') || value.startsWith('//')) return undefined;
   if (hasUnsafeCharacter(value)) return undefined;
+  const path = asciiOnly(value);
+  if (path === undefined || path.length > MAX_LENGTH) return undefined;
   try {
-    const resolved = new URL(value, BASE);
+    const resolved = new URL(path, BASE);
     if (resolved.origin !== BASE) return undefined;
   } catch {
     return undefined;
   }
-  return value;
+  return path;
 }
 
 /** The safe `return_to`, or the account page. */

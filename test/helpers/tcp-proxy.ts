@@ -1,0 +1,96 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP proxy in front of a real server (PostgreSQL), that a test can break
+ * the way networks and restarts do: cut every connection, refuse new ones,
+ * or stop passing answers back.
+ */
+export interface TcpProxy {
+  /** The URL of `target` with its host and port replaced by the proxy's. */
+  url: string;
+  /** Destroys every open connection, as a restart or failover of the server would. */
+  cut(): void;
+  /** Cuts every connection and stops listening: new connections are refused. */
+  refuse(): Promise<void>;
+  /** Listens again on the same port. */
+  accept(): Promise<void>;
+  /** Stops passing the server's answers back; resolves when a client next sends something. */
+  stall(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function tcpProxy(targetUrl: string): Promise<TcpProxy> {
+  const target = new URL(targetUrl);
+  const host = target.hostname;
+  const port = Number(target.port || 5432);
+  const sockets = new Set<Socket>();
+  let stalled = false;
+  let onClientData: (() => void) | undefined;
+
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+  };
+
+  const handle = (client: Socket) => {
+    const upstream = connect({ host, port });
+    track(client);
+    track(upstream);
+    client.on('data', (chunk) => {
+      upstream.write(chunk);
+      onClientData?.();
+    });
+    upstream.on('data', (chunk) => {
+      if (!stalled) client.write(chunk);
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  };
+
+  let server: Server = createServer(handle);
+  const listen = (at: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(at, '127.0.0.1', () => {
+        const address = server.address();
+        resolve(typeof address === 'object' && address ? address.port : at);
+      });
+    });
+  const listeningPort = await listen(0);
+  const url = new URL(targetUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(listeningPort);
+
+  const cut = () => {
+    stalled = false;
+    for (const socket of sockets) socket.destroy();
+  };
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      cut();
+      server.close(() => resolve());
+    });
+
+  return {
+    url: url.toString(),
+    cut,
+    refuse: stop,
+    async accept() {
+      server = createServer(handle);
+      await listen(listeningPort);
+    },
+    stall() {
+      stalled = true;
+      return new Promise<void>((resolve) => {
+        onClientData = () => {
+          onClientData = undefined;
+          resolve();
+        };
+      });
+    },
+    close: async () => {
+      if (server.listening) await stop();
+    },
+  };
+}
