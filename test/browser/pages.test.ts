@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
+import { startSession } from '../../src/domain/sessions.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
-import { makeClient, pkce } from '../helpers/oauth.js';
+import { makeClient, makeUser, pkce } from '../helpers/oauth.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
@@ -123,5 +125,46 @@ describe.skipIf(!available)('pages in a real browser', () => {
     const body = new URLSearchParams(request.postData() ?? '');
     expect(body.get('code')).toBeTruthy();
     expect(body.get('state')).toBe('fp');
+  });
+
+  it('the form_post page may post to a client on another origin, which may then redirect within itself', async () => {
+    // The client's callback answers the post with a redirect to its home page, as apps do.
+    const app = createServer((req, res) => {
+      if (req.method === 'POST') res.writeHead(303, { location: '/home' }).end();
+      else res.writeHead(200, { 'content-type': 'text/html' }).end('<p>home</p>');
+    });
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    const address = app.address();
+    const origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    try {
+      const { client } = await makeClient(ctx, {
+        firstParty: true,
+        redirectUris: [`${origin}/oauth/callback`],
+      });
+      const { user } = await makeUser(ctx);
+      const { secret } = await startSession(ctx, { userId: user.id, amr: ['pwd'] });
+      const context = await browser.newContext();
+      await context.addCookies([{ name: 'tessera_session', value: secret, url: server.url }]);
+      const page = await context.newPage();
+      const posted = page.waitForRequest((r) => r.url() === `${origin}/oauth/callback`);
+      const home = page.waitForRequest((r) => r.url() === `${origin}/home`);
+      await page.goto(
+        `${server.url}/authorize?${new URLSearchParams({
+          response_type: 'code',
+          response_mode: 'form_post',
+          client_id: client.id,
+          redirect_uri: `${origin}/oauth/callback`,
+          scope: 'openid',
+          state: 'cross',
+        })}`,
+      );
+      const body = new URLSearchParams((await posted).postData() ?? '');
+      expect(body.get('code')).toBeTruthy();
+      expect(body.get('state')).toBe('cross');
+      await home;
+      await context.close();
+    } finally {
+      await new Promise((resolve) => app.close(resolve));
+    }
   });
 });

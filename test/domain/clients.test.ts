@@ -47,6 +47,10 @@ describe('redirect URI rules', () => {
     ['https://app.example.com/c b', 'spaces'],
     ['https://app.example.com/cb\n', 'spaces or control'],
     ['', 'non-empty'],
+    ['https://user:pass@app.example.com/cb', 'user name or password'],
+    ['https://user@app.example.com/cb', 'user name or password'],
+    ['https://*.example.com/cb', '"\\*"'],
+    ['https://app.example.com/*', '"\\*"'],
     [`https://app.example.com/${'a'.repeat(2100)}`, 'longer'],
   ])('refuses %j', (uri, reason) => {
     expect(() => checkRedirectUri('redirect_uris', uri)).toThrow(ValidationError);
@@ -166,6 +170,93 @@ describe('registering and changing clients', () => {
     );
     const loopback = await create({ backchannelLogoutUri: 'http://localhost:4000/bc' });
     expect(loopback.client.backchannelLogoutUri).toBe('http://localhost:4000/bc');
+  });
+
+  it('in production, keeps back-channel logout URIs out of loopback, private and link-local networks', async () => {
+    const prod = await testApp({ env: { NODE_ENV: 'production' } });
+    try {
+      const make = (backchannelLogoutUri: string) =>
+        createClient(prod.tessera, {
+          name: 'App',
+          redirectUris: ['https://a.example/cb'],
+          backchannelLogoutUri,
+        });
+      for (const uri of [
+        'http://localhost:4000/bc',
+        'https://localhost/bc',
+        'https://127.0.0.1/bc',
+        'https://10.1.2.3/bc',
+        'https://172.16.0.1/bc',
+        'https://192.168.1.1/bc',
+        'https://169.254.169.254/latest/meta-data',
+        'https://[::1]/bc',
+        'https://[fe80::1]/bc',
+        'https://[fd00::1]/bc',
+        'https://[::ffff:10.0.0.1]/bc',
+        'https://0.0.0.0/bc',
+        'https://100.64.0.1/bc',
+      ]) {
+        expect(await refusal(make(uri)), uri).toBe('backchannel_logout_uri');
+      }
+      const ok = await make('https://app.example.com/bc');
+      expect(ok.client.backchannelLogoutUri).toBe('https://app.example.com/bc');
+      const edited = await refusal(
+        updateClient(prod.tessera, ok.client.id, { backchannelLogoutUri: 'https://10.0.0.5/bc' }),
+      );
+      expect(edited).toBe('backchannel_logout_uri');
+    } finally {
+      await prod.close();
+    }
+  });
+
+  it('allows only a confidential client to be a resource server', async () => {
+    expect(await refusal(create({ type: 'public', resourceServer: true }))).toBe('resource_server');
+    const { client } = await create({
+      resourceServer: true,
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+    });
+    expect(client.resourceServer).toBe(true);
+  });
+
+  it('revokes the refresh tokens of a confidential client made public: they were bound to its secret', async () => {
+    const { client } = await create({});
+    const ctx = app.tessera;
+    const now = Math.floor(Date.now() / 1000);
+    const token = (kind: 'access' | 'refresh') => ({
+      id: `${kind}-${client.id}`,
+      kind,
+      format: 'opaque' as const,
+      clientId: client.id,
+      userId: null,
+      grantId: null,
+      familyId: null,
+      sessionId: null,
+      scope: 'openid',
+      audience: null,
+      authTime: null,
+      acr: null,
+      amr: null,
+      claims: null,
+      createdAt: now,
+      expiresAt: now + 3600,
+      familyExpiresAt: null,
+      rotatedAt: null,
+      revokedAt: null,
+    });
+    await ctx.store.tokens.saveAll([token('access'), token('refresh')]);
+    await updateClient(ctx, client.id, { type: 'public' });
+    expect((await ctx.store.tokens.find(`refresh-${client.id}`))?.revokedAt).not.toBeNull();
+    expect((await ctx.store.tokens.find(`access-${client.id}`))?.revokedAt).toBeNull();
+    // A change that keeps it confidential revokes nothing.
+    const other = await create({});
+    await ctx.store.tokens.save({
+      ...token('refresh'),
+      id: `refresh-${other.client.id}`,
+      clientId: other.client.id,
+    });
+    await updateClient(ctx, other.client.id, { name: 'Renamed' });
+    expect((await ctx.store.tokens.find(`refresh-${other.client.id}`))?.revokedAt).toBeNull();
   });
 
   it('refuses unknown response types, token formats and algorithms, naming each field', async () => {

@@ -24,7 +24,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<FastifyInst
   return app;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

@@ -126,6 +126,12 @@ const SANE_BY_NAME: Record<string, Value[]> = {
   redirect_uris: [ref('redirectUri')],
   grant_types: ['authorization_code'],
   default_max_age: ['60'],
+  resource_server: ['true', 'false'],
+  token_endpoint_auth_method: ['client_secret_basic', 'client_secret_post', 'none'],
+  backchannel_logout_uri: ['https://app.example.com/bc', 'http://127.0.0.1:9/bc'],
+  current_password: [ref('password')],
+  new_password: ['a much longer passphrase'],
+  tessera_login: ['1700000000.abc.def'],
   // Parameters Tessera refuses whenever they are sent: sane is to send them empty (that is, not at all).
   client_assertion: [''],
   client_assertion_type: [''],

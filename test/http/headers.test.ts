@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../helpers/app.js';
+import { type RunningServer, startServer, testApp } from '../helpers/app.js';
 
 /** The headers every response carries, and CORS on the endpoints a browser app calls. */
 describe('response headers', () => {
@@ -49,6 +49,16 @@ describe('response headers', () => {
       }
     });
 
+    it('offers no DPoP headers: Tessera does not support DPoP yet (issue 9)', async () => {
+      const preflight = await fetch(`${server.url}/token`, {
+        method: 'OPTIONS',
+        headers: { origin: ORIGIN, 'access-control-request-method': 'POST' },
+      });
+      expect(preflight.headers.get('access-control-allow-headers')).not.toMatch(/dpop/i);
+      const answer = await fetch(`${server.url}/jwks`, { headers: { origin: ORIGIN } });
+      expect(answer.headers.get('access-control-expose-headers')).not.toMatch(/dpop/i);
+    });
+
     it('says nothing without an Origin, or on the pages and the admin API', async () => {
       expect((await fetch(`${server.url}/jwks`)).headers.get('access-control-allow-origin')).toBe(
         null,
@@ -95,5 +105,32 @@ describe('response headers', () => {
       const fresh = await fetch(`${server.url}/token`, { method: 'POST' });
       expect(fresh.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     });
+  });
+
+  it('sends no Strict-Transport-Security while the issuer is http', async () => {
+    for (const path of ['/login', '/jwks', '/healthz']) {
+      const res = await fetch(`${server.url}${path}`);
+      expect(res.headers.get('strict-transport-security'), path).toBeNull();
+    }
+  });
+});
+
+describe('Strict-Transport-Security (RFC 6797)', () => {
+  it('is on every answer, pages, JSON and errors alike, when the issuer is https', async () => {
+    const app = await testApp({ env: { TESSERA_ISSUER: 'https://id.example.com' } });
+    try {
+      for (const [method, url] of [
+        ['GET', '/login'],
+        ['GET', '/jwks'],
+        ['GET', '/.well-known/openid-configuration'],
+        ['POST', '/token'],
+        ['GET', '/no-such-page'],
+      ] as const) {
+        const res = await app.inject({ method, url });
+        expect(res.headers['strict-transport-security'], url).toBe('max-age=31536000');
+      }
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -334,4 +334,106 @@ describe('/authorize (RFC 6749 §4.1, RFC 9207)', () => {
     expect(replay.status).toBe(400);
     expect(replay.location).toBeUndefined();
   });
+
+  describe('loopback redirect URIs of native apps (RFC 8252 §7.3)', () => {
+    const start = async (registered: string, sent: string) => {
+      const { client } = await makeClient(ctx, {
+        type: 'public',
+        redirectUris: [registered],
+        firstParty: true,
+      });
+      const { browser } = await signedInBrowser();
+      const { challenge } = pkce();
+      return browser.get(
+        base(client.id, {
+          redirect_uri: sent,
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+        }),
+      );
+    };
+
+    it('match on any port, for 127.0.0.1 and [::1], and the code goes to the port sent', async () => {
+      for (const [registered, sent] of [
+        ['http://127.0.0.1/cb', 'http://127.0.0.1:40000/cb'],
+        ['http://127.0.0.1:8080/cb', 'http://127.0.0.1:51234/cb'],
+        ['http://127.0.0.1:8080/cb', 'http://127.0.0.1/cb'],
+        ['http://[::1]/cb?app=1', 'http://[::1]:61000/cb?app=1'],
+      ]) {
+        const res = await start(registered!, sent!);
+        expect(res.location?.startsWith(`${sent}`), `${registered} ← ${sent}`).toBe(true);
+        expect(redirectParams(res).get('code')).toBeTruthy();
+      }
+    });
+
+    it('let only the port vary, and only on loopback IP literals', async () => {
+      for (const [registered, sent] of [
+        ['http://127.0.0.1/cb', 'http://127.0.0.1:40000/other'],
+        ['http://127.0.0.1/cb', 'http://127.0.0.1:40000/cb?x=1'],
+        ['http://127.0.0.1/cb', 'http://127.0.0.2:40000/cb'],
+        ['http://127.0.0.1/cb', 'https://127.0.0.1:40000/cb'],
+        ['http://127.0.0.1/cb', 'http://127.0.0.1:0/cb'],
+        ['http://127.0.0.1/cb', 'http://127.0.0.1:99999/cb'],
+        ['http://127.0.0.1/cb', 'http://user@127.0.0.1:4000/cb'],
+        ['http://localhost/cb', 'http://localhost:40000/cb'],
+        ['https://app.example.com/cb', 'https://app.example.com:8443/cb'],
+      ]) {
+        const res = await start(registered!, sent!);
+        expect(res.status, `${registered} ← ${sent}`).toBe(400);
+        expect(res.location).toBeUndefined();
+      }
+    });
+  });
+
+  describe('state', () => {
+    it('is capped like every other parameter: a huge state is refused and not echoed', async () => {
+      const { client } = await makeClient(ctx);
+      const { browser } = await signedInBrowser();
+      const res = await browser.get(base(client.id, { state: 'x'.repeat(5000) }));
+      const params = redirectParams(res);
+      expect(params.get('error')).toBe('invalid_request');
+      expect(params.get('state')).toBeNull();
+    });
+
+    it('sent twice is refused', async () => {
+      const { client } = await makeClient(ctx);
+      const { browser } = await signedInBrowser();
+      const res = await browser.get(`${base(client.id)}&state=again`);
+      expect(redirectParams(res).get('error')).toBe('invalid_request');
+    });
+  });
+
+  describe('response_mode=form_post', () => {
+    const formPost = async (redirectUri: string) => {
+      const { client } = await makeClient(ctx, { redirectUris: [redirectUri], firstParty: true });
+      const { browser } = await signedInBrowser();
+      return browser.get(
+        base(client.id, { redirect_uri: redirectUri, response_mode: 'form_post' }),
+      );
+    };
+
+    it('allows the page to post to the registered redirect URI and nowhere else', async () => {
+      const page = await formPost('https://app.example.com/callback?tenant=1');
+      expect(page.status).toBe(200);
+      const csp = page.headers.get('content-security-policy')!;
+      expect(csp).toContain('form-action https://app.example.com/callback;');
+    });
+
+    it('allows a private-use scheme (a native app), which has no origin', async () => {
+      const page = await formPost('com.example.app:/oauth2redirect');
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('action="com.example.app:/oauth2redirect"');
+      expect(page.headers.get('content-security-policy')).toContain(
+        'form-action com.example.app:;',
+      );
+    });
+
+    it('cannot be made to end the form-action directive early', async () => {
+      const page = await formPost("https://app.example.com/cb;script-src'x',y");
+      const csp = page.headers.get('content-security-policy')!;
+      expect(csp).toContain('form-action https://app.example.com/cb%3Bscript-src%27x%27%2Cy;');
+      const directives = csp.split(';').map((d) => d.trim().split(' ')[0]);
+      expect(directives.filter((d) => d === 'script-src')).toHaveLength(1);
+    });
+  });
 });

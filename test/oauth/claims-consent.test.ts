@@ -233,4 +233,26 @@ describe('claims asked for by name: consent and client policy', () => {
     expect(replay.location).toBeUndefined();
     expect(replay.text).toContain('already been answered');
   });
+
+  it('claims released by scope go to /userinfo, not into the ID token (OpenID Connect Core §5.4)', async () => {
+    const tc = await makeClient(ctx, { firstParty: true });
+    const { user, browser } = await person();
+    const flow = start(browser, tc.client, { scope: 'openid profile email phone address' });
+    const tokens = await exchange(tc, redirectParams(await flow.page).get('code')!, flow.verifier);
+    const idToken = decodeJwt(tokens.id_token);
+    for (const claim of ['email', 'name', 'given_name', 'preferred_username', 'phone_number']) {
+      expect(idToken[claim], claim).toBeUndefined();
+    }
+    expect(idToken.sub).toBe(user.id);
+    expect((await userinfo(server.url, tokens.access_token)).body).toMatchObject({
+      sub: user.id,
+      email: user.email,
+      preferred_username: user.username,
+      given_name: 'Alice',
+      phone_number: '+44 20 7946 0000',
+    });
+    // Refreshed ID tokens follow the same rule.
+    const refreshed = await refresh(server.url, tc, tokens.refresh_token);
+    expect(decodeJwt(String(refreshed.body.id_token)).email).toBeUndefined();
+  });
 });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { FrozenClock } from '../../src/lib/clock.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
+import { TEST_ADMIN_KEY } from '../helpers/config.js';
 import {
   expectOAuthError,
   introspect,
@@ -10,6 +11,7 @@ import {
   makeUser,
   obtainTokens,
   postAsClient,
+  postForm,
   refresh,
   type TestClient,
   userinfo,
@@ -41,6 +43,23 @@ describe('refresh tokens (RFC 6749 §6, RFC 9700 §4.14)', () => {
     ctx = server.app.tessera;
   });
   afterAll(async () => server.close());
+
+  it('a confidential client made public loses its refresh tokens: they were bound to its secret', async () => {
+    const { tc, refreshToken } = await start(server);
+    const patched = await fetch(`${server.url}/admin/api/clients/${tc.client.id}`, {
+      method: 'PATCH',
+      headers: { 'x-admin-key': TEST_ADMIN_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ client_type: 'public' }),
+    });
+    expect(patched.status).toBe(200);
+    // Anyone with the client's id could now try it: it is revoked.
+    const res = await postForm(server.url, '/token', {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      client_id: tc.client.id,
+    });
+    expectOAuthError(res, 400, 'invalid_grant');
+  });
 
   it('rotate: every refresh returns a new refresh token and a new access token, not cached', async () => {
     const { tc, tokens, refreshToken } = await start(server);
