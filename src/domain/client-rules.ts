@@ -156,7 +156,7 @@ function hasControlCharacter(value: string): boolean {
 
 /**
  * A URI Tessera's own server calls (the back-channel logout URI): https, or http on loopback
- * outside production. In production it must not name an internal address (RFC 9700 §4.16, SSRF);
+ * outside production. In production it must not name an internal address (SSRF);
  * names that resolve to one are refused when the call is made.
  */
 export function checkServerCalledUri(field: string, value: unknown, rules: ClientRules): string {

@@ -45,7 +45,7 @@ export async function backchannelLogout(ctx: AppContext, session: Session): Prom
         const status = await postFormOutbound(
           client.backchannelLogoutUri!,
           { logout_token: logoutToken(ctx, client, session) },
-          // In production the URI must not lead into Tessera's own network (RFC 9700 §4.16).
+          // In production the URI must not lead into Tessera's own network (server-side request forgery).
           { timeoutMs: TIMEOUT_MS, externalOnly: ctx.config.nodeEnv === 'production' },
         );
         if (status < 200 || status > 299)

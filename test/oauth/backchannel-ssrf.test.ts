@@ -7,7 +7,7 @@ import { makeClient, makeUser } from '../helpers/oauth.js';
 
 /**
  * Issue 9: a back-channel logout URI must not turn Tessera into a way into its own network
- * (RFC 9700 §4.16). Registration refuses internal addresses in production (see
+ * (server-side request forgery). Registration refuses internal addresses in production (see
  * test/domain/clients.test.ts); the call itself refuses them too, on the addresses the name
  * resolves to when the call is made, so a name that later points inside gets nowhere.
  */
