@@ -30,31 +30,32 @@ function formDecode(value: string): string {
   return decodeURIComponent(value.replace(/\+/g, ' '));
 }
 
-function basicCredentials(header: string): Credentials {
-  const encoded = header.slice(6).trim();
-  let decoded: string;
-  try {
-    decoded = Buffer.from(encoded, 'base64').toString('utf8');
-  } catch {
-    throw new InvalidClient('the Authorization header is not valid Basic credentials');
-  }
+/**
+ * The id and secret of `Basic` credentials (RFC 6749 §2.3.1), or undefined when the header is not
+ * well-formed Basic credentials. Checks nothing else; client-id.ts reads the id with it too.
+ */
+export function decodeBasic(header: string): { clientId: string; secret: string } | undefined {
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon < 1) throw new InvalidClient('the Authorization header is not valid Basic credentials');
-  let credentials: Credentials;
+  if (colon < 1) return undefined;
   try {
-    credentials = {
+    return {
       clientId: formDecode(decoded.slice(0, colon)),
       secret: formDecode(decoded.slice(colon + 1)),
-      method: 'client_secret_basic',
     };
   } catch {
-    throw new InvalidClient('the Basic credentials are not correctly form-encoded');
+    return undefined;
   }
+}
+
+function basicCredentials(header: string): Credentials {
+  const basic = decodeBasic(header);
+  if (!basic) throw new InvalidClient('the Authorization header is not valid Basic credentials');
   // Decoded here, so not seen by the input check of http/input.ts (a NUL was a 500 on PostgreSQL).
-  const code = forbiddenInName(`${credentials.clientId}:${credentials.secret}`);
+  const code = forbiddenInName(`${basic.clientId}:${basic.secret}`);
   if (code !== undefined)
     throw new InvalidRequest(`the Basic credentials hold ${describeCodePoint(code)}`);
-  return credentials;
+  return { ...basic, method: 'client_secret_basic' };
 }
 
 function presentedCredentials(request: FastifyRequest, params: RawParams): Credentials {

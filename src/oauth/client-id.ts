@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { decodeBasic } from './client-auth.js';
 
 /**
  * The client id a token, introspection or revocation request names, in its
@@ -10,14 +11,7 @@ export function presentedClientId(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   let id: unknown;
   if (header && /^basic(?:\s|$)/i.test(header)) {
-    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 1) return undefined;
-    try {
-      id = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
-    } catch {
-      return undefined;
-    }
+    id = decodeBasic(header)?.clientId;
   } else {
     const body = request.body;
     id = body && typeof body === 'object' ? (body as Record<string, unknown>).client_id : undefined;
