@@ -8,6 +8,7 @@ import { backchannelLogout } from '../oauth/backchannel.js';
 import { memoryCounters } from '../store/counters.js';
 import { type EventBus, localEventBus, redisEventBus } from '../store/events.js';
 import { openStore } from '../store/kysely/index.js';
+import { PATIENT_BUSY_POLICY } from '../store/kysely/sqlite-busy.js';
 import { TokenCache, withTokenCache } from '../store/token-cache.js';
 
 /**
@@ -22,7 +23,7 @@ export async function withContext<T>(
     { level: config.logLevel === 'info' ? 'warn' : config.logLevel },
     pino.destination(2),
   );
-  const opened = await openStore(config.database);
+  const opened = await openStore(config.database, { busy: PATIENT_BUSY_POLICY });
   let events: EventBus = localEventBus();
   try {
     if (config.redisUrl) events = await redisEventBus(config.redisUrl, log);

@@ -1,6 +1,7 @@
 import { type Config, ConfigError, ensureSecret, parseConfig } from '../config.js';
 import type { RuntimeConfig } from '../context.js';
 import { openStore } from '../store/kysely/index.js';
+import { PATIENT_BUSY_POLICY } from '../store/kysely/sqlite-busy.js';
 import type { Store } from '../store/types.js';
 
 /** What a command prints: text for people, or JSON with --json. */
@@ -47,7 +48,7 @@ export async function withStore<T>(
   config: RuntimeConfig,
   work: (store: Store) => Promise<T>,
 ): Promise<T> {
-  const store = await openStore(config.database);
+  const store = await openStore(config.database, { busy: PATIENT_BUSY_POLICY });
   try {
     return await work(store);
   } finally {

@@ -12,7 +12,12 @@ import { openPostgres, quoteIdent } from './postgres.js';
 import type { Database } from './schema.js';
 import { sessionStore } from './sessions.js';
 import { openSqlite } from './sqlite.js';
-import { type BusyPolicy, GatedSqliteDialect } from './sqlite-busy.js';
+import {
+  type BusyGate,
+  type BusyPolicy,
+  GatedSqliteDialect,
+  PATIENT_BUSY_POLICY,
+} from './sqlite-busy.js';
 import { tokenStore } from './tokens.js';
 import { userStore } from './users.js';
 
@@ -25,7 +30,10 @@ export interface OpenOptions {
   schema?: string;
   /** Run pending migrations first (the server does; `tessera migrate` does it alone). */
   migrate?: boolean;
-  /** SQLite only: how long a statement waits for a lock held by another process (tests). */
+  /**
+   * SQLite only: how long a statement waits for a lock held by another process; the server's
+   * default is short (a 503 beats a hung request), one-shot commands pass PATIENT_BUSY_POLICY.
+   */
   busy?: BusyPolicy;
 }
 
@@ -65,19 +73,37 @@ function vanishedWhileListing(error: unknown): boolean {
   return code === '3F000' || code === '42P01';
 }
 
+/** The busy gate of each SQLite database opened by connect(). */
+const gates = new WeakMap<Kysely<Database>, BusyGate>();
+
 /** A Kysely instance on the target, without migrating it (the store and tests build on it). */
 export async function connect(
   target: DatabaseTarget,
   schema: string | undefined,
   busy?: BusyPolicy,
 ): Promise<Kysely<Database>> {
-  return target.dialect === 'sqlite'
-    ? new Kysely<Database>({
-        dialect: new GatedSqliteDialect({ database: openSqlite(target.path) }, busy),
-      })
-    : new Kysely<Database>({
-        dialect: new PostgresDialect({ pool: await openPostgres(target.url, schema) }),
-      });
+  if (target.dialect === 'postgres') {
+    return new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: await openPostgres(target.url, schema) }),
+    });
+  }
+  const dialect = new GatedSqliteDialect({ database: openSqlite(target.path) }, busy);
+  const db = new Kysely<Database>({ dialect });
+  gates.set(db, dialect.gate);
+  return db;
+}
+
+/** Runs `work` with the database's statements waiting patiently for locks (SQLite). */
+async function patiently<T>(db: Kysely<Database>, work: () => Promise<T>): Promise<T> {
+  const gate = gates.get(db);
+  if (!gate) return work();
+  const usual = gate.policy;
+  gate.policy = PATIENT_BUSY_POLICY;
+  try {
+    return await work();
+  } finally {
+    gate.policy = usual;
+  }
 }
 
 /** Applies pending migrations to the database and closes it; returns the names of those applied. */
@@ -85,7 +111,7 @@ export async function migrateDatabase(
   target: DatabaseTarget,
   options: Pick<OpenOptions, 'schema'> = {},
 ): Promise<string[]> {
-  const db = await connect(target, options.schema);
+  const db = await connect(target, options.schema, PATIENT_BUSY_POLICY);
   try {
     return await migrateToLatest(db, target.dialect);
   } finally {
@@ -97,7 +123,7 @@ export async function migrateDatabase(
 export async function openStore(target: DatabaseTarget, options: OpenOptions = {}): Promise<Store> {
   const db = await connect(target, options.schema, options.busy);
   try {
-    if (options.migrate !== false) await migrateToLatest(db, target.dialect);
+    if (options.migrate !== false) await patiently(db, () => migrateToLatest(db, target.dialect));
   } catch (error) {
     await db.destroy();
     throw error;

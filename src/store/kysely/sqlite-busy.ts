@@ -38,6 +38,12 @@ export interface BusyPolicy {
 
 /** Long enough for another process's ordinary write (a CLI command, another instance); short for a person. */
 export const DEFAULT_BUSY_POLICY: BusyPolicy = { deadlineMs: 200, cooldownMs: 1_000 };
+/**
+ * For work nobody is waiting on a page for: migrations at start and one-shot CLI commands, which
+ * may meet another process's checkpoint or a closing connection folding its log back (seen to
+ * take longer than 200 ms on a loaded machine). Still waited in sleeps, never on the event loop.
+ */
+export const PATIENT_BUSY_POLICY: BusyPolicy = { deadlineMs: 10_000, cooldownMs: 0 };
 const LONGEST_SLEEP_MS = 20;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -52,7 +58,8 @@ export class BusyGate {
   #openUntil = 0;
 
   constructor(
-    readonly policy: BusyPolicy,
+    /** Replaceable: the store is patient while it migrates, then serves with the usual policy. */
+    public policy: BusyPolicy,
     private readonly now: () => number = Date.now,
   ) {}
 
