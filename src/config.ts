@@ -272,7 +272,7 @@ export const settings = {
     default: '100',
     min: 0,
     max: 1000000,
-    doc: 'Failed requests (`invalid_client`, `invalid_grant`, `unauthorized_client`) at /token, /introspect and /revoke from one address within TESSERA_CLIENT_FAILURE_WINDOW_SECONDS before that address is refused there for TESSERA_CLIENT_BLOCK_SECONDS. Successful requests are never counted. 0 turns it off.',
+    doc: 'Failed client authentications (`invalid_client`) at /token, /introspect and /revoke from one address, and failed codes or tokens (`invalid_grant`, `unauthorized_client`) of one public client from one address, within TESSERA_CLIENT_FAILURE_WINDOW_SECONDS, before that address (or that address for that public client) is refused there for TESSERA_CLIENT_BLOCK_SECONDS. A confidential client that proved its secret is never counted for a bad code or token, and successful requests are never counted. 0 turns it off.',
   },
   clientMaxFailures: {
     env: 'TESSERA_CLIENT_MAX_FAILURES',
@@ -280,7 +280,7 @@ export const settings = {
     default: '1000',
     min: 0,
     max: 1000000,
-    doc: 'Failed authentications (`invalid_client`) of one client id at /token, /introspect and /revoke, from all addresses together, within TESSERA_CLIENT_FAILURE_WINDOW_SECONDS before that client is refused there for TESSERA_CLIENT_BLOCK_SECONDS. Anyone who knows a client id can add to its count, so it is set well above the per-address limit. 0 turns it off.',
+    doc: 'Failed authentications (`invalid_client`) of one client id at /token, /introspect and /revoke, from all addresses together, within TESSERA_CLIENT_FAILURE_WINDOW_SECONDS; past it, requests naming that client whose credentials are wrong are refused for TESSERA_CLIENT_BLOCK_SECONDS. Anyone may send a client id, so requests with the right credentials always go through. 0 turns it off.',
   },
   clientFailureWindow: {
     env: 'TESSERA_CLIENT_FAILURE_WINDOW_SECONDS',

@@ -4,7 +4,7 @@ import type { Counters } from '../store/counters.js';
 import type { EventBus } from '../store/events.js';
 
 export interface ClientFailureLimits {
-  /** Failures from one address (0: no limit). */
+  /** Failures from one address, or of one public client from one address (0: no limit). */
   ipMaxFailures: number;
   /** Failed authentications of one client id (0: no limit). */
   clientMaxFailures: number;
@@ -12,14 +12,16 @@ export interface ClientFailureLimits {
   block: number;
 }
 
-/** Failures that count against the address: guessing a secret, a code, a token, or another client's token. */
-const ADDRESS_FAILURES = new Set(['invalid_client', 'invalid_grant', 'unauthorized_client']);
 /**
- * Failures that count against the client: only failed authentication, the
- * guessing RFC 6749 §10.10 names. Counting invalid_grant too would let anyone
- * who knows a public client's id shut it out by sending bad refresh tokens.
+ * What each failure counts against. A failed authentication (`invalid_client`, the guessing
+ * RFC 6749 §10.10 names) counts against the address and the client. A bad code or token
+ * (`invalid_grant`, `unauthorized_client`) counts only for a public client, whose id is all
+ * anyone needs to try, and only against that address and client together: a confidential client
+ * that proved its secret is guessing nothing, and an app server presenting stale refresh tokens
+ * must not be shut out by them.
  */
-const CLIENT_FAILURES = new Set(['invalid_client']);
+const AUTH_FAILURES = new Set(['invalid_client']);
+const GRANT_FAILURES = new Set(['invalid_grant', 'unauthorized_client']);
 
 /**
  * The limits on failed requests at /token, /introspect and /revoke, per
@@ -71,25 +73,51 @@ export class ClientFailures {
     return this.until > Date.now();
   }
 
-  /** Seconds for which this address or client is refused; 0 when neither is. */
-  async refusedFor(address: string, clientId: string | undefined): Promise<number> {
+  /**
+   * Seconds for which this request is refused; 0 when it may go on. A blocked address (or, for a
+   * public client, address and client together) is refused outright. A client whose
+   * authentication failed too often anywhere is refused only if this request's credentials fail
+   * too (`verifies`): its id is public, so anyone could start that block, and a client that
+   * proves its secret must never be shut out by them.
+   */
+  async refusedFor(
+    address: string,
+    clientId: string | undefined,
+    verifies: () => Promise<boolean>,
+  ): Promise<number> {
     if (!this.blocking()) return 0;
-    const [ip, client] = await Promise.all([
-      this.blocks.get(`ip:${addressKey(address)}`),
+    const ip = addressKey(address);
+    const [byIp, byPair, byClient] = await Promise.all([
+      this.blocks.get(`ip:${ip}`),
+      clientId === undefined ? null : this.blocks.get(`pair:${ip}:${clientId}`),
       clientId === undefined ? null : this.blocks.get(`client:${clientId}`),
     ]);
-    const ms = Math.max(blockedMs(ip), blockedMs(client));
-    return ms > 0 ? Math.max(1, Math.ceil(ms / 1000)) : 0;
+    const outright = Math.max(blockedMs(byIp), blockedMs(byPair));
+    if (outright > 0) return seconds(outright);
+    const client = blockedMs(byClient);
+    if (client > 0 && !(await verifies())) return seconds(client);
+    return 0;
   }
 
-  /** Counts a request that failed with the OAuth `error`; blocks what reached its limit. */
-  async failed(error: string, address: string, clientId: string | undefined): Promise<void> {
+  /**
+   * Counts a request that failed with the OAuth `error`; blocks what reached its limit.
+   * `publicClient`: the request named a client without a secret.
+   */
+  async failed(
+    error: string,
+    address: string,
+    clientId: string | undefined,
+    publicClient: boolean,
+  ): Promise<void> {
     const counting: Promise<void>[] = [];
-    if (this.byAddress && ADDRESS_FAILURES.has(error)) {
-      counting.push(this.count(this.byAddress, `ip:${addressKey(address)}`));
-    }
-    if (this.byClient && clientId !== undefined && CLIENT_FAILURES.has(error)) {
-      counting.push(this.count(this.byClient, `client:${clientId}`));
+    const ip = addressKey(address);
+    if (AUTH_FAILURES.has(error)) {
+      if (this.byAddress) counting.push(this.count(this.byAddress, `ip:${ip}`));
+      if (this.byClient && clientId !== undefined) {
+        counting.push(this.count(this.byClient, `client:${clientId}`));
+      }
+    } else if (GRANT_FAILURES.has(error) && publicClient && clientId !== undefined) {
+      if (this.byAddress) counting.push(this.count(this.byAddress, `pair:${ip}:${clientId}`));
     }
     await Promise.all(counting);
   }
@@ -117,6 +145,8 @@ export class ClientFailures {
     await this.blocks.block(key, ms / 1000);
   }
 }
+
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 function blockedMs(res: RateLimiterRes | null): number {
   return res && res.consumedPoints > 1 ? res.msBeforeNext : 0;

@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { AppContext } from '../context.js';
 import { TooManyAttempts } from '../domain/errors.js';
+import { authenticateClient } from '../oauth/client-auth.js';
 import { presentedClientId } from '../oauth/client-id.js';
 import { OAuthError } from '../oauth/errors.js';
+import { bodyParams } from '../oauth/params.js';
 
 /** The endpoints where a client proves itself: failures there are counted per address and client. */
 const CLIENT_ENDPOINTS = new Set(['/token', '/introspect', '/revoke']);
@@ -14,10 +16,9 @@ const hooks = <F>(hook: Hook<F>): F[] =>
 /**
  * The limits on failed client requests (domain/client-failures.ts), hooked
  * onto /token, /introspect and /revoke as they are registered, so the
- * protocol code stays as it is: before the handler, a blocked address or
- * client is refused with 429 and `Retry-After`, from memory; after an error,
- * the failure is counted. Successful requests are never counted.
- * Register before the OAuth routes.
+ * protocol code stays as it is: before the handler, a blocked request is
+ * refused with 429 and `Retry-After`, from memory; after an error, the failure
+ * is counted. Successful requests are never counted. Register before the OAuth routes.
  */
 export function registerClientLimits(app: FastifyInstance, ctx: AppContext): void {
   const limits = ctx.throttle.clients;
@@ -32,16 +33,28 @@ export function registerClientLimits(app: FastifyInstance, ctx: AppContext): voi
       done();
       return;
     }
-    limits.refusedFor(request.ip, presentedClientId(request)).then((wait) => {
-      done(
-        wait === 0
-          ? undefined
-          : new TooManyAttempts(
-              wait,
-              `too many failed requests from this address or for this client: try again in ${wait} seconds`,
-            ),
-      );
-    }, done);
+    limits
+      .refusedFor(request.ip, presentedClientId(request), () => verifies(request))
+      .then((wait) => {
+        done(
+          wait === 0
+            ? undefined
+            : new TooManyAttempts(
+                wait,
+                `too many failed requests from this address or for this client: try again in ${wait} seconds`,
+              ),
+        );
+      }, done);
+  }
+
+  /** Whether the request's client credentials are good (asked only while its client is blocked). */
+  async function verifies(request: FastifyRequest): Promise<boolean> {
+    try {
+      await authenticateClient(ctx, request, bodyParams(request.body));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async function countFailure(
@@ -51,7 +64,9 @@ export function registerClientLimits(app: FastifyInstance, ctx: AppContext): voi
   ): Promise<void> {
     if (!(error instanceof OAuthError)) return;
     try {
-      await limits.failed(error.error, request.ip, presentedClientId(request));
+      const clientId = presentedClientId(request);
+      const client = clientId === undefined ? undefined : await ctx.clients.get(clientId);
+      await limits.failed(error.error, request.ip, clientId, client?.type === 'public');
     } catch (failure) {
       // Counting must never turn a 4xx into a 500; the insurance counters make this rare.
       request.log.warn({ err: failure }, 'could not count a failed client request');

@@ -76,24 +76,27 @@ describe('limits on failed requests at /token, /introspect and /revoke', () => {
     expect((await token(ip, tc)).status).toBe(200);
   });
 
-  it('blocks a client whose authentication failed too often from many addresses, everywhere, and no other client', async () => {
+  it('refuses wrong credentials of a client that failed too often from many addresses, never its right ones', async () => {
     const tc = await service();
     const other = await service();
     for (let i = 0; i < 8; i++) {
       expect((await token(freshIp(), tc, 'wrong secret')).status).toBe(401);
     }
     const ip = freshIp();
-    expectRetryAfter(await token(ip, tc), 2);
+    expectRetryAfter(await token(ip, tc, 'still wrong'), 2);
     // By client_id in the body too.
     const inBody = await post(app, ip, '/token', {
       ...cc,
       client_id: tc.client.id,
-      client_secret: tc.secret!,
+      client_secret: 'wrong again',
     });
     expect(inBody.status).toBe(429);
+    // Anyone may send a client's id: the client itself, proving its secret, is never shut out.
+    expect((await token(ip, tc)).status).toBe(200);
+    expect((await token(freshIp(), tc)).status).toBe(200);
     expect((await token(ip, other)).status).toBe(200);
     await sleep(2_100);
-    expect((await token(ip, tc)).status).toBe(200);
+    expect((await token(ip, tc, 'wrong secret')).status).toBe(401);
   });
 
   it('counts and refuses at /token/ as at /token: a trailing slash is no way around the limit', async () => {
@@ -139,16 +142,31 @@ describe('limits on failed requests at /token, /introspect and /revoke', () => {
     for (let i = 0; i < 5; i++) expect((await badRefresh(ip)).status).toBe(400);
     expect((await badRefresh(ip)).status).toBe(429);
 
-    const tc = await service();
-    const issued = (await token(freshIp(), tc)).body.access_token as string;
+    // The public client is refused from that address only.
+    expect((await badRefresh(freshIp())).status).toBe(400);
+  });
+
+  it('never counts bad codes or tokens of a confidential client that proved its secret', async () => {
+    // An app server presenting stale refresh tokens, or probing another client's token, guesses
+    // nothing: it must not be shut out.
+    const tc = await makeClient(ctx(), { grantTypes: ['refresh_token', 'client_credentials'] });
     const other = await service();
-    const thief = freshIp();
-    const asOther = { authorization: basicAuth(other.client.id, other.secret!) };
-    for (let i = 0; i < 5; i++) {
-      const res = await post(app, thief, '/revoke', { token: issued }, asOther);
-      expect(res.body.error).toBe('unauthorized_client');
+    const issued = (await token(freshIp(), other)).body.access_token as string;
+    const ip = freshIp();
+    const auth = { authorization: basicAuth(tc.client.id, tc.secret!) };
+    for (let i = 0; i < 12; i++) {
+      const stale = await post(
+        app,
+        ip,
+        '/token',
+        { grant_type: 'refresh_token', refresh_token: `stale-${i}` },
+        auth,
+      );
+      expect(stale.body.error).toBe('invalid_grant');
+      const foreign = await post(app, ip, '/revoke', { token: issued }, auth);
+      expect(foreign.body.error).toBe('unauthorized_client');
     }
-    expect((await post(app, thief, '/revoke', { token: issued }, asOther)).status).toBe(429);
+    expect((await post(app, ip, '/token', cc, auth)).status).toBe(200);
   });
 
   it('never counts successful requests: hundreds from one address and client go through', async () => {
@@ -197,9 +215,19 @@ describe('TESSERA_TRUST_PROXY', () => {
       for (let i = 0; i < 5; i++) await from('10.0.0.5', '198.51.100.77', 'wrong');
       expect((await from('10.0.0.5', '198.51.100.77')).status).toBe(429);
       expect((await from('10.0.0.5', '198.51.100.78')).status).toBe(200);
-      // An address that is not the proxy is itself the client, whatever it forwards.
-      for (let i = 0; i < 5; i++) await from('10.0.0.6', `198.51.100.${i}`, 'wrong');
-      expect((await from('10.0.0.6', '198.51.100.79')).status).toBe(429);
+      // An address that is not the proxy is itself the client, whatever it forwards (another
+      // client here, so that the first one's count does not get in the way).
+      const second = await makeClient(app.tessera, {
+        grantTypes: ['client_credentials'],
+        scopes: [],
+      });
+      const direct = (client: string, secret = second.secret!) =>
+        post(app, '10.0.0.6', '/token', cc, {
+          authorization: basicAuth(second.client.id, secret),
+          'x-forwarded-for': client,
+        });
+      for (let i = 0; i < 5; i++) await direct(`198.51.100.${i}`, 'wrong');
+      expect((await direct('198.51.100.79')).status).toBe(429);
     } finally {
       await app.close();
     }
