@@ -15,6 +15,7 @@ import { registerInputCheck } from './http/input.js';
 import { LOG_SERIALIZERS } from './http/log.js';
 import { registerClientLimits } from './http/rate-limit.js';
 import { registerSecurityHeaders } from './http/security.js';
+import { Background } from './lib/background.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { registerOAuthRoutes } from './oauth/routes.js';
 import { registerHealthRoutes } from './ops/health.js';
@@ -122,6 +123,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     events,
     throttle,
     hooks: { sessionEnded: [] },
+    background: new Background(app.log),
   };
   events.subscribe((event) => {
     if (event.type === 'client.changed') ctx.clients.forget(event.id);
@@ -133,6 +135,17 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     }
   });
   app.decorate('tessera', ctx);
+  // Apps of sessions ended just before a shutdown are still told, within reason.
+  app.addHook('onClose', async () => {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      ctx.background.drain(),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, 5_000);
+      }),
+    ]);
+    clearTimeout(timer);
+  });
 
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.js';
 import type { ClientCache } from './domain/client-cache.js';
 import type { KeyRing } from './domain/keys.js';
+import type { Background } from './lib/background.js';
 import type { SessionEndedHook } from './domain/sessions.js';
 import type { Throttle } from './domain/throttle.js';
 import { type Clock, epochSeconds } from './lib/clock.js';
@@ -27,6 +28,8 @@ export interface AppContext {
   throttle: Throttle;
   /** Extension points: protocol modules register here what must happen on domain events. */
   hooks: { sessionEnded: SessionEndedHook[] };
+  /** Work no request waits for (the session-ended hooks); drained when the app closes. */
+  background: Background;
 }
 
 /** Seconds since the epoch by the context's clock. */

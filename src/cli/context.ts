@@ -3,6 +3,7 @@ import type { AppContext, RuntimeConfig } from '../context.js';
 import { ClientCache } from '../domain/client-cache.js';
 import { KeyRing } from '../domain/keys.js';
 import { openThrottle } from '../domain/throttle.js';
+import { Background } from '../lib/background.js';
 import { systemClock } from '../lib/clock.js';
 import { backchannelLogout } from '../oauth/backchannel.js';
 import { memoryCounters } from '../store/counters.js';
@@ -32,6 +33,7 @@ export async function withContext<T>(
       opened,
       new TokenCache(0, Date.now, () => events.publish({ type: 'tokens.changed' })),
     );
+    const background = new Background(log);
     const keys = await KeyRing.open({
       store: store.keys,
       secret: config.secret,
@@ -55,8 +57,14 @@ export async function withContext<T>(
       throttle: openThrottle(config, memoryCounters(), events),
       // A session a command ends is ended for its apps too (back-channel logout).
       hooks: { sessionEnded: [backchannelLogout] },
+      background,
     };
-    return await work(ctx);
+    try {
+      return await work(ctx);
+    } finally {
+      // The apps of sessions a command ended are told before it exits.
+      await background.drain();
+    }
   } finally {
     await events.close();
     await opened.close();

@@ -1,7 +1,7 @@
 import { type AppContext, nowSeconds } from '../context.js';
 import { sha256 } from '../lib/hash.js';
 import { randomId, randomToken } from '../lib/random.js';
-import type { Session } from '../store/types.js';
+import type { Session, SessionGuard } from '../store/types.js';
 
 export interface StartSessionInput {
   userId: string;
@@ -12,29 +12,74 @@ export interface StartSessionInput {
   ip?: string | null;
 }
 
+function fresh(ctx: AppContext, input: StartSessionInput) {
+  const now = nowSeconds(ctx);
+  const secret = randomToken(32);
+  return {
+    secret,
+    renewal: {
+      secretHash: sha256(secret),
+      authTime: now,
+      amr: input.amr,
+      acr: input.acr ?? null,
+      userAgent: input.userAgent?.slice(0, 512) ?? null,
+      ip: input.ip ?? null,
+      lastSeenAt: now,
+      expiresAt: now + ctx.config.sessionTtl,
+    },
+  };
+}
+
+function newSession(ctx: AppContext, input: StartSessionInput) {
+  const { secret, renewal } = fresh(ctx, input);
+  const session: Session = {
+    id: randomId(),
+    userId: input.userId,
+    createdAt: renewal.authTime,
+    endedAt: null,
+    ...renewal,
+  };
+  return { session, secret };
+}
+
 /** Starts a browser session; returns it with the secret that goes in the cookie (stored only hashed). */
 export async function startSession(
   ctx: AppContext,
   input: StartSessionInput,
 ): Promise<{ session: Session; secret: string }> {
-  const now = nowSeconds(ctx);
-  const secret = randomToken(32);
-  const session: Session = {
-    id: randomId(),
-    secretHash: sha256(secret),
-    userId: input.userId,
-    authTime: now,
-    amr: input.amr,
-    acr: input.acr ?? null,
-    userAgent: input.userAgent?.slice(0, 512) ?? null,
-    ip: input.ip ?? null,
-    createdAt: now,
-    lastSeenAt: now,
-    expiresAt: now + ctx.config.sessionTtl,
-    endedAt: null,
-  };
-  await ctx.store.sessions.create(session);
-  return { session, secret };
+  const made = newSession(ctx, input);
+  await ctx.store.sessions.create(made.session);
+  return made;
+}
+
+/**
+ * Starts the session of a sign-in whose password was checked against `guard.passwordHash`; undefined
+ * when that is no longer the person's password (changed while the sign-in was checked).
+ */
+export async function startCheckedSession(
+  ctx: AppContext,
+  input: StartSessionInput,
+  guard: SessionGuard,
+): Promise<{ session: Session; secret: string } | undefined> {
+  const made = newSession(ctx, input);
+  return (await ctx.store.sessions.create(made.session, guard)) ? made : undefined;
+}
+
+/**
+ * The same person signed in again in this browser (prompt=login, max_age, or simply the sign-in
+ * page): the session is renewed in place, with a new secret, sign-in time and end, so that the
+ * apps signed in through it keep their tokens. Undefined when it ended meanwhile, or the guard
+ * no longer holds.
+ */
+export async function renewSession(
+  ctx: AppContext,
+  session: Session,
+  input: StartSessionInput,
+  guard?: SessionGuard,
+): Promise<{ session: Session; secret: string } | undefined> {
+  const { secret, renewal } = fresh(ctx, input);
+  const renewed = await ctx.store.sessions.renew(session.id, renewal, guard);
+  return renewed && { session: renewed, secret };
 }
 
 /** The active session a cookie value belongs to, if any. */
@@ -51,20 +96,18 @@ export type SessionEndedHook = (ctx: AppContext, session: Session) => Promise<vo
 
 /**
  * Ends a session and runs the session-ended hooks. Every way a session ends
- * (sign-out, RP-initiated logout, signing in again, the account page, a
+ * (sign-out, RP-initiated logout, another person signing in, the account page, a
  * password change, deleting the person, expiry through the purge job) goes
- * through here: the store revokes the tokens issued in the session and the
- * hooks tell its apps (back-channel logout).
+ * through here: the store revokes the tokens issued in the session, and the
+ * hooks tell its apps (back-channel logout) in the background.
  */
 export async function endSession(ctx: AppContext, session: Session): Promise<boolean> {
   const ended = await ctx.store.sessions.end(session.id, nowSeconds(ctx));
   if (ended) {
+    // Told in the background: a slow or dead app endpoint must not hold up a sign-in, a
+    // password change or the purge job (each call waits up to 5 s).
     for (const hook of ctx.hooks.sessionEnded) {
-      try {
-        await hook(ctx, session);
-      } catch (error) {
-        ctx.log.warn({ err: error, sid: session.id }, 'a session-ended hook failed');
-      }
+      ctx.background.run('session-ended hook', () => hook(ctx, session));
     }
   }
   return ended;
@@ -84,13 +127,15 @@ export async function endSessionsOfUser(
   return count;
 }
 
-/** How many expired sessions the purge job ends per round; the rest wait for the next one. */
+/** How many expired sessions are read at a time; the purge job reads until none is left. */
 const EXPIRED_BATCH = 500;
 
 /** Ends the sessions that expired without being ended, so that their end runs the hooks too. */
 export async function endExpiredSessions(ctx: AppContext): Promise<number> {
-  const expired = await ctx.store.sessions.listExpiredUnended(nowSeconds(ctx), EXPIRED_BATCH);
   let count = 0;
-  for (const session of expired) if (await endSession(ctx, session)) count += 1;
-  return count;
+  for (;;) {
+    const expired = await ctx.store.sessions.listExpiredUnended(nowSeconds(ctx), EXPIRED_BATCH);
+    for (const session of expired) if (await endSession(ctx, session)) count += 1;
+    if (expired.length < EXPIRED_BATCH) return count;
+  }
 }

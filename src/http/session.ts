@@ -3,10 +3,12 @@ import type { AppContext } from '../context.js';
 import {
   endSession,
   findSession,
+  renewSession,
   type StartSessionInput,
+  startCheckedSession,
   startSession,
 } from '../domain/sessions.js';
-import type { Session, User } from '../store/types.js';
+import type { Session, SessionGuard, User } from '../store/types.js';
 import { cookieOptions, SESSION_COOKIE } from './cookies.js';
 import { rotateCsrf } from './csrf.js';
 
@@ -37,18 +39,31 @@ export function currentUser(
   return found;
 }
 
-/** Starts a session and sets its cookie. */
+/**
+ * Signs `input.userId` in: a new session, or the browser's current one renewed when it is the
+ * same person's; with `guard`, only while the verified password is still theirs. Sets the cookie
+ * and renews the CSRF seed. Undefined when the guard no longer holds.
+ */
 export async function signIn(
   ctx: AppContext,
   request: FastifyRequest,
   reply: FastifyReply,
   input: Omit<StartSessionInput, 'userAgent' | 'ip'>,
-): Promise<Session> {
-  const { session, secret } = await startSession(ctx, {
-    ...input,
-    userAgent: request.headers['user-agent'] ?? null,
-    ip: request.ip,
-  });
+  guard?: SessionGuard,
+): Promise<Session | undefined> {
+  const full = { ...input, userAgent: request.headers['user-agent'] ?? null, ip: request.ip };
+  const previous = await currentUser(ctx, request);
+  let started: { session: Session; secret: string } | undefined;
+  if (previous?.user.id === input.userId) {
+    started = await renewSession(ctx, previous.session, full, guard);
+  } else {
+    // Someone else's session in this browser ends first, through the domain, so that its apps
+    // hear of it (back-channel logout); signing in never inherits another person's session.
+    if (previous) await endSession(ctx, previous.session);
+    started = guard ? await startCheckedSession(ctx, full, guard) : await startSession(ctx, full);
+  }
+  if (!started) return undefined;
+  const { session, secret } = started;
   reply.setCookie(SESSION_COOKIE, secret, cookieOptions(ctx, ctx.config.sessionTtl));
   // Pages rendered later in this request belong to the new session, and its CSRF tokens are new.
   request.cookies[SESSION_COOKIE] = secret;

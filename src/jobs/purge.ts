@@ -22,12 +22,18 @@ export async function purgeOnce(ctx: AppContext) {
 /** Runs purgeOnce every `purgeInterval` seconds; returns a stop function. */
 export function startPurgeJob(ctx: AppContext): () => void {
   if (ctx.config.purgeInterval === 0) return () => {};
+  // A round that takes longer than the interval is not overlapped by the next.
+  let running = false;
   const run = async () => {
+    if (running) return;
+    running = true;
     try {
       const counts = await purgeOnce(ctx);
       ctx.log.debug({ purged: counts }, 'purged expired records');
     } catch (error) {
       ctx.log.warn({ err: error }, 'purge of expired records failed');
+    } finally {
+      running = false;
     }
   };
   const timer = setInterval(() => void run(), ctx.config.purgeInterval * 1000);

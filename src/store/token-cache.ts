@@ -81,7 +81,7 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   grants: ['upsert', 'touch'],
   codes: ['save', 'consume'],
   tokens: ['save', 'saveAll', 'rotate'],
-  sessions: ['create', 'touch', 'addClient'],
+  sessions: ['create', 'renew', 'touch', 'addClient'],
   markers: ['use'],
   audit: ['record'],
 };

@@ -323,8 +323,29 @@ export interface TokenStore {
   revokeRefreshTokensOfClient(clientId: string, now: number): Promise<number>;
 }
 
+/** What a sign-in's session is made under: the password hash that was checked. */
+export interface SessionGuard {
+  /**
+   * The person's password hash as verified: the session is made only if it is still theirs,
+   * so that a sign-in racing a password change cannot outlive it.
+   */
+  passwordHash: string;
+}
+
+/** What a renewed sign-in replaces in a session: a new secret, time and method, a new end. */
+export type SessionRenewal = Pick<
+  Session,
+  'secretHash' | 'authTime' | 'amr' | 'acr' | 'userAgent' | 'ip' | 'lastSeenAt' | 'expiresAt'
+>;
+
 export interface SessionStore {
-  create(session: Session): Promise<void>;
+  /** Stores a new session; with `guard`, only if the guard holds (false when it does not). */
+  create(session: Session, guard?: SessionGuard): Promise<boolean>;
+  /**
+   * Renews an active session in place (the same person signed in again): its id, tokens and
+   * apps are kept. Undefined when the session has ended, or the guard does not hold.
+   */
+  renew(id: string, renewal: SessionRenewal, guard?: SessionGuard): Promise<Session | undefined>;
   /** An active (not ended, not expired) session by its cookie hash. */
   findActiveBySecret(secretHash: string, now: number): Promise<Session | undefined>;
   findById(id: string): Promise<Session | undefined>;

@@ -157,6 +157,8 @@ describe('logout (RP-Initiated Logout 1.0, Back-Channel Logout 1.0)', () => {
       await obtainCode(browser, quiet);
 
       await browser.get(`/logout?id_token_hint=${idToken}`);
+      // Sent in the background, after the sign-out answered.
+      await ctx.background.drain();
       expect(receiver.received).toHaveLength(1);
       const { payload, protectedHeader } = await jwtVerify(
         receiver.received[0]!,
@@ -190,6 +192,7 @@ describe('logout (RP-Initiated Logout 1.0, Back-Channel Logout 1.0)', () => {
       expect(done.status).toBe(303);
       expect(await signedIn(browser)).toBe(false);
       expect(await signedIn(other)).toBe(true);
+      await ctx.background.drain();
       expect(receiver.received).toHaveLength(1);
     } finally {
       await receiver.close();

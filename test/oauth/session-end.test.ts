@@ -1,6 +1,8 @@
+import { createServer } from 'node:http';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
+import { startSession } from '../../src/domain/sessions.js';
 import { purgeOnce } from '../../src/jobs/purge.js';
 import { FrozenClock } from '../../src/lib/clock.js';
 import type { User } from '../../src/store/types.js';
@@ -97,8 +99,11 @@ describe('the end of a session', () => {
     return { tokens, sid: String(decodeJwt(tokens.id_token!).sid) };
   }
 
-  /** The session's apps heard of its end, and its tokens no longer work. */
-  async function expectEnded(signed: Signed) {
+  /**
+   * The session's apps heard of its end, and its tokens no longer work. `refreshToken` is the
+   * family's live refresh token (the one from the code exchange unless it was rotated since).
+   */
+  async function expectEnded(signed: Signed, refreshToken = signed.tokens.refresh_token!) {
     await expect.poll(() => receiver.received.length).toBeGreaterThanOrEqual(1);
     const { payload } = await jwtVerify(
       receiver.received.at(-1)!,
@@ -106,11 +111,10 @@ describe('the end of a session', () => {
       { issuer: server.url, audience: tc.client.id, typ: 'logout+jwt' },
     );
     expect(payload.sid).toBe(signed.sid);
-    expectOAuthError(
-      await refresh(server.url, tc, signed.tokens.refresh_token!),
-      400,
-      'invalid_grant',
-    );
+    const refused = await refresh(server.url, tc, refreshToken);
+    expectOAuthError(refused, 400, 'invalid_grant');
+    // Revoked (or deleted, or expired) with the session, not caught reusing a spent token.
+    expect(refused.body.error_description).not.toBe('the refresh token has already been used');
     expect((await introspect(server.url, tc, signed.tokens.access_token)).body).toEqual({
       active: false,
     });
@@ -139,8 +143,7 @@ describe('the end of a session', () => {
     const refreshed = await refresh(server.url, tc, signed.tokens.refresh_token!);
     const successor = String(refreshed.body.refresh_token);
     await signed.browser.get(`/logout?id_token_hint=${signed.tokens.id_token}`);
-    await expectEnded(signed);
-    expectOAuthError(await refresh(server.url, tc, successor), 400, 'invalid_grant');
+    await expectEnded(signed, successor);
     expect((await userinfo(server.url, String(refreshed.body.access_token))).status).toBe(401);
   });
 
@@ -151,16 +154,62 @@ describe('the end of a session', () => {
     await expectEnded(signed);
   });
 
-  it('signing in again in the same browser ends the old session through endSession', async () => {
+  it('another person signing in in the same browser ends the old session through endSession', async () => {
     const signed = await signedIn();
+    const next = await makeUser(ctx);
     const login = await signed.browser.get('/login');
+    const again = await signed.browser.submit(
+      login,
+      { 'Username or email': next.user.username, Password: next.password },
+      'Sign in',
+    );
+    expect(again.status).toBe(303);
+    await expectEnded(signed);
+  });
+
+  it('the same person signing in again (step-up) renews the session: its apps keep their tokens', async () => {
+    const signed = await signedIn();
+    const cookie = signed.browser.cookies.get('tessera_session');
+    const login = await signed.browser.get('/login?prompt=login');
     const again = await signed.browser.submit(
       login,
       { 'Username or email': signed.user.username, Password: signed.password },
       'Sign in',
     );
     expect(again.status).toBe(303);
+    // A new cookie (no fixation), the same session: nothing ended, nobody told.
+    expect(signed.browser.cookies.get('tessera_session')).not.toBe(cookie);
+    const { tokens } = await tokensIn(signed.browser, 'openid');
+    expect(decodeJwt(tokens.id_token!).sid).toBe(signed.sid);
+    expect(receiver.received).toHaveLength(0);
+    const refreshed = await refresh(server.url, tc, signed.tokens.refresh_token!);
+    expect(refreshed.status, refreshed.text).toBe(200);
+    expect((await userinfo(server.url, signed.tokens.access_token)).status).toBe(200);
+    // The old cookie no longer works.
+    const stale = new Browser(server.url);
+    stale.cookies.set('tessera_session', cookie!);
+    expect((await stale.get('/account')).status).toBe(303);
+  });
+
+  it('changing the password ends the other sessions, with their tokens, and tells their apps', async () => {
+    const signed = await signedIn();
+    const other = await signedIn('openid profile', {
+      user: signed.user,
+      password: signed.password,
+    });
+    const account = await other.browser.get('/account');
+    const form = readForms(account.text, account.url).find((f) =>
+      f.action.endsWith('/account/password'),
+    )!;
+    const changed = await other.browser.post(form.action, {
+      ...form.fields,
+      current_password: signed.password,
+      new_password: 'a brand new passphrase for tessera',
+    });
+    expect(changed.status, changed.text).toBe(303);
     await expectEnded(signed);
+    // The browser that changed it stays signed in, with its apps.
+    expect((await refresh(server.url, tc, other.tokens.refresh_token!)).status).toBe(200);
   });
 
   it('"End session" on the account page, from another browser, ends it', async () => {
@@ -271,5 +320,56 @@ describe('the end of a session', () => {
       expect((await refresh(server.url, tc, offline.tokens.refresh_token!)).status).toBe(200);
       expect((await userinfo(server.url, offline.tokens.access_token)).status).toBe(200);
     });
+  });
+
+  it('a slow app does not hold up the sign-out: it is told in the background', async () => {
+    // An app endpoint that takes the logout token and does not answer until told to.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let arrived = 0;
+    const slow = createServer((_req, res) => {
+      arrived += 1;
+      void held.then(() => res.writeHead(200).end());
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const port = (slow.address() as { port: number }).port;
+    try {
+      const slowApp = await makeClient(ctx, {
+        backchannelLogoutUri: `http://127.0.0.1:${port}/bc`,
+      });
+      const { user } = await makeUser(ctx);
+      const browser = new Browser(server.url);
+      await signInBrowser(ctx, browser, user);
+      await obtainCode(browser, slowApp.client);
+      const account = await browser.get('/account');
+      const signOut = readForms(account.text, account.url).find((f) =>
+        f.action.endsWith('/logout'),
+      )!;
+      const done = await browser.post(signOut.action, signOut.fields);
+      expect(done.status).toBe(303);
+      // The sign-out answered while the app still holds its logout token unanswered.
+      await expect.poll(() => arrived).toBe(1);
+    } finally {
+      release();
+      await ctx.background.drain();
+      await new Promise((resolve) => slow.close(resolve));
+    }
+  });
+
+  it('the purge job ends every expired session, however many, before deleting any', async () => {
+    const { user } = await makeUser(ctx);
+    const expired: string[] = [];
+    for (let i = 0; i < 520; i++) {
+      const { session } = await startSession(ctx, { userId: user.id, amr: ['pwd'] });
+      expired.push(session.id);
+    }
+    clock.advance(SESSION_TTL + 1);
+    const counts = await purgeOnce(ctx);
+    expect(counts.sessionsEnded).toBeGreaterThanOrEqual(520);
+    expect(await ctx.store.sessions.listExpiredUnended(Math.floor(clock.now() / 1000), 10)).toEqual(
+      [],
+    );
   });
 });

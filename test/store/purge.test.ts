@@ -21,7 +21,7 @@ for (const factory of storeFactories()) {
       await other.cleanup().catch(() => {});
     });
 
-    it('deletes what expired and keeps what lives; codes stay ten minutes past expiry', async () => {
+    it('deletes what expired and keeps what lives; codes stay ten minutes past expiry, sessions until ended', async () => {
       const owner = await seedGrant(store);
       const codes = {
         longGone: newCode(owner, { expiresAt: NOW - 601 }),
@@ -40,7 +40,10 @@ for (const factory of storeFactories()) {
 
       const client = await store.clients.create(newClient());
       const sessions = {
+        // Expired but not yet ended: kept for the purge job to end first (its apps are told).
         expired: newSession(owner.userId, { expiresAt: NOW - 1 }),
+        // Expired over a day ago and never ended (the job was off): deleted all the same.
+        forgotten: newSession(owner.userId, { expiresAt: NOW - 86_401 }),
         ended: newSession(owner.userId, { expiresAt: NOW + 100 }),
         live: newSession(owner.userId, { expiresAt: NOW + 100 }),
       };
@@ -75,9 +78,10 @@ for (const factory of storeFactories()) {
       expect(await store.tokens.find(tokens.live.id)).toEqual(tokens.live);
       expect(await store.tokens.find(tokens.revokedButLive.id)).toEqual(tokens.revokedButLive);
 
-      expect(await store.sessions.findById(sessions.expired.id)).toBeUndefined();
+      expect(await store.sessions.findById(sessions.expired.id)).toEqual(sessions.expired);
+      expect(await store.sessions.findById(sessions.forgotten.id)).toBeUndefined();
       expect(await store.sessions.findById(sessions.ended.id)).toBeUndefined();
-      expect(await store.sessions.listClients(sessions.expired.id)).toEqual([]);
+      expect(await store.sessions.listClients(sessions.forgotten.id)).toEqual([]);
       expect(await store.sessions.listClients(sessions.ended.id)).toEqual([]);
       expect(await store.sessions.findById(sessions.live.id)).toEqual(sessions.live);
       expect(await store.sessions.listClients(sessions.live.id)).toEqual([client.id]);

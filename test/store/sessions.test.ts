@@ -112,6 +112,67 @@ for (const factory of storeFactories()) {
       expect((await store.tokens.find(access.id))?.revokedAt).toBe(NOW + 5);
     });
 
+    it('makes a guarded session only while the password hash is still the one checked', async () => {
+      const user = await store.users.create(newUser({ passwordHash: 'hash-old' }));
+      const first = newSession(user.id);
+      expect(await store.sessions.create(first, { passwordHash: 'hash-old' })).toBe(true);
+      await store.users.update(user.id, { passwordHash: 'hash-new' }, NOW);
+      const late = newSession(user.id);
+      expect(await store.sessions.create(late, { passwordHash: 'hash-old' })).toBe(false);
+      expect(await store.sessions.findById(late.id)).toBeUndefined();
+      expect(
+        await store.sessions.renew(
+          first.id,
+          { ...late, authTime: NOW + 5 },
+          { passwordHash: 'hash-old' },
+        ),
+      ).toBeUndefined();
+      expect((await store.sessions.findById(first.id))?.secretHash).toBe(first.secretHash);
+    });
+
+    it('a password change sees every session made with the old password, however they race', async () => {
+      const user = await store.users.create(newUser({ passwordHash: 'hash-1' }));
+      let listed: string[] = [];
+      const made = await Promise.all([
+        ...Array.from({ length: 10 }, async () => {
+          const session = newSession(user.id);
+          return (await store.sessions.create(session, { passwordHash: 'hash-1' }))
+            ? session.id
+            : undefined;
+        }),
+        (async () => {
+          await store.users.update(user.id, { passwordHash: 'hash-2' }, NOW);
+          listed = (await store.sessions.listActiveForUser(user.id, NOW)).map((s) => s.id);
+          return undefined;
+        })(),
+      ]);
+      // What a password change would end is every session the old password made.
+      for (const id of made.filter(Boolean)) expect(listed).toContain(id);
+    });
+
+    it('renews a session in place: same id and creation, new secret, time and end', async () => {
+      const session = newSession(await someone());
+      await store.sessions.create(session);
+      const renewal = {
+        secretHash: 'renewed-secret-hash',
+        authTime: NOW + 100,
+        amr: ['pwd', 'otp'],
+        acr: 'urn:tessera:mfa',
+        userAgent: 'Another browser',
+        ip: '192.0.2.99',
+        lastSeenAt: NOW + 100,
+        expiresAt: NOW + 7200,
+      };
+      const renewed = await store.sessions.renew(session.id, renewal);
+      expect(renewed).toEqual({ ...session, ...renewal });
+      expect(await store.sessions.findActiveBySecret(session.secretHash, NOW)).toBeUndefined();
+      expect((await store.sessions.findActiveBySecret('renewed-secret-hash', NOW))?.id).toBe(
+        session.id,
+      );
+      await store.sessions.end(session.id, NOW + 200);
+      expect(await store.sessions.renew(session.id, renewal)).toBeUndefined();
+    });
+
     it('remembers each client of a session once', async () => {
       const session = newSession(await someone());
       await store.sessions.create(session);

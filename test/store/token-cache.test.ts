@@ -95,6 +95,7 @@ for (const factory of storeFactories()) {
         'markers.use',
         'sessions.addClient',
         'sessions.create',
+        'sessions.renew',
         'sessions.touch',
         'tokens.rotate',
         'tokens.save',

@@ -1,4 +1,4 @@
-import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import { type ExpressionBuilder, Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrations } from '../migrations/index.js';
 import type { Store } from '../types.js';
@@ -139,7 +139,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
     grants: grantStore(db),
     codes: codeStore(db),
     tokens: tokenStore(db),
-    sessions: sessionStore(db),
+    sessions: sessionStore(db, dialect),
     keys: keyStore(db),
     markers: markerStore(db),
     audit: auditStore(db),
@@ -161,16 +161,14 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         .where('expires_at', '<', now - 600)
         .executeTakeFirst();
       const tokens = await db.deleteFrom('tokens').where('expires_at', '<', now).executeTakeFirst();
+      // Sessions are deleted once ended: an expired one is ended first, by the purge job, so that
+      // its apps hear of it. One expired a day ago and still not ended (the job was off) goes too.
+      const gone = (eb: ExpressionBuilder<Database, 'sessions'>) =>
+        eb.or([eb('ended_at', 'is not', null), eb('expires_at', '<', now - 86_400)]);
       const sessions = await db.transaction().execute(async (tx) => {
-        const dead = tx
-          .selectFrom('sessions')
-          .select('id')
-          .where((eb) => eb.or([eb('expires_at', '<', now), eb('ended_at', 'is not', null)]));
+        const dead = tx.selectFrom('sessions').select('id').where(gone);
         await tx.deleteFrom('session_clients').where('session_id', 'in', dead).execute();
-        return tx
-          .deleteFrom('sessions')
-          .where((eb) => eb.or([eb('expires_at', '<', now), eb('ended_at', 'is not', null)]))
-          .executeTakeFirst();
+        return tx.deleteFrom('sessions').where(gone).executeTakeFirst();
       });
       const keys = await db
         .deleteFrom('signing_keys')

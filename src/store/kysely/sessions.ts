@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Session, SessionStore } from '../types.js';
+import type { Dialect } from '../migrations/index.js';
+import type { Session, SessionGuard, SessionStore } from '../types.js';
 import { fromJson, toJson } from './codec.js';
 import { precompiled } from './precompiled.js';
 import type { Database, SessionsTable } from './schema.js';
@@ -21,7 +22,27 @@ function toSession(row: Selectable<SessionsTable>): Session {
   };
 }
 
-export function sessionStore(db: Kysely<Database>): SessionStore {
+/**
+ * Whether the person's password hash is still the one the sign-in verified. On PostgreSQL the
+ * row is share-locked until the transaction ends, so a password change either waits for the new
+ * session (and then ends it) or is seen here; SQLite's transactions take the write lock first.
+ */
+async function guardHolds(
+  tx: Kysely<Database>,
+  dialect: Dialect,
+  userId: string,
+  guard: SessionGuard,
+): Promise<boolean> {
+  const row = await tx
+    .selectFrom('users')
+    .select('password_hash')
+    .where('id', '=', userId)
+    .$if(dialect === 'postgres', (q) => q.forShare())
+    .executeTakeFirst();
+  return row?.password_hash === guard.passwordHash;
+}
+
+export function sessionStore(db: Kysely<Database>, dialect: Dialect): SessionStore {
   const activeBySecret = precompiled(db, (param) =>
     db
       .selectFrom('sessions')
@@ -33,24 +54,64 @@ export function sessionStore(db: Kysely<Database>): SessionStore {
   /** Session and client pairs known to be stored (see addClient). */
   const linked = new Set<string>();
   return {
-    async create(session) {
-      await db
-        .insertInto('sessions')
-        .values({
-          id: session.id,
-          secret_hash: session.secretHash,
-          user_id: session.userId,
-          auth_time: session.authTime,
-          amr: toJson(session.amr),
-          acr: session.acr,
-          user_agent: session.userAgent,
-          ip: session.ip,
-          created_at: session.createdAt,
-          last_seen_at: session.lastSeenAt,
-          expires_at: session.expiresAt,
-          ended_at: null,
-        })
-        .execute();
+    async create(session, guard) {
+      const insert = (tx: Kysely<Database>) =>
+        tx
+          .insertInto('sessions')
+          .values({
+            id: session.id,
+            secret_hash: session.secretHash,
+            user_id: session.userId,
+            auth_time: session.authTime,
+            amr: toJson(session.amr),
+            acr: session.acr,
+            user_agent: session.userAgent,
+            ip: session.ip,
+            created_at: session.createdAt,
+            last_seen_at: session.lastSeenAt,
+            expires_at: session.expiresAt,
+            ended_at: null,
+          })
+          .execute();
+      if (!guard) {
+        await insert(db);
+        return true;
+      }
+      return db.transaction().execute(async (tx) => {
+        if (!(await guardHolds(tx, dialect, session.userId, guard))) return false;
+        await insert(tx);
+        return true;
+      });
+    },
+
+    async renew(id, renewal, guard) {
+      return db.transaction().execute(async (tx) => {
+        const current = await tx
+          .selectFrom('sessions')
+          .select('user_id')
+          .where('id', '=', id)
+          .where('ended_at', 'is', null)
+          .executeTakeFirst();
+        if (!current) return undefined;
+        if (guard && !(await guardHolds(tx, dialect, current.user_id, guard))) return undefined;
+        const row = await tx
+          .updateTable('sessions')
+          .set({
+            secret_hash: renewal.secretHash,
+            auth_time: renewal.authTime,
+            amr: toJson(renewal.amr),
+            acr: renewal.acr,
+            user_agent: renewal.userAgent,
+            ip: renewal.ip,
+            last_seen_at: renewal.lastSeenAt,
+            expires_at: renewal.expiresAt,
+          })
+          .where('id', '=', id)
+          .where('ended_at', 'is', null)
+          .returningAll()
+          .executeTakeFirst();
+        return row && toSession(row);
+      });
     },
 
     async findActiveBySecret(secretHash, now) {

@@ -109,7 +109,15 @@ export function registerLogin(app: FastifyInstance, ctx: AppContext): void {
     }
     const { user } = checked;
 
-    const session = await startPasswordSession(ctx, request, reply, user.id);
+    // Only while the password just checked is still theirs: a change made meanwhile wins.
+    const session = user.passwordHash
+      ? await startPasswordSession(ctx, request, reply, user.id, {
+          passwordHash: user.passwordHash,
+        })
+      : undefined;
+    if (!session) {
+      return showLogin(ctx, request, reply, { ...keep, error: { message: LOGIN_FAILED } }, 401);
+    }
     await recordAudit(ctx, request, 'user.login', user.id, {
       session_id: session.id,
       amr: ['pwd'],

@@ -107,9 +107,10 @@ export function registerSignup(app: FastifyInstance, ctx: AppContext): void {
         shown.status,
       );
     }
+    // A new person: never the browser's current session, so a new one is always made.
     const session = await startPasswordSession(ctx, request, reply, user.id);
     await recordAudit(ctx, request, 'user.login', user.id, {
-      session_id: session.id,
+      session_id: session?.id ?? null,
       amr: ['pwd'],
       via: 'signup',
     });
