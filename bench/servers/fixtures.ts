@@ -71,6 +71,8 @@ export async function createFixtures(ctx: AppContext): Promise<TesseraFixtures> 
     redirectUris: [],
     responseTypes: [],
     scopes: [SERVICE_SCOPE],
+    // It introspects the person clients' tokens in scenario c, as an API's client does.
+    resourceServer: true,
   });
   // RS256 unless the run asks otherwise (--id-token-alg), as for the peer's clients.
   const idTokenSignedResponseAlg =

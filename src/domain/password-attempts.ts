@@ -54,6 +54,8 @@ export interface Lockout {
 export interface Failure {
   /** The account's first counted failure in the window: the one worth an audit event. */
   first: boolean;
+  /** The address's first counted failure in the window, for logins that name no account. */
+  firstFromAddress: boolean;
   /** The lockouts this failure began. */
   lockouts: Lockout[];
 }
@@ -178,6 +180,6 @@ export class PasswordAttempts {
       const doublings = Math.min(inARow - Math.max(delayAfter, 1), 20);
       await this.waits.block(keys.account_ip, Math.min(delay * 2 ** doublings, lockout));
     }
-    return { first: counts.account === 1, lockouts };
+    return { first: counts.account === 1, firstFromAddress: counts.ip === 1, lockouts };
   }
 }

@@ -84,8 +84,9 @@ async function checkWithinLimits(
 /**
  * Failed password checks are not each written down, or guessing would fill
  * the audit log: one `user.login_failed` event for the first failure on an
- * account in the window, and one `user.login_locked` for each lockout begun.
- * The counters keep the rest.
+ * account in the window (for logins that name no account, the first from the
+ * address, without what was typed: often a password in the wrong field), and
+ * one `user.login_locked` for each lockout begun. The counters keep the rest.
  */
 async function recordFailure(
   ctx: AppContext,
@@ -95,14 +96,15 @@ async function recordFailure(
   failure: Failure,
 ): Promise<void> {
   const event = { userId: user?.id ?? null, clientId: null, ip, createdAt: nowSeconds(ctx) };
-  if (failure.first) {
-    await ctx.store.audit.record({ ...event, type: 'user.login_failed', details });
+  const recorded = user ? details : { purpose: details.purpose };
+  if (user ? failure.first : failure.firstFromAddress) {
+    await ctx.store.audit.record({ ...event, type: 'user.login_failed', details: recorded });
   }
   for (const lockout of failure.lockouts) {
     await ctx.store.audit.record({
       ...event,
       type: 'user.login_locked',
-      details: { ...details, ...lockout },
+      details: { ...recorded, ...lockout },
     });
   }
 }

@@ -3,7 +3,7 @@ import { randomId } from '../lib/random.js';
 import type { Address, Role, User, UserPatch } from '../store/types.js';
 import { ValidationError } from './errors.js';
 import { checkPassword, PASSWORD_MAX } from './password-policy.js';
-import { hashPassword, verifyPassword } from './passwords.js';
+import { hashPassword } from './passwords.js';
 
 /** The fields a person supplies when signing up (seed 002's register_user, with OpenID Connect names). */
 export interface RegistrationInput {
@@ -212,17 +212,4 @@ export async function registerUser(ctx: AppContext, input: RegistrationInput): P
     createdAt: now,
   });
   return user;
-}
-
-/** The user whose login (username or e-mail) and password match, or undefined; constant work either way. */
-export async function authenticate(
-  ctx: AppContext,
-  login: string,
-  password: string,
-): Promise<User | undefined> {
-  // The limit counts code points, each at most two UTF-16 units: no stored password is longer.
-  if (login.length > LIMITS.email || password.length > 2 * PASSWORD_MAX) return undefined;
-  const user = await ctx.store.users.findByLogin(login.trim());
-  const ok = await verifyPassword(user?.passwordHash, password);
-  return ok ? user : undefined;
 }

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSession } from '../../src/domain/sessions.js';
-import { authenticate } from '../../src/domain/users.js';
 import { testApp } from '../helpers/app.js';
 import { TEST_ADMIN_KEY } from '../helpers/config.js';
 import { makeUser } from '../helpers/oauth.js';
+import { authenticate } from '../helpers/passwords.js';
 import { storeFactories, type TestStore } from '../helpers/stores.js';
 
 const KEY = { 'x-admin-key': TEST_ADMIN_KEY };

@@ -18,6 +18,11 @@ const unpinned = { pinned: false, note: 'unpinned (test)' };
 
 /** Sends one request of a load spec and returns its status. */
 async function once(spec: LoadSpec): Promise<number> {
+  return (await answer(spec)).status;
+}
+
+/** Sends one request of a load spec and returns its status and body. */
+async function answer(spec: LoadSpec): Promise<{ status: number; body: string }> {
   const agent = keepAlive();
   try {
     let headers = spec.headers ?? {};
@@ -33,7 +38,7 @@ async function once(spec: LoadSpec): Promise<number> {
       headers,
       ...(body ? { body } : {}),
     });
-    return response.status;
+    return { status: response.status, body: response.body };
   } finally {
     agent.destroy();
   }
@@ -78,8 +83,12 @@ describe('benchmark smoke run on SQLite', () => {
     const path = join(dir, 'bench.sqlite');
     const pool = new TokenPool(await seedRefreshPool({ dialect: 'sqlite', path }, fixtures, 3));
     expect(await once(target.b(pool))).toBe(200);
-    expect(await once(target['c-jwt']!)).toBe(200);
-    expect(await once(target['c-opaque'])).toBe(200);
+    // Answered in full: a refusal to say ({"active": false}) would be measured as a success.
+    for (const introspection of [target['c-jwt']!, target['c-opaque']]) {
+      const res = await answer(introspection);
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.body).active).toBe(true);
+    }
     expect(await once(target.d)).toBe(200);
     expect(await once(await signInSpec(url, fixtures))).toBe(303);
     const trips = await runRoundTrips(target.e, { warmup: 0, duration: 0.3, connections: 1 });

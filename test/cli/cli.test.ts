@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticate } from '../../src/domain/users.js';
 import { sha256 } from '../../src/lib/hash.js';
 import { openStore } from '../../src/store/kysely/index.js';
+import { authenticate } from '../helpers/passwords.js';
 import { newSession } from '../store/fixtures.js';
 
 const run = promisify(execFile);

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemo } from '../../src/cli/demo.js';
 import { updateClient, verifyClientSecret } from '../../src/domain/clients.js';
-import { authenticate } from '../../src/domain/users.js';
 import { testApp } from '../helpers/app.js';
+import { authenticate } from '../helpers/passwords.js';
 
 /** What `tessera start --demo` prints, read back. */
 function credentials(lines: string[]) {

@@ -238,6 +238,25 @@ describe('/introspect (RFC 7662)', () => {
     expectOAuthError(await introspect(server.url, resourceServer, ''), 400, 'invalid_request');
   });
 
+  it('accepts only the client authentication method the caller registered', async () => {
+    const { tc, tokens } = await issued();
+    const inBody = await postForm(server.url, '/introspect', {
+      token: tokens.access_token,
+      client_id: tc.client.id,
+      client_secret: tc.secret!,
+    });
+    expectOAuthError(inBody, 401, 'invalid_client');
+    const post = await makeClient(ctx, { tokenEndpointAuthMethod: 'client_secret_post' });
+    const byBasic = await postForm(
+      server.url,
+      '/introspect',
+      { token: tokens.access_token },
+      { authorization: basicAuth(post.client.id, post.secret!) },
+    );
+    expectOAuthError(byBasic, 401, 'invalid_client');
+    expect((await introspect(server.url, tc, tokens.access_token)).body.active).toBe(true);
+  });
+
   it('accepts a JSON body', async () => {
     const { tc, tokens } = await issued({ tokenEndpointAuthMethod: 'client_secret_post' });
     const res = await postJson(server.url, '/introspect', {

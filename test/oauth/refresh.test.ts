@@ -61,6 +61,23 @@ describe('refresh tokens (RFC 6749 §6, RFC 9700 §4.14)', () => {
     expectOAuthError(res, 400, 'invalid_grant');
   });
 
+  it('a scope taken from the client after the grant is not given again by a refresh', async () => {
+    const { tc, user, refreshToken } = await start(server, 'openid profile email');
+    await ctx.store.clients.update(tc.client.id, { scopes: ['openid', 'profile'] }, 0);
+    ctx.clients.invalidate(tc.client.id);
+    const res = await refresh(server.url, tc, refreshToken);
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.scope).toBe('openid profile');
+    const info = await userinfo(server.url, String(res.body.access_token));
+    expect(info.body.email).toBeUndefined();
+    expect(info.body.sub).toBe(user.id);
+    // Nor by the successor, nor by asking for it.
+    const asked = await refresh(server.url, tc, String(res.body.refresh_token), {
+      scope: 'openid email',
+    });
+    expectOAuthError(asked, 400, 'invalid_scope');
+  });
+
   it('rotate: every refresh returns a new refresh token and a new access token, not cached', async () => {
     const { tc, tokens, refreshToken } = await start(server);
     const first = await refresh(server.url, tc, refreshToken);

@@ -198,6 +198,17 @@ describe('/revoke (RFC 7009)', () => {
     expect(await isActive(owner.tc, owner.tokens.refresh_token!)).toBe(true);
   });
 
+  it('accepts only the client authentication method the client registered, and revokes nothing otherwise', async () => {
+    const { tc, tokens } = await issued();
+    const inBody = await postForm(server.url, '/revoke', {
+      token: tokens.refresh_token!,
+      client_id: tc.client.id,
+      client_secret: tc.secret!,
+    });
+    expectOAuthError(inBody, 401, 'invalid_client');
+    expect(await isActive(tc, tokens.refresh_token!)).toBe(true);
+  });
+
   it('accepts the JSON body of seed 001', async () => {
     const { tc, tokens } = await issued({ tokenEndpointAuthMethod: 'client_secret_post' });
     const res = await postJson(server.url, '/revoke', {

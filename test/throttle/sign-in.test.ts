@@ -253,4 +253,17 @@ describe('audit events of failed sign-ins', () => {
       details: { purpose: 'sign_in', login: user.email },
     });
   });
+
+  it('writes one event per address for logins that name no account, without what was typed', async () => {
+    const ip = freshIp();
+    const typed = Array.from({ length: 30 }, (_, i) => `nobody-${i}-Sup3rSecret!`);
+    for (const login of typed) {
+      expect((await signInFrom(server.url, ip, login, WRONG)).status).toBe(401);
+    }
+    const all = await ctx().store.audit.list({ limit: 1000 });
+    const fromIp = all.filter((e) => e.ip === ip);
+    expect(fromIp.filter((e) => e.type === 'user.login_failed')).toHaveLength(1);
+    const text = JSON.stringify(fromIp);
+    for (const login of typed) expect(text).not.toContain(login);
+  });
 });

@@ -31,7 +31,9 @@ export const refreshTokenGrant: Grant = {
     if (found.expiresAt <= now) throw new InvalidGrant('the refresh token has expired');
 
     // Checked before rotating: a refused request must not spend the client's refresh token.
-    const granted = splitScope(found.scope);
+    // A scope taken from the client since the grant is not given again (the client policy, as at
+    // /authorize); the successor carries only what is still allowed.
+    const granted = splitScope(found.scope).filter((s) => client.scopes.includes(s));
     let scopes = granted;
     if (requestedScope !== undefined) {
       scopes = parseScope(requestedScope);

@@ -5,7 +5,6 @@ import { setPassword } from '../../domain/password-change.js';
 import { confirmPassword } from '../../domain/sign-in.js';
 import { checkCsrf } from '../../http/csrf.js';
 import { showAccount } from './account.js';
-import { recordAudit } from './audit.js';
 import { readForm } from './form.js';
 import { formErrorOf } from './messages.js';
 import { requireSignIn } from './require-sign-in.js';
@@ -40,10 +39,8 @@ export function registerAccountPassword(app: FastifyInstance, ctx: AppContext): 
       request.ip,
       'change_password',
     );
+    // Failures are audited with the sign-in limits' own aggregated events (domain/sign-in.ts).
     if (!checked.ok) {
-      await recordAudit(ctx, request, 'user.password_change_failed', user.id, {
-        reason: checked.lockedFor > 0 ? 'too many attempts' : 'wrong current password',
-      });
       if (checked.lockedFor > 0) {
         retryAfter(reply, checked.lockedFor);
         return refuse(
