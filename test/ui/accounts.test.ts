@@ -170,9 +170,9 @@ describe('account pages over HTTP', () => {
     const failed = (await store().audit.list({ limit: 50 })).filter(
       (e) => e.type === 'user.login_failed',
     );
-    expect(failed.map((e) => e.details?.login)).toEqual(
-      expect.arrayContaining([who.username, 'nobody-here']),
-    );
+    expect(failed.map((e) => e.details?.login)).toContain(who.username);
+    // What was typed for a login that names no account is not kept: often a misplaced password.
+    expect(JSON.stringify(failed)).not.toContain('nobody-here');
   });
 
   it('edits the profile and shows the new values on /account', async () => {
