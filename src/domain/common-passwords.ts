@@ -4,7 +4,7 @@ import { gunzip } from 'node:zlib';
 import { fold } from '../lib/fold.js';
 
 /** SecLists' 100,000 most common passwords, one per line (see data/README.md). */
-const LIST = new URL('./data/common-passwords.txt.gz', import.meta.url);
+const LIST = new URL('./wordlists/common-passwords.txt.gz', import.meta.url);
 
 /** Lines folded between two turns of the event loop: a few milliseconds of work each. */
 const CHUNK = 2_000;
