@@ -1,7 +1,15 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import {
+  calculateJwkThumbprint,
+  compactVerify,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  type JWK,
+  type ProtectedHeaderParameters,
+} from 'jose';
 import { type Clock, epochSeconds } from '../lib/clock.js';
-import { type DecodedJws, isJwsAlg, JWS_ALGS, type JwsAlg, verifyJws } from '../lib/jws.js';
+import { isJwsAlg, JWS_ALGS, type JwsAlg } from '../lib/jws.js';
 import { seal, unseal } from '../lib/seal.js';
 import type { KeyStore, SigningKey } from '../store/types.js';
 
@@ -60,6 +68,14 @@ async function makeKeys(secret: string, algs: readonly JwsAlg[]): Promise<MadeKe
   );
 }
 
+/** A compact JWS whose signature one of our published keys checked. */
+export interface VerifiedJws {
+  header: Readonly<ProtectedHeaderParameters>;
+  payload: Readonly<Record<string, unknown>>;
+}
+
+const decoder = new TextDecoder();
+
 type KeyAction =
   | { kind: 'generate'; alg: JwsAlg; activatesAt: number }
   | { kind: 'retire'; kid: string };
@@ -93,7 +109,7 @@ export class KeyRing {
   private jwksText = '{"keys":[]}';
   private loadedFingerprint = '';
   /** Tokens whose signature checked out, by their text; emptied when the key set changes. */
-  private verified = new Map<string, DecodedJws>();
+  private verified = new Map<string, VerifiedJws>();
 
   private constructor(private readonly options: KeyRingOptions) {}
 
@@ -115,29 +131,55 @@ export class KeyRing {
     return key;
   }
 
-  /** A published key by id, for verifying what we signed. */
-  verificationKey(kid: string): { alg: JwsAlg; key: KeyObject } | undefined {
-    const found = this.byKid.get(kid);
-    return found && { alg: found.alg, key: found.publicKey };
-  }
-
   /**
-   * Verifies a JWS we signed (see verifyJws), remembering the tokens that pass:
-   * a resource server presents the same access token at /userinfo or
-   * /introspect again and again, and a signature check costs more than the rest
-   * of those requests. Expiry and revocation are the caller's to check, each time.
+   * Verifies a compact JWS we signed, with jose: the key is found by `kid`, and
+   * only that key's own algorithm is accepted (no algorithm confusion, no
+   * `none`). Undefined for anything else, however malformed. Claims (`iss`,
+   * `exp`, `aud`, `typ`) are the caller's to check, each time: an expired ID
+   * token is still a fine id_token_hint.
+   *
+   * The tokens that pass are remembered: a resource server presents the same
+   * access token at /userinfo or /introspect again and again, and a signature
+   * check costs more than the rest of those requests.
    */
-  verify(token: string): DecodedJws | undefined {
-    const hit = this.verified.get(token);
+  async verify(token: string): Promise<VerifiedJws | undefined> {
+    // The map of the key set the check started on: one that changes meanwhile starts empty.
+    const cache = this.verified;
+    const hit = cache.get(token);
     if (hit) return hit;
-    const result = verifyJws(token, (kid) => this.verificationKey(kid));
+    const result = await this.verifyWithJose(token);
     if (result) {
-      if (this.verified.size >= MAX_VERIFIED) this.verified.clear();
-      Object.freeze(result.header);
-      Object.freeze(result.payload);
-      this.verified.set(token, Object.freeze(result));
+      if (cache.size >= MAX_VERIFIED) cache.clear();
+      cache.set(token, result);
     }
     return result;
+  }
+
+  private async verifyWithJose(token: string): Promise<VerifiedJws | undefined> {
+    let header: ProtectedHeaderParameters;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      return undefined;
+    }
+    // We never set `crit`; a token that does asks for processing we do not do (jose would
+    // honour b64=false).
+    if (typeof header.kid !== 'string' || 'crit' in header) return undefined;
+    const key = this.byKid.get(header.kid);
+    if (!key) return undefined;
+    try {
+      const { payload } = await compactVerify(token, key.publicKey, { algorithms: [key.alg] });
+      const claims: unknown = JSON.parse(decoder.decode(payload));
+      if (!claims || typeof claims !== 'object' || Array.isArray(claims)) return undefined;
+      return Object.freeze({
+        header: Object.freeze(header),
+        payload: Object.freeze(claims as Record<string, unknown>),
+      });
+    } catch {
+      // jose's JOSEError (bad signature, algorithm not allowed, malformed) or a payload that
+      // is not JSON: not a token we signed.
+      return undefined;
+    }
   }
 
   jwks(): { keys: JWK[] } {

@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AppContext, nowSeconds } from '../context.js';
 import { checkCsrf } from '../http/csrf.js';
 import { currentUser, signOut } from '../http/session.js';
-import { verifyJws } from '../lib/jws.js';
 import type { Client } from '../store/types.js';
 import { UnsafeRedirect } from './errors.js';
 import { bodyParams, param, type RawParams } from './params.js';
@@ -37,7 +36,7 @@ async function readLogoutRequest(ctx: AppContext, params: RawParams): Promise<Lo
   let hint: LogoutRequest['hint'];
   let audience: string | undefined;
   if (hintText !== undefined) {
-    const claims = verifyJws(hintText, (kid) => ctx.keys.verificationKey(kid))?.payload;
+    const claims = (await ctx.keys.verify(hintText))?.payload;
     // An expired ID token is still a fine hint (§2): only its signature and issuer matter.
     if (!claims || claims.iss !== ctx.config.issuer || typeof claims.sub !== 'string') {
       throw fail('id_token_hint is not an ID token issued by this server');

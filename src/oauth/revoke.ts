@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type AppContext, nowSeconds } from '../context.js';
 import { sha256 } from '../lib/hash.js';
-import { verifyJws } from '../lib/jws.js';
 import type { Client } from '../store/types.js';
 import { authenticateClient } from './client-auth.js';
 import { OAuthError } from './errors.js';
@@ -41,7 +40,7 @@ async function revokeJwt(
   token: string,
   now: number,
 ): Promise<boolean> {
-  const verified = verifyJws(token, (kid) => ctx.keys.verificationKey(kid));
+  const verified = await ctx.keys.verify(token);
   if (verified?.header.typ !== 'at+jwt') return false;
   const claims = verified.payload;
   if (claims.iss !== ctx.config.issuer || typeof claims.jti !== 'string') return false;

@@ -57,7 +57,7 @@ async function activeJwt(
   token: string,
   now: number,
 ): Promise<ActiveToken | undefined> {
-  const verified = ctx.keys.verify(token);
+  const verified = await ctx.keys.verify(token);
   if (verified?.header.typ !== 'at+jwt') return undefined;
   const claims = verified.payload;
   if (claims.iss !== ctx.config.issuer) return undefined;

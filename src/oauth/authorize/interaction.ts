@@ -1,6 +1,5 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { hmacSha256, safeEqual, sha256 } from '../../lib/hash.js';
-import { verifyJws } from '../../lib/jws.js';
 import { randomId } from '../../lib/random.js';
 import type { Grant, Session, User } from '../../store/types.js';
 import { releasedClaimNames } from '../claims.js';
@@ -73,9 +72,12 @@ export type LoginDecision =
   | { kind: 'fresh-sign-in' };
 
 /** The `sub` of an ID token we issued, for id_token_hint; expired ones count (OpenID Connect Core §3.1.2.1). */
-function hintedSubject(ctx: AppContext, hint: string, clientId: string): string | undefined {
-  const verified = verifyJws(hint, (kid) => ctx.keys.verificationKey(kid));
-  const claims = verified?.payload;
+async function hintedSubject(
+  ctx: AppContext,
+  hint: string,
+  clientId: string,
+): Promise<string | undefined> {
+  const claims = (await ctx.keys.verify(hint))?.payload;
   if (!claims || claims.iss !== ctx.config.issuer) return undefined;
   const aud = claims.aud;
   if (aud !== clientId && !(Array.isArray(aud) && aud.includes(clientId))) return undefined;
@@ -91,7 +93,7 @@ export async function loginDecision(
 ): Promise<LoginDecision> {
   if (
     request.idTokenHint !== undefined &&
-    hintedSubject(ctx, request.idTokenHint, request.client.id) === undefined
+    (await hintedSubject(ctx, request.idTokenHint, request.client.id)) === undefined
   ) {
     throw new InvalidRequest('id_token_hint is not an ID token this server issued to this client');
   }
@@ -113,7 +115,7 @@ export async function loginDecision(
   }
   if (
     request.idTokenHint !== undefined &&
-    hintedSubject(ctx, request.idTokenHint, request.client.id) !== session.userId
+    (await hintedSubject(ctx, request.idTokenHint, request.client.id)) !== session.userId
   ) {
     return { kind: 'fresh-sign-in' };
   }
