@@ -4,6 +4,7 @@ import { type Static, Type } from 'typebox';
 import type { AppContext } from '../context.js';
 import { TooManyAttempts, ValidationError } from '../domain/errors.js';
 import { LIMITS, registerUser } from '../domain/users.js';
+import { type ErrorBody, statusOf } from '../error-catalogue.js';
 import type { User } from '../store/types.js';
 
 /*
@@ -92,10 +93,11 @@ class UnsupportedMediaType extends Error {
 function gate(ctx: AppContext) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     if (!ctx.config.signupEnabled) {
-      return reply
-        .code(403)
-        .header('cache-control', 'no-store')
-        .send({ error: 'access_denied', error_description: 'self sign-up is turned off' });
+      const body: ErrorBody = {
+        error: 'forbidden',
+        error_description: 'self sign-up is turned off',
+      };
+      return reply.code(statusOf('forbidden')).header('cache-control', 'no-store').send(body);
     }
     // Forms are parsed app-wide for the pages; this endpoint takes JSON only.
     const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();

@@ -5,6 +5,7 @@ import {
   TooManyAttempts,
   ValidationError,
 } from '../domain/errors.js';
+import { type ErrorBody, statusOf } from '../error-catalogue.js';
 import { OAuthError } from '../oauth/errors.js';
 import { StoreUnavailableError } from '../store/types.js';
 import { CsrfError } from './csrf.js';
@@ -16,13 +17,7 @@ declare module 'fastify' {
   }
 }
 
-export interface ErrorBody {
-  error: string;
-  error_description: string;
-  /** The input field at fault, when one is. */
-  field?: string;
-  request_id?: string;
-}
+export type { ErrorBody };
 
 /** Renders an error as an HTML page; provided by ui/. */
 export type ErrorPageRenderer = (
@@ -103,10 +98,8 @@ export function answerFrameworkError(
     error.code === 'FST_ERR_MAX_PARAM_LENGTH'
       ? [414, 'a segment of the URL path is too long']
       : [400, 'the URL path is not valid (check its percent-encoding)'];
-  return reply
-    .code(status)
-    .header('cache-control', 'no-store')
-    .send({ error: 'invalid_request', error_description: description });
+  const body: ErrorBody = { error: 'invalid_request', error_description: description };
+  return reply.code(status).header('cache-control', 'no-store').send(body);
 }
 
 /** The one error handler: OAuth errors, domain errors, framework errors, and bugs (500). */
@@ -126,18 +119,18 @@ export function registerErrorHandler(app: FastifyInstance, renderPage: ErrorPage
       status = 403;
       body = { error: 'invalid_request', error_description: error.message };
     } else if (error instanceof ConflictError) {
-      status = 409;
+      status = statusOf('conflict');
       body = { error: 'conflict', error_description: error.message, field: error.field };
     } else if (error instanceof TooManyAttempts) {
-      status = 429;
+      status = statusOf('too_many_requests');
       body = { error: 'too_many_requests', error_description: error.message };
       reply.header('retry-after', String(error.retryAfter));
     } else if (error instanceof NotFoundError) {
-      status = 404;
+      status = statusOf('not_found');
       body = { error: 'not_found', error_description: error.message };
     } else if (error instanceof StoreUnavailableError) {
       // Not a bug and not the client's fault: the database is locked elsewhere or unreachable.
-      status = 503;
+      status = statusOf('temporarily_unavailable');
       reply.header('retry-after', String(error.retryAfter));
       body = { error: 'temporarily_unavailable', error_description: error.message };
       request.log.warn({ err: error }, 'database unavailable: answered 503');
@@ -147,7 +140,7 @@ export function registerErrorHandler(app: FastifyInstance, renderPage: ErrorPage
         ({ status, body } = known);
       } else {
         request.log.error({ err: error }, 'unexpected error');
-        status = 500;
+        status = statusOf('server_error');
         body = {
           error: 'server_error',
           error_description: 'an unexpected error occurred; it has been logged',
@@ -160,7 +153,7 @@ export function registerErrorHandler(app: FastifyInstance, renderPage: ErrorPage
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const body = {
+    const body: ErrorBody = {
       error: 'not_found',
       error_description: `no route for ${request.method} ${request.url.split('?')[0]}`,
     };

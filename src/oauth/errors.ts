@@ -1,11 +1,14 @@
+import { type OAuthErrorCode, statusOf } from '../error-catalogue.js';
+
 /**
  * OAuthError and one subclass per RFC error code: the only place that shapes
  * protocol error bodies. Protocol code throws these; one handler renders them
- * as JSON, a redirect or a page.
+ * as JSON, a redirect or a page. Codes and their statuses come from the error
+ * catalogue (src/error-catalogue.ts).
  */
 export class OAuthError extends Error {
-  /** HTTP status when answered directly. */
-  status = 400;
+  /** HTTP status when answered directly; the catalogue's for the code unless a case says otherwise. */
+  status: number;
   /** Extra response headers (WWW-Authenticate). */
   headers: Record<string, string> = {};
   /**
@@ -15,15 +18,16 @@ export class OAuthError extends Error {
   redirectable = true;
 
   constructor(
-    readonly error: string,
+    readonly error: OAuthErrorCode,
     readonly description: string,
     options?: { cause?: unknown },
   ) {
     super(description, options);
     this.name = 'OAuthError';
+    this.status = statusOf(error);
   }
 
-  toJSON(): { error: string; error_description: string } {
+  toJSON(): { error: OAuthErrorCode; error_description: string } {
     return { error: this.error, error_description: this.description };
   }
 }
@@ -37,7 +41,6 @@ export class InvalidRequest extends OAuthError {
 export class InvalidClient extends OAuthError {
   constructor(description: string, options?: { cause?: unknown }) {
     super('invalid_client', description, options);
-    this.status = 401;
     // RFC 6749 §5.2: a 401 names the HTTP authentication schemes the endpoint supports, and a
     // client that tried Basic must get the Basic challenge back; HTTP requires a challenge on
     // every 401, so a client that sent its secret in the body is told about Basic too.
@@ -70,12 +73,6 @@ export class UnsupportedResponseType extends OAuthError {
   }
 }
 
-export class UnsupportedTokenType extends OAuthError {
-  constructor(description: string) {
-    super('unsupported_token_type', description);
-  }
-}
-
 export class InvalidScope extends OAuthError {
   constructor(description: string) {
     super('invalid_scope', description);
@@ -85,7 +82,6 @@ export class InvalidScope extends OAuthError {
 export class AccessDenied extends OAuthError {
   constructor(description: string) {
     super('access_denied', description);
-    this.status = 403;
   }
 }
 
@@ -107,12 +103,6 @@ export class InteractionRequired extends OAuthError {
   }
 }
 
-export class InvalidRequestUri extends OAuthError {
-  constructor(description: string) {
-    super('invalid_request_uri', description);
-  }
-}
-
 export class RequestNotSupported extends OAuthError {
   constructor(description: string) {
     super('request_not_supported', description);
@@ -129,7 +119,6 @@ export class RequestUriNotSupported extends OAuthError {
 export class InvalidToken extends OAuthError {
   constructor(description: string, options?: { cause?: unknown }) {
     super('invalid_token', description, options);
-    this.status = 401;
     this.headers['www-authenticate'] =
       `Bearer realm="tessera", error="invalid_token", error_description="${description.replace(/["\\]/g, '')}"`;
     this.redirectable = false;
@@ -139,7 +128,6 @@ export class InvalidToken extends OAuthError {
 export class InsufficientScope extends OAuthError {
   constructor(description: string, scope: string) {
     super('insufficient_scope', description);
-    this.status = 403;
     this.headers['www-authenticate'] =
       `Bearer realm="tessera", error="insufficient_scope", scope="${scope}"`;
     this.redirectable = false;
@@ -148,15 +136,11 @@ export class InsufficientScope extends OAuthError {
 
 /** An unknown client or unregistered redirect URI at /authorize: shown as a page, never redirected. */
 export class UnsafeRedirect extends OAuthError {
-  constructor(error: string, description: string) {
+  constructor(error: OAuthErrorCode, description: string) {
     super(error, description);
+    // A page about a bad request, whatever the code: invalid_client here is an unknown client_id,
+    // not a failed authentication (the catalogue's 400 for it).
+    this.status = 400;
     this.redirectable = false;
-  }
-}
-
-export class ServerError extends OAuthError {
-  constructor(description: string, options?: { cause?: unknown }) {
-    super('server_error', description, options);
-    this.status = 500;
   }
 }

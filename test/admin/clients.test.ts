@@ -129,7 +129,9 @@ describe.each(storeFactories())('admin API for clients on $name', (factory) => {
     const session = await startSession(app.tessera, { userId: user.id, amr: ['pwd'] });
     const cookie = { cookie: `tessera_session=${session.secret}` };
     const payload = { client_name: 'By session', redirect_uris: ['https://a.example/cb'] };
-    expect((await register(payload, cookie)).statusCode).toBe(403);
+    const refused = await register(payload, cookie);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error).toBe('forbidden');
     await app.tessera.store.users.update(user.id, { role: 'admin' }, 1);
     expect((await register(payload, cookie)).statusCode).toBe(201);
     const form = await app.inject({
@@ -139,6 +141,7 @@ describe.each(storeFactories())('admin API for clients on $name', (factory) => {
       payload: 'client_name=x',
     });
     expect(form.statusCode).toBe(415);
+    expect(form.json().error).toBe('invalid_request');
   });
 
   it('lists, reads, updates, rotates the secret of, and deletes a client', async () => {

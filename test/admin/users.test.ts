@@ -246,6 +246,7 @@ describe.each(storeFactories())('admin API for users on $name', (factory) => {
     const cookie = { cookie: `tessera_session=${session.secret}` };
     const before = await app.inject({ url: '/admin/api/users', headers: cookie });
     expect(before.statusCode).toBe(403);
+    expect(before.json()).toMatchObject({ error: 'forbidden' });
     await app.inject({
       method: 'PATCH',
       url: `/admin/api/users/${user.id}/role`,

@@ -286,7 +286,7 @@ describe.each(storeFactories())('POST /api/users on $name', (factory) => {
 });
 
 describe('POST /api/users with self sign-up off', () => {
-  it('answers 403 access_denied and creates nothing', async () => {
+  it('answers 403 forbidden and creates nothing', async () => {
     const app = await testApp({ env: { TESSERA_SIGNUP_ENABLED: 'false' } });
     try {
       const res = await app.inject({
@@ -296,7 +296,7 @@ describe('POST /api/users with self sign-up off', () => {
       });
       expect(res.statusCode).toBe(403);
       expect(res.json()).toEqual({
-        error: 'access_denied',
+        error: 'forbidden',
         error_description: 'self sign-up is turned off',
       });
       expect(await app.tessera.store.users.count()).toBe(0);
