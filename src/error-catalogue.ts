@@ -118,6 +118,13 @@ export const ERRORS = {
       '`prompt=none` was sent, and the request needs the person to do something other than sign in or consent.',
     surfaces: { oauth: [400] },
   },
+  unmet_authentication_requirements: {
+    status: 400,
+    spec: 'OpenID Connect unmet_authentication_requirements 1.0',
+    description:
+      'No way of signing in reaches what the request requires: an `acr` asked for as an essential claim.',
+    surfaces: { oauth: [400] },
+  },
   request_not_supported: {
     status: 400,
     spec: 'OpenID Connect Core §3.1.2.6',
