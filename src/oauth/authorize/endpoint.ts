@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
-import { checkCsrf } from '../../http/csrf.js';
-import { currentUser, type SignedIn } from '../../http/session.js';
+import type { BrowserSession, SignedIn } from '../browser.js';
 import { CLAIM_DESCRIPTIONS } from '../claims.js';
 import {
   AccessDenied,
@@ -102,6 +101,7 @@ async function authorize(
   httpRequest: FastifyRequest,
   reply: FastifyReply,
   views: ProtocolViews,
+  browser: BrowserSession,
   params: RawParams,
 ): Promise<FastifyReply> {
   const { target, request, error } = await validate(ctx, params);
@@ -109,7 +109,7 @@ async function authorize(
     sendAuthorizationError(httpRequest, reply, views, ctx.config.issuer, target!, e);
   if (error || !request) return send(error!);
   try {
-    const signedIn = await currentUser(ctx, httpRequest);
+    const signedIn = await browser.signedIn(httpRequest);
     const decision = await loginDecision(ctx, request, signedIn?.session, params[LOGIN_MARKER]);
     if (decision.kind !== 'ok') {
       if (request.prompt.has('none')) {
@@ -141,10 +141,11 @@ async function decide(
   httpRequest: FastifyRequest,
   reply: FastifyReply,
   views: ProtocolViews,
+  browser: BrowserSession,
 ): Promise<FastifyReply> {
-  checkCsrf(ctx, httpRequest);
+  browser.checkForm(httpRequest);
   const form = bodyParams(httpRequest.body);
-  const signedIn = await currentUser(ctx, httpRequest);
+  const signedIn = await browser.signedIn(httpRequest);
   const params = signedIn && (await openInteraction(ctx, form.interaction, signedIn.session));
   if (!signedIn || !params) {
     throw new InvalidRequest(
@@ -165,13 +166,14 @@ export function registerAuthorizationEndpoint(
   app: FastifyInstance,
   ctx: AppContext,
   views: ProtocolViews,
+  browser: BrowserSession,
 ): void {
   const page = { config: { page: true } };
   app.get('/authorize', page, (request, reply) =>
-    authorize(ctx, request, reply, views, request.query as RawParams),
+    authorize(ctx, request, reply, views, browser, request.query as RawParams),
   );
   app.post('/authorize', page, (request, reply) =>
-    authorize(ctx, request, reply, views, bodyParams(request.body)),
+    authorize(ctx, request, reply, views, browser, bodyParams(request.body)),
   );
-  app.post('/consent', page, (request, reply) => decide(ctx, request, reply, views));
+  app.post('/consent', page, (request, reply) => decide(ctx, request, reply, views, browser));
 }
