@@ -10,6 +10,8 @@ import { ClientCache } from './domain/client-cache.js';
 import { KeyRing } from './domain/keys.js';
 import { openThrottle } from './domain/throttle.js';
 import { BODY_LIMIT, registerBodyParsers } from './http/body.js';
+import { browserSession } from './http/browser-session.js';
+import { registerCors } from './http/cors.js';
 import { answerFrameworkError, registerErrorHandler } from './http/errors.js';
 import { registerInputCheck } from './http/input.js';
 import { LOG_SERIALIZERS } from './http/log.js';
@@ -17,7 +19,7 @@ import { registerClientLimits } from './http/rate-limit.js';
 import { registerSecurityHeaders } from './http/security.js';
 import { Background } from './lib/background.js';
 import { type Clock, systemClock } from './lib/clock.js';
-import { registerOAuthRoutes } from './oauth/routes.js';
+import { CORS_PATHS, registerOAuthRoutes } from './oauth/routes.js';
 import { registerHealthRoutes } from './ops/health.js';
 import { memoryCounters, redisCounters } from './store/counters.js';
 import { type EventBus, localEventBus, redisEventBus } from './store/events.js';
@@ -163,7 +165,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   registerApiRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
   registerClientLimits(app, ctx);
-  await registerOAuthRoutes(app, ctx, protocolViews(ctx));
+  registerCors(app, CORS_PATHS);
+  await registerOAuthRoutes(app, ctx, protocolViews(ctx), browserSession(ctx));
 
   return app;
 }

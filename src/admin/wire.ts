@@ -24,12 +24,14 @@ export const ClientBody = Type.Object(
     contacts: Type.Optional(Type.Array(Type.String({ maxLength: 254 }), { maxItems: 10 })),
     access_token_format: Type.Optional(Type.String({ maxLength: 10 })),
     id_token_signed_response_alg: Type.Optional(Type.String({ maxLength: 10 })),
+    // Null first in each union: Fastify's validator coerces types, and tried first, the other
+    // branch turned a null (clear the setting) into "" or 0.
     userinfo_signed_response_alg: Type.Optional(
-      Type.Union([Type.String({ maxLength: 10 }), Type.Null()]),
+      Type.Union([Type.Null(), Type.String({ maxLength: 10 })]),
     ),
-    backchannel_logout_uri: Type.Optional(Type.Union([uri, Type.Null()])),
+    backchannel_logout_uri: Type.Optional(Type.Union([Type.Null(), uri])),
     default_max_age: Type.Optional(
-      Type.Union([Type.Integer({ minimum: 0, maximum: MAX_DEFAULT_MAX_AGE }), Type.Null()]),
+      Type.Union([Type.Null(), Type.Integer({ minimum: 0, maximum: MAX_DEFAULT_MAX_AGE })]),
     ),
     require_auth_time: Type.Optional(Type.Boolean()),
     first_party: Type.Optional(Type.Boolean()),

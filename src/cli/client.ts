@@ -18,6 +18,8 @@ const FLAGS: Record<string, string> = {
   id_token_signed_response_alg: '--id-token-alg',
   userinfo_signed_response_alg: '--userinfo-alg',
   resource_server: '--resource-server',
+  default_max_age: '--default-max-age',
+  require_auth_time: '--require-auth-time',
 };
 
 /** A rule's message with the option the person typed in place of the wire field name. */
@@ -52,6 +54,8 @@ export async function clientCreate(argv: string[]): Promise<void> {
       'require-pkce': { type: 'boolean', default: false },
       'opaque-access-tokens': { type: 'boolean', default: false },
       'resource-server': { type: 'boolean', default: false },
+      'default-max-age': { type: 'string' },
+      'require-auth-time': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -78,6 +82,18 @@ export async function clientCreate(argv: string[]): Promise<void> {
   if (values['userinfo-alg']) input.userinfoSignedResponseAlg = values['userinfo-alg'];
   if (values['opaque-access-tokens']) input.accessTokenFormat = 'opaque';
   if (values['resource-server']) input.resourceServer = true;
+  if (values['require-auth-time']) input.requireAuthTime = true;
+  const maxAge = values['default-max-age'];
+  if (maxAge !== undefined) {
+    // The domain checks the range; a number is all that is read here, so "1h" is refused by name.
+    if (!/^\d{1,12}$/.test(maxAge)) {
+      throw new CommandError(
+        '--default-max-age must be a whole number of seconds, e.g. 3600',
+        'invalid',
+      );
+    }
+    input.defaultMaxAge = Number(maxAge);
+  }
 
   const { client, secret } = await withContext(loadConfig(), async (ctx) => {
     try {

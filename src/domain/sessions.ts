@@ -2,11 +2,13 @@ import { type AppContext, nowSeconds } from '../context.js';
 import { sha256 } from '../lib/hash.js';
 import { randomId, randomToken } from '../lib/random.js';
 import type { Session, SessionGuard } from '../store/types.js';
+import { acrForMethods } from './acr.js';
 
 export interface StartSessionInput {
   userId: string;
   /** Authentication methods used (RFC 8176), e.g. ["pwd"]. */
   amr: string[];
+  /** The class they reach (domain/acr.ts); by default, what `amr` reaches. */
   acr?: string | null;
   userAgent?: string | null;
   ip?: string | null;
@@ -21,7 +23,7 @@ function fresh(ctx: AppContext, input: StartSessionInput) {
       secretHash: sha256(secret),
       authTime: now,
       amr: input.amr,
-      acr: input.acr ?? null,
+      acr: input.acr ?? acrForMethods(input.amr),
       userAgent: input.userAgent?.slice(0, 512) ?? null,
       ip: input.ip ?? null,
       lastSeenAt: now,

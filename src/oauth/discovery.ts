@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
+import { ACR_VALUES } from '../domain/acr.js';
 import { JWS_ALGS } from '../lib/jws.js';
 import { RESPONSE_MODES, RESPONSE_TYPES } from './authorize/request.js';
+import { PROMPTS } from './authorize/sign-in-parameters.js';
 import { SUPPORTED_CLAIMS } from './claims.js';
 import { CLIENT_AUTH_METHODS } from './client-auth.js';
 import { GRANTS } from './grants/index.js';
@@ -53,7 +55,8 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
     request_uri_parameter_supported: false,
     require_request_uri_registration: false,
     authorization_response_iss_parameter_supported: true,
-    prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+    prompt_values_supported: [...PROMPTS],
+    acr_values_supported: [...ACR_VALUES],
     ui_locales_supported: ['en'],
     claim_types_supported: ['normal'],
     backchannel_logout_supported: true,

@@ -103,6 +103,17 @@ export class InteractionRequired extends OAuthError {
   }
 }
 
+/**
+ * The sign-in cannot reach what the request required of it: an `acr` asked for as an Essential
+ * Claim (OpenID Connect Core §5.5.1.1; the code is OpenID Connect Core Error Code
+ * unmet_authentication_requirements 1.0).
+ */
+export class UnmetAuthenticationRequirements extends OAuthError {
+  constructor(description: string) {
+    super('unmet_authentication_requirements', description);
+  }
+}
+
 export class RequestNotSupported extends OAuthError {
   constructor(description: string) {
     super('request_not_supported', description);

@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AppContext, nowSeconds } from '../context.js';
-import { checkCsrf } from '../http/csrf.js';
-import { currentUser, signOut } from '../http/session.js';
 import type { Client } from '../store/types.js';
+import type { BrowserSession } from './browser.js';
 import { UnsafeRedirect } from './errors.js';
 import { bodyParams, param, type RawParams } from './params.js';
 import type { ProtocolViews } from './views.js';
@@ -79,10 +78,11 @@ function finish(
 
 async function endBrowserSession(
   ctx: AppContext,
+  browser: BrowserSession,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<void> {
-  const ended = await signOut(ctx, request, reply);
+  const ended = await browser.signOut(request, reply);
   if (!ended) return;
   await ctx.store.audit.record({
     type: 'user.logout',
@@ -104,17 +104,18 @@ async function logout(
   request: FastifyRequest,
   reply: FastifyReply,
   views: ProtocolViews,
+  browser: BrowserSession,
   params: RawParams,
 ): Promise<FastifyReply> {
   const confirming = request.method === 'POST' && params._csrf !== undefined;
-  if (confirming) checkCsrf(ctx, request);
+  if (confirming) browser.checkForm(request);
   const req = await readLogoutRequest(ctx, params);
-  const signedIn = await currentUser(ctx, request);
+  const signedIn = await browser.signedIn(request);
   if (!signedIn) return finish(request, reply, views, req);
 
   if (confirming) {
     if (params.logout === 'no') return reply.redirect('/account', 303);
-    await endBrowserSession(ctx, request, reply);
+    await endBrowserSession(ctx, browser, request, reply);
     // The header's "Sign out" button of our own pages names no client: back to the sign-in page.
     if (params.logout === undefined && !req.client) return reply.redirect('/login', 303);
     return finish(request, reply, views, req);
@@ -124,7 +125,7 @@ async function logout(
     req.hint.sub === signedIn.user.id &&
     (req.hint.sid === undefined || req.hint.sid === signedIn.session.id);
   if (trusted) {
-    await endBrowserSession(ctx, request, reply);
+    await endBrowserSession(ctx, browser, request, reply);
     return finish(request, reply, views, req);
   }
   return views.logoutConfirm(request, reply, {
@@ -139,12 +140,13 @@ export function registerLogoutEndpoint(
   app: FastifyInstance,
   ctx: AppContext,
   views: ProtocolViews,
+  browser: BrowserSession,
 ): void {
   const page = { config: { page: true } };
   app.get('/logout', page, (request, reply) =>
-    logout(ctx, request, reply, views, request.query as RawParams),
+    logout(ctx, request, reply, views, browser, request.query as RawParams),
   );
   app.post('/logout', page, (request, reply) =>
-    logout(ctx, request, reply, views, bodyParams(request.body)),
+    logout(ctx, request, reply, views, browser, bodyParams(request.body)),
   );
 }

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
-import { registerCors } from '../http/cors.js';
 import { registerAuthorizationEndpoint } from './authorize/endpoint.js';
 import { backchannelLogout } from './backchannel.js';
+import type { BrowserSession } from './browser.js';
 import { registerDiscovery, registerJwks } from './discovery.js';
 import { registerIntrospectionEndpoint } from './introspect.js';
 import { registerLogoutEndpoint } from './logout.js';
@@ -11,27 +11,37 @@ import { registerTokenEndpoint } from './token.js';
 import { registerUserinfoEndpoint } from './userinfo.js';
 import type { ProtocolViews } from './views.js';
 
-/** The protocol endpoints: /authorize, /token, /userinfo, /revoke, /introspect, /jwks, discovery. */
+/**
+ * The endpoints a browser app calls directly (token, userinfo, revocation, JWKS, discovery):
+ * the HTTP layer answers cross-origin requests to these, and to no other.
+ */
+export const CORS_PATHS: readonly string[] = [
+  '/token',
+  '/userinfo',
+  '/revoke',
+  '/jwks',
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-authorization-server',
+];
+
+/**
+ * The protocol endpoints: /authorize, /token, /userinfo, /revoke, /introspect, /jwks, discovery,
+ * /logout. The pages they show (`views`) and the browser's session (`browser`) come from ui/ and
+ * http/, passed in by app.ts.
+ */
 export async function registerOAuthRoutes(
   app: FastifyInstance,
   ctx: AppContext,
   views: ProtocolViews,
+  browser: BrowserSession,
 ): Promise<void> {
-  registerCors(app, [
-    '/token',
-    '/userinfo',
-    '/revoke',
-    '/jwks',
-    '/.well-known/openid-configuration',
-    '/.well-known/oauth-authorization-server',
-  ]);
   registerDiscovery(app, ctx);
   registerJwks(app, ctx);
-  registerAuthorizationEndpoint(app, ctx, views);
+  registerAuthorizationEndpoint(app, ctx, views, browser);
   registerTokenEndpoint(app, ctx);
   registerUserinfoEndpoint(app, ctx);
   registerRevocationEndpoint(app, ctx);
   registerIntrospectionEndpoint(app, ctx);
-  registerLogoutEndpoint(app, ctx, views);
+  registerLogoutEndpoint(app, ctx, views, browser);
   ctx.hooks.sessionEnded.push(backchannelLogout);
 }

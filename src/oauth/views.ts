@@ -17,6 +17,18 @@ export interface ConsentView {
   action: string;
 }
 
+/** What the account chooser (prompt=select_account) shows. */
+export interface SelectAccountView {
+  clientName: string;
+  /** The signed-in person, to continue as. */
+  username: string;
+  email: string;
+  /** The signed, opaque interaction to post back with the choice. */
+  interaction: string;
+  /** Where the choice is posted: `choice=continue` or `choice=other`. */
+  action: string;
+}
+
 /** What the logout confirmation page shows; the fields go back with the confirmation. */
 export interface LogoutConfirmView {
   clientName: string | undefined;
@@ -31,6 +43,12 @@ export interface LogoutConfirmView {
  */
 export interface ProtocolViews {
   consent(request: FastifyRequest, reply: FastifyReply, view: ConsentView): FastifyReply;
+  /** prompt=select_account: continue as the signed-in person, or use another account. */
+  selectAccount(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    view: SelectAccountView,
+  ): FastifyReply;
   /** OAuth 2.0 Form Post Response Mode: a page that posts `fields` to `action`. */
   formPost(
     request: FastifyRequest,

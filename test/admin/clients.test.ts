@@ -94,6 +94,39 @@ describe.each(storeFactories())('admin API for clients on $name', (factory) => {
     });
   });
 
+  it('sets and clears default_max_age and require_auth_time over PATCH, and the other settings null clears', async () => {
+    const id = (
+      await register({
+        client_name: 'Ages',
+        redirect_uris: ['https://a.example/cb'],
+        userinfo_signed_response_alg: 'ES256',
+        backchannel_logout_uri: 'https://a.example/bc',
+      })
+    ).json().client_id;
+    const patch = (payload: object) =>
+      app.inject({ method: 'PATCH', url: `/admin/api/clients/${id}`, headers: KEY, payload });
+    const set = await patch({ default_max_age: 600, require_auth_time: true });
+    expect(set.statusCode).toBe(200);
+    expect(set.json()).toMatchObject({ default_max_age: 600, require_auth_time: true });
+    expect(await app.tessera.store.clients.findById(id)).toMatchObject({
+      defaultMaxAge: 600,
+      requireAuthTime: true,
+    });
+    const cleared = await patch({
+      default_max_age: null,
+      require_auth_time: false,
+      userinfo_signed_response_alg: null,
+      backchannel_logout_uri: null,
+    });
+    expect(cleared.statusCode, cleared.body).toBe(200);
+    expect(await app.tessera.store.clients.findById(id)).toMatchObject({
+      defaultMaxAge: null,
+      requireAuthTime: false,
+      userinfoSignedResponseAlg: null,
+      backchannelLogoutUri: null,
+    });
+  });
+
   it('registers a public client without a secret', async () => {
     const res = await register({
       client_name: 'SPA',

@@ -96,6 +96,44 @@ describe.skipIf(!available)('pages in a real browser', () => {
     expect(await page.content()).toContain('grace@example.com');
   });
 
+  it('prompt=select_account: the chooser names the person, and "Use another account" signs someone else in and goes on', async () => {
+    const { client } = await makeClient(ctx, { name: 'Chooser App', firstParty: true });
+    const { user: first } = await makeUser(ctx);
+    const { user: second, password } = await makeUser(ctx);
+    const { secret } = await startSession(ctx, { userId: first.id, amr: ['pwd'] });
+    const context = await browser.newContext();
+    await context.addCookies([{ name: 'tessera_session', value: secret, url: server.url }]);
+    const page = await context.newPage();
+    await page.route(`${client.redirectUris[0]}**`, (route) =>
+      route.fulfill({ status: 200, contentType: 'text/plain', body: 'signed in' }),
+    );
+    await page.goto(
+      `${server.url}/authorize?${new URLSearchParams({
+        response_type: 'code',
+        client_id: client.id,
+        redirect_uri: client.redirectUris[0]!,
+        scope: 'openid',
+        state: 'chooser',
+        prompt: 'select_account',
+      })}`,
+    );
+    expect(await page.getByRole('heading', { name: 'Choose an account' }).count()).toBe(1);
+    expect(await page.content()).toContain('Chooser App');
+    expect(await page.getByRole('button', { name: `Continue as ${first.username}` }).count()).toBe(
+      1,
+    );
+    await page.getByRole('button', { name: 'Use another account' }).click();
+    await page.waitForURL(/\/login/);
+    await page.getByLabel('Username or email').fill(second.username);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((url) => url.toString().startsWith(client.redirectUris[0]!));
+    const callback = new URL(page.url());
+    expect(callback.searchParams.get('code')).toBeTruthy();
+    expect(callback.searchParams.get('state')).toBe('chooser');
+    await context.close();
+  });
+
   it('the form_post response submits itself', async () => {
     const { client } = await makeClient(ctx, {
       firstParty: true,

@@ -400,6 +400,62 @@ describe('tessera CLI', () => {
     expect(missing.stderr.trim()).toBe('tessera: no client with id "no-such-client"');
   });
 
+  it('client create sets default_max_age and require_auth_time, and refuses a max age that is not seconds', async () => {
+    const made = await tessera([
+      'client',
+      'create',
+      '--name',
+      'Strict app',
+      '--redirect-uri',
+      'https://strict.example/cb',
+      '--default-max-age',
+      '3600',
+      '--require-auth-time',
+      '--json',
+    ]);
+    expect(made.code, made.stderr).toBe(0);
+    const body = JSON.parse(made.stdout);
+    expect(body).toMatchObject({ default_max_age: 3600, require_auth_time: true });
+    await withStore(async (store) => {
+      const client = await store.clients.findById(body.client_id);
+      expect(client).toMatchObject({ defaultMaxAge: 3600, requireAuthTime: true });
+    });
+
+    const plain = JSON.parse(
+      (
+        await tessera([
+          'client',
+          'create',
+          '--name',
+          'Plain app',
+          '--redirect-uri',
+          'https://plain.example/cb',
+          '--json',
+        ])
+      ).stdout,
+    );
+    expect(plain).toMatchObject({ default_max_age: null, require_auth_time: false });
+
+    for (const [value, says] of [
+      ['1h', '--default-max-age must be a whole number of seconds'],
+      ['-5', '--default-max-age must be a whole number of seconds'],
+      ['999999999999', '--default-max-age'],
+    ] as const) {
+      const res = await tessera([
+        'client',
+        'create',
+        '--name',
+        'Bad age',
+        '--redirect-uri',
+        'https://bad.example/cb',
+        `--default-max-age=${value}`,
+      ]);
+      expect(res.code, value).toBe(1);
+      expect(res.stderr, value).toContain(says);
+      expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
   it('keys rotate promotes the standby keys; keys list shows the states', async () => {
     const before = JSON.parse((await tessera(['keys', 'list', '--json'])).stdout).keys;
     const standbyEs = before.find(

@@ -10,6 +10,7 @@ import {
   REDIRECT_URI,
   signInBrowser,
 } from '../helpers/oauth.js';
+import { signInThroughPage } from '../helpers/sign-in-page.js';
 
 const insecure = { [oauth.allowInsecureRequests]: true };
 
@@ -33,20 +34,25 @@ describe('oauth4webapi as the relying party', () => {
   });
   afterAll(async () => server.close());
 
-  async function setup(overrides: Parameters<typeof makeClient>[1] = {}) {
+  async function setup(
+    overrides: Parameters<typeof makeClient>[1] = {},
+    { signIn = true }: { signIn?: boolean } = {},
+  ) {
     const made = await makeClient(ctx, {
       responseTypes: ['code', 'code id_token', 'code token', 'code id_token token'],
       ...overrides,
     });
+    // The library is told what the client registered, so that it holds Tessera to it.
     const client: oauth.Client = {
       client_id: made.client.id,
       id_token_signed_response_alg: made.client.idTokenSignedResponseAlg,
+      ...(made.client.requireAuthTime ? { require_auth_time: true } : {}),
     };
     const auth = made.secret ? oauth.ClientSecretBasic(made.secret) : oauth.None();
-    const { user } = await makeUser(ctx);
+    const { user, password } = await makeUser(ctx);
     const browser = new Browser(server.url);
-    await signInBrowser(ctx, browser, user);
-    return { client, auth, user, browser };
+    if (signIn) await signInBrowser(ctx, browser, user);
+    return { client, auth, user, password, browser };
   }
 
   async function authorize(
@@ -97,14 +103,20 @@ describe('oauth4webapi as the relying party', () => {
     });
   }
 
-  it('runs the code flow: ID token claims, at_hash, userinfo sub, RFC 9068 access token', async () => {
-    const { client, auth, user, browser } = await setup();
-    const { page, verifier, state, nonce } = await authorize(client, browser);
+  it('runs the code flow through the sign-in page: ID token claims, at_hash, userinfo sub, RFC 9068 access token', async () => {
+    const { client, auth, user, password, browser } = await setup({}, { signIn: false });
+    const asked = await authorize(client, browser);
+    expect(new URL(asked.page.location!).pathname).toBe('/login');
+    const consent = await signInThroughPage(browser, asked.page, user.email, password);
+    const page = await browser.submit(consent, {}, 'Allow');
+    const { verifier, state, nonce } = asked;
     const params = oauth.validateAuthResponse(as, client, new URL(page.location!), state);
     const result = await exchange(client, auth, params, verifier, nonce);
     const claims = oauth.getValidatedIdTokenClaims(result)!;
     expect(claims.sub).toBe(user.id);
     expect(claims.aud).toBe(client.client_id);
+    expect(claims.acr).toBe('urn:tessera:acr:pwd');
+    expect(claims.amr).toEqual(['pwd']);
 
     const info = await oauth.processUserInfoResponse(
       as,
@@ -179,8 +191,11 @@ describe('oauth4webapi as the relying party', () => {
     await exchange(client, auth, params, verifier, nonce);
   });
 
-  it('refreshes with a new ID token', async () => {
-    const { client, auth, user, browser } = await setup({ idTokenSignedResponseAlg: 'EdDSA' });
+  it('refreshes with a new ID token, which keeps auth_time for a client that requires it', async () => {
+    const { client, auth, user, browser } = await setup({
+      idTokenSignedResponseAlg: 'EdDSA',
+      requireAuthTime: true,
+    });
     const { page, verifier, state, nonce } = await authorize(client, browser);
     const params = oauth.validateAuthResponse(as, client, new URL(page.location!), state);
     const first = await exchange(client, auth, params, verifier, nonce);
@@ -191,9 +206,12 @@ describe('oauth4webapi as the relying party', () => {
       first.refresh_token!,
       insecure,
     );
+    // require_auth_time: the library refuses a refreshed ID token without auth_time.
     const refreshed = await oauth.processRefreshTokenResponse(as, client, response);
     expect(refreshed.refresh_token).not.toBe(first.refresh_token);
-    expect(oauth.getValidatedIdTokenClaims(refreshed)!.sub).toBe(user.id);
+    const claims = oauth.getValidatedIdTokenClaims(refreshed)!;
+    expect(claims.sub).toBe(user.id);
+    expect(claims.auth_time).toBe(oauth.getValidatedIdTokenClaims(first)!.auth_time);
   });
 
   it('keeps validating access tokens across a key rotation', async () => {

@@ -1,6 +1,7 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
+import { FrozenClock } from '../../src/lib/clock.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
 import { Browser, readForms } from '../helpers/browser.js';
 import {
@@ -10,6 +11,7 @@ import {
   REDIRECT_URI,
   signInBrowser,
 } from '../helpers/oauth.js';
+import { signInThroughPage } from '../helpers/sign-in-page.js';
 
 /**
  * openid-client, a strict certified relying party, against a listening
@@ -25,23 +27,28 @@ describe('openid-client as the relying party', () => {
   });
   afterAll(async () => server.close());
 
-  async function setup(overrides: Parameters<typeof makeClient>[1] = {}) {
-    const { client, secret } = await makeClient(ctx, {
+  async function setup(overrides: Parameters<typeof makeClient>[1] = {}, on = server) {
+    const { client, secret } = await makeClient(on.app.tessera, {
       grantTypes: ['authorization_code', 'refresh_token'],
       responseTypes: ['code', 'code id_token', 'code token', 'code id_token token'],
       postLogoutRedirectUris: ['https://app.example.com/bye'],
       ...overrides,
     });
+    // The library is told what the client registered, so that it holds Tessera to it.
+    const metadata: Partial<oidc.ClientMetadata> = {
+      ...(client.requireAuthTime ? { require_auth_time: true } : {}),
+      ...(client.defaultMaxAge !== null ? { default_max_age: client.defaultMaxAge } : {}),
+    };
     const config = await oidc.discovery(
-      new URL(server.url),
+      new URL(on.url),
       client.id,
-      client.type === 'public' ? undefined : undefined,
+      metadata,
       client.type === 'public' ? oidc.None() : oidc.ClientSecretBasic(secret!),
       { execute: [oidc.allowInsecureRequests] },
     );
-    const { user } = await makeUser(ctx);
-    const browser = new Browser(server.url);
-    return { client, secret, config, user, browser };
+    const { user, password } = await makeUser(on.app.tessera);
+    const browser = new Browser(on.url);
+    return { client, secret, config, user, password, browser };
   }
 
   async function codeFlow(
@@ -74,7 +81,8 @@ describe('openid-client as the relying party', () => {
   });
 
   it('runs the code flow with PKCE, validates the ID token, calls userinfo, refreshes and revokes', async () => {
-    const { config, user, browser } = await setup();
+    // require_auth_time: the library then refuses any ID token without auth_time, refreshed ones too.
+    const { config, user, browser } = await setup({ requireAuthTime: true });
     await signInBrowser(ctx, browser, user);
     const { page, verifier, state, nonce } = await codeFlow(config, browser);
     const tokens = await oidc.authorizationCodeGrant(config, new URL(page.location!), {
@@ -89,6 +97,7 @@ describe('openid-client as the relying party', () => {
     expect(claims.nonce).toBe(nonce);
     expect(typeof claims.at_hash).toBe('string');
     expect(typeof claims.auth_time).toBe('number');
+    expect(claims.acr).toBe('urn:tessera:acr:pwd');
 
     const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
     expect(info).toMatchObject({
@@ -147,16 +156,51 @@ describe('openid-client as the relying party', () => {
     ).rejects.toMatchObject({ error: 'login_required' });
   });
 
-  it('honours max_age: an old sign-in is sent back to the sign-in page, max_age=0 always', async () => {
-    const { config, user, browser } = await setup();
-    await signInBrowser(ctx, browser, user);
-    await codeFlow(config, browser);
-    const fresh = await codeFlow(config, browser, { max_age: '3600' });
-    expect(fresh.page.location?.startsWith(REDIRECT_URI)).toBe(true);
-    const zero = await codeFlow(config, browser, { max_age: '0' });
-    expect(new URL(zero.page.location!).pathname).toBe('/login');
-    const noneZero = await codeFlow(config, browser, { max_age: '0', prompt: 'none' });
-    expect(new URL(noneZero.page.location!).searchParams.get('error')).toBe('login_required');
+  it('signs in through the sign-in page, and honours max_age once the sign-in has aged', async () => {
+    // The server's clock starts two hours back, so that the sign-in ages without waiting; it
+    // catches up with real time before any token reaches the library, which checks times itself.
+    const clock = new FrozenClock(Date.now() - 7_200_000);
+    const aged = await startServer({ clock });
+    try {
+      const { config, user, password, browser } = await setup({ firstParty: true }, aged);
+      const asked = await codeFlow(config, browser, { max_age: '3600' });
+      expect(new URL(asked.page.location!).pathname).toBe('/login');
+      const signedIn = await signInThroughPage(browser, asked.page, user.username, password);
+      expect(signedIn.location?.startsWith(REDIRECT_URI)).toBe(true);
+      const signedInAt = Math.floor(clock.now() / 1000);
+
+      clock.set(Date.now());
+      // Two hours later, max_age=3600 no longer accepts that sign-in; max_age=10800 still does.
+      const stale = await codeFlow(config, browser, { max_age: '3600' });
+      expect(new URL(stale.page.location!).pathname).toBe('/login');
+      const silent = await codeFlow(config, browser, { max_age: '3600', prompt: 'none' });
+      expect(new URL(silent.page.location!).searchParams.get('error')).toBe('login_required');
+      const lenient = await codeFlow(config, browser, { max_age: '10800' });
+      const old = await oidc.authorizationCodeGrant(config, new URL(lenient.page.location!), {
+        pkceCodeVerifier: lenient.verifier,
+        expectedState: lenient.state,
+        expectedNonce: lenient.nonce,
+        maxAge: 10800,
+      });
+      expect(old.claims()?.auth_time).toBe(signedInAt);
+
+      // Signing in again through the page satisfies max_age=3600, as the library checks.
+      const again = await signInThroughPage(browser, stale.page, user.username, password);
+      const fresh = await oidc.authorizationCodeGrant(config, new URL(again.location!), {
+        pkceCodeVerifier: stale.verifier,
+        expectedState: stale.state,
+        expectedNonce: stale.nonce,
+        maxAge: 3600,
+      });
+      expect(fresh.claims()?.auth_time).toBe(Math.floor(clock.now() / 1000));
+      expect(fresh.claims()?.sub).toBe(user.id);
+
+      // max_age=0 asks every time, even right after a sign-in.
+      const zero = await codeFlow(config, browser, { max_age: '0' });
+      expect(new URL(zero.page.location!).pathname).toBe('/login');
+    } finally {
+      await aged.close();
+    }
   });
 
   it('delivers the response by form_post', async () => {

@@ -234,6 +234,77 @@ describe('claims asked for by name: consent and client policy', () => {
     expect(replay.text).toContain('already been answered');
   });
 
+  it('a claim asked for the ID token alone is on the consent page, then in the ID token (refreshed ones too), not in /userinfo', async () => {
+    const tc = await makeClient(ctx, { scopes: ['openid', 'profile', 'email', 'offline_access'] });
+    const { user, browser } = await person();
+    const claims = JSON.stringify({ id_token: { email: null, given_name: { essential: true } } });
+    const flow = start(browser, tc.client, { claims, scope: 'openid offline_access' });
+    const consent = await flow.page;
+    expect(consentLines(consent.text)).toEqual([
+      'Know who you are (your account identifier) (openid)',
+      expect.stringContaining('offline_access'),
+      'See your e-mail address (email, asked for by name)',
+      'See your first name (given_name, asked for by name)',
+    ]);
+    const allowed = await browser.submit(consent, {}, 'Allow');
+    const tokens = await exchange(tc, redirectParams(allowed).get('code')!, flow.verifier);
+    const idToken = decodeJwt(tokens.id_token);
+    expect(idToken.email).toBe(user.email);
+    expect(idToken.given_name).toBe('Alice');
+    expect(idToken.family_name).toBeUndefined();
+    // Asked for the ID token, so /userinfo does not answer them.
+    expect((await userinfo(server.url, tokens.access_token)).body).toEqual({ sub: user.id });
+    const refreshed = await refresh(server.url, tc, tokens.refresh_token);
+    expect(refreshed.status, refreshed.text).toBe(200);
+    const again = decodeJwt(String(refreshed.body.id_token));
+    expect(again.email).toBe(user.email);
+    expect(again.given_name).toBe('Alice');
+  });
+
+  it('a claim asked for the ID token without consent: prompt=none is consent_required, Deny puts it in no ID token', async () => {
+    const tc = await makeClient(ctx, { scopes: ['openid', 'email'] });
+    const { browser } = await person();
+    // Consent to openid alone first, so that only the claim is missing from the grant.
+    await browser.submit(await start(browser, tc.client).page, {}, 'Allow');
+    const claims = JSON.stringify({ id_token: { email: { essential: true } } });
+    const silent = await start(browser, tc.client, { claims, prompt: 'none' }).page;
+    expect(redirectParams(silent).get('error')).toBe('consent_required');
+    const denied = await browser.submit(
+      await start(browser, tc.client, { claims }).page,
+      {},
+      'Deny',
+    );
+    expect(redirectParams(denied).get('error')).toBe('access_denied');
+    // Without the claims parameter the grant still holds, and the ID token has no e-mail.
+    const plain = start(browser, tc.client);
+    const code = redirectParams(await plain.page).get('code');
+    const tokens = await exchange(tc, code!, plain.verifier);
+    expect(decodeJwt(tokens.id_token).email).toBeUndefined();
+  });
+
+  it('the front-channel ID token of a hybrid response carries a consented claim asked for by name, and nothing the client may not have', async () => {
+    const tc = await makeClient(ctx, {
+      scopes: ['openid', 'email'],
+      responseTypes: ['code', 'code id_token'],
+    });
+    const { user, browser } = await person();
+    const claims = JSON.stringify({ id_token: { email: null, phone_number: null } });
+    const consent = await start(browser, tc.client, {
+      claims,
+      response_type: 'code id_token',
+      nonce: 'n-1',
+    }).page;
+    expect(consentLines(consent.text)).toEqual([
+      'Know who you are (your account identifier) (openid)',
+      'See your e-mail address (email, asked for by name)',
+    ]);
+    const allowed = await browser.submit(consent, {}, 'Allow');
+    const fragment = new URLSearchParams(new URL(allowed.location!).hash.slice(1));
+    const idToken = decodeJwt(fragment.get('id_token')!);
+    expect(idToken.email).toBe(user.email);
+    expect(idToken.phone_number).toBeUndefined();
+  });
+
   it('claims released by scope go to /userinfo, not into the ID token (OpenID Connect Core §5.4)', async () => {
     const tc = await makeClient(ctx, { firstParty: true });
     const { user, browser } = await person();

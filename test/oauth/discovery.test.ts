@@ -1,9 +1,9 @@
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import type { TokenEndpointAuthMethod } from '../../src/store/types.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
-import { Browser } from '../helpers/browser.js';
+import { Browser, type Page, readForms } from '../helpers/browser.js';
 import {
   authorizePath,
   basicAuth,
@@ -216,7 +216,7 @@ describe('discovery metadata is complete and true', () => {
     expect(redirectParams(page).get('error')).toBe('invalid_request');
   });
 
-  it('every advertised scope and prompt value is accepted', async () => {
+  it('every advertised scope is accepted', async () => {
     const { client } = await makeClient(ctx, { firstParty: true });
     const { browser } = await signedIn();
     const page = await browser.get(
@@ -228,18 +228,79 @@ describe('discovery metadata is complete and true', () => {
       }),
     );
     expect(redirectParams(page).get('code')).toBeTruthy();
-    for (const prompt of meta.prompt_values_supported) {
-      const res = await browser.get(
+  });
+
+  it('every advertised prompt value does what OpenID Connect Core §3.1.2.1 says', async () => {
+    // A third-party client the person has already consented to, so that each value shows its own effect.
+    const { client } = await makeClient(ctx, { name: 'Prompted App' });
+    const { user, browser } = await signedIn();
+    const ask = (from: Browser, prompt?: string) =>
+      from.get(
         authorizePath({
           response_type: 'code',
           client_id: client.id,
           redirect_uri: REDIRECT_URI,
-          prompt,
+          scope: 'openid',
+          ...(prompt ? { prompt } : {}),
         }),
       );
-      if (res.location?.startsWith(REDIRECT_URI))
-        expect(redirectParams(res).get('error'), prompt).toBeNull();
-      else expect([200, 303], prompt).toContain(res.status);
+    await browser.submit(await ask(browser), {}, 'Allow');
+    expect(redirectParams(await ask(browser)).get('code')).toBeTruthy();
+
+    const behaviour: Record<string, (page: Page) => Promise<void> | void> = {
+      // No page at all: a code for a signed-in person who consented, login_required otherwise.
+      none: async (page) => {
+        expect(redirectParams(page).get('code')).toBeTruthy();
+        const anonymous = await ask(new Browser(server.url), 'none');
+        expect(redirectParams(anonymous).get('error')).toBe('login_required');
+      },
+      // A signed-in person is sent to sign in again.
+      login: (page) => {
+        expect(page.status).toBe(303);
+        expect(new URL(page.location!).pathname).toBe('/login');
+      },
+      // The consent page, although consent was given.
+      consent: (page) => {
+        expect(page.status).toBe(200);
+        expect(page.text).toContain('Prompted App wants to access your account');
+        expect(
+          readForms(page.text, page.url).flatMap((f) => f.buttons.map((b) => b.label)),
+        ).toEqual(expect.arrayContaining(['Allow', 'Deny']));
+      },
+      // The account chooser: the signed-in person, and another account.
+      select_account: (page) => {
+        expect(page.status).toBe(200);
+        expect(page.text).toContain('Choose an account');
+        expect(
+          readForms(page.text, page.url).flatMap((f) => f.buttons.map((b) => b.label)),
+        ).toEqual([`Continue as ${user.username}`, 'Use another account']);
+      },
+    };
+    expect(meta.prompt_values_supported.length).toBeGreaterThan(0);
+    for (const prompt of meta.prompt_values_supported) {
+      expect(behaviour[prompt], `a behaviour checked for prompt=${prompt}`).toBeDefined();
+      await behaviour[prompt]!(await ask(browser, prompt));
+    }
+  });
+
+  it('every advertised acr value can be asked for, and is what the ID token says', async () => {
+    expect(meta.acr_values_supported).toEqual(expect.arrayContaining([expect.any(String)]));
+    const { client, secret } = await makeClient(ctx, { firstParty: true });
+    const { browser } = await signedIn();
+    for (const acr of meta.acr_values_supported as string[]) {
+      for (const asked of [
+        { acr_values: acr },
+        { claims: JSON.stringify({ id_token: { acr: { essential: true, values: [acr] } } }) },
+      ]) {
+        const code = await obtainCode(browser, client, { scope: 'openid', ...asked });
+        const tokens = await postForm(
+          server.url,
+          '/token',
+          { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI },
+          { authorization: basicAuth(client.id, secret!) },
+        );
+        expect(decodeJwt(String(tokens.body.id_token)).acr).toBe(acr);
+      }
     }
   });
 

@@ -1,4 +1,5 @@
 import { type AppContext, nowSeconds } from '../../context.js';
+import { sessionAcr } from '../../domain/acr.js';
 import { sha256 } from '../../lib/hash.js';
 import { randomId, randomToken } from '../../lib/random.js';
 import type { Grant, Session, User } from '../../store/types.js';
@@ -42,6 +43,7 @@ export async function completeAuthorization(
 ): Promise<Record<string, string>> {
   const now = nowSeconds(ctx);
   const grant = await recordGrant(ctx, request, user, existing, now);
+  const acr = sessionAcr(session);
 
   const code = randomToken(32);
   const familyId = randomId();
@@ -58,7 +60,7 @@ export async function completeAuthorization(
     nonce: request.nonce ?? null,
     sessionId: session.id,
     authTime: session.authTime,
-    acr: session.acr,
+    acr,
     amr: session.amr,
     claims: request.claims ?? null,
     sessionExpiresAt: session.expiresAt,
@@ -77,7 +79,7 @@ export async function completeAuthorization(
     familyId,
     sessionId: session.id,
     authTime: session.authTime,
-    acr: session.acr,
+    acr,
     amr: session.amr,
     claims: request.claims ?? null,
   };

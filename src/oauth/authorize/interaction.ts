@@ -1,9 +1,10 @@
 import { type AppContext, nowSeconds } from '../../context.js';
+import { satisfiesAcr, sessionAcr } from '../../domain/acr.js';
 import { hmacSha256, safeEqual, sha256 } from '../../lib/hash.js';
 import { randomId } from '../../lib/random.js';
 import type { Grant, Session, User } from '../../store/types.js';
 import { releasedClaimNames } from '../claims.js';
-import { InvalidRequest } from '../errors.js';
+import { InvalidRequest, UnmetAuthenticationRequirements } from '../errors.js';
 import { covers } from '../scopes.js';
 import type { AuthorizationRequest } from './request.js';
 
@@ -16,7 +17,7 @@ import type { AuthorizationRequest } from './request.js';
  */
 export const LOGIN_MARKER = 'tessera_login';
 
-/** How long a person has to sign in, and to answer the consent page. */
+/** How long a person has to sign in, and to answer the consent page or the account chooser. */
 const MARKER_TTL = 600;
 const INTERACTION_TTL = 600;
 
@@ -65,11 +66,14 @@ export function loginRedirect(
 }
 
 export type LoginDecision =
-  | { kind: 'ok' }
+  /** The session will do; `fresh` when the person has just signed in for this very request. */
+  | { kind: 'ok'; fresh: boolean }
   /** Nobody is signed in. */
   | { kind: 'sign-in' }
   /** Someone is, but the request needs a fresh sign-in (prompt=login, max_age, another user hinted). */
-  | { kind: 'fresh-sign-in' };
+  | { kind: 'fresh-sign-in' }
+  /** Someone is, but their sign-in did not reach the class (acr) the request asks for. */
+  | { kind: 'stronger-sign-in' };
 
 /** The `sub` of an ID token we issued, for id_token_hint; expired ones count (OpenID Connect Core §3.1.2.1). */
 async function hintedSubject(
@@ -82,6 +86,12 @@ async function hintedSubject(
   const aud = claims.aud;
   if (aud !== clientId && !(Array.isArray(aud) && aud.includes(clientId))) return undefined;
   return typeof claims.sub === 'string' ? claims.sub : undefined;
+}
+
+/** Whether the session reached one of the classes the request asks for (or it asks for none). */
+function reachesAcr(request: AuthorizationRequest, session: Session): boolean {
+  const achieved = sessionAcr(session);
+  return !request.acr || request.acr.values.some((wanted) => satisfiesAcr(achieved, wanted));
 }
 
 /** Whether the person must sign in (again) before this request can go on. */
@@ -104,10 +114,17 @@ export async function loginDecision(
     session.authTime >= marker.time &&
     (await ctx.store.markers.use(`login:${marker.id}`, marker.time + MARKER_TTL))
   ) {
-    return { kind: 'ok' };
+    // Signed in just now for this request: a class still not reached cannot be reached by
+    // asking again. Required (essential), the request fails; asked for, it goes on, and the ID
+    // token's acr says what was reached (OpenID Connect Core §5.5.1.1).
+    if (request.acr?.essential && !reachesAcr(request, session)) {
+      throw new UnmetAuthenticationRequirements(
+        'the sign-in did not reach the authentication context class required (claims.id_token.acr)',
+      );
+    }
+    return { kind: 'ok', fresh: true };
   }
-  if (request.prompt.has('login') || request.prompt.has('select_account'))
-    return { kind: 'fresh-sign-in' };
+  if (request.prompt.has('login')) return { kind: 'fresh-sign-in' };
   // max_age=0 means "sign in now" (OpenID Connect Core §3.1.2.1), even within the second of the last sign-in.
   const age = nowSeconds(ctx) - session.authTime;
   if (request.maxAge !== undefined && (age > request.maxAge || request.maxAge === 0)) {
@@ -119,7 +136,8 @@ export async function loginDecision(
   ) {
     return { kind: 'fresh-sign-in' };
   }
-  return { kind: 'ok' };
+  if (!reachesAcr(request, session)) return { kind: 'stronger-sign-in' };
+  return { kind: 'ok', fresh: false };
 }
 
 /** The claims a grant already covers: those of its scopes and those consented to by name. */
@@ -151,7 +169,7 @@ export function claimsBeyondScopes(request: AuthorizationRequest): string[] {
 interface SealedInteraction {
   /** The authorization request's parameters. */
   p: Record<string, string>;
-  /** The user and session the consent page was shown to. */
+  /** The user and session the page was shown to. */
   u: string;
   s: string;
   t: number;
@@ -159,9 +177,21 @@ interface SealedInteraction {
   n: string;
 }
 
-/** Packs the pending request for the consent form: signed, bound to the person and session, short-lived. */
+/**
+ * The pages that carry a pending request and come back with the person's answer. Each seals for
+ * its own purpose, so that an answer cannot be replayed to the other.
+ */
+export type InteractionPage = 'consent' | 'select-account';
+
+const ANSWERED: Record<InteractionPage, string> = {
+  consent: 'this consent form has already been answered: start again from the app',
+  'select-account': 'this account choice has already been made: start again from the app',
+};
+
+/** Packs the pending request for a page's form: signed, bound to the person and session, short-lived. */
 export function sealInteraction(
   ctx: AppContext,
+  page: InteractionPage,
   request: AuthorizationRequest,
   user: User,
   session: Session,
@@ -174,28 +204,27 @@ export function sealInteraction(
     n: randomId(12),
   };
   const text = Buffer.from(JSON.stringify(body)).toString('base64url');
-  return `${text}.${sign(ctx, 'consent', text)}`;
+  return `${text}.${sign(ctx, page, text)}`;
 }
 
 /**
- * The parameters of a sealed interaction, if it is genuine, fresh, for this session, and not
- * answered before: a consent form is accepted once.
+ * The parameters of a sealed interaction, if it is genuine, made for `page`, fresh, for this
+ * session, and not answered before: each form is accepted once.
  */
 export async function openInteraction(
   ctx: AppContext,
+  page: InteractionPage,
   sealed: unknown,
   session: Session,
 ): Promise<Record<string, string> | undefined> {
   if (typeof sealed !== 'string' || sealed.length > 16_384) return undefined;
   const [text, sig] = sealed.split('.');
-  if (!text || !sig || !safeEqual(sig, sign(ctx, 'consent', text))) return undefined;
+  if (!text || !sig || !safeEqual(sig, sign(ctx, page, text))) return undefined;
   const body = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as SealedInteraction;
   if (body.u !== session.userId || body.s !== session.id) return undefined;
   if (nowSeconds(ctx) - body.t > INTERACTION_TTL) return undefined;
-  if (!(await ctx.store.markers.use(`consent:${body.n}`, body.t + INTERACTION_TTL))) {
-    throw new InvalidRequest(
-      'this consent form has already been answered: start again from the app',
-    );
+  if (!(await ctx.store.markers.use(`${page}:${body.n}`, body.t + INTERACTION_TTL))) {
+    throw new InvalidRequest(ANSWERED[page]);
   }
   return body.p;
 }

@@ -1,8 +1,7 @@
 import type { AppContext } from '../../context.js';
 import { RESPONSE_TYPES } from '../../domain/client-rules.js';
 import type { Client } from '../../store/types.js';
-import { releasedClaimNames } from '../claims.js';
-import { claimNames, limitClaimsRequest, parseClaimsParameter } from '../claims-request.js';
+import type { AcrRequest } from '../acr-request.js';
 import {
   InvalidRequest,
   RequestNotSupported,
@@ -14,12 +13,12 @@ import {
 import { param, type RawParams } from '../params.js';
 import { isValidChallenge } from '../pkce.js';
 import { checkAllowed, parseScope } from '../scopes.js';
+import { checkSignInParameters } from './sign-in-parameters.js';
 
 export { RESPONSE_TYPES };
 export type ResponseType = (typeof RESPONSE_TYPES)[number];
 export const RESPONSE_MODES = ['query', 'fragment', 'form_post'] as const;
 export type ResponseMode = (typeof RESPONSE_MODES)[number];
-export const PROMPTS = ['none', 'login', 'consent', 'select_account'] as const;
 
 /**
  * The parameters an authorization request may carry (RFC 6749 §4.1.1, OpenID Connect Core
@@ -64,10 +63,16 @@ export interface AuthorizationRequest extends ResponseTarget {
   nonce: string | undefined;
   codeChallenge: string | undefined;
   prompt: Set<string>;
+  /** max_age, or the client's default_max_age when the request has none. */
   maxAge: number | undefined;
+  /** The sign-in class asked for (acr_values, claims.id_token.acr); undefined if none. */
+  acr: AcrRequest | undefined;
   loginHint: string | undefined;
   idTokenHint: string | undefined;
-  /** The `claims` parameter limited to the claims the client may have, as JSON; undefined if none. */
+  /**
+   * The `claims` parameter limited to the claims the client may have, with `auth_time` when
+   * max_age asks for it, as JSON; undefined if none.
+   */
   claims: string | undefined;
   /** The names `claims` asks for: each is shown on the consent page unless a scope covers it. */
   claimNames: string[];
@@ -253,41 +258,15 @@ export function checkParameters(
     );
   }
 
-  const prompt = new Set((param(params, 'prompt') ?? '').split(' ').filter(Boolean));
-  for (const value of prompt) {
-    if (!(PROMPTS as readonly string[]).includes(value))
-      throw new InvalidRequest(`prompt "${value}" is not supported`);
-  }
-  if (prompt.has('none') && prompt.size > 1)
-    throw new InvalidRequest('prompt=none cannot be combined with other values');
-
-  const maxAgeText = param(params, 'max_age');
-  let maxAge: number | undefined;
-  if (maxAgeText !== undefined) {
-    if (!/^\d{1,10}$/.test(maxAgeText))
-      throw new InvalidRequest('max_age must be a non-negative whole number of seconds');
-    maxAge = Number(maxAgeText);
-  } else if (client.defaultMaxAge !== null) {
-    maxAge = client.defaultMaxAge;
-  }
-
-  const claimsText = param(params, 'claims');
-  // Asking for a claim by name gets no more than the client's scopes could release.
-  const claims =
-    claimsText === undefined
-      ? undefined
-      : limitClaimsRequest(parseClaimsParameter(claimsText), releasedClaimNames(client.scopes));
+  const signIn = checkSignInParameters(client, params);
 
   return {
     scopes,
     nonce,
     codeChallenge: challenge,
-    prompt,
-    maxAge,
+    ...signIn,
     loginHint: param(params, 'login_hint'),
     idTokenHint: param(params, 'id_token_hint'),
-    claims: claims && JSON.stringify(claims),
-    claimNames: claimNames(claims),
   };
 }
 

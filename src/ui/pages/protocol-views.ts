@@ -18,13 +18,21 @@ export function formActionSource(action: string): string {
   );
 }
 
-/** The pages of the protocol endpoints: consent, the form_post response, and logout. */
+/** The pages of the protocol endpoints: consent, the account chooser, the form_post response, and logout. */
 export function protocolViews(ctx: AppContext): ProtocolViews {
   return {
     consent(request, reply, view) {
       return sendPage(ctx, request, reply, 'consent', {
         title: `Allow ${view.clientName}?`,
         signedInAs: view.username,
+        ...view,
+      });
+    },
+
+    selectAccount(request, reply, view) {
+      // No header sign-out button here: the page is about the signed-in person already.
+      return sendPage(ctx, request, reply, 'select-account', {
+        title: 'Choose an account',
         ...view,
       });
     },
