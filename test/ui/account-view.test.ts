@@ -46,16 +46,24 @@ describe('account page template', () => {
         {
           id: 's1',
           current: true,
-          userAgent: 'Firefox',
+          browser: 'Firefox on Linux',
           ip: '10.0.0.1',
           startedAt: 'a',
           lastSeenAt: 'b',
         },
-        { id: 's2', current: false, userAgent: null, ip: null, startedAt: 'c', lastSeenAt: 'd' },
+        {
+          id: 's2',
+          current: false,
+          browser: 'Unknown browser',
+          ip: null,
+          startedAt: 'c',
+          lastSeenAt: 'd',
+        },
       ],
     });
     expect(html).toContain('<h2 id="apps-heading">Connected apps</h2>');
     expect(html).toContain('Photos &lt;app&gt;');
+    expect(html).toContain('Firefox on Linux · 10.0.0.1');
     const forms = readForms(html, 'http://localhost/account');
     const byButton = (label: string) =>
       forms.filter((f) => f.buttons.some((b) => b.label === label));

@@ -1,6 +1,7 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import type { SignedIn } from '../../http/session.js';
 import type { PageData } from '../render.js';
+import { browserName } from './browser-name.js';
 import type { FormError } from './messages.js';
 
 /** The profile as the account page shows it. */
@@ -30,7 +31,8 @@ export interface AccountSessionView {
   id: string;
   /** The session of the browser looking at the page. */
   current: boolean;
-  userAgent: string | null;
+  /** The browser and its system, e.g. "Chrome on Linux" (see browserName). */
+  browser: string;
   ip: string | null;
   startedAt: string;
   lastSeenAt: string;
@@ -81,7 +83,7 @@ export async function accountPageData(
     sessions: sessions.map((s) => ({
       id: s.id,
       current: s.id === current.id,
-      userAgent: s.userAgent,
+      browser: browserName(s.userAgent),
       ip: s.ip,
       startedAt: formatTime(s.createdAt),
       lastSeenAt: formatTime(s.lastSeenAt),
