@@ -376,7 +376,6 @@ export interface KeyStore {
   /** Lets a published key start signing at `at`. */
   activate(kid: string, at: number): Promise<void>;
   retire(kid: string, retiredAt: number, expiresAt: number): Promise<void>;
-  delete(kid: string): Promise<void>;
 }
 
 /** Values that may be used once (sign-in markers, consent forms), remembered until they expire. */

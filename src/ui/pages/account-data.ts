@@ -40,10 +40,10 @@ export interface AccountSessionView {
 
 export interface AccountPageData extends PageData {
   user: ProfileView;
-  /** Rendered as "Connected apps" when present. */
-  grants?: AccountGrantView[];
-  /** Rendered as "Sessions" when present. */
-  sessions?: AccountSessionView[];
+  /** "Connected apps". */
+  grants: AccountGrantView[];
+  /** "Sessions": every active session of the person, this browser's included. */
+  sessions: AccountSessionView[];
   notice?: string;
   /** A failed "Delete account" (wrong password), shown by that form. */
   deleteError?: FormError;
@@ -60,8 +60,7 @@ export function formatTime(seconds: number): string {
 
 /**
  * Everything the account page shows for the signed-in person. The one place
- * that gathers it, so features that add to the page (connected apps,
- * sessions) add their data here.
+ * that gathers it, so features that add to the page add their data here.
  */
 export async function accountPageData(
   ctx: AppContext,

@@ -41,7 +41,6 @@ function showEdit(
       signedInAs: signedIn.user.username,
       values,
       error,
-      emailVerified: signedIn.user.emailVerified,
       limits: LIMITS,
     },
     status,
