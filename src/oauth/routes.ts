@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { registerCors } from '../http/cors.js';
 import { registerAuthorizationEndpoint } from './authorize/endpoint.js';
-import { backchannelLogout } from './backchannel.js';
 import { registerDiscovery, registerJwks } from './discovery.js';
 import { registerIntrospectionEndpoint } from './introspect.js';
 import { registerLogoutEndpoint } from './logout.js';
@@ -33,5 +32,4 @@ export async function registerOAuthRoutes(
   registerRevocationEndpoint(app, ctx);
   registerIntrospectionEndpoint(app, ctx);
   registerLogoutEndpoint(app, ctx, views);
-  ctx.hooks.sessionEnded.push(backchannelLogout);
 }
