@@ -12,7 +12,7 @@ import type { Store } from './store/types.js';
 /** Configuration once the instance secret is known. */
 export type RuntimeConfig = Config & { secret: string };
 
-/** What every part of the app is built from; app.ts assembles it, tests pass their own pieces. */
+/** What every part of the app is built from; compose.ts assembles it, tests pass their own pieces. */
 export interface AppContext {
   config: RuntimeConfig;
   store: Store;
@@ -26,7 +26,7 @@ export interface AppContext {
   events: EventBus;
   /** The abuse limits: password guessing, sign-ups, failed client requests. */
   throttle: Throttle;
-  /** Extension points: protocol modules register here what must happen on domain events. */
+  /** What must happen on domain events, whoever causes them (back-channel logout when a session ends). */
   hooks: { sessionEnded: SessionEndedHook[] };
   /** Work no request waits for (the session-ended hooks); drained when the app closes. */
   background: Background;

@@ -1,10 +1,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { type AppContext, nowSeconds } from '../context.js';
+import type { AppContext } from '../context.js';
 import { NotFoundError } from '../domain/errors.js';
 import { setPassword } from '../domain/password-change.js';
-import { endSessionsOfUser } from '../domain/sessions.js';
+import { deleteUser, setRole } from '../domain/user-changes.js';
 import { LIMITS, registerUser } from '../domain/users.js';
 import type { User } from '../store/types.js';
 import { requireAdmin } from './auth.js';
@@ -103,19 +103,9 @@ export function registerUserAdmin(app: FastifyInstance, ctx: AppContext): void {
     '/admin/api/users/:id/role',
     { onRequest, schema: { params: IdParams, body: RoleBody } },
     async (request) => {
-      const user = await ctx.store.users.update(
-        request.params.id,
-        { role: request.body.role },
-        nowSeconds(ctx),
-      );
-      if (!user) throw new NotFoundError('user');
-      await ctx.store.audit.record({
-        type: 'user.role_changed',
-        userId: user.id,
-        clientId: null,
+      const user = await setRole(ctx, request.params.id, request.body.role, {
+        by: 'admin',
         ip: request.ip,
-        details: { role: user.role },
-        createdAt: nowSeconds(ctx),
       });
       return userView(user);
     },
@@ -142,8 +132,7 @@ export function registerUserAdmin(app: FastifyInstance, ctx: AppContext): void {
     async (request, reply) => {
       const user = await ctx.store.users.findById(request.params.id);
       if (!user) throw new NotFoundError('user');
-      await endSessionsOfUser(ctx, user.id);
-      await ctx.store.users.delete(user.id);
+      await deleteUser(ctx, user, { by: 'admin', ip: request.ip });
       return reply.code(204).send();
     },
   );

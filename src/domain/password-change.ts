@@ -4,12 +4,10 @@ import { NotFoundError } from './errors.js';
 import { checkPassword } from './password-policy.js';
 import { hashPassword } from './passwords.js';
 import { endSessionsOfUser } from './sessions.js';
+import type { ChangedBy } from './user-changes.js';
 
 /** Who set a password, and from where, for the audit log. */
-export interface PasswordChange {
-  /** The person on the account page, an admin through the admin API, or `tessera user set-password`. */
-  by: 'self' | 'admin' | 'cli';
-  ip?: string | null;
+export interface PasswordChange extends ChangedBy {
   /** The session that made the change, which stays signed in; every other one ends. */
   keepSessionId?: string;
 }

@@ -84,13 +84,39 @@ export async function renewSession(
   return renewed && { session: renewed, secret };
 }
 
-/** The active session a cookie value belongs to, if any. */
+/**
+ * How often a session's "last seen" is written, in seconds: the account page shows it to the
+ * minute, so a browser loading pages in a loop costs one write a minute, not one a request.
+ */
+export const LAST_SEEN_EVERY = 60;
+
+/**
+ * The active session a cookie value belongs to, if any. Finding it is the browser being seen:
+ * its "last seen" moves to now when it is at least LAST_SEEN_EVERY old. Only requests that carry
+ * the session cookie get here (pages, /authorize, /logout); the token endpoint never does, so
+ * refreshing tokens costs no write.
+ */
 export async function findSession(
   ctx: AppContext,
   secret: string | undefined,
 ): Promise<Session | undefined> {
   if (!secret || secret.length > 128) return undefined;
-  return ctx.store.sessions.findActiveBySecret(sha256(secret), nowSeconds(ctx));
+  const now = nowSeconds(ctx);
+  const session = await ctx.store.sessions.findActiveBySecret(sha256(secret), now);
+  // A time ahead of ours (another instance's clock) is left alone too.
+  if (!session || now - session.lastSeenAt < LAST_SEEN_EVERY) return session;
+  return markSeen(ctx, session, now);
+}
+
+async function markSeen(ctx: AppContext, session: Session, now: number): Promise<Session> {
+  try {
+    await ctx.store.sessions.touch(session.id, now);
+    return { ...session, lastSeenAt: now };
+  } catch (error) {
+    // Bookkeeping: a database that cannot take the write just now must not fail the request.
+    ctx.log.warn({ err: error, session: session.id }, 'could not record a session as seen');
+    return session;
+  }
 }
 
 /** Something that must happen when a session ends (OpenID Connect back-channel logout). */

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { registerAuthorizationEndpoint } from './authorize/endpoint.js';
-import { backchannelLogout } from './backchannel.js';
 import type { BrowserSession } from './browser.js';
 import { registerDiscovery, registerJwks } from './discovery.js';
 import { registerIntrospectionEndpoint } from './introspect.js';
@@ -43,5 +42,4 @@ export async function registerOAuthRoutes(
   registerRevocationEndpoint(app, ctx);
   registerIntrospectionEndpoint(app, ctx);
   registerLogoutEndpoint(app, ctx, views, browser);
-  ctx.hooks.sessionEnded.push(backchannelLogout);
 }

@@ -349,6 +349,7 @@ export interface SessionStore {
   /** An active (not ended, not expired) session by its cookie hash. */
   findActiveBySecret(secretHash: string, now: number): Promise<Session | undefined>;
   findById(id: string): Promise<Session | undefined>;
+  /** Moves "last seen" to `now`; the domain decides how often (domain/sessions.ts). */
   touch(id: string, now: number): Promise<void>;
   /**
    * Ends a session, once, with what belongs to it: the tokens issued in it (every token that
@@ -375,7 +376,6 @@ export interface KeyStore {
   /** Lets a published key start signing at `at`. */
   activate(kid: string, at: number): Promise<void>;
   retire(kid: string, retiredAt: number, expiresAt: number): Promise<void>;
-  delete(kid: string): Promise<void>;
 }
 
 /** Values that may be used once (sign-in markers, consent forms), remembered until they expire. */

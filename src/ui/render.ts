@@ -49,7 +49,6 @@ export function errorPage(
 ): FastifyReply {
   const html = renderView('error', {
     title: status === 404 ? 'Not found' : 'Something went wrong',
-    status,
     error: body.error,
     description: body.error_description,
     requestId: body.request_id,

@@ -18,13 +18,13 @@ const base: AccountPageData = {
     role: 'admin',
     twoFactor: true,
   },
+  grants: [],
+  sessions: [],
 };
 
 describe('account page template', () => {
-  it('leaves out "Connected apps" and "Sessions" when their data is absent', () => {
+  it('shows the profile and the password field of "Delete account"', () => {
     const html = renderView('account', base);
-    expect(html).not.toContain('Connected apps');
-    expect(html).not.toContain('<h2 id="sessions-heading">');
     expect(html).toMatch(/<dt>Email verified<\/dt><dd>Yes<\/dd>/);
     expect(html).toMatch(/<dt>Two-factor sign-in<\/dt><dd>On<\/dd>/);
     expect(fieldNameByLabel(html, 'Password')).toBe('password');
@@ -46,16 +46,24 @@ describe('account page template', () => {
         {
           id: 's1',
           current: true,
-          userAgent: 'Firefox',
+          browser: 'Firefox on Linux',
           ip: '10.0.0.1',
           startedAt: 'a',
           lastSeenAt: 'b',
         },
-        { id: 's2', current: false, userAgent: null, ip: null, startedAt: 'c', lastSeenAt: 'd' },
+        {
+          id: 's2',
+          current: false,
+          browser: 'Unknown browser',
+          ip: null,
+          startedAt: 'c',
+          lastSeenAt: 'd',
+        },
       ],
     });
     expect(html).toContain('<h2 id="apps-heading">Connected apps</h2>');
     expect(html).toContain('Photos &lt;app&gt;');
+    expect(html).toContain('Firefox on Linux · 10.0.0.1');
     const forms = readForms(html, 'http://localhost/account');
     const byButton = (label: string) =>
       forms.filter((f) => f.buttons.some((b) => b.label === label));
@@ -79,7 +87,7 @@ describe('account page template', () => {
   });
 
   it('says so when no app has access', () => {
-    const html = renderView('account', { ...base, grants: [], sessions: [] });
+    const html = renderView('account', base);
     expect(html).toContain('No apps have access to your account.');
     expect(html).not.toContain('End all other sessions');
   });

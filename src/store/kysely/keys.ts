@@ -73,10 +73,6 @@ function keysOn(db: Kysely<Database> | Transaction<Database>, root: Kysely<Datab
         .where('kid', '=', kid)
         .execute();
     },
-
-    async delete(kid) {
-      await db.deleteFrom('signing_keys').where('kid', '=', kid).execute();
-    },
   };
   return store;
 }

@@ -1,6 +1,7 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import type { SignedIn } from '../../http/session.js';
 import type { PageData } from '../render.js';
+import { browserName } from './browser-name.js';
 import type { FormError } from './messages.js';
 
 /** The profile as the account page shows it. */
@@ -30,7 +31,8 @@ export interface AccountSessionView {
   id: string;
   /** The session of the browser looking at the page. */
   current: boolean;
-  userAgent: string | null;
+  /** The browser and its system, e.g. "Chrome on Linux" (see browserName). */
+  browser: string;
   ip: string | null;
   startedAt: string;
   lastSeenAt: string;
@@ -38,10 +40,10 @@ export interface AccountSessionView {
 
 export interface AccountPageData extends PageData {
   user: ProfileView;
-  /** Rendered as "Connected apps" when present. */
-  grants?: AccountGrantView[];
-  /** Rendered as "Sessions" when present. */
-  sessions?: AccountSessionView[];
+  /** "Connected apps". */
+  grants: AccountGrantView[];
+  /** "Sessions": every active session of the person, this browser's included. */
+  sessions: AccountSessionView[];
   notice?: string;
   /** A failed "Delete account" (wrong password), shown by that form. */
   deleteError?: FormError;
@@ -58,8 +60,7 @@ export function formatTime(seconds: number): string {
 
 /**
  * Everything the account page shows for the signed-in person. The one place
- * that gathers it, so features that add to the page (connected apps,
- * sessions) add their data here.
+ * that gathers it, so features that add to the page add their data here.
  */
 export async function accountPageData(
   ctx: AppContext,
@@ -81,7 +82,7 @@ export async function accountPageData(
     sessions: sessions.map((s) => ({
       id: s.id,
       current: s.id === current.id,
-      userAgent: s.userAgent,
+      browser: browserName(s.userAgent),
       ip: s.ip,
       startedAt: formatTime(s.createdAt),
       lastSeenAt: formatTime(s.lastSeenAt),

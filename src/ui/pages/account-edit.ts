@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type AppContext, nowSeconds } from '../../context.js';
-import { checkProfile, LIMITS } from '../../domain/users.js';
+import type { AppContext } from '../../context.js';
+import { updateProfile } from '../../domain/user-changes.js';
+import { LIMITS } from '../../domain/users.js';
 import { checkCsrf } from '../../http/csrf.js';
 import type { SignedIn } from '../../http/session.js';
-import { fold } from '../../lib/fold.js';
 import type { User } from '../../store/types.js';
 import { sendPage } from '../render.js';
-import { recordAudit } from './audit.js';
 import { readForm } from './form.js';
 import { type FormError, formErrorOf } from './messages.js';
 import { requireSignIn } from './require-sign-in.js';
@@ -41,7 +40,6 @@ function showEdit(
       signedInAs: signedIn.user.username,
       values,
       error,
-      emailVerified: signedIn.user.emailVerified,
       limits: LIMITS,
     },
     status,
@@ -61,25 +59,20 @@ export function registerAccountEdit(app: FastifyInstance, ctx: AppContext): void
     const signedIn = await requireSignIn(ctx, request, reply, '/account/edit');
     if (!signedIn) return reply;
     const form = readForm(request, FIELDS);
-    const { user } = signedIn;
     try {
       // A field left out of the POST is left as it is; one sent empty is cleared (or refused, when required).
-      const patch = checkProfile({
-        username: form.username,
-        email: form.email,
-        givenName: form.given_name,
-        familyName: form.family_name,
-        phoneNumber: form.phone_number,
-      });
-      // A new address has not been shown to belong to this person; the same one in another
-      // case or Unicode form has.
-      if (patch.email !== undefined && fold(patch.email) !== fold(user.email)) {
-        patch.emailVerified = false;
-      }
-      await ctx.store.users.update(user.id, patch, nowSeconds(ctx));
-      await recordAudit(ctx, request, 'user.updated', user.id, {
-        fields: Object.keys(patch).filter((k) => k !== 'emailVerified'),
-      });
+      await updateProfile(
+        ctx,
+        signedIn.user,
+        {
+          username: form.username,
+          email: form.email,
+          givenName: form.given_name,
+          familyName: form.family_name,
+          phoneNumber: form.phone_number,
+        },
+        { by: 'self', ip: request.ip },
+      );
     } catch (error) {
       const shown = formErrorOf(error);
       if (!shown) throw error;

@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
-import { endSessionsOfUser } from '../../domain/sessions.js';
 import { confirmPassword } from '../../domain/sign-in.js';
+import { deleteUser } from '../../domain/user-changes.js';
 import { checkCsrf } from '../../http/csrf.js';
 import { type SignedIn, signOut } from '../../http/session.js';
 import { sendPage } from '../render.js';
 import { type AccountPageData, accountPageData } from './account-data.js';
-import { recordAudit } from './audit.js';
 import { queryParam, readForm } from './form.js';
 import { requireSignIn } from './require-sign-in.js';
 import { retryAfter, tooManyFailures } from './too-many.js';
@@ -69,12 +68,8 @@ export function registerAccount(app: FastifyInstance, ctx: AppContext): void {
         !password ? 400 : lockedFor > 0 ? 429 : 401,
       );
     }
-    const { user } = signedIn;
-    // End the sessions first, so that apps signed in through them hear of it (back-channel logout).
-    await endSessionsOfUser(ctx, user.id);
-    await ctx.store.users.delete(user.id);
-    await recordAudit(ctx, request, 'user.deleted', user.id, { username: user.username });
-    // The store ended the session with the account; this clears the cookie.
+    await deleteUser(ctx, signedIn.user, { by: 'self', ip: request.ip });
+    // The session ended with the account; this clears the cookie.
     await signOut(ctx, request, reply);
     return reply.redirect('/login?deleted=1', 303);
   });

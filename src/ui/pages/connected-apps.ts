@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { type AppContext, nowSeconds } from '../../context.js';
+import type { AppContext } from '../../context.js';
 import { NotFoundError } from '../../domain/errors.js';
+import { findGrantOfUser, revokeGrant } from '../../domain/grants.js';
 import { checkCsrf } from '../../http/csrf.js';
-import { recordAudit } from './audit.js';
 import { readForm } from './form.js';
 import { requireSignIn } from './require-sign-in.js';
 
@@ -20,16 +20,10 @@ export function registerConnectedApps(app: FastifyInstance, ctx: AppContext): vo
       'grant_id',
       'client_id',
     ] as const);
-    const { user } = signedIn;
-    const grant = grantId
-      ? await ctx.store.grants.findById(grantId)
-      : clientId
-        ? await ctx.store.grants.find(user.id, clientId)
-        : undefined;
     // Someone else's grant is answered exactly like a missing one.
-    if (!grant || grant.userId !== user.id) throw new NotFoundError('connected app');
-    await ctx.store.grants.revoke(grant.id, nowSeconds(ctx));
-    await recordAudit(ctx, request, 'grant.revoked', user.id, { client_id: grant.clientId });
+    const grant = await findGrantOfUser(ctx, signedIn.user.id, { grantId, clientId });
+    if (!grant) throw new NotFoundError('connected app');
+    await revokeGrant(ctx, grant, { by: 'self', ip: request.ip });
     return reply.redirect('/account?notice=revoked', 303);
   });
 }

@@ -53,7 +53,6 @@ export function protocolViews(ctx: AppContext): ProtocolViews {
       return sendPage(ctx, request, reply, 'logout-confirm', {
         title: 'Sign out?',
         // No header sign-out button here: the page's own form is the one to use.
-
         ...view,
       });
     },
