@@ -40,3 +40,34 @@ export async function revokeGrant(
   }
   return revoked;
 }
+
+/**
+ * Records what a person allowed an app: the grant they had, widened by the scopes and claims
+ * allowed now. Claims are remembered by name only where no granted scope releases them already
+ * (`releasedByScopes` is the protocol's rule, handed in). Writes nothing when nothing is new.
+ */
+export async function grantConsent(
+  ctx: AppContext,
+  consent: {
+    userId: string;
+    clientId: string;
+    scopes: readonly string[];
+    claims: readonly string[];
+    existing: Grant | undefined;
+    releasedByScopes: (scopes: string[]) => ReadonlySet<string>;
+  },
+): Promise<Grant> {
+  const { existing } = consent;
+  const scopes = [...new Set([...(existing?.scopes ?? []), ...consent.scopes])];
+  const byScope = consent.releasedByScopes(scopes);
+  const claims = [...new Set([...(existing?.claims ?? []), ...consent.claims])].filter(
+    (name) => !byScope.has(name),
+  );
+  const unchanged =
+    existing &&
+    scopes.length === existing.scopes.length &&
+    claims.length === existing.claims.length &&
+    claims.every((name) => existing.claims.includes(name));
+  if (unchanged) return existing;
+  return ctx.store.grants.upsert(consent.userId, consent.clientId, scopes, nowSeconds(ctx), claims);
+}

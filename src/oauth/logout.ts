@@ -3,6 +3,7 @@ import { type AppContext, nowSeconds } from '../context.js';
 import type { Client } from '../store/types.js';
 import type { BrowserSession } from './browser.js';
 import { UnsafeRedirect } from './errors.js';
+import { readIdTokenHint } from './id-token-hint.js';
 import { bodyParams, param, type RawParams } from './params.js';
 import type { ProtocolViews } from './views.js';
 
@@ -35,13 +36,13 @@ async function readLogoutRequest(ctx: AppContext, params: RawParams): Promise<Lo
   let hint: LogoutRequest['hint'];
   let audience: string | undefined;
   if (hintText !== undefined) {
-    const claims = (await ctx.keys.verify(hintText))?.payload;
-    // An expired ID token is still a fine hint (§2): only its signature and issuer matter.
-    if (!claims || claims.iss !== ctx.config.issuer || typeof claims.sub !== 'string') {
-      throw fail('id_token_hint is not an ID token issued by this server');
-    }
+    const claims = await readIdTokenHint(ctx, hintText);
+    if (!claims) throw fail('id_token_hint is not an ID token issued by this server');
     audience = Array.isArray(claims.aud) ? String(claims.aud[0]) : String(claims.aud);
-    hint = { sub: claims.sub, sid: typeof claims.sid === 'string' ? claims.sid : undefined };
+    hint = {
+      sub: String(claims.sub),
+      sid: typeof claims.sid === 'string' ? claims.sid : undefined,
+    };
   }
   if (clientId !== undefined && audience !== undefined && clientId !== audience) {
     throw fail('client_id does not match the audience of id_token_hint');

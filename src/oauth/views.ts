@@ -3,12 +3,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 /** What the consent page shows; ui/ renders it. */
 export interface ConsentView {
   clientName: string;
-  clientId: string;
   /** The scopes to grant, each with words a person understands. */
   scopes: { name: string; description: string }[];
   /** Claims asked for by name (the `claims` parameter) beyond what the scopes release. */
   claims: { name: string; description: string }[];
-  /** Scopes granted before and asked again, for the page to say so. */
+  /** Scopes allowed before and asked again (prompt=consent, or more asked for): the page says so. */
   alreadyGranted: string[];
   username: string;
   /** The signed, opaque interaction to post back with the decision. */

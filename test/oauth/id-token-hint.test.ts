@@ -134,6 +134,15 @@ describe('id_token_hint', () => {
       },
     ],
     ['a truncated signature', (who) => who.idToken.slice(0, -4)],
+    [
+      'an access token of ours for the same person and app (typ at+jwt)',
+      (who) =>
+        signJws(
+          { alg: 'ES256', kid: ctx.keys.signingKey('ES256').kid, typ: 'at+jwt' },
+          { ...claimsFor(who), client_id: who.tc.client.id },
+          ctx.keys.signingKey('ES256').privateKey,
+        ),
+    ],
   ];
 
   describe.each(badHints)('a hint that is %s', (_name, make) => {

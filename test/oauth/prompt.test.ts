@@ -185,6 +185,8 @@ describe('prompt', () => {
       for (const c of [client, firstParty]) {
         const page = await browser.get(request(c, { prompt: 'consent' }));
         expect(page.status).toBe(200);
+        // Scopes allowed before are said to be, so the person knows nothing new is asked.
+        expect(page.text.includes('allowed before')).toBe(c === client);
         expect(readForms(page.text, page.url)[1]?.buttons.map((b) => b.label)).toEqual([
           'Allow',
           'Deny',

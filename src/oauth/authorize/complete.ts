@@ -1,34 +1,12 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { sessionAcr } from '../../domain/acr.js';
+import { grantConsent } from '../../domain/grants.js';
 import { sha256 } from '../../lib/hash.js';
 import { randomId, randomToken } from '../../lib/random.js';
 import type { Grant, Session, User } from '../../store/types.js';
 import { releasedClaimNames } from '../claims.js';
 import { issueAccessToken, issueIdToken } from '../issue.js';
 import type { AuthorizationRequest } from './request.js';
-
-/** The grant after this request: what it had, plus the scopes and claims asked for now. */
-async function recordGrant(
-  ctx: AppContext,
-  request: AuthorizationRequest,
-  user: User,
-  existing: Grant | undefined,
-  now: number,
-): Promise<Grant> {
-  const scopes = [...new Set([...(existing?.scopes ?? []), ...request.scopes])];
-  // Claims asked for by name are remembered only where no granted scope releases them already.
-  const byScope = releasedClaimNames(scopes);
-  const claims = [...new Set([...(existing?.claims ?? []), ...request.claimNames])].filter(
-    (name) => !byScope.has(name),
-  );
-  const unchanged =
-    existing &&
-    scopes.length === existing.scopes.length &&
-    claims.length === existing.claims.length &&
-    claims.every((name) => existing.claims.includes(name));
-  if (unchanged) return existing;
-  return ctx.store.grants.upsert(user.id, request.client.id, scopes, now, claims);
-}
 
 /**
  * Records the grant and issues the authorization code, and for hybrid response
@@ -42,7 +20,14 @@ export async function completeAuthorization(
   existing: Grant | undefined,
 ): Promise<Record<string, string>> {
   const now = nowSeconds(ctx);
-  const grant = await recordGrant(ctx, request, user, existing, now);
+  const grant = await grantConsent(ctx, {
+    userId: user.id,
+    clientId: request.client.id,
+    scopes: request.scopes,
+    claims: request.claimNames,
+    existing,
+    releasedByScopes: releasedClaimNames,
+  });
   const acr = sessionAcr(session);
 
   const code = randomToken(32);

@@ -80,7 +80,6 @@ function showConsent(
 ): FastifyReply {
   return views.consent(httpRequest, reply, {
     clientName: request.client.name,
-    clientId: request.client.id,
     scopes: request.scopes.map((name) => ({ name, description: SCOPE_DESCRIPTIONS[name] ?? name })),
     claims: claimsBeyondScopes(request).map((name) => ({
       name,

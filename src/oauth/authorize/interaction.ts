@@ -5,6 +5,7 @@ import { randomId } from '../../lib/random.js';
 import type { Grant, Session, User } from '../../store/types.js';
 import { releasedClaimNames } from '../claims.js';
 import { InvalidRequest, UnmetAuthenticationRequirements } from '../errors.js';
+import { readIdTokenHint } from '../id-token-hint.js';
 import { covers } from '../scopes.js';
 import type { AuthorizationRequest } from './request.js';
 
@@ -81,8 +82,8 @@ async function hintedSubject(
   hint: string,
   clientId: string,
 ): Promise<string | undefined> {
-  const claims = (await ctx.keys.verify(hint))?.payload;
-  if (!claims || claims.iss !== ctx.config.issuer) return undefined;
+  const claims = await readIdTokenHint(ctx, hint);
+  if (!claims) return undefined;
   const aud = claims.aud;
   if (aud !== clientId && !(Array.isArray(aud) && aud.includes(clientId))) return undefined;
   return typeof claims.sub === 'string' ? claims.sub : undefined;
