@@ -11,7 +11,7 @@ export async function readIdTokenHint(
   hint: string,
 ): Promise<Readonly<Record<string, unknown>> | undefined> {
   const verified = await ctx.keys.verify(hint);
-  if (!verified || verified.header.typ !== 'JWT') return undefined;
+  if (verified?.header.typ !== 'JWT') return undefined;
   const claims = verified.payload;
   if (claims.iss !== ctx.config.issuer || typeof claims.sub !== 'string') return undefined;
   return claims;
