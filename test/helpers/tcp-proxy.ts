@@ -94,3 +94,55 @@ export async function tcpProxy(targetUrl: string): Promise<TcpProxy> {
     },
   };
 }
+
+/** A loopback port held for a server that starts later, and passed on to it. */
+export interface Relay {
+  /** http://127.0.0.1:PORT, PORT being the relay's own. */
+  url: string;
+  /** Passes every connection, from now on, to this loopback port. */
+  to(port: number): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A reverse proxy in front of a `tessera start` that listens on a port the system chooses: the
+ * issuer is configuration, so it must be known before the server starts, and its own port is
+ * known only once it has (it prints it). The relay's port, taken first and kept, is the issuer.
+ */
+export async function relay(): Promise<Relay> {
+  let target: number | undefined;
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+  };
+  const server = createServer((client) => {
+    track(client);
+    if (target === undefined) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect({ host: '127.0.0.1', port: target });
+    track(upstream);
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    to(port) {
+      target = port;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
