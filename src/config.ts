@@ -48,7 +48,7 @@ export const settings = {
     default: '9000',
     min: 0,
     max: 65535,
-    doc: 'TCP port to listen on.',
+    doc: 'TCP port to listen on. `0` lets the system choose a free one, which `tessera start` prints (`Listening on …`).',
   },
   host: { env: 'HOST', kind: 'string', default: '0.0.0.0', doc: 'Address to listen on.' },
   databaseUrl: {

@@ -9,7 +9,7 @@
  * goes through them once, during set-up.
  */
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 import { randomToken } from '../../src/lib/random.js';
@@ -26,19 +26,11 @@ export interface PeerClients {
   web: { id: string; secret: string };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-const port = await freePort();
-const issuer = `http://127.0.0.1:${port}`;
+// The issuer names the port, so the server listens first (on a port the system chooses) and is
+// handed the provider's requests once the provider exists.
+const server = createHttpServer();
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 const clients: PeerClients = {
   service: { id: 'bench-service', secret: randomToken(32) },
   web: { id: 'bench-web', secret: randomToken(32) },
@@ -141,8 +133,7 @@ const provider = new Provider(issuer, {
   },
 });
 
-const server = createHttpServer(provider.callback());
-await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+server.on('request', provider.callback());
 
 /**
  * `count` refresh tokens cloned from a real one (obtained through the code flow

@@ -6,7 +6,7 @@
  *   BENCH_STORE=sqlite BENCH_SQLITE_PATH=/tmp/x.sqlite
  *   BENCH_STORE=postgres BENCH_PG_URL=postgres://… BENCH_PG_SCHEMA=bench_…
  */
-import { createServer } from 'node:net';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { buildApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
 import type { RuntimeConfig } from '../../src/context.js';
@@ -15,25 +15,18 @@ import { cpuMicros, memoryMb, serveParent } from '../lib/ipc.js';
 import { createFixtures } from './fixtures.js';
 import { startProfile, stopProfile } from './profiler.js';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
 function target(): DatabaseTarget {
   const env = process.env;
   if (env.BENCH_STORE === 'postgres') return { dialect: 'postgres', url: env.BENCH_PG_URL! };
   return { dialect: 'sqlite', path: env.BENCH_SQLITE_PATH! };
 }
 
-const port = await freePort();
-const issuer = `http://127.0.0.1:${port}`;
+// The issuer names the port, so a TCP server listens first, on a port the system chooses, and
+// hands each connection to the app's own HTTP server (set up by Fastify as for listen()). The
+// growth rows rebuild the app behind the same port, which is never let go.
+const door = createServer();
+await new Promise<void>((resolve) => door.listen(0, '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${(door.address() as AddressInfo).port}`;
 const config = parseConfig({
   TESSERA_ISSUER: issuer,
   TESSERA_SECRET: process.env.BENCH_SECRET,
@@ -44,12 +37,23 @@ const config = parseConfig({
 }) as RuntimeConfig;
 const store = await openStore(target(), { schema: process.env.BENCH_PG_SCHEMA });
 
+const sockets = new Set<Socket>();
 async function serve(settings: RuntimeConfig) {
   const built = await buildApp({ config: settings, store, logger: false });
-  await built.listen({ port, host: '127.0.0.1' });
+  await built.ready();
   return built;
 }
 let app = await serve(config);
+door.on('connection', (socket) => {
+  sockets.add(socket);
+  socket.once('close', () => sockets.delete(socket));
+  app.server.emit('connection', socket);
+});
+/** Closes the app and the connections it was handed, as app.close() after listen() would. */
+async function close() {
+  for (const socket of sockets) socket.destroy();
+  await app.close();
+}
 
 serveParent(
   {
@@ -60,11 +64,12 @@ serveParent(
     'profile-stop': (file) => stopProfile(String(file)),
     // The growth rows: the same store, keys, port and fixtures, with the token cache set anew.
     'token-cache': async (seconds) => {
-      await app.close();
+      await close();
       app = await serve({ ...config, tokenCache: Number(seconds) });
     },
     stop: async () => {
-      await app.close();
+      door.close();
+      await close();
       await store.close();
     },
   },

@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { buildApp } from '../app.js';
@@ -77,6 +78,8 @@ export async function start(argv: string[]): Promise<void> {
   const lines = [
     '',
     `  Tessera is running at ${config.issuer}`,
+    // The address really bound: with PORT=0 the system chose the port, and this is where to read it.
+    `  Listening on ${listeningUrl(app.server.address() as AddressInfo)}`,
     `  Database: ${describeDatabase(config)}`,
     `  Discovery: ${config.issuer}/.well-known/openid-configuration`,
     '',
@@ -94,4 +97,9 @@ export async function start(argv: string[]): Promise<void> {
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** `http://host:port` of a bound TCP address, the IPv6 host in brackets. */
+function listeningUrl({ address, family, port }: AddressInfo): string {
+  return `http://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
 }

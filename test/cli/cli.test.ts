@@ -1,7 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,10 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/lib/hash.js';
 import { openStore } from '../../src/store/kysely/index.js';
 import { authenticate } from '../helpers/passwords.js';
+import { relay } from '../helpers/tcp-proxy.js';
+import { BIN, startTessera } from '../helpers/tessera-process.js';
 import { newSession } from '../store/fixtures.js';
 
 const run = promisify(execFile);
-const BIN = join(import.meta.dirname, '../../bin/tessera.js');
 
 /** The CLI as a person runs it: a separate process on the configuration in the environment. */
 describe('tessera CLI', () => {
@@ -502,41 +502,44 @@ describe('tessera CLI', () => {
     expect(JSON.parse(res.stdout).error).toBe('usage');
   });
 
-  /** `tessera start` on a free port; resolves once `ready` appears in its output. */
-  async function startTessera(args: string[], ready: string) {
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const url = `http://127.0.0.1:${port}`;
-    const child = spawn('node', [BIN, 'start', ...args], {
-      env: { ...env, PORT: String(port), HOST: '127.0.0.1', TESSERA_ISSUER: url },
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    for (let i = 0; i < 200 && !out.includes(ready) && child.exitCode === null; i++)
-      await new Promise((r) => setTimeout(r, 100));
+  /**
+   * `tessera start` on a port the system chooses, behind a relay whose address is its issuer
+   * (see relay()); resolves once `ready` appears in its output.
+   */
+  async function startServer(args: string[], ready: string) {
+    const front = await relay();
+    const server = startTessera(
+      { ...env, PORT: '0', HOST: '127.0.0.1', TESSERA_ISSUER: front.url },
+      args,
+    );
+    const stop = async () => {
+      server.child.kill('SIGTERM');
+      const code = await server.exited;
+      await front.close();
+      return code;
+    };
+    try {
+      await server.ready();
+      front.to(server.port);
+      await server.waitForOutput((out) => out.includes(ready));
+    } catch (error) {
+      await stop();
+      throw error;
+    }
     return {
-      url,
-      output: () => out,
+      url: front.url,
+      output: () => server.stdout(),
       /** Sends SIGTERM and resolves with the exit code. */
-      stop: async () => {
-        child.kill('SIGTERM');
-        return exited;
-      },
+      stop,
     };
   }
 
   it('start prints the URL, the database and the next steps, serves /healthz, stops on SIGTERM', async () => {
-    const server = await startTessera([], 'client create');
+    const server = await startServer([], 'client create');
     try {
       const out = server.output();
       expect(out).toContain(`Tessera is running at ${server.url}`);
+      expect(out).toMatch(/^ {2}Listening on http:\/\/127\.0\.0\.1:\d+$/m);
       expect(out).toContain(`Database: SQLite at ${join(dir, 'cli.sqlite')}`);
       expect(out).toMatch(/tessera user create --username \S+ --email \S+ --password/);
       expect(out).toMatch(/tessera client create --name .+ --redirect-uri \S+/);
@@ -548,7 +551,7 @@ describe('tessera CLI', () => {
   });
 
   it('start --demo prints credentials that work, and a matching PKCE pair', async () => {
-    const server = await startTessera(['--demo'], 'grant_type=client_credentials');
+    const server = await startServer(['--demo'], 'grant_type=client_credentials');
     try {
       const out = server.output();
       expect(out).toContain(`Tessera is running at ${server.url}`);

@@ -1,13 +1,13 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Relay, relay } from '../helpers/tcp-proxy.js';
+import { BIN, startTessera, type TesseraProcess } from '../helpers/tessera-process.js';
 
 const ROOT = join(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/tessera.js');
 
 /** The shell blocks of a docs page, in order. */
 function shellBlocks(page: string): string[] {
@@ -15,29 +15,23 @@ function shellBlocks(page: string): string[] {
   return [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** docs/oauth.md says its commands work as written: run them, in order, against a real `tessera start`. */
 describe('docs/oauth.md walkthrough', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
-  let server: ReturnType<typeof spawn>;
+  let server: TesseraProcess;
+  let front: Relay;
   let url: string;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-docs-'));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
+    // The issuer, and $TESSERA as the page means it: a relay's address, taken before the server
+    // starts on a port of the system's choosing (see relay()).
+    front = await relay();
+    url = front.url;
     env = {
       ...process.env,
-      PORT: String(port),
+      PORT: '0',
       HOST: '127.0.0.1',
       TESSERA_ISSUER: url,
       TESSERA: url,
@@ -46,19 +40,15 @@ describe('docs/oauth.md walkthrough', () => {
       LOG_LEVEL: 'silent',
       NODE_ENV: 'test',
     };
-    server = spawn('node', [BIN, 'start'], { env, stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
-      try {
-        if ((await fetch(`${url}/healthz`)).ok) return;
-      } catch {}
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('tessera start did not come up');
+    server = startTessera(env);
+    await server.ready();
+    front.to(server.port);
   });
 
   afterAll(async () => {
-    server?.kill('SIGTERM');
-    await new Promise((r) => server?.once('exit', r));
+    server?.child.kill('SIGTERM');
+    await server?.exited;
+    await front?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,6 +1,6 @@
-import { createServer } from 'node:net';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { type BuildOptions, buildApp } from '../../src/app.js';
 import type { Clock } from '../../src/lib/clock.js';
 import type { Store } from '../../src/store/types.js';
 import { testConfig } from './config.js';
@@ -10,6 +10,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   store?: Store;
   clock?: Clock;
+  /** Off unless given: a test that reads the logs passes its own pino logger. */
+  logger?: BuildOptions['logger'];
 }
 
 /** An app on a fresh in-memory SQLite store (or the given store), for inject() tests. */
@@ -19,21 +21,10 @@ export async function testApp(options: TestAppOptions = {}): Promise<FastifyInst
     config: testConfig(options.env),
     store: options.store ?? owned!.store,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
   });
   if (owned) app.addHook('onClose', async () => owned.cleanup());
   return app;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 export interface RunningServer {
@@ -43,11 +34,43 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** A listening server whose issuer is its own loopback URL, for real clients (fetch, openid-client). */
+/**
+ * A listening server whose issuer is its own loopback URL, for real clients (fetch, openid-client).
+ *
+ * The issuer is configuration: it must name the port before the app is built, and a port is
+ * known to be ours only once we listen on it. So a TCP server listens first, on a port the
+ * system chooses, and hands each connection to the app's own HTTP server, which Fastify has set
+ * up as for app.listen() (Node documents emitting 'connection' to give a server a socket).
+ */
 export async function startServer(options: TestAppOptions = {}): Promise<RunningServer> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const app = await testApp({ ...options, env: { TESSERA_ISSUER: url, ...options.env } });
-  await app.listen({ port, host: '127.0.0.1' });
-  return { app, url, close: () => app.close() };
+  const door = createServer();
+  await new Promise<void>((resolve, reject) => {
+    door.once('error', reject);
+    door.listen(0, '127.0.0.1', () => resolve());
+  });
+  const url = `http://127.0.0.1:${(door.address() as AddressInfo).port}`;
+  let app: FastifyInstance;
+  try {
+    app = await testApp({ ...options, env: { TESSERA_ISSUER: url, ...options.env } });
+    await app.ready();
+  } catch (error) {
+    door.close();
+    throw error;
+  }
+  const sockets = new Set<Socket>();
+  door.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    app.server.emit('connection', socket);
+  });
+  return {
+    app,
+    url,
+    async close() {
+      // As app.close() after app.listen(): no new connections, the kept-alive ones ended.
+      door.close();
+      for (const socket of sockets) socket.destroy();
+      await app.close();
+    },
+  };
 }

@@ -1,12 +1,10 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.js';
 import type { AppContext } from '../../src/context.js';
 import { redactedUrl } from '../../src/http/log.js';
-import { freePort, type RunningServer } from '../helpers/app.js';
+import { type RunningServer, startServer } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
-import { testConfig } from '../helpers/config.js';
 import {
   basicAuth,
   makeClient,
@@ -16,7 +14,6 @@ import {
   refresh,
   userinfo,
 } from '../helpers/oauth.js';
-import { openSqlite } from '../helpers/stores.js';
 
 /**
  * Issue 9: ID tokens, tokens, secrets and id_token_hint are never written to the logs in full.
@@ -34,18 +31,11 @@ describe('request logs', () => {
         done();
       },
     });
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const { store, cleanup } = await openSqlite();
-    const app = await buildApp({
-      config: testConfig({ LOG_LEVEL: 'info', TESSERA_ISSUER: url }),
-      store,
+    server = await startServer({
+      env: { LOG_LEVEL: 'info' },
       logger: pino({ level: 'info' }, sink),
     });
-    app.addHook('onClose', async () => cleanup());
-    await app.listen({ port, host: '127.0.0.1' });
-    server = { app, url, close: () => app.close() };
-    ctx = app.tessera;
+    ctx = server.app.tessera;
   });
   afterAll(async () => server.close());
 

@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type AppContext, nowSeconds } from '../../src/context.js';
 import { startPurgeJob } from '../../src/jobs/purge.js';
 import { FrozenClock } from '../../src/lib/clock.js';
 import { testApp } from '../helpers/app.js';
+import { captureLog } from '../helpers/log.js';
 
 const DAY = 86_400;
 
@@ -27,17 +28,24 @@ describe('the purge job and TESSERA_AUDIT_RETENTION_DAYS', () => {
     });
   const types = async () => (await ctx.store.audit.list({ limit: 100 })).map((e) => e.type);
 
-  /** Runs the job once a second for as long as `check` takes to hold, five seconds at most. */
-  async function runJob(config: Partial<AppContext['config']>, check: () => Promise<boolean>) {
-    const stop = startPurgeJob({ ...ctx, config: { ...ctx.config, purgeInterval: 1, ...config } });
+  /** Starts the job, moves its timer on to its first round, and returns that round's log line. */
+  async function runJob(config: Partial<AppContext['config']>) {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const log = captureLog();
+    const stop = startPurgeJob({
+      ...ctx,
+      log: log.logger,
+      config: { ...ctx.config, purgeInterval: 1, ...config },
+    });
     try {
-      const deadline = Date.now() + 5_000;
-      await new Promise((resolve) => setTimeout(resolve, 1_200));
-      while (!(await check()) && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      const round = log.next((line) => /purge/.test(line.msg ?? ''));
+      vi.advanceTimersByTime(1_000);
+      const line = await round;
+      expect(line.msg).toBe('purged expired records');
+      return line;
     } finally {
       stop();
+      vi.useRealTimers();
     }
   }
 
@@ -45,14 +53,13 @@ describe('the purge job and TESSERA_AUDIT_RETENTION_DAYS', () => {
     await record('older than 30 days', 30 * DAY + 1);
     await record('29 days old', 29 * DAY);
     await record('today', 0);
-    await runJob({}, async () => !(await types()).includes('older than 30 days'));
+    expect(await runJob({})).toMatchObject({ purged: { audit: 1 } });
     expect(await types()).toEqual(['today', '29 days old']);
   });
 
   it('keeps every audit event when the retention is 0', async () => {
     await record('ten years old', 3650 * DAY);
-    // Once the job has run (at one second), whatever it found.
-    await runJob({ auditRetentionDays: 0 }, async () => true);
+    expect(await runJob({ auditRetentionDays: 0 })).toMatchObject({ purged: { audit: 0 } });
     expect(await types()).toContain('ten years old');
   });
 });

@@ -104,7 +104,9 @@ describe('the end of a session', () => {
    * family's live refresh token (the one from the code exchange unless it was rotated since).
    */
   async function expectEnded(signed: Signed, refreshToken = signed.tokens.refresh_token!) {
-    await expect.poll(() => receiver.received.length).toBeGreaterThanOrEqual(1);
+    // The apps are told in the background; drain() resolves once all of it is done.
+    await ctx.background.drain();
+    expect(receiver.received.length).toBeGreaterThanOrEqual(1);
     const { payload } = await jwtVerify(
       receiver.received.at(-1)!,
       createRemoteJWKSet(new URL(`${server.url}/jwks`)),
@@ -291,7 +293,8 @@ describe('the end of a session', () => {
     it('the refresh token outlives sign-out, and so do the tokens refreshed from it', async () => {
       const signed = await signedIn(OFFLINE);
       await signed.browser.get(`/logout?id_token_hint=${signed.tokens.id_token}`);
-      await expect.poll(() => receiver.received.length).toBe(1);
+      await ctx.background.drain();
+      expect(receiver.received.length).toBe(1);
       // The session's own access token goes with it...
       expect((await userinfo(server.url, signed.tokens.access_token)).status).toBe(401);
       // ...the offline refresh token does not.
@@ -329,8 +332,13 @@ describe('the end of a session', () => {
       release = resolve;
     });
     let arrived = 0;
+    let heard = () => {};
+    const reached = new Promise<void>((resolve) => {
+      heard = resolve;
+    });
     const slow = createServer((_req, res) => {
       arrived += 1;
+      heard();
       void held.then(() => res.writeHead(200).end());
     });
     await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
@@ -350,7 +358,8 @@ describe('the end of a session', () => {
       const done = await browser.post(signOut.action, signOut.fields);
       expect(done.status).toBe(303);
       // The sign-out answered while the app still holds its logout token unanswered.
-      await expect.poll(() => arrived).toBe(1);
+      await reached;
+      expect(arrived).toBe(1);
     } finally {
       release();
       await ctx.background.drain();

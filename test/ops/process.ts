@@ -1,27 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
+import { startTessera, type TesseraProcess } from '../helpers/tessera-process.js';
 
 /*
  * The real CLI as an operator runs it: `node bin/tessera.js start` in a child
- * process, on its own data folder, SQLite file and port.
+ * process, on its own data folder and SQLite file, on a port the system chooses.
  */
-
-export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'tessera.js');
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** True when something accepts TCP connections on the port. */
 export async function listening(port: number): Promise<boolean> {
@@ -35,34 +22,18 @@ export async function listening(port: number): Promise<boolean> {
   });
 }
 
-export interface Tessera {
-  child: ChildProcess;
-  port: number;
-  url: string;
+export interface Tessera extends TesseraProcess {
   /** A folder laid out like a checkout: `data/secret` and `data/tessera.sqlite` inside. */
   dir: string;
   /** Environment that points another process at this one's data folder and database. */
   sameData: Record<string, string>;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves with the exit code (or the signal's name) once the process has ended. */
-  exited: Promise<number | string>;
-  /** Waits until `predicate` holds for stdout, or fails after `ms`. */
-  waitForOutput(predicate: (stdout: string) => boolean, ms?: number): Promise<void>;
-  /** Waits for the start-up banner that follows `listen`. */
-  ready(ms?: number): Promise<void>;
   /** Kills the process if it still runs and removes its folder. */
   cleanup(): Promise<void>;
 }
 
-/** Starts `tessera start` with a fresh data folder, SQLite file and port; `env` overrides. */
-export async function spawnTessera(
-  env: Record<string, string> = {},
-  args: string[] = [],
-): Promise<Tessera> {
+/** Starts `tessera start` with a fresh data folder and SQLite file, on PORT=0; `env` overrides. */
+export function spawnTessera(env: Record<string, string> = {}, args: string[] = []): Tessera {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-ops-'));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
   const sameData = {
     TESSERA_DATA_DIR: join(dir, 'data'),
     DATABASE_URL: `sqlite:${join(dir, 'data', 'tessera.sqlite')}`,
@@ -73,65 +44,21 @@ export async function spawnTessera(
     if (key.startsWith('TESSERA_') || key === 'DATABASE_URL' || key === 'NODE_ENV')
       delete base[key];
   }
-  const child = spawn(process.execPath, [BIN, 'start', ...args], {
-    env: {
-      ...base,
-      ...sameData,
-      TESSERA_ISSUER: url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    err += chunk;
-  });
-  const exited = new Promise<number | string>((resolve) => {
-    // 'close', not 'exit': by then stdout and stderr have been read to the end.
-    child.once('close', (code, signal) => resolve(code ?? signal ?? -1));
-  });
-  let ended = false;
-  void exited.then(() => {
-    ended = true;
-  });
-
-  const waitForOutput = async (predicate: (stdout: string) => boolean, ms = 20_000) => {
-    const deadline = Date.now() + ms;
-    while (!predicate(out)) {
-      if (ended) throw new Error(`tessera exited early.\nstdout:\n${out}\nstderr:\n${err}`);
-      if (Date.now() > deadline) {
-        throw new Error(`timed out waiting for tessera.\nstdout:\n${out}\nstderr:\n${err}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-
-  return {
-    child,
-    port,
-    url,
+  const tessera = startTessera(
+    { ...base, ...sameData, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    args,
+  );
+  return Object.assign(tessera, {
     dir,
     sameData,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    waitForOutput,
-    ready: (ms) => waitForOutput((s) => s.includes('Tessera is running at'), ms),
     async cleanup() {
-      if (!ended) {
-        child.kill('SIGKILL');
-        await exited;
+      if (tessera.child.exitCode === null && tessera.child.signalCode === null) {
+        tessera.child.kill('SIGKILL');
       }
+      await tessera.exited;
       rmSync(dir, { recursive: true, force: true });
     },
-  };
+  });
 }
 
 /** The JSON log lines of stdout (the start-up banner is the only other text there). */
@@ -150,7 +77,7 @@ export function useTessera(): (env?: Record<string, string>, args?: string[]) =>
     await Promise.all(running.splice(0).map((t) => t.cleanup()));
   });
   return async (env = {}, args = []) => {
-    const tessera = await spawnTessera(env, args);
+    const tessera = spawnTessera(env, args);
     running.push(tessera);
     return tessera;
   };

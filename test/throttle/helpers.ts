@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect, vi } from 'vitest';
 import { Browser, type Page } from '../helpers/browser.js';
 
 /**
@@ -49,7 +49,23 @@ export function expectRetryAfter(page: { status: number; headers: Headers }, max
   return seconds;
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Freezes Date for each test of the file, and moves it on when told. The abuse limits keep their
+ * windows, lockouts and waits by Date.now() (rate-limiter-flexible's in-process store, and the
+ * client blocks), not by the app's clock: a test moves that time past a lockout instead of
+ * sleeping through it, and reads exact Retry-After values. Only Date is faked; timers, sockets
+ * and the database run as usual. The in-process store also drops an entry by a real timer when
+ * it ends, so the limits these tests set last minutes: no such timer fires while a test runs.
+ */
+export function frozenDate(): { pass(seconds: number): void } {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  return { pass: (seconds) => vi.advanceTimersByTime(seconds * 1000) };
+}
 
 let addresses = 0;
 /** A fresh address from TEST-NET-2 for each caller, so that tests on one server do not share counts. */
