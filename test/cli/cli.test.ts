@@ -8,11 +8,11 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/lib/hash.js';
 import { openStore } from '../../src/store/kysely/index.js';
+import { CLI } from '../helpers/cli.js';
 import { authenticate } from '../helpers/passwords.js';
 import { newSession } from '../store/fixtures.js';
 
 const run = promisify(execFile);
-const BIN = join(import.meta.dirname, '../../bin/tessera.js');
 
 /** The CLI as a person runs it: a separate process on the configuration in the environment. */
 describe('tessera CLI', () => {
@@ -33,7 +33,7 @@ describe('tessera CLI', () => {
 
   async function tessera(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
     try {
-      const { stdout, stderr } = await run('node', [BIN, ...args], {
+      const { stdout, stderr } = await run('node', [...CLI, ...args], {
         env: { ...env, ...extraEnv },
       });
       return { code: 0, stdout, stderr };
@@ -46,7 +46,7 @@ describe('tessera CLI', () => {
   /** The CLI with `input` on its standard input, as `echo … | tessera …` would give it. */
   function tesseraWithInput(args: string[], input: string) {
     return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn('node', [BIN, ...args], { env });
+      const child = spawn('node', [...CLI, ...args], { env });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -455,7 +455,7 @@ describe('tessera CLI', () => {
       });
     });
     const url = `http://127.0.0.1:${port}`;
-    const child = spawn('node', [BIN, 'start', ...args], {
+    const child = spawn('node', [...CLI, 'start', ...args], {
       env: { ...env, PORT: String(port), HOST: '127.0.0.1', TESSERA_ISSUER: url },
     });
     let out = '';

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/cli.js';
 
 const ROOT = join(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/tessera.js');
 
 /** The shell blocks of a docs page, in order. */
 function shellBlocks(page: string): string[] {
@@ -46,7 +46,7 @@ describe('docs/oauth.md walkthrough', () => {
       LOG_LEVEL: 'silent',
       NODE_ENV: 'test',
     };
-    server = spawn('node', [BIN, 'start'], { env, stdio: 'ignore' });
+    server = spawn('node', [...CLI, 'start'], { env, stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {
       try {
         if ((await fetch(`${url}/healthz`)).ok) return;
@@ -66,7 +66,7 @@ describe('docs/oauth.md walkthrough', () => {
     const script = [
       'set -euo pipefail',
       // `npx tessera` as the page writes it, run from this checkout whatever the working folder.
-      `npx() { if [ "$1" = tessera ]; then shift; node ${JSON.stringify(BIN)} "$@"; else command npx "$@"; fi; }`,
+      `npx() { if [ "$1" = tessera ]; then shift; node ${CLI.map((arg) => JSON.stringify(arg)).join(' ')} "$@"; else command npx "$@"; fi; }`,
       ...shellBlocks('oauth.md').map((block, i) => `echo; echo "--- block ${i + 1}"\n${block}`),
     ].join('\n');
     const { stdout } = await promisify(execFile)('bash', ['-c', script], {

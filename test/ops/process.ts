@@ -4,13 +4,12 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
+import { CLI } from '../helpers/cli.js';
 
 /*
- * The real CLI as an operator runs it: `node bin/tessera.js start` in a child
- * process, on its own data folder, SQLite file and port.
+ * The real CLI as an operator runs it, `tessera start` in a child process, on its own data
+ * folder, SQLite file and port; from the sources (helpers/cli.ts).
  */
-
-export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'tessera.js');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -73,7 +72,7 @@ export async function spawnTessera(
     if (key.startsWith('TESSERA_') || key === 'DATABASE_URL' || key === 'NODE_ENV')
       delete base[key];
   }
-  const child = spawn(process.execPath, [BIN, 'start', ...args], {
+  const child = spawn(process.execPath, [...CLI, 'start', ...args], {
     env: {
       ...base,
       ...sameData,
