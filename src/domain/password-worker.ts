@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { Options } from '@node-rs/argon2';
 
 /**
  * Password hashing off the event loop, at a lower CPU priority than it.
@@ -11,24 +11,19 @@ import { Worker } from 'node:worker_threads';
  * the hashes run in worker threads (one per core but the event loop's) that
  * lower their own priority on Linux, where niceness is per thread: when the
  * machine is busy the event loop comes first, and when it is not, sign-ins run
- * at full speed.
+ * at full speed. The threads run password-hasher.js.
  */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const os = require('node:os');
-const { hashSync, verifySync } = require(workerData.argon2);
-if (process.platform === 'linux') {
-  try { os.setPriority(workerData.nice); } catch {}
+
+/** What the hashing threads are asked, numbered so that replies find their caller. */
+export type HasherRequest =
+  | { id: number; op: 'hash'; password: string; options: Options }
+  | { id: number; op: 'verify'; hash: string; password: string };
+
+export interface HasherReply {
+  id: number;
+  result?: string | boolean;
+  error?: string;
 }
-parentPort.on('message', ({ id, op, a, b, options }) => {
-  try {
-    const result = op === 'hash' ? hashSync(a, options) : verifySync(a, b);
-    parentPort.postMessage({ id, result });
-  } catch (error) {
-    parentPort.postMessage({ id, error: String(error && error.message || error) });
-  }
-});
-`;
 
 /**
  * Niceness of the hashing threads: a sixth of the event loop's weight. Measured with the
@@ -48,27 +43,22 @@ interface HashWorker {
   pending: Map<number, Pending>;
 }
 
-const argon2Path = createRequire(import.meta.url).resolve('@node-rs/argon2');
 const size = Math.max(1, availableParallelism() - 1);
 const workers: HashWorker[] = [];
 let nextId = 0;
 
 function spawn(): HashWorker {
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    workerData: { argon2: argon2Path, nice: NICE },
+  const worker = new Worker(new URL('./password-hasher.js', import.meta.url), {
+    workerData: { nice: NICE },
   });
   const entry: HashWorker = { worker, pending: new Map() };
-  worker.on(
-    'message',
-    ({ id, result, error }: { id: number; result?: unknown; error?: string }) => {
-      const waiting = entry.pending.get(id);
-      entry.pending.delete(id);
-      if (entry.pending.size === 0) worker.unref();
-      if (error !== undefined) waiting?.reject(new Error(error));
-      else waiting?.resolve(result);
-    },
-  );
+  worker.on('message', ({ id, result, error }: HasherReply) => {
+    const waiting = entry.pending.get(id);
+    entry.pending.delete(id);
+    if (entry.pending.size === 0) worker.unref();
+    if (error !== undefined) waiting?.reject(new Error(error));
+    else waiting?.resolve(result);
+  });
   worker.on('error', (error) => {
     // A crashed worker fails what it held and is replaced on the next call.
     workers.splice(workers.indexOf(entry), 1);
@@ -92,18 +82,20 @@ function pick(): HashWorker {
   return workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
 }
 
-function call<T>(message: Record<string, unknown>): Promise<T> {
+type Unnumbered<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+function call<T>(message: Unnumbered<HasherRequest>): Promise<T> {
   const entry = pick();
   const id = nextId++;
   if (entry.pending.size === 0) entry.worker.ref();
   return new Promise<T>((resolve, reject) => {
     entry.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-    entry.worker.postMessage({ id, ...message });
+    entry.worker.postMessage({ id, ...message } satisfies HasherRequest);
   });
 }
 
-export const hashInWorker = (password: string, options: object): Promise<string> =>
-  call<string>({ op: 'hash', a: password, options });
+export const hashInWorker = (password: string, options: Options): Promise<string> =>
+  call<string>({ op: 'hash', password, options });
 
-export const verifyInWorker = (passwordHash: string, password: string): Promise<boolean> =>
-  call<boolean>({ op: 'verify', a: passwordHash, b: password });
+export const verifyInWorker = (hash: string, password: string): Promise<boolean> =>
+  call<boolean>({ op: 'verify', hash, password });

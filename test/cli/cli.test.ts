@@ -7,9 +7,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/lib/hash.js';
 import { openStore } from '../../src/store/kysely/index.js';
+import { CLI } from '../helpers/cli.js';
 import { authenticate } from '../helpers/passwords.js';
 import { relay } from '../helpers/tcp-proxy.js';
-import { BIN, startTessera } from '../helpers/tessera-process.js';
+import { startTessera } from '../helpers/tessera-process.js';
 import { newSession } from '../store/fixtures.js';
 
 const run = promisify(execFile);
@@ -33,7 +34,7 @@ describe('tessera CLI', () => {
 
   async function tessera(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
     try {
-      const { stdout, stderr } = await run('node', [BIN, ...args], {
+      const { stdout, stderr } = await run('node', [...CLI, ...args], {
         env: { ...env, ...extraEnv },
       });
       return { code: 0, stdout, stderr };
@@ -46,7 +47,7 @@ describe('tessera CLI', () => {
   /** The CLI with `input` on its standard input, as `echo … | tessera …` would give it. */
   function tesseraWithInput(args: string[], input: string) {
     return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn('node', [BIN, ...args], { env });
+      const child = spawn('node', [...CLI, ...args], { env });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk) => (stdout += chunk));

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/cli.js';
 import { type Relay, relay } from '../helpers/tcp-proxy.js';
-import { BIN, startTessera, type TesseraProcess } from '../helpers/tessera-process.js';
+import { startTessera, type TesseraProcess } from '../helpers/tessera-process.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -56,7 +57,7 @@ describe('docs/oauth.md walkthrough', () => {
     const script = [
       'set -euo pipefail',
       // `npx tessera` as the page writes it, run from this checkout whatever the working folder.
-      `npx() { if [ "$1" = tessera ]; then shift; node ${JSON.stringify(BIN)} "$@"; else command npx "$@"; fi; }`,
+      `npx() { if [ "$1" = tessera ]; then shift; node ${CLI.map((arg) => JSON.stringify(arg)).join(' ')} "$@"; else command npx "$@"; fi; }`,
       ...shellBlocks('oauth.md').map((block, i) => `echo; echo "--- block ${i + 1}"\n${block}`),
     ].join('\n');
     const { stdout } = await promisify(execFile)('bash', ['-c', script], {

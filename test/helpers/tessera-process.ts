@@ -1,13 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { CLI } from './cli.js';
 
 /*
- * `tessera start` as an operator runs it: `node bin/tessera.js start` in a child process. It
+ * `tessera start` as an operator runs it, in a child process, from the sources (helpers/cli.ts). It
  * listens on a port the system chooses (PORT=0) and the test reads that port where an operator
  * would, in the start-up banner's `Listening on` line.
  */
-
-export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'tessera.js');
 
 export interface TesseraProcess {
   child: ChildProcess;
@@ -31,7 +29,7 @@ const LISTENING = /^ {2}Listening on (http:\/\/\S+)\n/m;
 
 /** Starts `tessera start ...args` on exactly `env`, with PORT=0 and HOST=127.0.0.1 unless `env` says otherwise. */
 export function startTessera(env: NodeJS.ProcessEnv, args: string[] = []): TesseraProcess {
-  const child = spawn(process.execPath, [BIN, 'start', ...args], {
+  const child = spawn(process.execPath, [...CLI, 'start', ...args], {
     env: { PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

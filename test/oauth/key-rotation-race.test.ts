@@ -9,10 +9,10 @@ import { KeyRing } from '../../src/domain/keys.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { dropPostgresSchema, openStore } from '../../src/store/kysely/index.js';
 import type { SigningKey, Store } from '../../src/store/types.js';
+import { CLI } from '../helpers/cli.js';
 import { TEST_SECRET } from '../helpers/config.js';
 
 const run = promisify(execFile);
-const BIN = join(import.meta.dirname, '../../bin/tessera.js');
 
 const ring = (store: Store) =>
   KeyRing.open({
@@ -60,7 +60,7 @@ describe('signing key rotations race', () => {
         NODE_ENV: 'test',
       };
       for (let round = 0; round < 3; round++) {
-        const cli = run('node', [BIN, 'keys', 'rotate', '--alg', 'ES256', '--json'], { env });
+        const cli = run('node', [...CLI, 'keys', 'rotate', '--alg', 'ES256', '--json'], { env });
         let done = false;
         void cli.finally(() => {
           done = true;

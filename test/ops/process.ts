@@ -6,7 +6,7 @@ import { afterEach } from 'vitest';
 import { startTessera, type TesseraProcess } from '../helpers/tessera-process.js';
 
 /*
- * The real CLI as an operator runs it: `node bin/tessera.js start` in a child
+ * The real CLI as an operator runs it, `tessera start` (from the sources, helpers/cli.ts) in a child
  * process, on its own data folder and SQLite file, on a port the system chooses.
  */
 

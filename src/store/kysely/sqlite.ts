@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
@@ -56,27 +55,16 @@ const CHECKPOINT_INTERVAL_MS = 500;
  */
 const FALLBACK_CHECKPOINT_PAGES = 10_000;
 
-const CHECKPOINTER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.module);
-// timeout 0: a PASSIVE checkpoint never waits for locks, and nor does anything else here, so
-// that closing the store (which waits for this thread) is never held up by another process.
-const db = new Database(workerData.path, { fileMustExist: true, timeout: 0 });
-const done = new Int32Array(workerData.done);
-const timer = setInterval(() => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
-}, workerData.intervalMs);
-parentPort.on('message', () => {
-  clearInterval(timer);
-  try { db.close(); } catch {}
-  Atomics.store(done, 0, 1);
-  Atomics.notify(done, 0);
-  parentPort.close();
-});
-`;
+/** What the checkpointer's thread is given. */
+export interface CheckpointerData {
+  path: string;
+  intervalMs: number;
+  /** An Int32 set to 1 once its connection is closed: close() waits on it. */
+  done: SharedArrayBuffer;
+}
 
 /**
- * Checkpoints in a worker thread, on a connection of its own. SQLite checkpoints
+ * Checkpoints in a worker thread (checkpointer.js), on a connection of its own. SQLite checkpoints
  * automatically inside a commit once the log reaches 1,000 pages: the commit
  * that trips it copies the log into the database and fsyncs it, on the event
  * loop. That was about half the cost of a refresh token's two commits. A
@@ -89,15 +77,8 @@ function startCheckpointer(db: SQLite.Database, path: string): () => void {
   // A log that grew in a burst is cut back to this size after a checkpoint.
   db.pragma('journal_size_limit = 67108864');
   const done = new SharedArrayBuffer(4);
-  const worker = new Worker(CHECKPOINTER_SOURCE, {
-    eval: true,
-    workerData: {
-      module: createRequire(import.meta.url).resolve('better-sqlite3'),
-      path,
-      intervalMs: CHECKPOINT_INTERVAL_MS,
-      done,
-    },
-  });
+  const workerData: CheckpointerData = { path, intervalMs: CHECKPOINT_INTERVAL_MS, done };
+  const worker = new Worker(new URL('./checkpointer.js', import.meta.url), { workerData });
   // It never keeps the process alive, and if it dies the fallback above bounds the log.
   worker.unref();
   worker.on('error', () => {});
