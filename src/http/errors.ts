@@ -5,10 +5,13 @@ import {
   TooManyAttempts,
   ValidationError,
 } from '../domain/errors.js';
-import { type ErrorBody, statusOf } from '../error-catalogue.js';
+import { ERRORS, type ErrorBody, statusOf } from '../error-catalogue.js';
 import { OAuthError } from '../oauth/errors.js';
 import { StoreUnavailableError } from '../store/types.js';
 import { CsrfError } from './csrf.js';
+
+/** The statuses invalid_request comes with on every surface (error-catalogue.ts). */
+const MALFORMED_STATUSES: readonly number[] = ERRORS.invalid_request.surfaces.admin;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -76,8 +79,10 @@ function frameworkError(error: FastifyError): { status: number; body: ErrorBody 
     };
   }
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    // Only a status the catalogue lists for invalid_request: another 4xx of the framework's is
+    // still a malformed request, answered as the catalogue says.
     return {
-      status: error.statusCode,
+      status: MALFORMED_STATUSES.includes(error.statusCode) ? error.statusCode : 400,
       body: { error: 'invalid_request', error_description: error.message },
     };
   }
