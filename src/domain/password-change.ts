@@ -31,7 +31,12 @@ export async function setPassword(
   const passwordHash = await hashPassword(checked);
   const updated = await ctx.store.users.update(user.id, { passwordHash }, nowSeconds(ctx));
   if (!updated) throw new NotFoundError('user');
-  const sessionsEnded = await endSessionsOfUser(ctx, user.id, change.keepSessionId);
+  const sessionsEnded = await endSessionsOfUser(
+    ctx,
+    user.id,
+    { by: change.by, ip: change.ip ?? null, reason: 'password-changed' },
+    change.keepSessionId,
+  );
   await ctx.store.audit.record({
     type: 'user.password_changed',
     userId: user.id,

@@ -3,6 +3,7 @@ import { sha256 } from '../lib/hash.js';
 import { randomId, randomToken } from '../lib/random.js';
 import type { Session, SessionGuard } from '../store/types.js';
 import { acrForMethods } from './acr.js';
+import type { ChangedBy } from './user-changes.js';
 
 export interface StartSessionInput {
   userId: string;
@@ -122,14 +123,27 @@ async function markSeen(ctx: AppContext, session: Session, now: number): Promise
 /** Something that must happen when a session ends (OpenID Connect back-channel logout). */
 export type SessionEndedHook = (ctx: AppContext, session: Session) => Promise<void>;
 
+/** Who ended a session, why, and from where, for the audit log. */
+export interface SessionEnding extends Omit<ChangedBy, 'by'> {
+  /** As for account changes, or 'system' when no one chose it (another person signed in). */
+  by: ChangedBy['by'] | 'system';
+  reason:
+    | 'logout' // the logout endpoint, which the pages' "Sign out" button posts to
+    | 'ended' // "End session" / "End all other sessions" on the account page
+    | 'replaced' // another person signed in in the same browser
+    | 'password-changed'
+    | 'user-deleted';
+}
+
 /**
- * Ends a session and runs the session-ended hooks. Every way a session ends
+ * Ends one session and runs the session-ended hooks. Every way a session ends
  * (sign-out, RP-initiated logout, another person signing in, the account page, a
- * password change, deleting the person, expiry through the purge job) goes
- * through here: the store revokes the tokens issued in the session, and the
- * hooks tell its apps (back-channel logout) in the background.
+ * password change, deleting the person, expiry through the purge job) comes
+ * here, through the three exported functions below: the store revokes the tokens
+ * issued in the session, and the hooks tell its apps (back-channel logout) in the
+ * background. The caller records it in the audit log.
  */
-export async function endSession(ctx: AppContext, session: Session): Promise<boolean> {
+async function end(ctx: AppContext, session: Session): Promise<boolean> {
   const ended = await ctx.store.sessions.end(session.id, nowSeconds(ctx));
   if (ended) {
     // Told in the background: a slow or dead app endpoint must not hold up a sign-in, a
@@ -141,18 +155,57 @@ export async function endSession(ctx: AppContext, session: Session): Promise<boo
   return ended;
 }
 
-/** Ends every active session of a person, except `keepId`; returns how many ended. */
+function audit(
+  ctx: AppContext,
+  type: string,
+  userId: string,
+  ending: SessionEnding,
+  details: Record<string, unknown>,
+): Promise<void> {
+  return ctx.store.audit.record({
+    type,
+    userId,
+    clientId: null,
+    ip: ending.ip ?? null,
+    details: { ...details, by: ending.by, reason: ending.reason },
+    createdAt: nowSeconds(ctx),
+  });
+}
+
+/**
+ * Ends a session (its tokens revoked, its apps told) and records it in the audit log as
+ * `session.ended` with `ending`; a session that had already ended is neither ended nor
+ * recorded again (false).
+ */
+export async function endSession(
+  ctx: AppContext,
+  session: Session,
+  ending: SessionEnding,
+): Promise<boolean> {
+  const ended = await end(ctx, session);
+  if (ended) await audit(ctx, 'session.ended', session.userId, ending, { session_id: session.id });
+  return ended;
+}
+
+/**
+ * Ends every active session of a person, except `keepId`; returns how many ended. Recorded
+ * as one `session.ended_all` with their count and ids, when any ended.
+ */
 export async function endSessionsOfUser(
   ctx: AppContext,
   userId: string,
+  ending: SessionEnding,
   keepId?: string,
 ): Promise<number> {
   const sessions = await ctx.store.sessions.listActiveForUser(userId, nowSeconds(ctx));
-  let count = 0;
+  const ids: string[] = [];
   for (const session of sessions) {
-    if (session.id !== keepId && (await endSession(ctx, session))) count += 1;
+    if (session.id !== keepId && (await end(ctx, session))) ids.push(session.id);
   }
-  return count;
+  if (ids.length > 0) {
+    await audit(ctx, 'session.ended_all', userId, ending, { count: ids.length, session_ids: ids });
+  }
+  return ids.length;
 }
 
 /** How many expired sessions are read at a time; the purge job reads until none is left. */
@@ -163,7 +216,8 @@ export async function endExpiredSessions(ctx: AppContext): Promise<number> {
   let count = 0;
   for (;;) {
     const expired = await ctx.store.sessions.listExpiredUnended(nowSeconds(ctx), EXPIRED_BATCH);
-    for (const session of expired) if (await endSession(ctx, session)) count += 1;
+    // Not audited: no one ended these, and the rows keep when they expired.
+    for (const session of expired) if (await end(ctx, session)) count += 1;
     if (expired.length < EXPIRED_BATCH) return count;
   }
 }

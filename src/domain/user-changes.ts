@@ -76,12 +76,13 @@ export async function setRole(
 /**
  * Deletes a person with everything of theirs. Their sessions end first, through endSession,
  * so that the apps signed in through them hear of it (back-channel logout); the store then
- * deletes the account with its grants, codes and tokens. Recorded as `user.deleted`.
+ * deletes the account with its grants, codes and tokens. Recorded as `user.deleted` (and the
+ * sessions' end as `session.ended_all`).
  *
  * @throws NotFoundError when the account is already gone.
  */
 export async function deleteUser(ctx: AppContext, user: User, change: ChangedBy): Promise<void> {
-  await endSessionsOfUser(ctx, user.id);
+  await endSessionsOfUser(ctx, user.id, { ...change, reason: 'user-deleted' });
   if (!(await ctx.store.users.delete(user.id))) throw new NotFoundError('user');
   await audit(ctx, 'user.deleted', user.id, change, { username: user.username });
 }

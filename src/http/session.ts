@@ -59,7 +59,9 @@ export async function signIn(
   } else {
     // Someone else's session in this browser ends first, through the domain, so that its apps
     // hear of it (back-channel logout); signing in never inherits another person's session.
-    if (previous) await endSession(ctx, previous.session);
+    if (previous) {
+      await endSession(ctx, previous.session, { by: 'system', reason: 'replaced', ip: request.ip });
+    }
     started = guard ? await startCheckedSession(ctx, full, guard) : await startSession(ctx, full);
   }
   if (!started) return undefined;
@@ -73,14 +75,15 @@ export async function signIn(
   return session;
 }
 
-/** Ends the request's session, if any, and clears the cookie. */
+/** Ends the request's session, if any (the person signing out), and clears the cookie. */
 export async function signOut(
   ctx: AppContext,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<Session | undefined> {
   const current = await currentUser(ctx, request);
-  if (current) await endSession(ctx, current.session);
+  if (current)
+    await endSession(ctx, current.session, { by: 'self', reason: 'logout', ip: request.ip });
   reply.clearCookie(SESSION_COOKIE, cookieOptions(ctx));
   delete request.cookies[SESSION_COOKIE];
   cache.set(request, Promise.resolve(undefined));

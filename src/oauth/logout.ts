@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type AppContext, nowSeconds } from '../context.js';
+import type { AppContext } from '../context.js';
 import type { Client } from '../store/types.js';
 import type { BrowserSession } from './browser.js';
 import { UnsafeRedirect } from './errors.js';
@@ -77,24 +77,6 @@ function finish(
   return reply.redirect(url.toString(), 303);
 }
 
-async function endBrowserSession(
-  ctx: AppContext,
-  browser: BrowserSession,
-  request: FastifyRequest,
-  reply: FastifyReply,
-): Promise<void> {
-  const ended = await browser.signOut(request, reply);
-  if (!ended) return;
-  await ctx.store.audit.record({
-    type: 'user.logout',
-    userId: ended.userId,
-    clientId: null,
-    ip: request.ip,
-    details: { session_id: ended.id },
-    createdAt: nowSeconds(ctx),
-  });
-}
-
 /**
  * The end_session_endpoint. A request carrying an ID token of the signed-in
  * person's current session is trusted and signs out at once; any other asks
@@ -116,7 +98,7 @@ async function logout(
 
   if (confirming) {
     if (params.logout === 'no') return reply.redirect('/account', 303);
-    await endBrowserSession(ctx, browser, request, reply);
+    await browser.signOut(request, reply);
     // The header's "Sign out" button of our own pages names no client: back to the sign-in page.
     if (params.logout === undefined && !req.client) return reply.redirect('/login', 303);
     return finish(request, reply, views, req);
@@ -126,7 +108,7 @@ async function logout(
     req.hint.sub === signedIn.user.id &&
     (req.hint.sid === undefined || req.hint.sid === signedIn.session.id);
   if (trusted) {
-    await endBrowserSession(ctx, browser, request, reply);
+    await browser.signOut(request, reply);
     return finish(request, reply, views, req);
   }
   return views.logoutConfirm(request, reply, {

@@ -354,7 +354,7 @@ export interface SessionStore {
   /**
    * Ends a session, once, with what belongs to it: the tokens issued in it (every token that
    * carries its id; refresh tokens granted `offline_access` carry none) and its unused codes.
-   * Only the domain's endSession calls this, so that every ending runs its hooks.
+   * Only domain/sessions.ts calls this, so that every ending runs its hooks and is audited.
    */
   end(id: string, now: number): Promise<boolean>;
   listActiveForUser(userId: string, now: number): Promise<Session[]>;

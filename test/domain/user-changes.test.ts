@@ -62,14 +62,32 @@ describe('changes to an account', () => {
   it('deleting a person ends their sessions first, then deletes the account, once', async () => {
     const { user } = await makeUser(ctx);
     const { session } = await startSession(ctx, { userId: user.id, amr: ['pwd'] });
-    await deleteUser(ctx, user, { by: 'cli' });
-    expect((await ctx.store.sessions.findById(session.id))?.endedAt).not.toBeNull();
+    const other = await startSession(ctx, { userId: user.id, amr: ['pwd'] });
+    // The store deletes the session rows with the account, so what shows that they were ended
+    // (and not merely deleted) is the session-ended hooks, which send back-channel logouts.
+    const told: string[] = [];
+    const hooks = ctx.hooks.sessionEnded;
+    ctx.hooks.sessionEnded = [...hooks, async (_ctx, ended) => void told.push(ended.id)];
+    try {
+      await deleteUser(ctx, user, { by: 'admin', ip: '192.0.2.9' });
+      await ctx.background.drain();
+    } finally {
+      ctx.hooks.sessionEnded = hooks;
+    }
+    expect(told.sort()).toEqual([session.id, other.session.id].sort());
     expect(await ctx.store.users.findById(user.id)).toBeUndefined();
-    expect(await lastEvent(user.id)).toMatchObject({
+    const [deleted, sessionsEnded] = await ctx.store.audit.list({ limit: 2, userId: user.id });
+    expect(deleted).toMatchObject({
       type: 'user.deleted',
-      details: { username: user.username, by: 'cli' },
+      ip: '192.0.2.9',
+      details: { username: user.username, by: 'admin' },
     });
-    await expect(deleteUser(ctx, user, { by: 'cli' })).rejects.toThrow(NotFoundError);
+    expect(sessionsEnded).toMatchObject({
+      type: 'session.ended_all',
+      ip: '192.0.2.9',
+      details: { count: 2, by: 'admin', reason: 'user-deleted' },
+    });
+    await expect(deleteUser(ctx, user, { by: 'admin' })).rejects.toThrow(NotFoundError);
   });
 
   it("revoking an app's access: found by grant or by app, never someone else's", async () => {

@@ -1,7 +1,7 @@
 import { connect, createServer, type Socket } from 'node:net';
 
 /**
- * A TCP proxy in front of a real server (PostgreSQL), that a test can break
+ * A TCP proxy in front of a real server (PostgreSQL, Redis), that a test can break
  * the way networks and restarts do: cut every connection, refuse new ones,
  * or stop passing answers back.
  */
@@ -25,7 +25,7 @@ export interface TcpProxy {
 export async function tcpProxy(targetUrl: string): Promise<TcpProxy> {
   const target = new URL(targetUrl);
   const host = target.hostname;
-  const port = Number(target.port || 5432);
+  const port = Number(target.port || (target.protocol.startsWith('redis') ? 6379 : 5432));
   const sockets = new Set<Socket>();
   let stalled = false;
   let refusing = false;

@@ -61,7 +61,7 @@ describe('calls Tessera makes to client URIs', () => {
       const { session } = await startSession(ctx, { userId: user.id, amr: ['pwd'] });
       await ctx.store.sessions.addClient(session.id, client.id, session.createdAt);
       const before = receiver.received.length;
-      expect(await endSession(ctx, session)).toBe(true);
+      expect(await endSession(ctx, session, { by: 'cli', reason: 'ended' })).toBe(true);
       // Once the background work is done, any call would have been made.
       await ctx.background.drain();
       expect(receiver.received.length).toBe(before);

@@ -123,6 +123,17 @@ describe('the end of a session', () => {
     expect((await userinfo(server.url, signed.tokens.access_token)).status).toBe(401);
   }
 
+  /**
+   * The end was recorded in the audit log by the domain, whichever door it came through: the
+   * person's one session event, with who ended it and why (issue 10 point 7).
+   */
+  async function expectAudited(signed: Signed, type: string, details: Record<string, unknown>) {
+    const events = await ctx.store.audit.list({ limit: 50, userId: signed.user.id });
+    expect(events.filter((e) => e.type.startsWith('session.'))).toEqual([
+      expect.objectContaining({ type, details: expect.objectContaining(details) }),
+    ]);
+  }
+
   it('a refresh token without offline_access works while its session lives', async () => {
     const signed = await signedIn();
     const refreshed = await refresh(server.url, tc, signed.tokens.refresh_token!);
@@ -138,6 +149,8 @@ describe('the end of a session', () => {
     const signOut = readForms(account.text, account.url).find((f) => f.action.endsWith('/logout'))!;
     expect((await signed.browser.post(signOut.action, signOut.fields)).status).toBe(303);
     await expectEnded(signed);
+    const logout = { session_id: signed.sid, by: 'self', reason: 'logout' };
+    await expectAudited(signed, 'session.ended', logout);
   });
 
   it("tokens refreshed within the session go when it ends, and so do the original's", async () => {
@@ -146,6 +159,7 @@ describe('the end of a session', () => {
     const successor = String(refreshed.body.refresh_token);
     await signed.browser.get(`/logout?id_token_hint=${signed.tokens.id_token}`);
     await expectEnded(signed, successor);
+    await expectAudited(signed, 'session.ended', { session_id: signed.sid, reason: 'logout' });
     expect((await userinfo(server.url, String(refreshed.body.access_token))).status).toBe(401);
   });
 
@@ -154,6 +168,8 @@ describe('the end of a session', () => {
     const page = await signed.browser.get(`/logout?id_token_hint=${signed.tokens.id_token}`);
     expect(page.status).toBe(200);
     await expectEnded(signed);
+    const logout = { session_id: signed.sid, by: 'self', reason: 'logout' };
+    await expectAudited(signed, 'session.ended', logout);
   });
 
   it('another person signing in in the same browser ends the old session through endSession', async () => {
@@ -167,6 +183,8 @@ describe('the end of a session', () => {
     );
     expect(again.status).toBe(303);
     await expectEnded(signed);
+    const replaced = { session_id: signed.sid, by: 'system', reason: 'replaced' };
+    await expectAudited(signed, 'session.ended', replaced);
   });
 
   it('the same person signing in again (step-up) renews the session: its apps keep their tokens', async () => {
@@ -210,6 +228,12 @@ describe('the end of a session', () => {
     });
     expect(changed.status, changed.text).toBe(303);
     await expectEnded(signed);
+    await expectAudited(signed, 'session.ended_all', {
+      count: 1,
+      session_ids: [signed.sid],
+      by: 'self',
+      reason: 'password-changed',
+    });
     // The browser that changed it stays signed in, with its apps.
     expect((await refresh(server.url, tc, other.tokens.refresh_token!)).status).toBe(200);
   });
@@ -224,6 +248,8 @@ describe('the end of a session', () => {
     )!;
     expect((await other.post(form.action, form.fields)).status).toBe(303);
     await expectEnded(signed);
+    const ended = { session_id: signed.sid, by: 'self', reason: 'ended' };
+    await expectAudited(signed, 'session.ended', ended);
   });
 
   it('"End all other sessions" ends them', async () => {
@@ -236,6 +262,12 @@ describe('the end of a session', () => {
     )!;
     expect((await other.post(form.action, form.fields)).status).toBe(303);
     await expectEnded(signed);
+    await expectAudited(signed, 'session.ended_all', {
+      count: 1,
+      session_ids: [signed.sid],
+      by: 'self',
+      reason: 'ended',
+    });
   });
 
   it('deleting the account tells the apps', async () => {
@@ -250,6 +282,12 @@ describe('the end of a session', () => {
     });
     expect(done.status).toBe(303);
     await expectEnded(signed);
+    // Once: the sign-out that clears the cookie finds the session already ended.
+    await expectAudited(signed, 'session.ended_all', {
+      count: 1,
+      by: 'self',
+      reason: 'user-deleted',
+    });
   });
 
   it('an administrator deleting the person tells the apps', async () => {
@@ -260,6 +298,8 @@ describe('the end of a session', () => {
     });
     expect(res.status).toBe(204);
     await expectEnded(signed);
+    const deleted = { count: 1, session_ids: [signed.sid], by: 'admin', reason: 'user-deleted' };
+    await expectAudited(signed, 'session.ended_all', deleted);
   });
 
   describe('expiry', () => {
@@ -284,6 +324,9 @@ describe('the end of a session', () => {
       const counts = await purgeOnce(ctx);
       expect(counts.sessionsEnded).toBeGreaterThanOrEqual(1);
       await expectEnded(signed);
+      // No one ended it: not in the audit log.
+      const events = await ctx.store.audit.list({ limit: 50, userId: signed.user.id });
+      expect(events.filter((e) => e.type.startsWith('session.'))).toEqual([]);
     });
   });
 

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -12,6 +11,7 @@ import { openStore } from '../../src/store/kysely/index.js';
 import { testConfig } from '../helpers/config.js';
 import { eventually } from '../helpers/eventually.js';
 import { basicAuth, makeClient, makeUser } from '../helpers/oauth.js';
+import { tcpProxy } from '../helpers/tcp-proxy.js';
 import { freshIp } from './helpers.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
@@ -79,33 +79,6 @@ const signUp = (app: FastifyInstance, ip: string, name: string) =>
       payload: { username: name, email: `${name}@example.com`, password: 'correct horse battery' },
     })
     .then((res) => res.statusCode);
-
-/** A TCP relay to Redis that a test can cut, as a network outage would. */
-async function redisRelay(target: string): Promise<{ url: string; cut(): void }> {
-  const upstream = new URL(target);
-  const sockets = new Set<Socket>();
-  const server = createServer((inbound) => {
-    const outbound = tcpConnect(Number(upstream.port || 6379), upstream.hostname);
-    for (const socket of [inbound, outbound]) {
-      sockets.add(socket);
-      socket.on('error', () => {});
-      socket.on('close', () => {
-        inbound.destroy();
-        outbound.destroy();
-      });
-    }
-    inbound.pipe(outbound).pipe(inbound);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `redis://127.0.0.1:${port}${upstream.pathname}`,
-    cut() {
-      server.close();
-      for (const socket of sockets) socket.destroy();
-    },
-  };
-}
 
 describe.skipIf(!redisUrl)('abuse limits across instances sharing Redis', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -188,7 +161,9 @@ describe.skipIf(!redisUrl)('abuse limits across instances sharing Redis', () => 
   });
 
   it('falls back on each instance counting alone while Redis cannot be reached, and never answers 500', async () => {
-    const relay = await redisRelay(redisUrl!);
+    // Closed after the instance (cleanups run in reverse), which keeps reconnecting until then.
+    const relay = await tcpProxy(redisUrl!);
+    cleanups.push(() => relay.close());
     const [app] = await instances(1, { TESSERA_REDIS_URL: relay.url });
     const ctx = app!.tessera;
     const { user, password } = await makeUser(ctx);
@@ -198,7 +173,8 @@ describe.skipIf(!redisUrl)('abuse limits across instances sharing Redis', () => 
     });
     const ip = freshIp();
     expect(await signIn(app!, ip, user.username, WRONG)).toBe(401);
-    relay.cut();
+    // Redis down: the relay keeps its port and resets every connection the client makes to it.
+    await relay.refuse();
 
     // The instance's own count starts afresh: three more wrong passwords, then the lockout.
     const statuses: number[] = [];

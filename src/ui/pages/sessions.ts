@@ -3,7 +3,6 @@ import type { AppContext } from '../../context.js';
 import { NotFoundError } from '../../domain/errors.js';
 import { endSession, endSessionsOfUser } from '../../domain/sessions.js';
 import { checkCsrf } from '../../http/csrf.js';
-import { recordAudit } from './audit.js';
 import { readForm } from './form.js';
 import { requireSignIn } from './require-sign-in.js';
 
@@ -19,8 +18,7 @@ export function registerSessionPages(app: FastifyInstance, ctx: AppContext): voi
       throw new NotFoundError('session');
     }
     if (session.id === signedIn.session.id) return reply.redirect('/account', 303);
-    await endSession(ctx, session);
-    await recordAudit(ctx, request, 'session.ended', signedIn.user.id, { session_id: session.id });
+    await endSession(ctx, session, { by: 'self', reason: 'ended', ip: request.ip });
     return reply.redirect('/account?notice=session-ended', 303);
   });
 
@@ -28,8 +26,8 @@ export function registerSessionPages(app: FastifyInstance, ctx: AppContext): voi
     checkCsrf(ctx, request);
     const signedIn = await requireSignIn(ctx, request, reply, '/account');
     if (!signedIn) return reply;
-    const ended = await endSessionsOfUser(ctx, signedIn.user.id, signedIn.session.id);
-    await recordAudit(ctx, request, 'session.ended_all', signedIn.user.id, { count: ended });
+    const ending = { by: 'self', reason: 'ended', ip: request.ip } as const;
+    await endSessionsOfUser(ctx, signedIn.user.id, ending, signedIn.session.id);
     return reply.redirect('/account?notice=sessions-ended', 303);
   });
 }
