@@ -68,19 +68,6 @@ export function limitClaimsRequest(
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-/**
- * The request with `auth_time` asked for in the ID token, as an Essential Claim: max_age makes
- * it one (OpenID Connect Core §3.1.2.1). It is kept with the code and the tokens in this form,
- * so that ID tokens from a refresh carry it too. `auth_time` is a claim about the sign-in, not
- * about the person: it needs no consent and is never listed on the consent page.
- */
-export function withAuthTime(request: ClaimsRequest | undefined): ClaimsRequest {
-  return {
-    ...request,
-    id_token: { ...request?.id_token, auth_time: { essential: true } },
-  };
-}
-
 /** Every claim name asked for, for either target. */
 export function claimNames(request: ClaimsRequest | undefined): string[] {
   if (!request) return [];

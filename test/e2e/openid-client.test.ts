@@ -81,8 +81,7 @@ describe('openid-client as the relying party', () => {
   });
 
   it('runs the code flow with PKCE, validates the ID token, calls userinfo, refreshes and revokes', async () => {
-    // require_auth_time: the library then refuses any ID token without auth_time, refreshed ones too.
-    const { config, user, browser } = await setup({ requireAuthTime: true });
+    const { config, user, browser } = await setup();
     await signInBrowser(ctx, browser, user);
     const { page, verifier, state, nonce } = await codeFlow(config, browser);
     const tokens = await oidc.authorizationCodeGrant(config, new URL(page.location!), {

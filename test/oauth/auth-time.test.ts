@@ -18,9 +18,10 @@ import {
 } from '../helpers/oauth.js';
 
 /**
- * `auth_time` in ID tokens when asked for: the client's require_auth_time, max_age (or the
- * client's default_max_age), or the claims parameter (OpenID Connect Core §2, §3.1.2.1, §5.5.1.1;
- * Dynamic Client Registration §2), and default_max_age applied when a request has no max_age.
+ * `auth_time` in every ID token, refreshed ones too, with the time of the original sign-in
+ * (OpenID Connect Core §2 allows it always; max_age, the client's default_max_age, the claims
+ * parameter and require_auth_time ask for it, so they are met without asking), and
+ * default_max_age applied when a request has no max_age.
  */
 describe('auth_time, require_auth_time and default_max_age', () => {
   let server: RunningServer;
@@ -72,11 +73,13 @@ describe('auth_time, require_auth_time and default_max_age', () => {
     return decodeJwt(String(res.body.id_token));
   }
 
-  it('is left out when nothing asks for it', async () => {
-    const { tc, browser } = await setup();
+  it('is in every ID token when nothing asks for it, refreshed ones too, as the original sign-in time', async () => {
+    const { tc, browser, signedInAt } = await setup();
+    clock.advance(30);
     const tokens = await tokensFor(tc, browser);
-    expect(decodeJwt(tokens.id_token).auth_time).toBeUndefined();
-    expect((await refreshedIdToken(tc, tokens.refresh_token)).auth_time).toBeUndefined();
+    expect(decodeJwt(tokens.id_token).auth_time).toBe(signedInAt);
+    clock.advance(30);
+    expect((await refreshedIdToken(tc, tokens.refresh_token)).auth_time).toBe(signedInAt);
   });
 
   it('is in every ID token of a client that registered require_auth_time, refreshed ones too', async () => {

@@ -1,10 +1,11 @@
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { startSession } from '../../src/domain/sessions.js';
 import { FrozenClock } from '../../src/lib/clock.js';
 import type { Client } from '../../src/store/types.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
-import { Browser, readForms } from '../helpers/browser.js';
+import { Browser, type Page, readForms } from '../helpers/browser.js';
 import {
   authorizePath,
   makeClient,
@@ -13,6 +14,7 @@ import {
   REDIRECT_URI,
   redirectParams,
   signInBrowser,
+  type TestClient,
   userinfo,
 } from '../helpers/oauth.js';
 import { signInThroughPage } from '../helpers/sign-in-page.js';
@@ -43,6 +45,29 @@ describe('prompt', () => {
     const browser = new Browser(server.url);
     await signInBrowser(ctx, browser, user);
     return { user, password, browser };
+  }
+
+  const now = () => Math.floor(clock.now() / 1000);
+
+  /** The ID token the code in `page`'s redirect is exchanged for. */
+  async function idTokenFrom(tc: TestClient, page: Page) {
+    const code = redirectParams(page).get('code');
+    expect(code, page.location ?? page.text.slice(0, 300)).toBeTruthy();
+    const res = await postAsClient(server.url, '/token', tc, {
+      grant_type: 'authorization_code',
+      code: code!,
+      redirect_uri: REDIRECT_URI,
+    });
+    expect(res.status, res.text).toBe(200);
+    return decodeJwt(String(res.body.id_token));
+  }
+
+  /** A redirect to the sign-in page that asks for a new sign-in (prompt=login). */
+  function expectSignInAgain(page: Page) {
+    expect(page.status, page.text.slice(0, 300)).toBe(303);
+    const login = new URL(page.location!, server.url);
+    expect(login.pathname).toBe('/login');
+    expect(login.searchParams.get('prompt')).toBe('login');
   }
 
   describe('select_account', () => {
@@ -172,6 +197,113 @@ describe('prompt', () => {
         choice: 'continue',
       });
       expect(crossed.status).toBe(400);
+    });
+
+    it('takes only "continue" or "other" as the choice: anything else, or none, is invalid_request and leaves the form usable', async () => {
+      const { client } = await makeClient(ctx, { firstParty: true });
+      const { browser } = await person();
+      const chooser = await browser.get(request(client, { prompt: 'select_account' }));
+      const form = readForms(chooser.text, chooser.url).find((f) =>
+        f.action.endsWith('/select-account'),
+      )!;
+      for (const choice of [undefined, '', 'Continue', 'yes']) {
+        const fields = { ...form.fields, ...(choice === undefined ? {} : { choice }) };
+        const res = await browser.post('/select-account', fields);
+        expect(res.status, String(choice)).toBe(400);
+        expect(res.location).toBeUndefined();
+        expect(res.text).toContain('choice must be');
+      }
+      const ok = await browser.post('/select-account', { ...form.fields, choice: 'continue' });
+      expect(redirectParams(ok).get('code')).toBeTruthy();
+    });
+
+    it('"Use another account" does not fill in the sign-in page with the login_hint of the account left', async () => {
+      const { client } = await makeClient(ctx, { firstParty: true });
+      const { user, browser } = await person();
+      const chooser = await browser.get(
+        request(client, { prompt: 'select_account', login_hint: user.email }),
+      );
+      const toLogin = await browser.submit(chooser, {}, 'Use another account');
+      const login = new URL(toLogin.location!, server.url);
+      expect(login.pathname).toBe('/login');
+      expect(login.searchParams.get('login_hint')).toBeNull();
+      const page = await browser.follow(toLogin);
+      expect(page.text).not.toContain(user.email);
+    });
+  });
+
+  describe('the chooser and the consent form check the sign-in again when answered', () => {
+    it('"Continue" after max_age ran out while the chooser was open sends the person to sign in again', async () => {
+      const tc = await makeClient(ctx, { firstParty: true });
+      const { user, password, browser } = await person();
+      clock.advance(50);
+      const ask = request(tc.client, { prompt: 'select_account', max_age: '60' });
+      const chooser = await browser.get(ask);
+      expect(chooser.status).toBe(200);
+      clock.advance(500);
+      const answered = await browser.submit(chooser, {}, `Continue as ${user.username}`);
+      expectSignInAgain(answered);
+      // Signed in again, the person is not asked to choose again: the sign-in was the choice.
+      const done = await signInThroughPage(browser, answered, user.username, password);
+      expect((await idTokenFrom(tc, done)).auth_time).toBe(now());
+
+      // Within max_age, "Continue" goes on with the sign-in the chooser was shown to.
+      const signedInAt = now();
+      const again = await browser.get(ask);
+      clock.advance(30);
+      const fine = await browser.submit(again, {}, `Continue as ${user.username}`);
+      expect((await idTokenFrom(tc, fine)).auth_time).toBe(signedInAt);
+    });
+
+    it('"Allow" after max_age ran out while the consent page was open sends the person to sign in again', async () => {
+      const tc = await makeClient(ctx, { name: 'Third Party App' });
+      const { user, password, browser } = await person();
+      clock.advance(50);
+      const consent = await browser.get(request(tc.client, { max_age: '60' }));
+      expect(consent.text).toContain('Third Party App wants to access your account');
+      clock.advance(500);
+      const allowed = await browser.submit(consent, {}, 'Allow');
+      expectSignInAgain(allowed);
+      // Signed in for this request, the person is asked to consent again; that sign-in too
+      // must still be within max_age when they answer.
+      const again = await signInThroughPage(browser, allowed, user.username, password);
+      expect(again.text).toContain('Third Party App wants to access your account');
+      clock.advance(61);
+      const late = await browser.submit(again, {}, 'Allow');
+      expectSignInAgain(late);
+
+      const last = await signInThroughPage(browser, late, user.username, password);
+      const signedInAt = now();
+      clock.advance(30);
+      const done = await browser.submit(last, {}, 'Allow');
+      expect((await idTokenFrom(tc, done)).auth_time).toBe(signedInAt);
+    });
+
+    it('a consent form answered after a sign-in made for prompt=login or max_age=0 goes on, however long it was open', async () => {
+      const tc = await makeClient(ctx);
+      const { user, password, browser } = await person();
+      const asks: Record<string, string>[] = [
+        { prompt: 'login consent' },
+        { prompt: 'consent', max_age: '0' },
+      ];
+      for (const extra of asks) {
+        const asked = await browser.get(request(tc.client, extra));
+        const consent = await signInThroughPage(browser, asked, user.username, password);
+        expect(consent.status, JSON.stringify(extra)).toBe(200);
+        const signedInAt = now();
+        clock.advance(300);
+        const done = await browser.submit(consent, {}, 'Allow');
+        expect((await idTokenFrom(tc, done)).auth_time).toBe(signedInAt);
+      }
+    });
+
+    it('"Deny" needs no new sign-in: access_denied', async () => {
+      const tc = await makeClient(ctx);
+      const { browser } = await person();
+      const consent = await browser.get(request(tc.client, { max_age: '60' }));
+      clock.advance(500);
+      const denied = await browser.submit(consent, {}, 'Deny');
+      expect(redirectParams(denied).get('error')).toBe('access_denied');
     });
   });
 

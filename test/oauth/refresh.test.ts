@@ -210,6 +210,7 @@ describe('refresh tokens (RFC 6749 §6, RFC 9700 §4.14)', () => {
     });
     const original = decodeJwt(tokens.id_token!);
     expect(payload.sub).toBe(user.id);
+    expect(typeof original.auth_time).toBe('number');
     expect(payload.auth_time).toBe(original.auth_time);
     expect(payload.iat).toBe(Math.floor(clock.now() / 1000));
     expect(res.body.id_token).not.toBe(tokens.id_token);

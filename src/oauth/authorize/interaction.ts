@@ -52,16 +52,20 @@ function openMarker(
   return nowSeconds(ctx) - made <= MARKER_TTL ? { time: made, id } : undefined;
 }
 
-/** The URL of the sign-in page that resumes this authorization request afterwards. */
+/**
+ * The URL of the sign-in page that resumes this authorization request afterwards: `forced` when
+ * someone is signed in but must sign in again; `hint` false when the person asked to use another
+ * account, so that the page does not come filled in with the one they are leaving.
+ */
 export function loginRedirect(
   ctx: AppContext,
   request: AuthorizationRequest,
-  forced: boolean,
+  { forced, hint = true }: { forced: boolean; hint?: boolean },
 ): string {
   const resume = new URLSearchParams(request.raw);
   resume.set(LOGIN_MARKER, loginMarker(ctx, request));
   const login = new URLSearchParams({ return_to: `/authorize?${resume.toString()}` });
-  if (request.loginHint) login.set('login_hint', request.loginHint);
+  if (hint && request.loginHint) login.set('login_hint', request.loginHint);
   if (forced) login.set('prompt', 'login');
   return `/login?${login.toString()}`;
 }
@@ -93,6 +97,11 @@ async function hintedSubject(
 function reachesAcr(request: AuthorizationRequest, session: Session): boolean {
   const achieved = sessionAcr(session);
   return !request.acr || request.acr.values.some((wanted) => satisfiesAcr(achieved, wanted));
+}
+
+/** Whether the sign-in is older than max_age allows (max_age=0, "sign in now", is the callers'). */
+function tooOld(ctx: AppContext, request: AuthorizationRequest, session: Session): boolean {
+  return request.maxAge !== undefined && nowSeconds(ctx) - session.authTime > request.maxAge;
 }
 
 /** Whether the person must sign in (again) before this request can go on. */
@@ -127,10 +136,7 @@ export async function loginDecision(
   }
   if (request.prompt.has('login')) return { kind: 'fresh-sign-in' };
   // max_age=0 means "sign in now" (OpenID Connect Core §3.1.2.1), even within the second of the last sign-in.
-  const age = nowSeconds(ctx) - session.authTime;
-  if (request.maxAge !== undefined && (age > request.maxAge || request.maxAge === 0)) {
-    return { kind: 'fresh-sign-in' };
-  }
+  if (tooOld(ctx, request, session) || request.maxAge === 0) return { kind: 'fresh-sign-in' };
   if (
     request.idTokenHint !== undefined &&
     (await hintedSubject(ctx, request.idTokenHint, request.client.id)) !== session.userId
@@ -139,6 +145,25 @@ export async function loginDecision(
   }
   if (!reachesAcr(request, session)) return { kind: 'stronger-sign-in' };
   return { kind: 'ok', fresh: false };
+}
+
+/**
+ * Whether the sign-in a page was shown to still does when the page's form comes back, which may
+ * be minutes later: max_age may have run out meanwhile. A sign-in made for this very request
+ * (`fresh`) met prompt=login, max_age=0 and the acr asked for once and for all, but not a
+ * positive max_age, which the client checks against the ID token's auth_time itself.
+ */
+export async function answerDecision(
+  ctx: AppContext,
+  request: AuthorizationRequest,
+  session: Session,
+  fresh: boolean,
+): Promise<LoginDecision> {
+  if (!fresh) return loginDecision(ctx, request, session, undefined);
+  // max_age=0 asked for this sign-in, as prompt=login does: were it held to zero seconds, no one
+  // could answer the page in time.
+  if (request.maxAge !== 0 && tooOld(ctx, request, session)) return { kind: 'fresh-sign-in' };
+  return { kind: 'ok', fresh: true };
 }
 
 /** The claims a grant already covers: those of its scopes and those consented to by name. */
@@ -174,6 +199,8 @@ interface SealedInteraction {
   u: string;
   s: string;
   t: number;
+  /** Whether the person signed in for this very request just before the page (see answerDecision). */
+  f: boolean;
   /** Makes each form answerable once. */
   n: string;
 }
@@ -196,12 +223,14 @@ export function sealInteraction(
   request: AuthorizationRequest,
   user: User,
   session: Session,
+  fresh: boolean,
 ): string {
   const body: SealedInteraction = {
     p: request.raw,
     u: user.id,
     s: session.id,
     t: nowSeconds(ctx),
+    f: fresh,
     n: randomId(12),
   };
   const text = Buffer.from(JSON.stringify(body)).toString('base64url');
@@ -209,15 +238,16 @@ export function sealInteraction(
 }
 
 /**
- * The parameters of a sealed interaction, if it is genuine, made for `page`, fresh, for this
- * session, and not answered before: each form is accepted once.
+ * The parameters of a sealed interaction, and whether the person had signed in for it, if it is
+ * genuine, made for `page`, fresh, for this session, and not answered before: each form is
+ * accepted once.
  */
 export async function openInteraction(
   ctx: AppContext,
   page: InteractionPage,
   sealed: unknown,
   session: Session,
-): Promise<Record<string, string> | undefined> {
+): Promise<{ params: Record<string, string>; fresh: boolean } | undefined> {
   if (typeof sealed !== 'string' || sealed.length > 16_384) return undefined;
   const [text, sig] = sealed.split('.');
   if (!text || !sig || !safeEqual(sig, sign(ctx, page, text))) return undefined;
@@ -227,5 +257,5 @@ export async function openInteraction(
   if (!(await ctx.store.markers.use(`${page}:${body.n}`, body.t + INTERACTION_TTL))) {
     throw new InvalidRequest(ANSWERED[page]);
   }
-  return body.p;
+  return { params: body.p, fresh: body.f === true };
 }

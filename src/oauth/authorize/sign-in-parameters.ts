@@ -1,12 +1,7 @@
 import type { Client } from '../../store/types.js';
 import { readAcrRequest } from '../acr-request.js';
 import { releasedClaimNames } from '../claims.js';
-import {
-  claimNames,
-  limitClaimsRequest,
-  parseClaimsParameter,
-  withAuthTime,
-} from '../claims-request.js';
+import { claimNames, limitClaimsRequest, parseClaimsParameter } from '../claims-request.js';
 import { InvalidRequest } from '../errors.js';
 import { param, type RawParams } from '../params.js';
 import type { AuthorizationRequest } from './request.js';
@@ -45,16 +40,12 @@ export function checkSignInParameters(
   const acr = readAcrRequest(param(params, 'acr_values'), asked?.id_token?.acr);
   // Asking for a claim by name gets no more than the client's scopes could release.
   const claims = asked && limitClaimsRequest(asked, releasedClaimNames(client.scopes));
-  const stored =
-    maxAge !== undefined || asked?.id_token?.auth_time !== undefined
-      ? withAuthTime(claims)
-      : claims;
 
   return {
     prompt,
     maxAge,
     acr,
-    claims: stored && JSON.stringify(stored),
+    claims: claims && JSON.stringify(claims),
     claimNames: claimNames(claims),
   };
 }

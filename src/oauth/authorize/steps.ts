@@ -1,0 +1,163 @@
+/**
+ * The steps of the authorization endpoint that its three handlers share (endpoint.ts): the
+ * request checked, the sign-in asked for, the pages shown, consent and the code.
+ */
+
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../../context.js';
+import type { SignedIn } from '../browser.js';
+import { CLAIM_DESCRIPTIONS } from '../claims.js';
+import { ConsentRequired, InteractionRequired, LoginRequired, OAuthError } from '../errors.js';
+import { param, type RawParams } from '../params.js';
+import { SCOPE_DESCRIPTIONS } from '../scopes.js';
+import type { ProtocolViews } from '../views.js';
+import { completeAuthorization } from './complete.js';
+import {
+  claimsBeyondScopes,
+  consentNeeded,
+  type LoginDecision,
+  loginRedirect,
+  sealInteraction,
+} from './interaction.js';
+import {
+  type AuthorizationRequest,
+  checkParameters,
+  checkRedirectUri,
+  checkResponseType,
+  errorResponseMode,
+  loadClient,
+  type ResponseTarget,
+  rawParams,
+} from './request.js';
+import { sendAuthorizationResponse } from './respond.js';
+
+/** Validates the request step by step; errors after the redirect URI is known carry their target. */
+export async function validate(
+  ctx: AppContext,
+  params: RawParams,
+): Promise<{ target?: ResponseTarget; request?: AuthorizationRequest; error?: OAuthError }> {
+  const client = await loadClient(ctx, params);
+  const { redirectUri, asSent } = checkRedirectUri(client, params);
+  let target: ResponseTarget = {
+    redirectUri,
+    responseMode: errorResponseMode(params),
+    state: undefined,
+  };
+  try {
+    // Read as every other parameter (once, bounded); an unusable state is not echoed back.
+    target = { ...target, state: param(params, 'state') };
+    const { responseType, responseMode } = checkResponseType(client, params);
+    target = { ...target, responseMode };
+    const rest = checkParameters(ctx, client, params, responseType);
+    const request: AuthorizationRequest = {
+      ...target,
+      ...rest,
+      client,
+      redirectUriAsSent: asSent,
+      responseType,
+      raw: rawParams(params),
+    };
+    return { target, request };
+  } catch (error) {
+    if (error instanceof OAuthError && error.redirectable) return { target, error };
+    throw error;
+  }
+}
+
+function showConsent(
+  ctx: AppContext,
+  httpRequest: FastifyRequest,
+  reply: FastifyReply,
+  views: ProtocolViews,
+  request: AuthorizationRequest,
+  signedIn: SignedIn,
+  granted: string[],
+  fresh: boolean,
+): FastifyReply {
+  return views.consent(httpRequest, reply, {
+    clientName: request.client.name,
+    scopes: request.scopes.map((name) => ({ name, description: SCOPE_DESCRIPTIONS[name] ?? name })),
+    claims: claimsBeyondScopes(request).map((name) => ({
+      name,
+      description: CLAIM_DESCRIPTIONS[name] ?? name,
+    })),
+    alreadyGranted: request.scopes.filter((s) => granted.includes(s)),
+    username: signedIn.user.username,
+    interaction: sealInteraction(ctx, 'consent', request, signedIn.user, signedIn.session, fresh),
+    action: '/consent',
+  });
+}
+
+export function showAccountChooser(
+  ctx: AppContext,
+  httpRequest: FastifyRequest,
+  reply: FastifyReply,
+  views: ProtocolViews,
+  request: AuthorizationRequest,
+  signedIn: SignedIn,
+): FastifyReply {
+  return views.selectAccount(httpRequest, reply, {
+    clientName: request.client.name,
+    username: signedIn.user.username,
+    email: signedIn.user.email,
+    // Shown only to a sign-in not made for this request: one that was is the choice already.
+    interaction: sealInteraction(
+      ctx,
+      'select-account',
+      request,
+      signedIn.user,
+      signedIn.session,
+      false,
+    ),
+    action: '/select-account',
+  });
+}
+
+/** Why prompt=none cannot go on without a sign-in (OpenID Connect Core §3.1.2.6). */
+function silentFailure(kind: Exclude<LoginDecision['kind'], 'ok'>): OAuthError {
+  switch (kind) {
+    case 'sign-in':
+      return new LoginRequired('the end-user is not signed in');
+    case 'fresh-sign-in':
+      return new LoginRequired('the end-user must sign in again');
+    case 'stronger-sign-in':
+      return new InteractionRequired(
+        'the end-user must sign in again to reach the authentication context class asked for (acr_values)',
+      );
+  }
+}
+
+/** Sends the person to sign in (again) before the request goes on, or, with prompt=none, says why not. */
+export function signInFirst(
+  ctx: AppContext,
+  reply: FastifyReply,
+  request: AuthorizationRequest,
+  kind: Exclude<LoginDecision['kind'], 'ok'>,
+): FastifyReply {
+  if (request.prompt.has('none')) throw silentFailure(kind);
+  return reply.redirect(loginRedirect(ctx, request, { forced: kind !== 'sign-in' }), 303);
+}
+
+/**
+ * The steps after sign-in and the account choice: consent when needed, then the code. `fresh`
+ * when the person signed in for this very request.
+ */
+export async function consentAndComplete(
+  ctx: AppContext,
+  httpRequest: FastifyRequest,
+  reply: FastifyReply,
+  views: ProtocolViews,
+  request: AuthorizationRequest,
+  signedIn: SignedIn,
+  fresh: boolean,
+): Promise<FastifyReply> {
+  const { user, session } = signedIn;
+  const grant = await ctx.store.grants.find(user.id, request.client.id);
+  if (consentNeeded(request, grant)) {
+    if (request.prompt.has('none')) throw new ConsentRequired();
+    const granted = grant?.scopes ?? [];
+    return showConsent(ctx, httpRequest, reply, views, request, signedIn, granted, fresh);
+  }
+  const values = await completeAuthorization(ctx, request, user, session, grant);
+  return sendAuthorizationResponse(httpRequest, reply, views, ctx.config.issuer, request, values);
+}
