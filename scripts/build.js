@@ -9,7 +9,7 @@
  * test/ops/build.test.ts, which runs after `npm test` has checked the types of everything.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -19,13 +19,24 @@ const dist = join(root, 'dist');
 /** What tsc emits itself (it compiles the .ts files and carries the .js ones over). */
 const CODE = /\.(ts|js)$/;
 
+let tsc;
+try {
+  tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+} catch {
+  // `npm ci --omit=dev` runs `prepare` too, without TypeScript: a production install whose build
+  // was made elsewhere (a Docker build stage) must not fail, nor lose the dist/ it was given.
+  console.error(
+    `build: TypeScript is not installed (--omit=dev?), so dist/ was not built${existsSync(dist) ? '; the dist/ already here is kept' : ''}. Build with the development dependencies, then \`npm prune --omit=dev\` (docs/operations.md).`,
+  );
+  process.exit(0);
+}
 // From nothing, so that a module deleted from src/ does not live on in dist/.
 rmSync(dist, { recursive: true, force: true });
 try {
   execFileSync(
     process.execPath,
     [
-      createRequire(import.meta.url).resolve('typescript/bin/tsc'),
+      tsc,
       '-p',
       'tsconfig.build.json',
       ...(process.argv.includes('--no-check') ? ['--noCheck'] : []),

@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -92,7 +92,23 @@ describe('the build in dist/', () => {
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
+    // The checkpointer thread (store/kysely/checkpointer.js) warns when it cannot start.
+    expect(err).not.toContain('checkpointer');
   }, 60_000);
+
+  it('carries over every file of src/ that is not TypeScript', () => {
+    const others = (root: string) =>
+      readdirSync(root, { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile() && !entry.name.endsWith('.ts'))
+        .map((entry) => relative(root, join(entry.parentPath, entry.name)))
+        .sort();
+    const fromSrc = others(join(ROOT, 'src'));
+    expect(fromSrc).toEqual(expect.arrayContaining(['ui/views/login.eta']));
+    const inDist = others(join(ROOT, 'dist')).filter((path) => !/\.(js|d\.ts|map)$/.test(path));
+    // Every view, asset and list, and the two workers written in JavaScript.
+    expect(others(join(ROOT, 'dist'))).toEqual(expect.arrayContaining(fromSrc));
+    expect(inDist).toEqual(fromSrc.filter((path) => !path.endsWith('.js')));
+  });
 
   it('creates a user with the CLI: the password list is read and the hashing thread answers', async () => {
     const ada = ['user', 'create', '--username', 'ada', '--email', 'ada@example.com'];

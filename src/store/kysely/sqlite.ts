@@ -81,7 +81,12 @@ function startCheckpointer(db: SQLite.Database, path: string): () => void {
   const worker = new Worker(new URL('./checkpointer.js', import.meta.url), { workerData });
   // It never keeps the process alive, and if it dies the fallback above bounds the log.
   worker.unref();
-  worker.on('error', () => {});
+  worker.on('error', (error) => {
+    process.emitWarning(
+      `the SQLite checkpointer thread failed: ${error.message}`,
+      'TesseraWarning',
+    );
+  });
   worker.on('exit', () => Atomics.store(new Int32Array(done), 0, 1));
   let stopped = false;
   return () => {
