@@ -26,7 +26,12 @@ export function randomToken(bytes = 32): string {
   return take(bytes).toString('base64url');
 }
 
-/** A shorter random identifier for records whose id is public (users, clients, sessions). */
+/**
+ * A shorter random identifier for records whose id is public (users, clients, sessions). Never
+ * starts with `-`, which a command line would read as an option (`tessera client delete -x…`):
+ * such a first character becomes `_`, at a cost of under a bit of the id's 128.
+ */
 export function randomId(bytes = 16): string {
-  return take(bytes).toString('base64url');
+  const id = take(bytes).toString('base64url');
+  return id.startsWith('-') ? `_${id.slice(1)}` : id;
 }
