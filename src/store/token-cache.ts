@@ -72,14 +72,14 @@ export class TokenCache {
  * Writes that cannot end or change an access token or its person, so need not
  * clear the cache: new records (which no cached lookup can have seen, misses
  * are kept only for ids nobody was given yet), the spending of codes and refresh
- * tokens (never kept), and bookkeeping. Every other method that is not a read
+ * tokens (never kept) with the new tokens stored in the same commit, and bookkeeping. Every other method that is not a read
  * clears it, including methods added later.
  */
 const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   users: ['create'],
   clients: ['create'],
   grants: ['upsert', 'touch'],
-  codes: ['save', 'consume'],
+  codes: ['save', 'consume', 'redeem'],
   tokens: ['save', 'saveAll', 'rotate'],
   sessions: ['create', 'renew', 'touch', 'addClient'],
   markers: ['use'],

@@ -303,6 +303,32 @@ export interface CodeStore {
    * With `clientId`, a code issued to another client is not spent (`other_client`).
    */
   consume(id: string, now: number, clientId?: string): Promise<ConsumeResult>;
+  /** A code and the person it was issued for, in one lookup; spends nothing. */
+  findWithUser(
+    id: string,
+  ): Promise<{ code: AuthorizationCode; user: User | undefined } | undefined>;
+  /**
+   * The code exchange's one write: consumes the code as `consume` does (with `clientId`) and, only
+   * if this call consumed it, stores the tokens issued from it, in one commit. A concurrent
+   * replay that finds the code spent therefore finds these tokens stored, to revoke.
+   */
+  redeem(redemption: Redemption): Promise<ConsumeResult>;
+}
+
+export interface Redemption {
+  /** SHA-256 of the code. */
+  id: string;
+  clientId: string;
+  now: number;
+  tokens: TokenRecord[];
+}
+
+export interface Rotation {
+  /** SHA-256 of the presented refresh token. */
+  id: string;
+  /** The tokens that replace it, in its family. */
+  successors: TokenRecord[];
+  now: number;
 }
 
 export interface TokenStore {
@@ -312,8 +338,13 @@ export interface TokenStore {
   find(id: string): Promise<TokenRecord | undefined>;
   /** A token and the person it was issued for (undefined for a client's own token), in one lookup. */
   findWithUser(id: string): Promise<{ token: TokenRecord; user: User | undefined } | undefined>;
-  /** Marks an active refresh token rotated, exactly once. */
-  rotate(id: string, now: number): Promise<RotateResult>;
+  /**
+   * The refresh grant's one write: stores the successors and marks the presented refresh token
+   * rotated, exactly once, in one commit. The successors are stored whether or not it was
+   * spent: the caller either hands them out (a retry within the grace window) or revokes the
+   * family with them in it, so that a reuse racing the winner revokes the winner's tokens too.
+   */
+  rotate(rotation: Rotation): Promise<RotateResult>;
   /** Revokes one token; returns false when there was none to revoke. */
   revoke(id: string, now: number): Promise<boolean>;
   /** Records the revocation of a token that was never stored (a stateless JWT). */

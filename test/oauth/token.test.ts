@@ -227,6 +227,17 @@ describe('/token with grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636)
       }
     });
 
+    it('is spent by a refused exchange: a wrong code_verifier, then the right one, is invalid_grant', async () => {
+      const tc = await makeClient(ctx);
+      const { code, verifier } = await codeFor(tc.client);
+      const wrong = await exchange(tc, { code, code_verifier: pkce().verifier });
+      expectOAuthError(wrong, 400, 'invalid_grant');
+      expect(wrong.body.error_description).toContain('code_verifier');
+      const right = await exchange(tc, { code, code_verifier: verifier });
+      expectOAuthError(right, 400, 'invalid_grant');
+      expect(right.body.error_description).toContain('already been used');
+    });
+
     it('expires after 60 seconds: invalid_grant', async () => {
       const tc = await makeClient(ctx);
       const { code, verifier } = await codeFor(tc.client);

@@ -80,7 +80,7 @@ for (const factory of storeFactories()) {
       await store.tokens.findWithUser(revoked.id);
       expect(cache.size).toBe(0);
       // The refresh token rotates behind the cache; the next lookup sees it.
-      await raw.tokens.rotate(refresh.id, NOW + 1);
+      await raw.tokens.rotate({ id: refresh.id, successors: [], now: NOW + 1 });
       expect((await store.tokens.findWithUser(refresh.id))?.token.rotatedAt).toBe(NOW + 1);
     });
 
@@ -89,6 +89,7 @@ for (const factory of storeFactories()) {
         'audit.record',
         'clients.create',
         'codes.consume',
+        'codes.redeem',
         'codes.save',
         'grants.touch',
         'grants.upsert',

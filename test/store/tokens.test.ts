@@ -74,11 +74,11 @@ for (const factory of storeFactories()) {
     it('rotates a refresh token once, then answers stale', async () => {
       const token = newToken(owner);
       await store.tokens.save(token);
-      expect(await store.tokens.rotate(token.id, NOW + 5)).toEqual({
+      expect(await store.tokens.rotate({ id: token.id, successors: [], now: NOW + 5 })).toEqual({
         status: 'rotated',
         token: { ...token, rotatedAt: NOW + 5 },
       });
-      expect(await store.tokens.rotate(token.id, NOW + 6)).toEqual({
+      expect(await store.tokens.rotate({ id: token.id, successors: [], now: NOW + 6 })).toEqual({
         status: 'stale',
         token: { ...token, rotatedAt: NOW + 5 },
       });
@@ -88,7 +88,9 @@ for (const factory of storeFactories()) {
       const token = newToken(owner);
       await store.tokens.save(token);
       const results = await Promise.all(
-        Array.from({ length: 10 }, () => store.tokens.rotate(token.id, NOW + 1)),
+        Array.from({ length: 10 }, () =>
+          store.tokens.rotate({ id: token.id, successors: [], now: NOW + 1 }),
+        ),
       );
       const statuses = results.map((r) => r.status);
       expect(statuses.filter((s) => s === 'rotated')).toHaveLength(1);
@@ -98,15 +100,94 @@ for (const factory of storeFactories()) {
     it('answers stale for a revoked refresh token and missing for an access token or none', async () => {
       const revoked = newToken(owner, { revokedAt: NOW });
       await store.tokens.save(revoked);
-      expect(await store.tokens.rotate(revoked.id, NOW + 1)).toEqual({
+      expect(await store.tokens.rotate({ id: revoked.id, successors: [], now: NOW + 1 })).toEqual({
         status: 'stale',
         token: revoked,
       });
       const access = newToken(owner, { kind: 'access' });
       await store.tokens.save(access);
-      expect(await store.tokens.rotate(access.id, NOW + 1)).toEqual({ status: 'missing' });
+      expect(await store.tokens.rotate({ id: access.id, successors: [], now: NOW + 1 })).toEqual({
+        status: 'missing',
+      });
       expect((await store.tokens.find(access.id))?.rotatedAt).toBeNull();
-      expect(await store.tokens.rotate('no-such-token', NOW)).toEqual({ status: 'missing' });
+      expect(await store.tokens.rotate({ id: 'no-such-token', successors: [], now: NOW })).toEqual({
+        status: 'missing',
+      });
+    });
+
+    it('stores the successors in the commit that spends the presented token', async () => {
+      const familyId = `family-${Math.random()}`;
+      const presented = newToken(owner, { familyId });
+      await store.tokens.save(presented);
+      const successors = [
+        newToken(owner, { familyId, kind: 'access' }),
+        newToken(owner, { familyId }),
+      ];
+      expect(await store.tokens.rotate({ id: presented.id, successors, now: NOW + 5 })).toEqual({
+        status: 'rotated',
+        token: { ...presented, rotatedAt: NOW + 5 },
+      });
+      for (const t of successors) expect(await store.tokens.find(t.id)).toEqual(t);
+      // One successor, or three: the other shapes of the same statement.
+      let current = successors[1]!;
+      for (const count of [1, 3]) {
+        const next = Array.from({ length: count }, () => newToken(owner, { familyId }));
+        const rotated = await store.tokens.rotate({
+          id: current.id,
+          successors: next,
+          now: NOW + 6,
+        });
+        expect(rotated).toEqual({ status: 'rotated', token: { ...current, rotatedAt: NOW + 6 } });
+        for (const t of next) expect(await store.tokens.find(t.id)).toEqual(t);
+        current = next[0]!;
+      }
+    });
+
+    it('stores the successors of a stale token too, for the caller to hand out or revoke', async () => {
+      const familyId = `family-${Math.random()}`;
+      const presented = newToken(owner, { familyId, rotatedAt: NOW });
+      await store.tokens.save(presented);
+      const successor = newToken(owner, { familyId });
+      expect(
+        await store.tokens.rotate({ id: presented.id, successors: [successor], now: NOW + 5 }),
+      ).toEqual({ status: 'stale', token: presented });
+      expect(await store.tokens.find(successor.id)).toEqual(successor);
+      expect(await store.tokens.revokeFamily(familyId, NOW + 6)).toBe(2);
+    });
+
+    it('spends nothing when the successors cannot be stored', async () => {
+      const presented = newToken(owner);
+      const taken = newToken(owner);
+      await store.tokens.saveAll([presented, taken]);
+      const fresh = newToken(owner);
+      await expect(
+        store.tokens.rotate({ id: presented.id, successors: [fresh, { ...taken }], now: NOW + 5 }),
+      ).rejects.toThrow();
+      expect(await store.tokens.find(presented.id)).toEqual(presented);
+      expect(await store.tokens.find(fresh.id)).toBeUndefined();
+    });
+
+    it('of ten concurrent rotations with successors one wins, and revoking the family then ends every successor', async () => {
+      const familyId = `family-${Math.random()}`;
+      const presented = newToken(owner, { familyId });
+      await store.tokens.save(presented);
+      const batches = Array.from({ length: 10 }, () => [
+        newToken(owner, { familyId, kind: 'access' }),
+        newToken(owner, { familyId }),
+      ]);
+      const results = await Promise.all(
+        batches.map((successors) =>
+          store.tokens.rotate({ id: presented.id, successors, now: NOW + 1 }),
+        ),
+      );
+      const statuses = results.map((r) => r.status);
+      expect(statuses.filter((s) => s === 'rotated')).toHaveLength(1);
+      expect(statuses.filter((s) => s === 'stale')).toHaveLength(9);
+      // What a loser does on seeing 'stale' (RFC 9700 §4.14.2): the winner's successors are
+      // already stored, so they end with the family.
+      expect(await store.tokens.revokeFamily(familyId, NOW + 2)).toBe(21);
+      for (const t of batches.flat())
+        expect((await store.tokens.find(t.id))?.revokedAt).toBe(NOW + 2);
     });
 
     it('revokes a token once and reports whether there was one to revoke', async () => {

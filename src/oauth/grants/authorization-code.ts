@@ -1,11 +1,11 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { sha256 } from '../../lib/hash.js';
-import type { AuthorizationCode } from '../../store/types.js';
+import type { AuthorizationCode, Client, ConsumeResult, User } from '../../store/types.js';
 import { InvalidGrant } from '../errors.js';
 import { param, requireParam } from '../params.js';
 import { verifierMatches } from '../pkce.js';
 import { splitScope } from '../scopes.js';
-import { personTokenResponse } from './token-response.js';
+import { completePersonTokens, mintPersonTokens } from './token-response.js';
 import type { Grant } from './types.js';
 
 /** RFC 6749 §4.1.3 with PKCE (RFC 7636) and the replay rules of RFC 9700 §4.5. */
@@ -19,55 +19,34 @@ export const authorizationCodeGrant: Grant = {
     const verifier = param(params, 'code_verifier');
     const now = nowSeconds(ctx);
 
-    // Consumed only by the client it was issued to: another client's attempt spends nothing.
-    const result =
-      code.length <= 512
-        ? await ctx.store.codes.consume(sha256(code), now, client.id)
-        : { status: 'missing' as const };
-    if (result.status === 'other_client')
-      throw new InvalidGrant('the authorization code was issued to another client');
-    if (result.status === 'reused') {
-      // A code used twice may have been stolen: everything issued from it goes.
-      const revoked = await ctx.store.tokens.revokeFamily(result.code.familyId, now);
-      ctx.log.warn(
-        { clientId: client.id, revoked },
-        'authorization code replayed: tokens issued from it revoked',
-      );
-      throw new InvalidGrant('the authorization code has already been used');
-    }
-    if (result.status !== 'consumed')
-      throw new InvalidGrant('the authorization code is invalid or has expired');
-    const stored = result.code;
-    // The code remembers the redirect_uri exactly as the authorization request sent it ('' when omitted).
-    if (
-      stored.redirectUri !== ''
-        ? redirectUri !== stored.redirectUri
-        : redirectUri !== undefined && !client.redirectUris.includes(redirectUri)
-    ) {
-      throw new InvalidGrant('redirect_uri does not match the one of the authorization request');
-    }
-    if (stored.codeChallenge !== null) {
-      if (verifier === undefined)
-        throw new InvalidGrant('code_verifier is required: the authorization request used PKCE');
-      if (!verifierMatches(verifier, stored.codeChallenge))
-        throw new InvalidGrant('code_verifier does not match the code_challenge');
-    } else if (verifier !== undefined) {
-      // RFC 9700 §2.1.1: a verifier without a challenge is a PKCE downgrade attempt.
-      throw new InvalidGrant(
-        'code_verifier was sent but the authorization request had no code_challenge',
-      );
+    // Read first, with its person: the tokens are made from it, then stored in the commit that
+    // consumes it (below).
+    const id = sha256(code);
+    const found = code.length <= 512 ? await ctx.store.codes.findWithUser(id) : undefined;
+    if (!found) throw new InvalidGrant('the authorization code is invalid or has expired');
+    const stored = found.code;
+    const standing = standingOf(stored, client.id, now);
+    if (standing) return refuse(ctx, client.id, standing, now);
+
+    // A refused exchange spends the code all the same: one try per code.
+    let user: User;
+    try {
+      checkRedirectUri(client, stored, redirectUri);
+      checkVerifier(stored, verifier);
+      // Revoking the grant or deleting the person deletes their codes, so a code that was
+      // found is normally backed by both; the person is read for the ID token's claims.
+      if (!found.user) throw new InvalidGrant('the person behind this code no longer exists');
+      user = found.user;
+    } catch (refusal) {
+      const spent = await ctx.store.codes.consume(id, now, client.id);
+      if (spent.status !== 'consumed') return refuse(ctx, client.id, spent, now);
+      throw refusal;
     }
 
-    // Revoking the grant or deleting the person deletes their codes, so a code that was
-    // consumed is still backed by both; the person is read for the ID token's claims.
-    const user = await ctx.store.users.findById(stored.userId);
-    if (!user) throw new InvalidGrant('the person behind this code no longer exists');
-
-    const scopes = splitScope(stored.scope);
     const subject = {
       client,
       user,
-      scopes,
+      scopes: splitScope(stored.scope),
       grantId: stored.grantId,
       familyId: stored.familyId,
       sessionId: stored.sessionId,
@@ -76,14 +55,88 @@ export const authorizationCodeGrant: Grant = {
       amr: stored.amr,
       claims: stored.claims,
     };
-    return personTokenResponse(ctx, subject, {
+    const options = {
       nonce: stored.nonce,
       ...(client.grantTypes.includes('refresh_token')
         ? { refresh: refreshOf(ctx, stored, now) }
         : {}),
+    };
+    const minted = mintPersonTokens(ctx, subject, options);
+    // One commit: the code consumed, exactly once, and its tokens stored only if this request
+    // consumed it. A concurrent exchange that loses finds them stored, and revokes them (below).
+    const redeemed = await ctx.store.codes.redeem({
+      id,
+      clientId: client.id,
+      now,
+      tokens: minted.records,
     });
+    if (redeemed.status !== 'consumed') return refuse(ctx, client.id, redeemed, now);
+    return completePersonTokens(ctx, subject, minted, options);
   },
 };
+
+/** Why a code that was found cannot be exchanged by this client now, if it cannot. */
+function standingOf(
+  code: AuthorizationCode,
+  clientId: string,
+  now: number,
+): Exclude<ConsumeResult, { status: 'consumed' }> | undefined {
+  // Whether another client's code was used or has expired is none of this client's business.
+  if (code.clientId !== clientId) return { status: 'other_client' };
+  if (code.consumedAt !== null) return { status: 'reused', code };
+  if (code.expiresAt <= now) return { status: 'expired' };
+  return undefined;
+}
+
+/** The answer to a code this request may not exchange; a replay revokes what the code gave. */
+async function refuse(
+  ctx: AppContext,
+  clientId: string,
+  result: Exclude<ConsumeResult, { status: 'consumed' }>,
+  now: number,
+): Promise<never> {
+  if (result.status === 'other_client')
+    throw new InvalidGrant('the authorization code was issued to another client');
+  if (result.status === 'reused') {
+    // A code used twice may have been stolen: everything issued from it goes.
+    const revoked = await ctx.store.tokens.revokeFamily(result.code.familyId, now);
+    ctx.log.warn(
+      { clientId, revoked },
+      'authorization code replayed: tokens issued from it revoked',
+    );
+    throw new InvalidGrant('the authorization code has already been used');
+  }
+  throw new InvalidGrant('the authorization code is invalid or has expired');
+}
+
+/** The code remembers the redirect_uri exactly as the authorization request sent it ('' when omitted). */
+function checkRedirectUri(
+  client: Client,
+  code: AuthorizationCode,
+  redirectUri: string | undefined,
+) {
+  if (
+    code.redirectUri !== ''
+      ? redirectUri !== code.redirectUri
+      : redirectUri !== undefined && !client.redirectUris.includes(redirectUri)
+  ) {
+    throw new InvalidGrant('redirect_uri does not match the one of the authorization request');
+  }
+}
+
+function checkVerifier(code: AuthorizationCode, verifier: string | undefined) {
+  if (code.codeChallenge !== null) {
+    if (verifier === undefined)
+      throw new InvalidGrant('code_verifier is required: the authorization request used PKCE');
+    if (!verifierMatches(verifier, code.codeChallenge))
+      throw new InvalidGrant('code_verifier does not match the code_challenge');
+  } else if (verifier !== undefined) {
+    // RFC 9700 §2.1.1: a verifier without a challenge is a PKCE downgrade attempt.
+    throw new InvalidGrant(
+      'code_verifier was sent but the authorization request had no code_challenge',
+    );
+  }
+}
 
 /**
  * The refresh token a code earns. With `offline_access` it belongs to no session and lives its

@@ -75,12 +75,11 @@ export const refreshTokenGrant: Grant = {
       },
     };
 
-    // The successors are stored before the presented token is spent, in its family: a failed
-    // write spends nothing, and a reuse detected by a concurrent request (below) revokes them
-    // too, whichever request won.
+    // The successors are stored in the commit that spends the presented token, in its family: a
+    // failed write spends nothing, and a reuse detected by a concurrent request (below) finds
+    // the winner's successors stored and revokes them too, whichever request won.
     const minted = mintPersonTokens(ctx, subject, options);
-    await ctx.store.tokens.saveAll(minted.records);
-    const rotation = await ctx.store.tokens.rotate(id, now);
+    const rotation = await ctx.store.tokens.rotate({ id, successors: minted.records, now });
     if (rotation.status === 'missing') {
       await ctx.store.tokens.revokeFamily(familyId, now);
       throw new InvalidGrant('the refresh token is invalid');

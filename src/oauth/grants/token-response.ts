@@ -73,14 +73,3 @@ export async function completePersonTokens(
   if (subject.grantId) await ctx.store.grants.touch(subject.grantId, nowSeconds(ctx));
   return response;
 }
-
-/** The token response of a grant made for a person (code exchange): minted, stored, completed. */
-export async function personTokenResponse(
-  ctx: AppContext,
-  subject: PersonSubject,
-  options: PersonTokens,
-): Promise<TokenResponse> {
-  const minted = mintPersonTokens(ctx, subject, options);
-  await ctx.store.tokens.saveAll(minted.records);
-  return completePersonTokens(ctx, subject, minted, options);
-}

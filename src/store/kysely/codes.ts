@@ -1,8 +1,13 @@
-import type { Kysely, Selectable } from 'kysely';
-import type { AuthorizationCode, CodeStore } from '../types.js';
+import type { Kysely, Selectable, UpdateQueryBuilder } from 'kysely';
+import type { Dialect } from '../migrations/index.js';
+import type { AuthorizationCode, CodeStore, ConsumeResult } from '../types.js';
 import { fromJson, toJson } from './codec.js';
-import { precompiled } from './precompiled.js';
-import type { CodesTable, Database } from './schema.js';
+import { type Param, precompiled } from './precompiled.js';
+import { type CodesTable, type Database, TOKEN_COLUMNS } from './schema.js';
+import { perTokenCount, tokenInserter, tokenValues } from './tokens.js';
+import { JOINED_USER_COLUMNS, joinedUser } from './users.js';
+
+type Codes = 'authorization_codes';
 
 function toCode(row: Selectable<CodesTable>): AuthorizationCode {
   return {
@@ -54,7 +59,7 @@ function toRow(code: AuthorizationCode): CodesTable {
 
 const COLUMNS = Object.keys(toRow({} as AuthorizationCode)) as (keyof CodesTable)[];
 
-export function codeStore(db: Kysely<Database>): CodeStore {
+export function codeStore(db: Kysely<Database>, dialect: Dialect): CodeStore {
   const insert = precompiled(db, (param) =>
     db
       .insertInto('authorization_codes')
@@ -70,16 +75,63 @@ export function codeStore(db: Kysely<Database>): CodeStore {
       .returningAll(),
   );
   // The token endpoint's form: another client's code is not spent, so its own client can still use it.
-  const consumeOwn = precompiled(db, (param) =>
-    db
-      .updateTable('authorization_codes')
+  const spendOwn = (param: Param, query: UpdateQueryBuilder<Database, Codes, Codes, object>) =>
+    query
       .set({ consumed_at: param<number>('now') })
       .where('id', '=', param<string>('id'))
       .where('client_id', '=', param<string>('clientId'))
       .where('consumed_at', 'is', null)
       .where('expires_at', '>', param<number>('now'))
-      .returningAll(),
+      .returningAll();
+  const consumeOwn = precompiled(db, (param) =>
+    spendOwn(param, db.updateTable('authorization_codes')),
   );
+  const findWithUserById = precompiled(db, (param) =>
+    db
+      .selectFrom('authorization_codes')
+      .leftJoin('users', 'users.id', 'authorization_codes.user_id')
+      .selectAll('authorization_codes')
+      .select(JOINED_USER_COLUMNS)
+      .where('authorization_codes.id', '=', param<string>('id')),
+  );
+  const insertTokens = tokenInserter(db);
+  // PostgreSQL: the code consumed and its tokens stored in one statement, one round trip and one
+  // commit. Each token is inserted only if the update consumed the code; a concurrent exchange's
+  // update waits for this one's commit, then finds the code consumed (and these tokens stored).
+  const redeemAtOnce = perTokenCount(db, (param, count) => {
+    let query = db.with('spent', (qb) => spendOwn(param, qb.updateTable('authorization_codes')));
+    for (let i = 0; i < count; i++) {
+      query = query.with(`issued${i}`, (qb) =>
+        qb
+          .insertInto('tokens')
+          .columns(TOKEN_COLUMNS)
+          .expression(
+            qb
+              .selectNoFrom((eb) => TOKEN_COLUMNS.map((c) => eb.val(param(`${c}${i}`)).as(c)))
+              .where(({ exists, selectFrom, lit }) =>
+                exists(selectFrom('spent').select(lit(1).as('one'))),
+              ),
+          ),
+      ) as unknown as typeof query;
+    }
+    return query.selectFrom('spent').selectAll();
+  });
+
+  /** What became of a code this call did not consume, read afresh. */
+  async function unspent(id: string, clientId: string | undefined): Promise<ConsumeResult> {
+    const existing = await db
+      .selectFrom('authorization_codes')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!existing) return { status: 'missing' };
+    // Whether another client's code was used or has expired is none of this client's business.
+    if (clientId !== undefined && existing.client_id !== clientId)
+      return { status: 'other_client' };
+    if (existing.consumed_at !== null) return { status: 'reused', code: toCode(existing) };
+    return { status: 'expired' };
+  }
+
   return {
     async save(code) {
       await insert(toRow(code) as unknown as Record<string, unknown>);
@@ -92,18 +144,32 @@ export function codeStore(db: Kysely<Database>): CodeStore {
           ? consumeFresh({ id, now })
           : consumeOwn({ id, now, clientId }))
       ).rows[0];
-      if (row) return { status: 'consumed', code: toCode(row) };
-      const existing = await db
-        .selectFrom('authorization_codes')
-        .selectAll()
-        .where('id', '=', id)
-        .executeTakeFirst();
-      if (!existing) return { status: 'missing' };
-      // Whether another client's code was used or has expired is none of this client's business.
-      if (clientId !== undefined && existing.client_id !== clientId)
-        return { status: 'other_client' };
-      if (existing.consumed_at !== null) return { status: 'reused', code: toCode(existing) };
-      return { status: 'expired' };
+      return row ? { status: 'consumed', code: toCode(row) } : unspent(id, clientId);
+    },
+
+    async findWithUser(id) {
+      const row = (await findWithUserById({ id })).rows[0] as
+        | (Selectable<CodesTable> & Record<string, unknown>)
+        | undefined;
+      return row && { code: toCode(row), user: joinedUser(row) };
+    },
+
+    async redeem({ id, clientId, now, tokens }) {
+      let row: Selectable<CodesTable> | undefined;
+      if (tokens.length === 0) {
+        row = (await consumeOwn({ id, now, clientId })).rows[0];
+      } else if (dialect === 'postgres') {
+        const values = { id, clientId, now, ...tokenValues(tokens) };
+        row = (await redeemAtOnce(tokens.length, values)).rows[0];
+      } else {
+        // SQLite has no writes inside WITH: one transaction, begun IMMEDIATE (sqlite-busy.ts).
+        row = await db.transaction().execute(async (tx) => {
+          const spent = (await consumeOwn({ id, now, clientId }, tx)).rows[0];
+          if (spent) await insertTokens(tokens, tx);
+          return spent;
+        });
+      }
+      return row ? { status: 'consumed', code: toCode(row) } : unspent(id, clientId);
     },
   };
 }

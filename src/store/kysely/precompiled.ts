@@ -4,13 +4,15 @@ import type { Database } from './schema.js';
 /** Stands in for a parameter while the query is compiled; never a value anyone stores. */
 const MARK = '\u0000tessera:param:';
 
-type Mark = <T>(name: string) => T;
+/** `param(name)`: the value of `values[name]` at each run. */
+export type Param = <T>(name: string) => T;
 
 /**
  * A query that Kysely builds and compiles once, then runs with new values:
  * building and compiling a query cost more than running it for the indexed
  * lookups and writes of the token endpoint. `build` receives `param(name)`,
- * which stands for the value of `values[name]` at each run.
+ * which stands for the value of `values[name]` at each run; a run inside a
+ * transaction passes the transaction as `executor`.
  *
  *   const find = precompiled(db, (param) =>
  *     db.selectFrom('tokens').selectAll().where('id', '=', param('id')));
@@ -18,8 +20,8 @@ type Mark = <T>(name: string) => T;
  */
 export function precompiled<R>(
   db: Kysely<Database>,
-  build: (param: Mark) => Compilable<R>,
-): (values: Record<string, unknown>) => Promise<QueryResult<R>> {
+  build: (param: Param) => Compilable<R>,
+): (values: Record<string, unknown>, executor?: Kysely<Database>) => Promise<QueryResult<R>> {
   const wanted = new Set<string>();
   const compiled: CompiledQuery<R> = build(<T>(name: string) => {
     wanted.add(name);
@@ -31,8 +33,8 @@ export function precompiled<R>(
   for (const name of wanted) {
     if (!slots.includes(name)) throw new Error(`precompiled: ${name} did not become a parameter`);
   }
-  return async (values) =>
-    db.executeQuery<R>({
+  return async (values, executor = db) =>
+    executor.executeQuery<R>({
       ...compiled,
       parameters: slots.map((name, i) => {
         if (name === undefined) return compiled.parameters[i];

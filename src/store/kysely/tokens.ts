@@ -1,15 +1,10 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Compilable, Kysely, QueryResult, Selectable, UpdateQueryBuilder } from 'kysely';
+import type { Dialect } from '../migrations/index.js';
 import type { TokenRecord, TokenStore } from '../types.js';
 import { fromJson, toJson } from './codec.js';
-import { precompiled } from './precompiled.js';
-import {
-  type Database,
-  TOKEN_COLUMNS,
-  type TokensTable,
-  USER_COLUMNS,
-  type UsersTable,
-} from './schema.js';
-import { toUser } from './users.js';
+import { type Param, precompiled } from './precompiled.js';
+import { type Database, TOKEN_COLUMNS, type TokensTable } from './schema.js';
+import { JOINED_USER_COLUMNS, joinedUser } from './users.js';
 
 function toToken(row: Selectable<TokensTable>): TokenRecord {
   return {
@@ -59,32 +54,59 @@ function toRow(token: TokenRecord): TokensTable {
   };
 }
 
-const USER_ALIASES = USER_COLUMNS.map((c) => [c, `user__${c}`] as const);
-
-/** The person's columns of a joined row, unprefixed: a plain loop, as this runs on every request. */
-function userOf(row: Record<string, unknown>): UsersTable | undefined {
-  if (row.user__id === null || row.user__id === undefined) return undefined;
-  const user: Record<string, unknown> = {};
-  for (const [column, alias] of USER_ALIASES) user[column] = row[alias];
-  return user as unknown as UsersTable;
+/** The `index`-th row of a multi-row statement, each column the parameter `<column><index>`. */
+export function tokenParams(param: Param, index: number): Record<string, unknown> {
+  return Object.fromEntries(TOKEN_COLUMNS.map((c) => [c, param(`${c}${index}`)]));
 }
 
-export function tokenStore(db: Kysely<Database>): TokenStore {
+/** The values of tokenParams' parameters for these tokens, in order. */
+export function tokenValues(tokens: TokenRecord[]): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  tokens.forEach((token, i) => {
+    for (const [column, value] of Object.entries(toRow(token))) values[`${column}${i}`] = value;
+  });
+  return values;
+}
+
+/**
+ * A statement whose shape depends on how many tokens it writes: compiled once for one and for two
+ * (what a grant issues: a refresh token, with an opaque access token or not), built on the spot
+ * for any other number.
+ */
+export function perTokenCount<R>(
+  db: Kysely<Database>,
+  build: (param: Param, count: number) => Compilable<R>,
+): (
+  count: number,
+  values: Record<string, unknown>,
+  executor?: Kysely<Database>,
+) => Promise<QueryResult<R>> {
+  const compiled = [1, 2].map((count) => precompiled(db, (param) => build(param, count)));
+  return (count, values, executor = db) => {
+    const run = compiled[count - 1];
+    if (run) return run(values, executor);
+    const value = <T>(name: string) => values[name] as T;
+    return executor.executeQuery(build(value, count).compile());
+  };
+}
+
+/** Stores tokens in one statement: all or none. */
+export function tokenInserter(
+  db: Kysely<Database>,
+): (tokens: TokenRecord[], executor?: Kysely<Database>) => Promise<void> {
+  const insert = perTokenCount(db, (param, count) =>
+    db
+      .insertInto('tokens')
+      .values(Array.from({ length: count }, (_, i) => tokenParams(param, i)) as never),
+  );
+  return async (tokens, executor) => {
+    if (tokens.length > 0) await insert(tokens.length, tokenValues(tokens), executor);
+  };
+}
+
+export function tokenStore(db: Kysely<Database>, dialect: Dialect): TokenStore {
   // The token endpoint's own queries, compiled once (see precompiled.ts).
-  const insertOne = precompiled(db, (param) =>
-    db
-      .insertInto('tokens')
-      .values(Object.fromEntries(TOKEN_COLUMNS.map((c) => [c, param(c)])) as never),
-  );
-  const insertTwo = precompiled(db, (param) =>
-    db
-      .insertInto('tokens')
-      .values(
-        [0, 1].map((i) =>
-          Object.fromEntries(TOKEN_COLUMNS.map((c) => [c, param(`${c}${i}`)])),
-        ) as never,
-      ),
-  );
+  const insertAll = tokenInserter(db);
   const findById = precompiled(db, (param) =>
     db.selectFrom('tokens').selectAll().where('id', '=', param<string>('id')),
   );
@@ -94,36 +116,60 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
       .selectFrom('tokens')
       .leftJoin('users', 'users.id', 'tokens.user_id')
       .selectAll('tokens')
-      .select(USER_COLUMNS.map((c) => `users.${c} as user__${c}` as const))
+      .select(JOINED_USER_COLUMNS)
       .where('tokens.id', '=', param<string>('id')),
   );
-  const rotateActive = precompiled(db, (param) =>
-    db
-      .updateTable('tokens')
+  const spend = (param: Param, query: UpdateQueryBuilder<Database, 'tokens', 'tokens', object>) =>
+    query
       .set({ rotated_at: param<number>('now') })
       .where('id', '=', param<string>('id'))
       .where('kind', '=', 'refresh')
       .where('rotated_at', 'is', null)
       .where('revoked_at', 'is', null)
-      .returningAll(),
+      .returningAll();
+  const rotateActive = precompiled(db, (param) => spend(param, db.updateTable('tokens')));
+  // PostgreSQL: the successors inserted and the presented token spent in one statement, so one
+  // round trip and one commit. Every part of a statement sees the same snapshot, and the update
+  // waits for a concurrent rotation's commit, then finds the token rotated.
+  const rotateWithSuccessors = perTokenCount(db, (param, count) =>
+    spend(
+      param,
+      db
+        .with('successors', (qb) =>
+          qb
+            .insertInto('tokens')
+            .values(Array.from({ length: count }, (_, i) => tokenParams(param, i)) as never)
+            .returning('id'),
+        )
+        .updateTable('tokens'),
+    ),
   );
+
+  /** Stores the successors and spends the token in one commit; the spent row, if this spent it. */
+  async function spendAfterStoring(
+    id: string,
+    successors: TokenRecord[],
+    now: number,
+  ): Promise<Selectable<TokensTable> | undefined> {
+    if (successors.length === 0) return (await rotateActive({ id, now })).rows[0];
+    if (dialect === 'postgres') {
+      const values = { id, now, ...tokenValues(successors) };
+      return (await rotateWithSuccessors(successors.length, values)).rows[0];
+    }
+    // SQLite has no writes inside WITH: one transaction, begun IMMEDIATE (sqlite-busy.ts).
+    return db.transaction().execute(async (tx) => {
+      await insertAll(successors, tx);
+      return (await rotateActive({ id, now }, tx)).rows[0];
+    });
+  }
 
   return {
     async save(token) {
-      await insertOne(toRow(token) as unknown as Record<string, unknown>);
+      await insertAll([token]);
     },
 
     async saveAll(tokens) {
-      if (tokens.length === 2) {
-        const values: Record<string, unknown> = {};
-        tokens.forEach((token, i) => {
-          for (const [column, value] of Object.entries(toRow(token)))
-            values[`${column}${i}`] = value;
-        });
-        await insertTwo(values);
-      } else if (tokens.length > 0) {
-        await db.insertInto('tokens').values(tokens.map(toRow)).execute();
-      }
+      await insertAll(tokens);
     },
 
     async find(id) {
@@ -136,13 +182,13 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
         | (Selectable<TokensTable> & Record<string, unknown>)
         | undefined;
       if (!row) return undefined;
-      const user = userOf(row);
-      return { token: toToken(row), user: user && toUser(user) };
+      return { token: toToken(row), user: joinedUser(row) };
     },
 
-    async rotate(id, now) {
-      const row = (await rotateActive({ id, now })).rows[0];
+    async rotate({ id, successors, now }) {
+      const row = await spendAfterStoring(id, successors, now);
       if (row) return { status: 'rotated', token: toToken(row) };
+      // Read afresh: on PostgreSQL the statement's snapshot predates the rotation that won.
       const existing = await db
         .selectFrom('tokens')
         .selectAll()
