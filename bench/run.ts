@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { randomToken } from '../src/lib/random.js';
 import { dropPostgresSchema } from '../src/store/kysely/index.js';
+import { alternate, medianResult, type Round, ratioSummary, type Window } from './lib/alternate.js';
 import { type Child, startChild } from './lib/child.js';
 import { type LoadResult, measure, runLoad, type Timing } from './lib/load.js';
 import { backgroundLoad, machine as describeMachine } from './lib/machine.js';
@@ -49,7 +50,7 @@ const included = (id: ScenarioId) => !options.only || options.only.includes(id);
 
 /** Pre-issued refresh tokens: enough for this many grants per second over warm-up and measurement. */
 const POOL_RATE = 2_500;
-const poolSize = (timing: Timing) => Math.ceil(POOL_RATE * (timing.warmup + timing.duration) * 1.5);
+const poolSize = (seconds: number) => Math.ceil(POOL_RATE * seconds * 1.5);
 
 function describe(result: LoadResult): string {
   const failures = result.unexpected + result.errors;
@@ -115,7 +116,7 @@ async function measureSigning(): Promise<Ceilings['signing']> {
   }
 }
 
-// ---------------------------------------------------------------- one server's scenarios
+// ---------------------------------------------------------------- one scenario, both servers
 
 interface Measured {
   result: LoadResult;
@@ -123,75 +124,126 @@ interface Measured {
   extra?: Record<string, unknown>;
 }
 
-async function runScenario(
+/** A scenario measured on Tessera and the peer in alternation. */
+interface Compared extends Measured {
+  peer?: Measured;
+  rounds: Round[];
+}
+
+/** A running server and what the scenarios send it. */
+interface Side {
+  child: Child;
+  target: Target;
+  /** `count` fresh refresh tokens of this server (scenario b). */
+  pool(count: number): Promise<TokenPool>;
+}
+
+/**
+ * Sets up scenario `id` on one server for `seconds` of load in all (b's pool of tokens is drawn
+ * once), and returns what runs one window of it; undefined when the server has no such scenario.
+ */
+async function prepare(
   id: ScenarioId,
-  server: Child,
-  target: Target,
-  pool: () => Promise<TokenPool>,
-  timing: Timing = options.timing,
-): Promise<Measured | undefined> {
-  let result: LoadResult;
-  let extra: Record<string, unknown> | undefined;
+  side: Side,
+  seconds: number,
+): Promise<{ window: Window; tokens?: TokenPool } | undefined> {
+  const probe = cpuOf(side.child);
   if (id === 'b') {
-    const tokens = await pool();
-    result = await runLoad(target.b(tokens), timing, cpuOf(server));
-    if (tokens.dry > 0) {
-      log(`    WARNING: the refresh-token pool ran dry ${tokens.dry} times: b is understated`);
-      extra = { pool_dry: tokens.dry };
-    }
-  } else if (id === 'e') {
-    result = await runRoundTrips(target.e, timing, cpuOf(server));
-  } else if (id === 'f') {
-    return undefined;
-  } else {
-    const spec = target[id];
-    if (!spec) return undefined;
-    result = await runLoad(spec, timing, cpuOf(server));
+    const tokens = await side.pool(poolSize(seconds));
+    return { window: (timing) => runLoad(side.target.b(tokens), timing, probe), tokens };
   }
-  return { result, rss_mb: await rss(server), ...(extra ? { extra } : {}) };
+  if (id === 'e') return { window: (timing) => runRoundTrips(side.target.e, timing, probe) };
+  if (id === 'f') return undefined;
+  const spec = side.target[id];
+  if (!spec) return undefined;
+  return { window: (timing) => runLoad(spec, timing, probe) };
+}
+
+/** Scenario `id` on Tessera and, as `peerId`, on the peer, in alternation (lib/alternate.ts). */
+async function compare(
+  id: ScenarioId,
+  tessera: Side,
+  peer: Side | undefined,
+  peerId: ScenarioId,
+): Promise<Compared | undefined> {
+  const { timing, rounds: count } = options;
+  const seconds = timing.warmup + count * timing.duration;
+  const ours = await prepare(id, tessera, seconds);
+  if (!ours) return undefined;
+  const theirs = peer ? await prepare(peerId, peer, seconds) : undefined;
+  const {
+    ours: results,
+    theirs: peerResults,
+    rounds,
+  } = await alternate(ours.window, theirs?.window, timing, count, (i, r) =>
+    log(
+      `    round ${i + 1}: ${r.peer_rps === null ? '' : `peer ${r.peer_rps.toLocaleString('en-US')}/s, `}Tessera ${r.rps.toLocaleString('en-US')}/s${r.ratio === null ? '' : ` (${r.ratio}×)`}`,
+    ),
+  );
+  const extra: Record<string, unknown> = {};
+  for (const [key, pool] of [
+    ['pool_dry', ours.tokens],
+    ['peer_pool_dry', theirs?.tokens],
+  ] as const) {
+    if (pool && pool.dry > 0) {
+      log(`    WARNING: a refresh-token pool ran dry ${pool.dry} times (${key}): b is understated`);
+      extra[key] = pool.dry;
+    }
+  }
+  return {
+    result: medianResult(results),
+    rss_mb: await rss(tessera.child),
+    ...(Object.keys(extra).length ? { extra } : {}),
+    ...(peer && peerResults.length
+      ? { peer: { result: medianResult(peerResults), rss_mb: await rss(peer.child) } }
+      : {}),
+    rounds,
+  };
+}
+
+/** Scenario `id` on Tessera alone, warmed up and measured once (the growth rows). */
+async function runAlone(id: ScenarioId, side: Side, timing: Timing): Promise<Measured | undefined> {
+  const prepared = await prepare(id, side, timing.warmup + timing.duration);
+  if (!prepared) return undefined;
+  const result = await prepared.window(timing);
+  const dry = prepared.tokens?.dry ?? 0;
+  if (dry > 0) log(`    WARNING: the refresh-token pool ran dry ${dry} times: b is understated`);
+  return {
+    result,
+    rss_mb: await rss(side.child),
+    ...(dry > 0 ? { extra: { pool_dry: dry } } : {}),
+  };
 }
 
 // ---------------------------------------------------------------- the peer
 
-type PeerResults = Partial<Record<ScenarioId, Measured>>;
-
-async function runPeer(): Promise<PeerResults> {
-  log('oidc-provider (peer, in-memory Map adapter)');
-  const peer = await startChild({
+/** Starts oidc-provider and signs its person in once; it stays up for the whole run. */
+async function startPeer(): Promise<Side> {
+  const child = await startChild({
     name: 'peer',
     script: script('peer'),
     pinning,
     env: variantEnv,
   });
-  const results: PeerResults = {};
   try {
-    const clients = peer.ready.clients as PeerClients;
+    const clients = child.ready.clients as PeerClients;
     const fixtures: PeerFixtures = await setUpPeer(
-      peer.ready.url!,
+      child.ready.url!,
       clients,
-      String(peer.ready.account),
+      String(child.ready.account),
     );
-    const target = peerTarget(peer.ready.url!, fixtures);
-    const pool = async () =>
-      new TokenPool(
-        await peer.call<string[]>('refresh-pool', {
-          token: fixtures.refreshToken,
-          count: poolSize(options.timing),
-        }),
-      );
-    for (const id of Object.keys(SCENARIOS) as ScenarioId[]) {
-      if (!included(id)) continue;
-      const measured = await runScenario(id, peer, target, pool);
-      if (!measured) continue;
-      results[id] = measured;
-      log(
-        `  ${SCENARIOS[id].title.padEnd(44)} ${describe(measured.result)}  RSS ${measured.rss_mb} MB`,
-      );
-    }
-  } finally {
-    await peer.stop();
+    return {
+      child,
+      target: peerTarget(child.ready.url!, fixtures),
+      pool: async (count) =>
+        new TokenPool(
+          await child.call<string[]>('refresh-pool', { token: fixtures.refreshToken, count }),
+        ),
+    };
+  } catch (error) {
+    await child.stop();
+    throw error;
   }
-  return results;
 }
 
 // ---------------------------------------------------------------- Tessera on one store
@@ -236,11 +288,10 @@ function openStoreHandle(store: StoreName): StoreHandle {
 function row(
   id: ScenarioId,
   store: StoreName,
-  measured: Measured,
-  peer: Measured | undefined,
+  measured: Measured & { peer?: Measured; rounds?: Round[] },
   ceilings: Ceilings,
 ): Row {
-  const { result } = measured;
+  const { result, peer, rounds } = measured;
   const scenario = SCENARIOS[id];
   const ceilingRps =
     scenario.ceiling === 'signing' ? ceilings.signing.jose_rps : ceilings.transport.rps;
@@ -260,7 +311,9 @@ function row(
     peer_p50_ms: peer?.result.p50_ms ?? null,
     peer_p99_ms: peer?.result.p99_ms ?? null,
     peer_cpu_us: peer?.result.cpu_us ?? null,
-    ratio_vs_peer: peer?.result.rps ? round(result.rps / peer.result.rps, 2) : null,
+    // The median of the rounds' ratios, each against the peer measured just before.
+    ...ratioSummary(rounds ?? []),
+    ...(rounds ? { rounds } : {}),
     cpu_ratio_vs_peer:
       peer?.result.cpu_us && result.cpu_us ? round(peer.result.cpu_us / result.cpu_us, 2) : null,
     ceiling: scenario.ceiling,
@@ -282,7 +335,7 @@ function row(
  */
 async function runTessera(
   store: StoreName,
-  peer: PeerResults,
+  peer: Side | undefined,
 ): Promise<{ rows: Row[]; ceilings: Ceilings }> {
   log(`Tessera on ${store === 'sqlite' ? 'SQLite (temp file, WAL)' : 'PostgreSQL (own schema)'}`);
   const handle = openStoreHandle(store);
@@ -300,8 +353,11 @@ async function runTessera(
     const url = server.ready.url!;
     const fixtures = await server.call<TesseraFixtures>('fixtures');
     const target = tesseraTarget(url, fixtures);
-    const pool = async () =>
-      new TokenPool(await seedRefreshPool(handle.seed, fixtures, poolSize(options.timing)));
+    const side: Side = {
+      child: server,
+      target,
+      pool: async (count) => new TokenPool(await seedRefreshPool(handle.seed, fixtures, count)),
+    };
     const print = (title: string, m: Measured) =>
       log(`  ${title.padEnd(44)} ${describe(m.result)}  RSS ${m.rss_mb} MB`);
 
@@ -310,11 +366,14 @@ async function runTessera(
       if (id === 'f' || !included(id)) continue;
       if (id === 'a') measuredCeilings.signing = await measureSigning();
       if (id === 'd') measuredCeilings.transport = await measureTransport();
-      const measured = await runScenario(id, server, target, pool);
+      log(`  ${SCENARIOS[id].title}`);
+      // The peer cannot introspect JWT access tokens: c-jwt is compared with its opaque one.
+      const measured = await compare(id, side, peer, id === 'c-jwt' ? 'c-opaque' : id);
       if (!measured) continue;
-      print(SCENARIOS[id].title, measured);
+      if (measured.peer) print('  the peer, median of the rounds', measured.peer);
+      print('  Tessera, median of the rounds', measured);
       if (id === 'a') aMeasured = measured;
-      pending.push((c) => row(id, store, measured, peer[id === 'c-jwt' ? 'c-opaque' : id], c));
+      pending.push((c) => row(id, store, measured, c));
     }
 
     if (included('f')) {
@@ -357,7 +416,7 @@ async function runTessera(
       };
       print(SCENARIOS.f.title, f);
       log(`    a alone ${describe(aAlone)}\n    a during sign-ins ${describe(aDuring)}`);
-      pending.push((c) => row('f', store, f, undefined, c));
+      pending.push((c) => row('f', store, f, c));
     }
 
     const growthIds = (options.quick ? QUICK_GROWTH_IDS : GROWTH_IDS).filter(included);
@@ -372,12 +431,12 @@ async function runTessera(
         : options.timing;
       const baseline = new Map<ScenarioId, number>();
       for (const id of growthIds) {
-        const measured = await runScenario(id, server, target, pool, growthTiming);
+        const measured = await runAlone(id, side, growthTiming);
         if (!measured) continue;
         print(`${SCENARIOS[id].title} (token cache off)`, measured);
         baseline.set(id, measured.result.rps);
         pending.push((c) => ({
-          ...row(id, store, measured, peer[id === 'c-jwt' ? 'c-opaque' : id], c),
+          ...row(id, store, measured, c),
           scenario: `${id}@uncached`,
         }));
       }
@@ -394,12 +453,12 @@ async function runTessera(
         `  large store: ${counts.tokens.toLocaleString('en-US')} more tokens and ${counts.users.toLocaleString('en-US')} more people, seeded in ${((performance.now() - seeding) / 1000).toFixed(1)} s${options.quick ? ' (--quick: the full run uses 1,000,000 tokens and 100,000 people)' : ''}`,
       );
       for (const id of growthIds) {
-        const measured = await runScenario(id, server, target, pool, growthTiming);
+        const measured = await runAlone(id, side, growthTiming);
         if (!measured) continue;
         print(`${SCENARIOS[id].title} (large store, token cache off)`, measured);
         const empty = baseline.get(id);
         pending.push((c) => ({
-          ...row(id, store, measured, peer[id === 'c-jwt' ? 'c-opaque' : id], c),
+          ...row(id, store, measured, c),
           scenario: `${id}@large`,
           stored_tokens: counts.tokens,
           stored_users: counts.users,
@@ -445,7 +504,11 @@ async function runProfiles(stores: StoreName[]): Promise<void> {
         let load: (timing: Timing) => Promise<LoadResult>;
         if (id === 'b') {
           const tokens = new TokenPool(
-            await seedRefreshPool(handle.seed, fixtures, poolSize(options.timing)),
+            await seedRefreshPool(
+              handle.seed,
+              fixtures,
+              poolSize(options.timing.warmup + options.timing.duration),
+            ),
           );
           load = (timing) => runLoad(target.b(tokens), timing);
         } else if (id === 'e') {
@@ -484,7 +547,7 @@ async function main(opts: BenchOptions): Promise<void> {
   log(pinning.note);
   log(await backgroundLoad());
   log(
-    `${opts.quick ? 'QUICK run' : 'full run'}: ${opts.timing.warmup} s warm-up + ${opts.timing.duration} s measured per scenario, ${opts.timing.connections} keep-alive connections, one request in flight each`,
+    `${opts.quick ? 'QUICK run' : 'full run'}: ${opts.timing.warmup} s warm-up, then ${opts.rounds} rounds of ${opts.timing.duration} s per server and scenario (peer, Tessera, peer, …), ${opts.timing.connections} keep-alive connections, one request in flight each`,
   );
   let stores = opts.stores;
   if (stores.includes('postgres') && !(await postgresReachable(opts.postgresUrl))) {
@@ -497,22 +560,26 @@ async function main(opts: BenchOptions): Promise<void> {
     return;
   }
 
-  const peer = opts.peer ? await runPeer() : {};
-  log();
+  // The peer (in memory) stays up beside each store's Tessera, idle while the other is measured.
+  const peer = opts.peer ? await startPeer() : undefined;
   const rows: Row[] = [];
   const ceilingNotes: string[] = [];
-  for (const store of stores) {
-    const measured = await runTessera(store, peer);
-    rows.push(...measured.rows);
-    ceilingNotes.push(
-      `${store} transport ${measured.ceilings.transport.rps.toLocaleString('en-US')}/s, ES256 signing (jose) ${measured.ceilings.signing.jose_rps.toLocaleString('en-US')}/s`,
-    );
-    log();
+  try {
+    for (const store of stores) {
+      const measured = await runTessera(store, peer);
+      rows.push(...measured.rows);
+      ceilingNotes.push(
+        `${store} transport ${measured.ceilings.transport.rps.toLocaleString('en-US')}/s, ES256 signing (jose) ${measured.ceilings.signing.jose_rps.toLocaleString('en-US')}/s`,
+      );
+      log();
+    }
+  } finally {
+    await peer?.child.stop();
   }
 
   const table = markdownTable(rows);
   const targets = targetsTable(checkTargets(rows));
-  const header = `Tessera benchmark ${date}${opts.quick ? ' (quick)' : ''}${opts.idTokenAlg === 'RS256' ? '' : `, ${opts.idTokenAlg} ID tokens on both servers`}${opts.only ? `, only ${opts.only.join(', ')}` : ''}: ${machine.cpu}, ${machine.nproc} cores, Node ${machine.node}; ${pinning.pinned ? `server on core 0, load generator on core 1` : 'unpinned'}; ${opts.timing.warmup} s warm-up + ${opts.timing.duration} s, ${opts.timing.connections} connections. Ceilings, measured on the server core beside each store's rows: ${ceilingNotes.join('; ')}.`;
+  const header = `Tessera benchmark ${date}${opts.quick ? ' (quick)' : ''}${opts.idTokenAlg === 'RS256' ? '' : `, ${opts.idTokenAlg} ID tokens on both servers`}${opts.only ? `, only ${opts.only.join(', ')}` : ''}: ${machine.cpu}, ${machine.nproc} cores, Node ${machine.node}; ${pinning.pinned ? `server on core 0, load generator on core 1` : 'unpinned'}; ${opts.timing.warmup} s warm-up, then ${opts.rounds} rounds of ${opts.timing.duration} s per server, the peer's and Tessera's alternated; ${opts.timing.connections} connections. Ceilings, measured on the server core beside each store's rows: ${ceilingNotes.join('; ')}.`;
   log(header);
   log();
   log(table);

@@ -14,6 +14,11 @@ export interface BenchOptions {
   /** Profile scenarios a, c and d on the server instead of the full run. */
   profile: boolean;
   timing: Timing;
+  /**
+   * Measured windows per server and scenario, alternated (peer, Tessera, peer, Tessera, …) so
+   * that the machine's drift weighs on both alike; at least 2.
+   */
+  rounds: number;
   /** Connections that post sign-ins in scenario f, beside a's. */
   signInConnections: number;
   growthTokens: number;
@@ -34,7 +39,9 @@ export const USAGE = `npm run bench -- [options]
   --no-peer            skip oidc-provider
   --no-growth          skip the large-store runs
   --profile            CPU-profile Tessera during a, c and d (writes bench/results/profiles/)
-  --warmup S --duration S --connections N   override the timing
+  --warmup S --duration S --connections N   override the timing (duration: of one round)
+  --rounds N           measured rounds of each server per scenario, alternated (default 4, quick 2;
+                       at least 2)
   --tokens N --users N                       size of the large store
   --id-token-alg ALG   RS256 (default, both servers' default) or ES256, registered by the person
                        clients of both servers: what b and e cost without an RSA signature
@@ -55,6 +62,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       warmup: { type: 'string' },
       duration: { type: 'string' },
       connections: { type: 'string' },
+      rounds: { type: 'string' },
       tokens: { type: 'string' },
       users: { type: 'string' },
       'id-token-alg': { type: 'string', default: 'RS256' },
@@ -79,6 +87,9 @@ export function parseOptions(argv: string[]): BenchOptions {
   const idTokenAlg = values['id-token-alg'];
   if (idTokenAlg !== 'RS256' && idTokenAlg !== 'ES256')
     throw new Error(`--id-token-alg must be RS256 or ES256, got "${idTokenAlg}"`);
+  const rounds = number('rounds', values.rounds, quick ? 2 : 4);
+  if (!Number.isInteger(rounds) || rounds < 2)
+    throw new Error(`--rounds must be a whole number of at least 2, got "${values.rounds}"`);
   return {
     quick,
     json: values.json,
@@ -93,9 +104,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     profile: values.profile,
     timing: {
       warmup: number('warmup', values.warmup, quick ? 1 : 3),
-      duration: number('duration', values.duration, quick ? 1.5 : 10),
+      duration: number('duration', values.duration, quick ? 1 : 5),
       connections: number('connections', values.connections, 10),
     },
+    rounds,
     signInConnections: 4,
     growthTokens: number('tokens', values.tokens, quick ? 100_000 : 1_000_000),
     growthUsers: number('users', values.users, quick ? 10_000 : 100_000),

@@ -17,7 +17,11 @@ export interface Row {
   peer_rps: number | null;
   peer_p50_ms: number | null;
   peer_p99_ms: number | null;
+  /** The median of the per-round ratios (Tessera ÷ the peer measured just before it). */
   ratio_vs_peer: number | null;
+  /** The spread of the per-round ratios. */
+  ratio_min?: number | null;
+  ratio_max?: number | null;
   ceiling: 'signing' | 'transport';
   ceiling_rps: number;
   fraction_of_ceiling: number;
@@ -46,14 +50,24 @@ const SUFFIX: Record<string, string> = {
   large: ' (large store, token cache off)',
 };
 
+/** The median ratio and, when there were rounds, their spread: "0.78× (0.70–0.85)". */
+function ratioCell(row: Row): string {
+  if (row.ratio_vs_peer === null) return '–';
+  const spread =
+    typeof row.ratio_min === 'number' && typeof row.ratio_max === 'number'
+      ? ` (${fmt(row.ratio_min, 2)}–${fmt(row.ratio_max, 2)})`
+      : '';
+  return `${fmt(row.ratio_vs_peer, 2)}×${spread}`;
+}
+
 export function markdownTable(rows: Row[]): string {
   const lines = [
-    '| scenario | store | per s | p50 ms | p99 ms | CPU µs/op | peer per s | peer p99 ms | peer CPU µs/op | × peer | ceiling | of ceiling | RSS MB |',
+    '| scenario | store | per s | p50 ms | p99 ms | CPU µs/op | peer per s | peer p99 ms | peer CPU µs/op | × peer, median (min–max) | ceiling | of ceiling | RSS MB |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
   ];
   for (const row of rows) {
     lines.push(
-      `| ${row.title}${SUFFIX[row.scenario.split('@')[1] ?? ''] ?? ''} | ${row.store} | ${fmt(row.rps)} | ${fmt(row.p50_ms, 2)} | ${fmt(row.p99_ms, 2)} | ${fmt(row.cpu_us)} | ${fmt(row.peer_rps)} | ${fmt(row.peer_p99_ms, 2)} | ${fmt(row.peer_cpu_us as number | null)} | ${row.ratio_vs_peer === null ? '–' : `${fmt(row.ratio_vs_peer, 2)}×`} | ${row.ceiling} ${fmt(row.ceiling_rps)} | ${pct(row.fraction_of_ceiling)} | ${fmt(row.rss_mb)} |`,
+      `| ${row.title}${SUFFIX[row.scenario.split('@')[1] ?? ''] ?? ''} | ${row.store} | ${fmt(row.rps)} | ${fmt(row.p50_ms, 2)} | ${fmt(row.p99_ms, 2)} | ${fmt(row.cpu_us)} | ${fmt(row.peer_rps)} | ${fmt(row.peer_p99_ms, 2)} | ${fmt(row.peer_cpu_us as number | null)} | ${ratioCell(row)} | ${row.ceiling} ${fmt(row.ceiling_rps)} | ${pct(row.fraction_of_ceiling)} | ${fmt(row.rss_mb)} |`,
     );
   }
   return lines.join('\n');

@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alternate, medianResult, ratioSummary } from '../../bench/lib/alternate.js';
 import { type Child, startChild } from '../../bench/lib/child.js';
 import { keepAlive, send } from '../../bench/lib/http.js';
-import { type LoadSpec, runLoad } from '../../bench/lib/load.js';
+import { type LoadResult, type LoadSpec, runLoad } from '../../bench/lib/load.js';
 import { parseOptions } from '../../bench/lib/options.js';
 import { checkTargets, markdownTable, type Row } from '../../bench/lib/report.js';
 import { runRoundTrips } from '../../bench/lib/round-trips.js';
@@ -138,7 +139,8 @@ describe('benchmark report', () => {
       { ...base, scenario: 'd@uncached', rps: 5_000, ratio_vs_peer: 1.25 },
       { ...base, scenario: 'd@large', rps: 3_500, vs_empty: 0.7 },
     ];
-    const table = markdownTable(rows);
+    const table = markdownTable([{ ...base, ratio_min: 2.1, ratio_max: 2.9 }, ...rows.slice(1)]);
+    expect(table).toContain('| 2.50× (2.10–2.90) |');
     expect(table).toContain('| d. userinfo (token cache off) |');
     expect(table).toContain('| d. userinfo (large store, token cache off) |');
     const checks = checkTargets(rows).map((c) => [c.target, c.met]);
@@ -158,5 +160,69 @@ describe('benchmark options', () => {
     expect(parseOptions([]).idTokenAlg).toBe('RS256');
     expect(parseOptions([]).only).toBeUndefined();
     expect(() => parseOptions(['--id-token-alg', 'HS256'])).toThrow(/RS256 or ES256/);
+  });
+
+  it('takes the number of alternated rounds, at least two', () => {
+    expect(parseOptions([]).rounds).toBe(4);
+    expect(parseOptions(['--quick']).rounds).toBe(2);
+    expect(parseOptions(['--rounds', '3']).rounds).toBe(3);
+    expect(() => parseOptions(['--rounds', '1'])).toThrow(/at least 2/);
+  });
+});
+
+describe('benchmark alternation', () => {
+  const result = (rps: number, p99_ms = 1): LoadResult => ({
+    rps,
+    p50_ms: 0.5,
+    p99_ms,
+    responses: rps,
+    unexpected: 0,
+    errors: 0,
+  });
+
+  it('warms both servers, then alternates peer and Tessera and divides each round by its own peer', async () => {
+    const calls: string[] = [];
+    const peerRates = [1_000, 500, 800];
+    const ourRates = [2_000, 1_500, 800];
+    const timing = { warmup: 1, duration: 2, connections: 1 };
+    const run = await alternate(
+      async (t) => {
+        calls.push(t.duration === 1 ? 'ours warm' : 'ours');
+        return result(t.duration === 1 ? 0 : ourRates.shift()!);
+      },
+      async (t) => {
+        calls.push(t.duration === 1 ? 'peer warm' : 'peer');
+        return result(t.duration === 1 ? 0 : peerRates.shift()!);
+      },
+      timing,
+      3,
+    );
+    expect(calls).toEqual([
+      'peer warm',
+      'ours warm',
+      'peer',
+      'ours',
+      'peer',
+      'ours',
+      'peer',
+      'ours',
+    ]);
+    expect(run.rounds.map((r) => r.ratio)).toEqual([2, 3, 1]);
+    // The median of the per-round ratios, not the ratio of the medians (1,500 ÷ 800).
+    expect(ratioSummary(run.rounds)).toEqual({ ratio_vs_peer: 2, ratio_min: 1, ratio_max: 3 });
+    expect(medianResult(run.ours).rps).toBe(1_500);
+  });
+
+  it('measures Tessera alone without a peer, and folds an even number of rounds to the middle', async () => {
+    const rates = [100, 300];
+    const run = await alternate(
+      async () => result(rates.shift()!, 4),
+      undefined,
+      { warmup: 0, duration: 1, connections: 1 },
+      2,
+    );
+    expect(run.theirs).toEqual([]);
+    expect(ratioSummary(run.rounds).ratio_vs_peer).toBeNull();
+    expect(medianResult(run.ours)).toMatchObject({ rps: 200, p99_ms: 4, responses: 400 });
   });
 });
