@@ -22,6 +22,10 @@ import { type SeedTarget, seedGrowth, seedRefreshPool, settle } from './lib/seed
 import { round } from './lib/stats.js';
 import {
   GROWTH_IDS,
+  idTokenAlgOf,
+  isRefresh,
+  isRoundTrip,
+  letterOf,
   peerTarget,
   QUICK_GROWTH_IDS,
   SCENARIOS,
@@ -31,7 +35,7 @@ import {
   TokenPool,
   tesseraTarget,
 } from './scenarios.js';
-import type { TesseraFixtures } from './servers/fixtures.js';
+import type { IdTokenAlg, TesseraFixtures } from './servers/fixtures.js';
 import type { PeerClients } from './servers/peer.js';
 
 const options = parseOptions(process.argv.slice(2));
@@ -43,10 +47,9 @@ const machine = describeMachine();
 const pinning: Pinning = pinLoadGenerator();
 const date = new Date().toISOString().slice(0, 10);
 const script = (name: string) => new URL(`./servers/${name}.ts`, import.meta.url);
-/** What both servers' children are told about the run's variant. */
-const variantEnv = { BENCH_ID_TOKEN_ALG: options.idTokenAlg };
 /** Whether a scenario is part of this run (--only). */
-const included = (id: ScenarioId) => !options.only || options.only.includes(id);
+const included = (id: ScenarioId) =>
+  !options.only || options.only.includes(id) || options.only.includes(letterOf(id));
 
 /** Pre-issued refresh tokens: enough for this many grants per second over warm-up and measurement. */
 const POOL_RATE = 2_500;
@@ -134,8 +137,8 @@ interface Compared extends Measured {
 interface Side {
   child: Child;
   target: Target;
-  /** `count` fresh refresh tokens of this server (scenario b). */
-  pool(count: number): Promise<TokenPool>;
+  /** `count` fresh refresh tokens of this server's person client with that ID-token alg (b). */
+  pool(alg: IdTokenAlg, count: number): Promise<TokenPool>;
 }
 
 /**
@@ -148,11 +151,15 @@ async function prepare(
   seconds: number,
 ): Promise<{ window: Window; tokens?: TokenPool } | undefined> {
   const probe = cpuOf(side.child);
-  if (id === 'b') {
-    const tokens = await side.pool(poolSize(seconds));
-    return { window: (timing) => runLoad(side.target.b(tokens), timing, probe), tokens };
+  if (isRefresh(id)) {
+    const tokens = await side.pool(idTokenAlgOf(id), poolSize(seconds));
+    const spec = side.target.b[id](tokens);
+    return { window: (timing) => runLoad(spec, timing, probe), tokens };
   }
-  if (id === 'e') return { window: (timing) => runRoundTrips(side.target.e, timing, probe) };
+  if (isRoundTrip(id)) {
+    const trip = side.target.e[id];
+    return { window: (timing) => runRoundTrips(trip, timing, probe) };
+  }
   if (id === 'f') return undefined;
   const spec = side.target[id];
   if (!spec) return undefined;
@@ -223,7 +230,6 @@ async function startPeer(): Promise<Side> {
     name: 'peer',
     script: script('peer'),
     pinning,
-    env: variantEnv,
   });
   try {
     const clients = child.ready.clients as PeerClients;
@@ -235,9 +241,12 @@ async function startPeer(): Promise<Side> {
     return {
       child,
       target: peerTarget(child.ready.url!, fixtures),
-      pool: async (count) =>
+      pool: async (alg, count) =>
         new TokenPool(
-          await child.call<string[]>('refresh-pool', { token: fixtures.refreshToken, count }),
+          await child.call<string[]>('refresh-pool', {
+            token: fixtures.idToken[alg].refreshToken,
+            count,
+          }),
         ),
     };
   } catch (error) {
@@ -296,12 +305,13 @@ function row(
   const ceilingRps =
     scenario.ceiling === 'signing' ? ceilings.signing.jose_rps : ceilings.transport.rps;
   // A round trip is two requests: its share of the transport ceiling counts both.
-  const requestsPerUnit = id === 'e' ? 2 : 1;
+  const requestsPerUnit = isRoundTrip(id) ? 2 : 1;
   return {
     scenario: id,
     title: scenario.title,
     store,
-    unit: id === 'e' ? 'round trips' : id === 'f' ? 'sign-ins' : 'requests',
+    unit: isRoundTrip(id) ? 'round trips' : id === 'f' ? 'sign-ins' : 'requests',
+    ...(isRefresh(id) || isRoundTrip(id) ? { id_token_alg: idTokenAlgOf(id) } : {}),
     rps: result.rps,
     p50_ms: result.p50_ms,
     p99_ms: result.p99_ms,
@@ -348,7 +358,7 @@ async function runTessera(
       name: `tessera-${store}`,
       script: script('tessera'),
       pinning,
-      env: { ...handle.env, ...variantEnv, BENCH_SECRET: randomToken(32) },
+      env: { ...handle.env, BENCH_SECRET: randomToken(32) },
     });
     const url = server.ready.url!;
     const fixtures = await server.call<TesseraFixtures>('fixtures');
@@ -356,7 +366,8 @@ async function runTessera(
     const side: Side = {
       child: server,
       target,
-      pool: async (count) => new TokenPool(await seedRefreshPool(handle.seed, fixtures, count)),
+      pool: async (alg, count) =>
+        new TokenPool(await seedRefreshPool(handle.seed, fixtures, count, alg)),
     };
     const print = (title: string, m: Measured) =>
       log(`  ${title.padEnd(44)} ${describe(m.result)}  RSS ${m.rss_mb} MB`);
@@ -480,7 +491,16 @@ async function runTessera(
 // ---------------------------------------------------------------- profiles
 
 /** The hot paths profiled by --profile: the issue asks for a, c and d; b and e explain themselves too. */
-const PROFILED: ScenarioId[] = ['a', 'c-jwt', 'c-opaque', 'd', 'b', 'e'];
+const PROFILED: ScenarioId[] = [
+  'a',
+  'c-jwt',
+  'c-opaque',
+  'd',
+  'b-rs256',
+  'b-es256',
+  'e-rs256',
+  'e-es256',
+];
 
 async function runProfiles(stores: StoreName[]): Promise<void> {
   const dir = join(process.cwd(), 'bench', 'results', 'profiles');
@@ -493,33 +513,24 @@ async function runProfiles(stores: StoreName[]): Promise<void> {
         name: `tessera-${store}`,
         script: script('tessera'),
         pinning,
-        env: { ...handle.env, ...variantEnv, BENCH_SECRET: randomToken(32) },
+        env: { ...handle.env, BENCH_SECRET: randomToken(32) },
       });
       const fixtures = await server.call<TesseraFixtures>('fixtures');
       const target = tesseraTarget(server.ready.url!, fixtures);
       const warm: Timing = { ...options.timing, duration: options.timing.warmup, warmup: 0 };
       const measured: Timing = { ...options.timing, warmup: 0 };
+      const side: Side = {
+        child: server,
+        target,
+        pool: async (alg, count) =>
+          new TokenPool(await seedRefreshPool(handle.seed, fixtures, count, alg)),
+      };
       for (const id of PROFILED) {
+        if (!included(id)) continue;
         // Each scenario warms up, then is profiled over exactly its measured window.
-        let load: (timing: Timing) => Promise<LoadResult>;
-        if (id === 'b') {
-          const tokens = new TokenPool(
-            await seedRefreshPool(
-              handle.seed,
-              fixtures,
-              poolSize(options.timing.warmup + options.timing.duration),
-            ),
-          );
-          load = (timing) => runLoad(target.b(tokens), timing);
-        } else if (id === 'e') {
-          load = (timing) => runRoundTrips(target.e, timing);
-        } else if (id !== 'f') {
-          const spec = target[id];
-          if (!spec) continue;
-          load = (timing) => runLoad(spec, timing);
-        } else {
-          continue;
-        }
+        const prepared = await prepare(id, side, options.timing.warmup + options.timing.duration);
+        if (!prepared) continue;
+        const load = prepared.window;
         await load(warm);
         await server.call('profile-start');
         const result = await load(measured);
@@ -579,7 +590,7 @@ async function main(opts: BenchOptions): Promise<void> {
 
   const table = markdownTable(rows);
   const targets = targetsTable(checkTargets(rows));
-  const header = `Tessera benchmark ${date}${opts.quick ? ' (quick)' : ''}${opts.idTokenAlg === 'RS256' ? '' : `, ${opts.idTokenAlg} ID tokens on both servers`}${opts.only ? `, only ${opts.only.join(', ')}` : ''}: ${machine.cpu}, ${machine.nproc} cores, Node ${machine.node}; ${pinning.pinned ? `server on core 0, load generator on core 1` : 'unpinned'}; ${opts.timing.warmup} s warm-up, then ${opts.rounds} rounds of ${opts.timing.duration} s per server, the peer's and Tessera's alternated; ${opts.timing.connections} connections. Ceilings, measured on the server core beside each store's rows: ${ceilingNotes.join('; ')}.`;
+  const header = `Tessera benchmark ${date}${opts.quick ? ' (quick)' : ''}${opts.only ? `, only ${opts.only.join(', ')}` : ''}: ${machine.cpu}, ${machine.nproc} cores, Node ${machine.node}; ${pinning.pinned ? `server on core 0, load generator on core 1` : 'unpinned'}; ${opts.timing.warmup} s warm-up, then ${opts.rounds} rounds of ${opts.timing.duration} s per server, the peer's and Tessera's alternated; ${opts.timing.connections} connections. Ceilings, measured on the server core beside each store's rows: ${ceilingNotes.join('; ')}.`;
   log(header);
   log();
   log(table);
@@ -590,7 +601,7 @@ async function main(opts: BenchOptions): Promise<void> {
   const dir = join(process.cwd(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   // A variant or partial run never overwrites the full results of the day.
-  const variant = `${opts.idTokenAlg === 'RS256' ? '' : `-id-${opts.idTokenAlg.toLowerCase()}`}${opts.only ? '-partial' : ''}`;
+  const variant = opts.only ? '-partial' : '';
   const base = join(dir, `${date}${opts.quick ? '-quick' : ''}${variant}`);
   const json = `${JSON.stringify(rows, null, 2)}\n`;
   writeFileSync(`${base}.json`, json);

@@ -23,8 +23,6 @@ export interface BenchOptions {
   signInConnections: number;
   growthTokens: number;
   growthUsers: number;
-  /** The ID tokens' algorithm, registered for the person clients on both servers. */
-  idTokenAlg: 'RS256' | 'ES256';
   /** Only these scenarios (ids as in bench/scenarios.ts), or all. */
   only: string[] | undefined;
 }
@@ -43,9 +41,9 @@ export const USAGE = `npm run bench -- [options]
   --rounds N           measured rounds of each server per scenario, alternated (default 4, quick 2;
                        at least 2)
   --tokens N --users N                       size of the large store
-  --id-token-alg ALG   RS256 (default, both servers' default) or ES256, registered by the person
-                       clients of both servers: what b and e cost without an RSA signature
-  --only IDS           only these scenarios, e.g. --only b,e (results go to <date>-partial.*)
+  --only IDS           only these scenarios, e.g. --only b,e or --only b-es256,d (a letter takes
+                       all its rows; results go to <date>-partial.*)
+  (b and e are measured with RS256 and with ES256 ID tokens, on both servers, in every run)
   -h, --help`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -65,7 +63,6 @@ export function parseOptions(argv: string[]): BenchOptions {
       rounds: { type: 'string' },
       tokens: { type: 'string' },
       users: { type: 'string' },
-      'id-token-alg': { type: 'string', default: 'RS256' },
       only: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -84,9 +81,6 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (!['both', 'sqlite', 'postgres'].includes(store))
     throw new Error(`--store must be sqlite, postgres or both, got "${store}"`);
   const quick = values.quick;
-  const idTokenAlg = values['id-token-alg'];
-  if (idTokenAlg !== 'RS256' && idTokenAlg !== 'ES256')
-    throw new Error(`--id-token-alg must be RS256 or ES256, got "${idTokenAlg}"`);
   const rounds = number('rounds', values.rounds, quick ? 2 : 4);
   if (!Number.isInteger(rounds) || rounds < 2)
     throw new Error(`--rounds must be a whole number of at least 2, got "${values.rounds}"`);
@@ -111,7 +105,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     signInConnections: 4,
     growthTokens: number('tokens', values.tokens, quick ? 100_000 : 1_000_000),
     growthUsers: number('users', values.users, quick ? 10_000 : 100_000),
-    idTokenAlg,
     only: values.only?.split(',').map((id) => id.trim()),
   };
 }
