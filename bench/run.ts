@@ -16,10 +16,11 @@ import { type BenchOptions, parseOptions, type StoreName } from './lib/options.j
 import { type PeerFixtures, setUpPeer } from './lib/peer-setup.js';
 import { type Pinning, pinLoadGenerator } from './lib/pin.js';
 import { formatSummary, summarize } from './lib/profile-summary.js';
-import { checkTargets, markdownTable, type Row, targetsTable } from './lib/report.js';
+import { markdownTable, type Row } from './lib/report.js';
 import { runRoundTrips } from './lib/round-trips.js';
 import { type SeedTarget, seedGrowth, seedRefreshPool, settle } from './lib/seed.js';
 import { round } from './lib/stats.js';
+import { checkTargets, targetsTable } from './lib/targets.js';
 import {
   GROWTH_IDS,
   idTokenAlgOf,
@@ -589,7 +590,8 @@ async function main(opts: BenchOptions): Promise<void> {
   }
 
   const table = markdownTable(rows);
-  const targets = targetsTable(checkTargets(rows));
+  const checks = checkTargets(rows, stores);
+  const targets = targetsTable(checks);
   const header = `Tessera benchmark ${date}${opts.quick ? ' (quick)' : ''}${opts.only ? `, only ${opts.only.join(', ')}` : ''}: ${machine.cpu}, ${machine.nproc} cores, Node ${machine.node}; ${pinning.pinned ? `server on core 0, load generator on core 1` : 'unpinned'}; ${opts.timing.warmup} s warm-up, then ${opts.rounds} rounds of ${opts.timing.duration} s per server, the peer's and Tessera's alternated; ${opts.timing.connections} connections. Ceilings, measured on the server core beside each store's rows: ${ceilingNotes.join('; ')}.`;
   log(header);
   log();
@@ -603,7 +605,13 @@ async function main(opts: BenchOptions): Promise<void> {
   // A variant or partial run never overwrites the full results of the day.
   const variant = opts.only ? '-partial' : '';
   const base = join(dir, `${date}${opts.quick ? '-quick' : ''}${variant}`);
-  const json = `${JSON.stringify(rows, null, 2)}\n`;
+  // The rows and every target's verdict; `run` says how they were measured.
+  const document = {
+    run: { date, quick: opts.quick, rounds: opts.rounds, header },
+    rows,
+    targets: checks,
+  };
+  const json = `${JSON.stringify(document, null, 2)}\n`;
   writeFileSync(`${base}.json`, json);
   writeFileSync(`${base}.md`, `${header}\n\n${table}\n\n${targets}\n`);
   if (opts.json) writeFileSync(opts.json, json);
