@@ -29,6 +29,7 @@ import {
   letterOf,
   peerTarget,
   QUICK_GROWTH_IDS,
+  type RefreshId,
   SCENARIOS,
   type ScenarioId,
   signInSpec,
@@ -73,7 +74,7 @@ async function rss(child: Child): Promise<number> {
 
 interface Ceilings {
   transport: LoadResult;
-  signing: { jose_rps: number; node_crypto_rps: number };
+  signing: { jose_rps: number; node_crypto_rps: number; node_crypto_rs256_rps: number };
 }
 
 /**
@@ -112,7 +113,7 @@ async function measureSigning(): Promise<Ceilings['signing']> {
       quick: options.quick,
     });
     log(
-      `  ceiling, signing: ES256 JWTs with jose ${signing.jose_rps.toLocaleString('en-US')}/s (node:crypto sign() alone ${signing.node_crypto_rps.toLocaleString('en-US')}/s)`,
+      `  ceiling, signing: ES256 JWTs with jose ${signing.jose_rps.toLocaleString('en-US')}/s (node:crypto sign() alone ${signing.node_crypto_rps.toLocaleString('en-US')}/s; RS256 ${signing.node_crypto_rs256_rps.toLocaleString('en-US')}/s)`,
     );
     return signing;
   } finally {
@@ -334,8 +335,24 @@ function row(
     rss_mb: measured.rss_mb,
     failures: result.unexpected + result.errors,
     ...(id === 'a' ? { raw_sign_rps: ceilings.signing.node_crypto_rps } : {}),
+    ...(isRefresh(id) && result.cpu_us ? cpuBesideSignatures(id, result.cpu_us, ceilings) : {}),
     ...(id === 'c-jwt' && peer ? { peer_note: 'the peer introspects its opaque token' } : {}),
     ...measured.extra,
+  };
+}
+
+/**
+ * A refresh signs an ES256 access token and an ID token of the client's algorithm: their CPU, as
+ * node:crypto's sign() alone measured on the server core in the same run, and what is left.
+ */
+function cpuBesideSignatures(id: RefreshId, cpuUs: number, ceilings: Ceilings) {
+  const es256 = 1e6 / ceilings.signing.node_crypto_rps;
+  const idToken =
+    idTokenAlgOf(id) === 'ES256' ? es256 : 1e6 / ceilings.signing.node_crypto_rs256_rps;
+  const signatures = es256 + idToken;
+  return {
+    signatures_us: round(signatures),
+    cpu_minus_signatures_us: round(cpuUs - signatures),
   };
 }
 

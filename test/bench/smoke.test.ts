@@ -168,7 +168,14 @@ describe('benchmark report', () => {
     const rows: Row[] = [
       { ...base, ratio_vs_peer: 2.5, ratio_min: 2.1, ratio_max: 2.9 },
       { ...base, scenario: 'b-es256', ratio_vs_peer: 1.96, ratio_min: 1.5, ratio_max: 2.2 },
-      { ...base, scenario: 'b-rs256', ratio_vs_peer: 1.3 },
+      {
+        ...base,
+        scenario: 'b-rs256',
+        ratio_vs_peer: 1.3,
+        cpu_us: 900,
+        signatures_us: 420,
+        cpu_minus_signatures_us: 480,
+      },
       { ...base, scenario: 'd@large', vs_empty: 0.7 },
       { ...base, scenario: 'f', ratio_vs_peer: null, a_p99_ratio: 1.5 },
       { ...base, store: 'postgres', scenario: 'b-es256', ratio_vs_peer: 1.6 },
@@ -190,9 +197,15 @@ describe('benchmark report', () => {
       note: 'not in this run',
     });
     expect(verdict('every-scenario-vs-durable-peer')?.met).toBeNull();
-    expect(verdict('b-cpu-minus-signatures')).toMatchObject({ goal: '≤ 250 µs', met: null });
+    expect(verdict('b-rs256-cpu-minus-signatures')).toMatchObject({
+      value: 480,
+      goal: '≤ 250 µs',
+      met: false,
+      note: '900 µs − 420 µs',
+    });
+    expect(verdict('b-es256-cpu-minus-signatures')?.met).toBeNull();
     // The CPU target is SQLite's only.
-    expect(verdict('b-cpu-minus-signatures', 'postgres')).toBeUndefined();
+    expect(verdict('b-rs256-cpu-minus-signatures', 'postgres')).toBeUndefined();
     for (const c of checks)
       expect(Object.keys(c)).toEqual(
         expect.arrayContaining(['id', 'store', 'value', 'goal', 'met']),
@@ -204,6 +217,7 @@ describe('benchmark report', () => {
     expect(table).toContain('| sqlite | ≥ 1.3× | 1.3× | yes |');
     expect(table).toContain('| sqlite | ≥ 80% | 70.0% | **no** |');
     expect(table).toContain('| not measured | the durable peer is not in the benchmark yet |');
+    expect(table).toContain('| sqlite | ≤ 250 µs | 480 µs | **no** | 900 µs − 420 µs |');
   });
 });
 
