@@ -133,6 +133,8 @@ interface Measured {
 interface Compared extends Measured {
   peer?: Measured;
   rounds: Round[];
+  /** The same scenario alternated with the durable peer (oidc-provider on PostgreSQL). */
+  durable?: Compared;
 }
 
 /** A running server and what the scenarios send it. */
@@ -174,6 +176,7 @@ async function compare(
   tessera: Side,
   peer: Side | undefined,
   peerId: ScenarioId,
+  peerName = 'peer',
 ): Promise<Compared | undefined> {
   const { timing, rounds: count } = options;
   const seconds = timing.warmup + count * timing.duration;
@@ -186,7 +189,7 @@ async function compare(
     rounds,
   } = await alternate(ours.window, theirs?.window, timing, count, (i, r) =>
     log(
-      `    round ${i + 1}: ${r.peer_rps === null ? '' : `peer ${r.peer_rps.toLocaleString('en-US')}/s, `}Tessera ${r.rps.toLocaleString('en-US')}/s${r.ratio === null ? '' : ` (${r.ratio}×)`}`,
+      `    round ${i + 1}: ${r.peer_rps === null ? '' : `${peerName} ${r.peer_rps.toLocaleString('en-US')}/s, `}Tessera ${r.rps.toLocaleString('en-US')}/s${r.ratio === null ? '' : ` (${r.ratio}×)`}`,
     ),
   );
   const extra: Record<string, unknown> = {};
@@ -226,12 +229,16 @@ async function runAlone(id: ScenarioId, side: Side, timing: Timing): Promise<Mea
 
 // ---------------------------------------------------------------- the peer
 
-/** Starts oidc-provider and signs its person in once; it stays up for the whole run. */
-async function startPeer(): Promise<Side> {
+/**
+ * Starts oidc-provider and signs its person in once; it stays up for the whole run. With `env`
+ * naming a PostgreSQL schema (BENCH_PEER_ADAPTER=postgres), it is the durable peer.
+ */
+async function startPeer(name: string, env: Record<string, string> = {}): Promise<Side> {
   const child = await startChild({
-    name: 'peer',
+    name,
     script: script('peer'),
     pinning,
+    env,
   });
   try {
     const clients = child.ready.clients as PeerClients;
@@ -299,10 +306,10 @@ function openStoreHandle(store: StoreName): StoreHandle {
 function row(
   id: ScenarioId,
   store: StoreName,
-  measured: Measured & { peer?: Measured; rounds?: Round[] },
+  measured: Measured & { peer?: Measured; rounds?: Round[]; durable?: Compared },
   ceilings: Ceilings,
 ): Row {
-  const { result, peer, rounds } = measured;
+  const { result, peer, rounds, durable } = measured;
   const scenario = SCENARIOS[id];
   const ceilingRps =
     scenario.ceiling === 'signing' ? ceilings.signing.jose_rps : ceilings.transport.rps;
@@ -334,10 +341,25 @@ function row(
     fraction_of_ceiling: round((result.rps * requestsPerUnit) / ceilingRps, 3),
     rss_mb: measured.rss_mb,
     failures: result.unexpected + result.errors,
+    ...(durable?.peer ? durableFields(durable) : {}),
     ...(id === 'a' ? { raw_sign_rps: ceilings.signing.node_crypto_rps } : {}),
     ...(isRefresh(id) && result.cpu_us ? cpuBesideSignatures(id, result.cpu_us, ceilings) : {}),
     ...(id === 'c-jwt' && peer ? { peer_note: 'the peer introspects its opaque token' } : {}),
     ...measured.extra,
+  };
+}
+
+/** The comparison with the durable peer: its figures, and the ratio of rounds made beside it. */
+function durableFields(durable: Compared) {
+  const ratios = ratioSummary(durable.rounds);
+  return {
+    durable_peer_rps: durable.peer?.result.rps ?? null,
+    durable_peer_p99_ms: durable.peer?.result.p99_ms ?? null,
+    durable_peer_cpu_us: durable.peer?.result.cpu_us ?? null,
+    durable_ratio_vs_peer: ratios.ratio_vs_peer,
+    durable_ratio_min: ratios.ratio_min,
+    durable_ratio_max: ratios.ratio_max,
+    durable_rounds: durable.rounds,
   };
 }
 
@@ -364,6 +386,7 @@ function cpuBesideSignatures(id: RefreshId, cpuUs: number, ceilings: Ceilings) {
 async function runTessera(
   store: StoreName,
   peer: Side | undefined,
+  durable: Side | undefined,
 ): Promise<{ rows: Row[]; ceilings: Ceilings }> {
   log(`Tessera on ${store === 'sqlite' ? 'SQLite (temp file, WAL)' : 'PostgreSQL (own schema)'}`);
   const handle = openStoreHandle(store);
@@ -397,10 +420,20 @@ async function runTessera(
       if (id === 'd') measuredCeilings.transport = await measureTransport();
       log(`  ${SCENARIOS[id].title}`);
       // The peer cannot introspect JWT access tokens: c-jwt is compared with its opaque one.
-      const measured = await compare(id, side, peer, id === 'c-jwt' ? 'c-opaque' : id);
+      const peerId = id === 'c-jwt' ? 'c-opaque' : id;
+      const measured = await compare(id, side, peer, peerId);
       if (!measured) continue;
       if (measured.peer) print('  the peer, median of the rounds', measured.peer);
       print('  Tessera, median of the rounds', measured);
+      // The durable peer: its own alternated rounds against Tessera, right after.
+      const against = durable
+        ? await compare(id, side, durable, peerId, 'durable peer')
+        : undefined;
+      if (against?.peer) {
+        print('  the durable peer, median of the rounds', against.peer);
+        print('  Tessera beside it, median of the rounds', against);
+        measured.durable = against;
+      }
       if (id === 'a') aMeasured = measured;
       pending.push((c) => row(id, store, measured, c));
     }
@@ -590,12 +623,24 @@ async function main(opts: BenchOptions): Promise<void> {
   }
 
   // The peer (in memory) stays up beside each store's Tessera, idle while the other is measured.
-  const peer = opts.peer ? await startPeer() : undefined;
+  const peer = opts.peer ? await startPeer('peer') : undefined;
+  // The durable peer: oidc-provider on the run's PostgreSQL, in a schema of its own.
+  const durableSchema = `bench_peer_${process.pid}`;
+  let durable: Side | undefined;
   const rows: Row[] = [];
   const ceilingNotes: string[] = [];
   try {
+    if (opts.peer && opts.durablePeer) {
+      if (await postgresReachable(opts.postgresUrl)) {
+        durable = await startPeer('durable-peer', {
+          BENCH_PEER_ADAPTER: 'postgres',
+          BENCH_PG_URL: opts.postgresUrl,
+          BENCH_PG_SCHEMA: durableSchema,
+        });
+      } else log('WARNING: no PostgreSQL: the durable peer is skipped');
+    }
     for (const store of stores) {
-      const measured = await runTessera(store, peer);
+      const measured = await runTessera(store, peer, durable);
       rows.push(...measured.rows);
       ceilingNotes.push(
         `${store} transport ${measured.ceilings.transport.rps.toLocaleString('en-US')}/s, ES256 signing (jose) ${measured.ceilings.signing.jose_rps.toLocaleString('en-US')}/s`,
@@ -604,6 +649,10 @@ async function main(opts: BenchOptions): Promise<void> {
     }
   } finally {
     await peer?.child.stop();
+    if (durable) {
+      await durable.child.stop();
+      await dropPostgresSchema(opts.postgresUrl, durableSchema);
+    }
   }
 
   const table = markdownTable(rows);

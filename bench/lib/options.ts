@@ -10,6 +10,8 @@ export interface BenchOptions {
   stores: StoreName[];
   postgresUrl: string;
   peer: boolean;
+  /** Also compare with oidc-provider on a PostgreSQL adapter (needs PostgreSQL). */
+  durablePeer: boolean;
   growth: boolean;
   /** Profile scenarios a, c and d on the server instead of the full run. */
   profile: boolean;
@@ -34,7 +36,9 @@ export const USAGE = `npm run bench -- [options]
   --store NAME         sqlite, postgres or both (default both; postgres is skipped when unreachable)
   --pg-url URL         PostgreSQL server (default $BENCH_DATABASE_URL, $TEST_DATABASE_URL or
                        postgres://postgres@127.0.0.1:5432/test); the bench works in its own schema
-  --no-peer            skip oidc-provider
+  --no-peer            skip oidc-provider (both peers)
+  --no-durable-peer    skip the durable peer (oidc-provider on a PostgreSQL adapter; skipped
+                       anyway when PostgreSQL is unreachable)
   --no-growth          skip the large-store runs
   --profile            CPU-profile Tessera during a, c and d (writes bench/results/profiles/)
   --warmup S --duration S --connections N   override the timing (duration: of one round)
@@ -55,6 +59,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       store: { type: 'string', default: 'both' },
       'pg-url': { type: 'string' },
       'no-peer': { type: 'boolean', default: false },
+      'no-durable-peer': { type: 'boolean', default: false },
       'no-growth': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       warmup: { type: 'string' },
@@ -94,6 +99,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       process.env.TEST_DATABASE_URL ??
       'postgres://postgres@127.0.0.1:5432/test',
     peer: !values['no-peer'],
+    durablePeer: !values['no-durable-peer'],
     growth: !values['no-growth'],
     profile: values.profile,
     timing: {

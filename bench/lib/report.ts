@@ -49,23 +49,24 @@ const SUFFIX: Record<string, string> = {
 };
 
 /** The median ratio and, when there were rounds, their spread: "0.78× (0.70–0.85)". */
-function ratioCell(row: Row): string {
-  if (row.ratio_vs_peer === null) return '–';
+function ratioCell(row: Row, prefix: '' | 'durable_' = ''): string {
+  const median = row[`${prefix}ratio_vs_peer`];
+  const min = row[`${prefix}ratio_min`];
+  const max = row[`${prefix}ratio_max`];
+  if (typeof median !== 'number') return '–';
   const spread =
-    typeof row.ratio_min === 'number' && typeof row.ratio_max === 'number'
-      ? ` (${fmt(row.ratio_min, 2)}–${fmt(row.ratio_max, 2)})`
-      : '';
-  return `${fmt(row.ratio_vs_peer, 2)}×${spread}`;
+    typeof min === 'number' && typeof max === 'number' ? ` (${fmt(min, 2)}–${fmt(max, 2)})` : '';
+  return `${fmt(median, 2)}×${spread}`;
 }
 
 export function markdownTable(rows: Row[]): string {
   const lines = [
-    '| scenario | store | per s | p50 ms | p99 ms | CPU µs/op | peer per s | peer p99 ms | peer CPU µs/op | × peer, median (min–max) | ceiling | of ceiling | RSS MB |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
+    '| scenario | store | per s | p50 ms | p99 ms | CPU µs/op | peer per s | peer p99 ms | peer CPU µs/op | × peer, median (min–max) | durable peer per s | × durable peer | ceiling | of ceiling | RSS MB |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
   ];
   for (const row of rows) {
     lines.push(
-      `| ${row.title}${SUFFIX[row.scenario.split('@')[1] ?? ''] ?? ''} | ${row.store} | ${fmt(row.rps)} | ${fmt(row.p50_ms, 2)} | ${fmt(row.p99_ms, 2)} | ${fmt(row.cpu_us)} | ${fmt(row.peer_rps)} | ${fmt(row.peer_p99_ms, 2)} | ${fmt(row.peer_cpu_us as number | null)} | ${ratioCell(row)} | ${row.ceiling} ${fmt(row.ceiling_rps)} | ${pct(row.fraction_of_ceiling)} | ${fmt(row.rss_mb)} |`,
+      `| ${row.title}${SUFFIX[row.scenario.split('@')[1] ?? ''] ?? ''} | ${row.store} | ${fmt(row.rps)} | ${fmt(row.p50_ms, 2)} | ${fmt(row.p99_ms, 2)} | ${fmt(row.cpu_us)} | ${fmt(row.peer_rps)} | ${fmt(row.peer_p99_ms, 2)} | ${fmt(row.peer_cpu_us as number | null)} | ${ratioCell(row)} | ${fmt(row.durable_peer_rps as number | null | undefined)} | ${ratioCell(row, 'durable_')} | ${row.ceiling} ${fmt(row.ceiling_rps)} | ${pct(row.fraction_of_ceiling)} | ${fmt(row.rss_mb)} |`,
     );
   }
   return lines.join('\n');

@@ -23,6 +23,7 @@ import {
   SERVICE_SCOPE,
 } from './fixtures.js';
 import { MapAdapter, storedRows } from './peer-adapter.js';
+import { closePgAdapter, openPgAdapter, PgAdapter, storedPgRows } from './peer-pg-adapter.js';
 
 /** The API whose access tokens are ES256 JWTs (RFC 9068), as Tessera's are by default. */
 export const API_RESOURCE = 'https://api.example.com/';
@@ -50,8 +51,13 @@ const es256 = await generateKeyPair('ES256', { extractable: true });
 const rs256 = await generateKeyPair('RS256', { extractable: true });
 const HOUR = 3600;
 
+// The in-memory peer by default; BENCH_PEER_ADAPTER=postgres makes it the durable one, on the
+// PostgreSQL of the run (BENCH_PG_URL), in a schema of its own (BENCH_PG_SCHEMA).
+const durable = process.env.BENCH_PEER_ADAPTER === 'postgres';
+if (durable) await openPgAdapter(process.env.BENCH_PG_URL!, process.env.BENCH_PG_SCHEMA!);
+
 const provider = new Provider(issuer, {
-  adapter: MapAdapter,
+  adapter: durable ? PgAdapter : MapAdapter,
   clients: [
     {
       client_id: clients.service.id,
@@ -170,11 +176,14 @@ async function refreshPool(payload: unknown): Promise<string[]> {
   ];
   const client = await provider.Client.find(String(original.clientId));
   const out: string[] = [];
-  for (let i = 0; i < count; i += 1) {
+  const clone = () => {
     const copy: Record<string, unknown> = { client, iiat: original.iiat };
     for (const field of fields) if (original[field] !== undefined) copy[field] = original[field];
-    out.push(await new provider.RefreshToken(copy).save());
-  }
+    return new provider.RefreshToken(copy).save();
+  };
+  // Saved 50 at a time: the durable adapter's inserts are round trips.
+  for (let i = 0; i < count; i += 50)
+    out.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, clone))));
   return out;
 }
 
@@ -182,8 +191,14 @@ serveParent(
   {
     'refresh-pool': refreshPool,
     cpu: () => cpuMicros(),
-    memory: () => ({ ...memoryMb(), stored_rows: storedRows() }),
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    memory: async () => ({
+      ...memoryMb(),
+      stored_rows: durable ? await storedPgRows() : storedRows(),
+    }),
+    stop: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (durable) await closePgAdapter();
+    },
   },
   { url: issuer, clients, account: PEER_ACCOUNT, scope: PERSON_SCOPE },
 );
