@@ -7,13 +7,22 @@ import { type Child, startChild } from '../../bench/lib/child.js';
 import { keepAlive, send } from '../../bench/lib/http.js';
 import { type LoadResult, type LoadSpec, runLoad } from '../../bench/lib/load.js';
 import { parseOptions } from '../../bench/lib/options.js';
+import { type PeerFixtures, setUpPeer } from '../../bench/lib/peer-setup.js';
 import { markdownTable, type Row } from '../../bench/lib/report.js';
 import { runRoundTrips } from '../../bench/lib/round-trips.js';
 import { seedGrowth, seedRefreshPool } from '../../bench/lib/seed.js';
 import { checkTargets, targetsTable } from '../../bench/lib/targets.js';
-import { letterOf, signInSpec, TokenPool, tesseraTarget } from '../../bench/scenarios.js';
+import {
+  letterOf,
+  peerTarget,
+  signInSpec,
+  TokenPool,
+  tesseraTarget,
+} from '../../bench/scenarios.js';
 import type { TesseraFixtures } from '../../bench/servers/fixtures.js';
+import type { PeerClients } from '../../bench/servers/peer.js';
 import { randomToken } from '../../src/lib/random.js';
+import { dropPostgresSchema } from '../../src/store/kysely/index.js';
 
 // The benchmark's own processes and requests, run small: it breaks here, not in a 10-minute run.
 const unpinned = { pinned: false, note: 'unpinned (test)' };
@@ -93,9 +102,7 @@ describe('benchmark smoke run on SQLite', () => {
       const res = await answer(target.b[id](pool));
       expect(res.status).toBe(200);
       // The ID token is signed with the client's algorithm: what b's two rows compare.
-      const idToken = JSON.parse(res.body).id_token as string;
-      const header = JSON.parse(Buffer.from(idToken.split('.')[0]!, 'base64url').toString());
-      expect(header.alg).toBe(alg);
+      expect(idTokenAlg(res.body)).toBe(alg);
     }
     // Answered in full: a refusal to say ({"active": false}) would be measured as a success.
     for (const introspection of [target['c-jwt']!, target['c-opaque']]) {
@@ -128,6 +135,82 @@ describe('benchmark smoke run on SQLite', () => {
     expect(await once(target.d)).toBe(200);
     const memory = await server.call<{ rss_mb: number }>('memory');
     expect(memory.rss_mb).toBeGreaterThan(0);
+  });
+});
+
+/** The alg in a token response's ID token header. */
+function idTokenAlg(body: string): string {
+  const idToken = JSON.parse(body).id_token as string;
+  return JSON.parse(Buffer.from(idToken.split('.')[0]!, 'base64url').toString()).alg;
+}
+
+const pgUrl = process.env.TEST_DATABASE_URL;
+const peers = [
+  { name: 'in-memory', env: {} as Record<string, string> },
+  ...(pgUrl
+    ? [
+        {
+          name: 'durable (PostgreSQL adapter)',
+          env: {
+            BENCH_PEER_ADAPTER: 'postgres',
+            BENCH_PG_URL: pgUrl,
+            BENCH_PG_SCHEMA: `bench_peer_test_${process.pid}`,
+          },
+        },
+      ]
+    : []),
+];
+
+describe.each(peers)('the $name peer', ({ env }) => {
+  let peer: Child;
+  let fixtures: PeerFixtures;
+
+  beforeAll(async () => {
+    peer = await startChild({
+      name: 'peer',
+      script: new URL('../../bench/servers/peer.ts', import.meta.url),
+      pinning: unpinned,
+      env,
+    });
+    fixtures = await setUpPeer(
+      peer.ready.url!,
+      peer.ready.clients as PeerClients,
+      String(peer.ready.account),
+    );
+  }, 30_000);
+
+  afterAll(async () => {
+    await peer?.stop();
+    if (env.BENCH_PG_SCHEMA) await dropPostgresSchema(pgUrl!, env.BENCH_PG_SCHEMA);
+  });
+
+  it('answers b with ID tokens of each algorithm, and c, d and e', async () => {
+    const target = peerTarget(peer.ready.url!, fixtures);
+    for (const [id, alg] of [
+      ['b-rs256', 'RS256'],
+      ['b-es256', 'ES256'],
+    ] as const) {
+      const pool = new TokenPool(
+        await peer.call<string[]>('refresh-pool', {
+          token: fixtures.idToken[alg].refreshToken,
+          count: 2,
+        }),
+      );
+      const res = await answer(target.b[id](pool));
+      expect(res.status).toBe(200);
+      expect(idTokenAlg(res.body)).toBe(alg);
+    }
+    expect(JSON.parse((await answer(target['c-opaque'])).body).active).toBe(true);
+    expect(await once(target.d)).toBe(200);
+    for (const id of ['e-rs256', 'e-es256'] as const) {
+      const trips = await runRoundTrips(target.e[id], {
+        warmup: 0,
+        duration: 0.3,
+        connections: 1,
+      });
+      expect(trips.rps).toBeGreaterThan(0);
+      expect(trips.unexpected).toBe(0);
+    }
   });
 });
 
