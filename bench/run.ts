@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { randomToken } from '../src/lib/random.js';
 import { dropPostgresSchema } from '../src/store/kysely/index.js';
+import { alternate, medianResult, type Round, ratioSummary, type Window } from './lib/alternate.js';
 import { type Child, startChild } from './lib/child.js';
 import { type LoadResult, measure, runLoad, type Timing } from './lib/load.js';
 import { backgroundLoad, machine as describeMachine } from './lib/machine.js';
@@ -15,14 +16,20 @@ import { type BenchOptions, parseOptions, type StoreName } from './lib/options.j
 import { type PeerFixtures, setUpPeer } from './lib/peer-setup.js';
 import { type Pinning, pinLoadGenerator } from './lib/pin.js';
 import { formatSummary, summarize } from './lib/profile-summary.js';
-import { checkTargets, markdownTable, type Row, targetsTable } from './lib/report.js';
+import { markdownTable, type Row } from './lib/report.js';
 import { runRoundTrips } from './lib/round-trips.js';
 import { type SeedTarget, seedGrowth, seedRefreshPool, settle } from './lib/seed.js';
 import { round } from './lib/stats.js';
+import { checkTargets, targetsTable } from './lib/targets.js';
 import {
   GROWTH_IDS,
+  idTokenAlgOf,
+  isRefresh,
+  isRoundTrip,
+  letterOf,
   peerTarget,
   QUICK_GROWTH_IDS,
+  type RefreshId,
   SCENARIOS,
   type ScenarioId,
   signInSpec,
@@ -30,7 +37,7 @@ import {
   TokenPool,
   tesseraTarget,
 } from './scenarios.js';
-import type { TesseraFixtures } from './servers/fixtures.js';
+import type { IdTokenAlg, TesseraFixtures } from './servers/fixtures.js';
 import type { PeerClients } from './servers/peer.js';
 
 const options = parseOptions(process.argv.slice(2));
@@ -42,14 +49,13 @@ const machine = describeMachine();
 const pinning: Pinning = pinLoadGenerator();
 const date = new Date().toISOString().slice(0, 10);
 const script = (name: string) => new URL(`./servers/${name}.ts`, import.meta.url);
-/** What both servers' children are told about the run's variant. */
-const variantEnv = { BENCH_ID_TOKEN_ALG: options.idTokenAlg };
 /** Whether a scenario is part of this run (--only). */
-const included = (id: ScenarioId) => !options.only || options.only.includes(id);
+const included = (id: ScenarioId) =>
+  !options.only || options.only.includes(id) || options.only.includes(letterOf(id));
 
 /** Pre-issued refresh tokens: enough for this many grants per second over warm-up and measurement. */
 const POOL_RATE = 2_500;
-const poolSize = (timing: Timing) => Math.ceil(POOL_RATE * (timing.warmup + timing.duration) * 1.5);
+const poolSize = (seconds: number) => Math.ceil(POOL_RATE * seconds * 1.5);
 
 function describe(result: LoadResult): string {
   const failures = result.unexpected + result.errors;
@@ -68,7 +74,7 @@ async function rss(child: Child): Promise<number> {
 
 interface Ceilings {
   transport: LoadResult;
-  signing: { jose_rps: number; node_crypto_rps: number };
+  signing: { jose_rps: number; node_crypto_rps: number; node_crypto_rs256_rps: number };
 }
 
 /**
@@ -107,7 +113,7 @@ async function measureSigning(): Promise<Ceilings['signing']> {
       quick: options.quick,
     });
     log(
-      `  ceiling, signing: ES256 JWTs with jose ${signing.jose_rps.toLocaleString('en-US')}/s (node:crypto sign() alone ${signing.node_crypto_rps.toLocaleString('en-US')}/s)`,
+      `  ceiling, signing: ES256 JWTs with jose ${signing.jose_rps.toLocaleString('en-US')}/s (node:crypto sign() alone ${signing.node_crypto_rps.toLocaleString('en-US')}/s; RS256 ${signing.node_crypto_rs256_rps.toLocaleString('en-US')}/s)`,
     );
     return signing;
   } finally {
@@ -115,7 +121,7 @@ async function measureSigning(): Promise<Ceilings['signing']> {
   }
 }
 
-// ---------------------------------------------------------------- one server's scenarios
+// ---------------------------------------------------------------- one scenario, both servers
 
 interface Measured {
   result: LoadResult;
@@ -123,75 +129,139 @@ interface Measured {
   extra?: Record<string, unknown>;
 }
 
-async function runScenario(
+/** A scenario measured on Tessera and the peer in alternation. */
+interface Compared extends Measured {
+  peer?: Measured;
+  rounds: Round[];
+  /** The same scenario alternated with the durable peer (oidc-provider on PostgreSQL). */
+  durable?: Compared;
+}
+
+/** A running server and what the scenarios send it. */
+interface Side {
+  child: Child;
+  target: Target;
+  /** `count` fresh refresh tokens of this server's person client with that ID-token alg (b). */
+  pool(alg: IdTokenAlg, count: number): Promise<TokenPool>;
+}
+
+/**
+ * Sets up scenario `id` on one server for `seconds` of load in all (b's pool of tokens is drawn
+ * once), and returns what runs one window of it; undefined when the server has no such scenario.
+ */
+async function prepare(
   id: ScenarioId,
-  server: Child,
-  target: Target,
-  pool: () => Promise<TokenPool>,
-  timing: Timing = options.timing,
-): Promise<Measured | undefined> {
-  let result: LoadResult;
-  let extra: Record<string, unknown> | undefined;
-  if (id === 'b') {
-    const tokens = await pool();
-    result = await runLoad(target.b(tokens), timing, cpuOf(server));
-    if (tokens.dry > 0) {
-      log(`    WARNING: the refresh-token pool ran dry ${tokens.dry} times: b is understated`);
-      extra = { pool_dry: tokens.dry };
-    }
-  } else if (id === 'e') {
-    result = await runRoundTrips(target.e, timing, cpuOf(server));
-  } else if (id === 'f') {
-    return undefined;
-  } else {
-    const spec = target[id];
-    if (!spec) return undefined;
-    result = await runLoad(spec, timing, cpuOf(server));
+  side: Side,
+  seconds: number,
+): Promise<{ window: Window; tokens?: TokenPool } | undefined> {
+  const probe = cpuOf(side.child);
+  if (isRefresh(id)) {
+    const tokens = await side.pool(idTokenAlgOf(id), poolSize(seconds));
+    const spec = side.target.b[id](tokens);
+    return { window: (timing) => runLoad(spec, timing, probe), tokens };
   }
-  return { result, rss_mb: await rss(server), ...(extra ? { extra } : {}) };
+  if (isRoundTrip(id)) {
+    const trip = side.target.e[id];
+    return { window: (timing) => runRoundTrips(trip, timing, probe) };
+  }
+  if (id === 'f') return undefined;
+  const spec = side.target[id];
+  if (!spec) return undefined;
+  return { window: (timing) => runLoad(spec, timing, probe) };
+}
+
+/** Scenario `id` on Tessera and, as `peerId`, on the peer, in alternation (lib/alternate.ts). */
+async function compare(
+  id: ScenarioId,
+  tessera: Side,
+  peer: Side | undefined,
+  peerId: ScenarioId,
+  peerName = 'peer',
+): Promise<Compared | undefined> {
+  const { timing, rounds: count } = options;
+  const seconds = timing.warmup + count * timing.duration;
+  const ours = await prepare(id, tessera, seconds);
+  if (!ours) return undefined;
+  const theirs = peer ? await prepare(peerId, peer, seconds) : undefined;
+  const {
+    ours: results,
+    theirs: peerResults,
+    rounds,
+  } = await alternate(ours.window, theirs?.window, timing, count, (i, r) =>
+    log(
+      `    round ${i + 1}: ${r.peer_rps === null ? '' : `${peerName} ${r.peer_rps.toLocaleString('en-US')}/s, `}Tessera ${r.rps.toLocaleString('en-US')}/s${r.ratio === null ? '' : ` (${r.ratio}×)`}`,
+    ),
+  );
+  const extra: Record<string, unknown> = {};
+  for (const [key, pool] of [
+    ['pool_dry', ours.tokens],
+    ['peer_pool_dry', theirs?.tokens],
+  ] as const) {
+    if (pool && pool.dry > 0) {
+      log(`    WARNING: a refresh-token pool ran dry ${pool.dry} times (${key}): b is understated`);
+      extra[key] = pool.dry;
+    }
+  }
+  return {
+    result: medianResult(results),
+    rss_mb: await rss(tessera.child),
+    ...(Object.keys(extra).length ? { extra } : {}),
+    ...(peer && peerResults.length
+      ? { peer: { result: medianResult(peerResults), rss_mb: await rss(peer.child) } }
+      : {}),
+    rounds,
+  };
+}
+
+/** Scenario `id` on Tessera alone, warmed up and measured once (the growth rows). */
+async function runAlone(id: ScenarioId, side: Side, timing: Timing): Promise<Measured | undefined> {
+  const prepared = await prepare(id, side, timing.warmup + timing.duration);
+  if (!prepared) return undefined;
+  const result = await prepared.window(timing);
+  const dry = prepared.tokens?.dry ?? 0;
+  if (dry > 0) log(`    WARNING: the refresh-token pool ran dry ${dry} times: b is understated`);
+  return {
+    result,
+    rss_mb: await rss(side.child),
+    ...(dry > 0 ? { extra: { pool_dry: dry } } : {}),
+  };
 }
 
 // ---------------------------------------------------------------- the peer
 
-type PeerResults = Partial<Record<ScenarioId, Measured>>;
-
-async function runPeer(): Promise<PeerResults> {
-  log('oidc-provider (peer, in-memory Map adapter)');
-  const peer = await startChild({
-    name: 'peer',
+/**
+ * Starts oidc-provider and signs its person in once; it stays up for the whole run. With `env`
+ * naming a PostgreSQL schema (BENCH_PEER_ADAPTER=postgres), it is the durable peer.
+ */
+async function startPeer(name: string, env: Record<string, string> = {}): Promise<Side> {
+  const child = await startChild({
+    name,
     script: script('peer'),
     pinning,
-    env: variantEnv,
+    env,
   });
-  const results: PeerResults = {};
   try {
-    const clients = peer.ready.clients as PeerClients;
+    const clients = child.ready.clients as PeerClients;
     const fixtures: PeerFixtures = await setUpPeer(
-      peer.ready.url!,
+      child.ready.url!,
       clients,
-      String(peer.ready.account),
+      String(child.ready.account),
     );
-    const target = peerTarget(peer.ready.url!, fixtures);
-    const pool = async () =>
-      new TokenPool(
-        await peer.call<string[]>('refresh-pool', {
-          token: fixtures.refreshToken,
-          count: poolSize(options.timing),
-        }),
-      );
-    for (const id of Object.keys(SCENARIOS) as ScenarioId[]) {
-      if (!included(id)) continue;
-      const measured = await runScenario(id, peer, target, pool);
-      if (!measured) continue;
-      results[id] = measured;
-      log(
-        `  ${SCENARIOS[id].title.padEnd(44)} ${describe(measured.result)}  RSS ${measured.rss_mb} MB`,
-      );
-    }
-  } finally {
-    await peer.stop();
+    return {
+      child,
+      target: peerTarget(child.ready.url!, fixtures),
+      pool: async (alg, count) =>
+        new TokenPool(
+          await child.call<string[]>('refresh-pool', {
+            token: fixtures.idToken[alg].refreshToken,
+            count,
+          }),
+        ),
+    };
+  } catch (error) {
+    await child.stop();
+    throw error;
   }
-  return results;
 }
 
 // ---------------------------------------------------------------- Tessera on one store
@@ -236,21 +306,21 @@ function openStoreHandle(store: StoreName): StoreHandle {
 function row(
   id: ScenarioId,
   store: StoreName,
-  measured: Measured,
-  peer: Measured | undefined,
+  measured: Measured & { peer?: Measured; rounds?: Round[]; durable?: Compared },
   ceilings: Ceilings,
 ): Row {
-  const { result } = measured;
+  const { result, peer, rounds, durable } = measured;
   const scenario = SCENARIOS[id];
   const ceilingRps =
     scenario.ceiling === 'signing' ? ceilings.signing.jose_rps : ceilings.transport.rps;
   // A round trip is two requests: its share of the transport ceiling counts both.
-  const requestsPerUnit = id === 'e' ? 2 : 1;
+  const requestsPerUnit = isRoundTrip(id) ? 2 : 1;
   return {
     scenario: id,
     title: scenario.title,
     store,
-    unit: id === 'e' ? 'round trips' : id === 'f' ? 'sign-ins' : 'requests',
+    unit: isRoundTrip(id) ? 'round trips' : id === 'f' ? 'sign-ins' : 'requests',
+    ...(isRefresh(id) || isRoundTrip(id) ? { id_token_alg: idTokenAlgOf(id) } : {}),
     rps: result.rps,
     p50_ms: result.p50_ms,
     p99_ms: result.p99_ms,
@@ -260,7 +330,9 @@ function row(
     peer_p50_ms: peer?.result.p50_ms ?? null,
     peer_p99_ms: peer?.result.p99_ms ?? null,
     peer_cpu_us: peer?.result.cpu_us ?? null,
-    ratio_vs_peer: peer?.result.rps ? round(result.rps / peer.result.rps, 2) : null,
+    // The median of the rounds' ratios, each against the peer measured just before.
+    ...ratioSummary(rounds ?? []),
+    ...(rounds ? { rounds } : {}),
     cpu_ratio_vs_peer:
       peer?.result.cpu_us && result.cpu_us ? round(peer.result.cpu_us / result.cpu_us, 2) : null,
     ceiling: scenario.ceiling,
@@ -269,9 +341,40 @@ function row(
     fraction_of_ceiling: round((result.rps * requestsPerUnit) / ceilingRps, 3),
     rss_mb: measured.rss_mb,
     failures: result.unexpected + result.errors,
+    ...(durable?.peer ? durableFields(durable) : {}),
     ...(id === 'a' ? { raw_sign_rps: ceilings.signing.node_crypto_rps } : {}),
+    ...(isRefresh(id) && result.cpu_us ? cpuBesideSignatures(id, result.cpu_us, ceilings) : {}),
     ...(id === 'c-jwt' && peer ? { peer_note: 'the peer introspects its opaque token' } : {}),
     ...measured.extra,
+  };
+}
+
+/** The comparison with the durable peer: its figures, and the ratio of rounds made beside it. */
+function durableFields(durable: Compared) {
+  const ratios = ratioSummary(durable.rounds);
+  return {
+    durable_peer_rps: durable.peer?.result.rps ?? null,
+    durable_peer_p99_ms: durable.peer?.result.p99_ms ?? null,
+    durable_peer_cpu_us: durable.peer?.result.cpu_us ?? null,
+    durable_ratio_vs_peer: ratios.ratio_vs_peer,
+    durable_ratio_min: ratios.ratio_min,
+    durable_ratio_max: ratios.ratio_max,
+    durable_rounds: durable.rounds,
+  };
+}
+
+/**
+ * A refresh signs an ES256 access token and an ID token of the client's algorithm: their CPU, as
+ * node:crypto's sign() alone measured on the server core in the same run, and what is left.
+ */
+function cpuBesideSignatures(id: RefreshId, cpuUs: number, ceilings: Ceilings) {
+  const es256 = 1e6 / ceilings.signing.node_crypto_rps;
+  const idToken =
+    idTokenAlgOf(id) === 'ES256' ? es256 : 1e6 / ceilings.signing.node_crypto_rs256_rps;
+  const signatures = es256 + idToken;
+  return {
+    signatures_us: round(signatures),
+    cpu_minus_signatures_us: round(cpuUs - signatures),
   };
 }
 
@@ -282,7 +385,8 @@ function row(
  */
 async function runTessera(
   store: StoreName,
-  peer: PeerResults,
+  peer: Side | undefined,
+  durable: Side | undefined,
 ): Promise<{ rows: Row[]; ceilings: Ceilings }> {
   log(`Tessera on ${store === 'sqlite' ? 'SQLite (temp file, WAL)' : 'PostgreSQL (own schema)'}`);
   const handle = openStoreHandle(store);
@@ -295,13 +399,17 @@ async function runTessera(
       name: `tessera-${store}`,
       script: script('tessera'),
       pinning,
-      env: { ...handle.env, ...variantEnv, BENCH_SECRET: randomToken(32) },
+      env: { ...handle.env, BENCH_SECRET: randomToken(32) },
     });
     const url = server.ready.url!;
     const fixtures = await server.call<TesseraFixtures>('fixtures');
     const target = tesseraTarget(url, fixtures);
-    const pool = async () =>
-      new TokenPool(await seedRefreshPool(handle.seed, fixtures, poolSize(options.timing)));
+    const side: Side = {
+      child: server,
+      target,
+      pool: async (alg, count) =>
+        new TokenPool(await seedRefreshPool(handle.seed, fixtures, count, alg)),
+    };
     const print = (title: string, m: Measured) =>
       log(`  ${title.padEnd(44)} ${describe(m.result)}  RSS ${m.rss_mb} MB`);
 
@@ -310,11 +418,24 @@ async function runTessera(
       if (id === 'f' || !included(id)) continue;
       if (id === 'a') measuredCeilings.signing = await measureSigning();
       if (id === 'd') measuredCeilings.transport = await measureTransport();
-      const measured = await runScenario(id, server, target, pool);
+      log(`  ${SCENARIOS[id].title}`);
+      // The peer cannot introspect JWT access tokens: c-jwt is compared with its opaque one.
+      const peerId = id === 'c-jwt' ? 'c-opaque' : id;
+      const measured = await compare(id, side, peer, peerId);
       if (!measured) continue;
-      print(SCENARIOS[id].title, measured);
+      if (measured.peer) print('  the peer, median of the rounds', measured.peer);
+      print('  Tessera, median of the rounds', measured);
+      // The durable peer: its own alternated rounds against Tessera, right after.
+      const against = durable
+        ? await compare(id, side, durable, peerId, 'durable peer')
+        : undefined;
+      if (against?.peer) {
+        print('  the durable peer, median of the rounds', against.peer);
+        print('  Tessera beside it, median of the rounds', against);
+        measured.durable = against;
+      }
       if (id === 'a') aMeasured = measured;
-      pending.push((c) => row(id, store, measured, peer[id === 'c-jwt' ? 'c-opaque' : id], c));
+      pending.push((c) => row(id, store, measured, c));
     }
 
     if (included('f')) {
@@ -357,7 +478,7 @@ async function runTessera(
       };
       print(SCENARIOS.f.title, f);
       log(`    a alone ${describe(aAlone)}\n    a during sign-ins ${describe(aDuring)}`);
-      pending.push((c) => row('f', store, f, undefined, c));
+      pending.push((c) => row('f', store, f, c));
     }
 
     const growthIds = (options.quick ? QUICK_GROWTH_IDS : GROWTH_IDS).filter(included);
@@ -372,12 +493,12 @@ async function runTessera(
         : options.timing;
       const baseline = new Map<ScenarioId, number>();
       for (const id of growthIds) {
-        const measured = await runScenario(id, server, target, pool, growthTiming);
+        const measured = await runAlone(id, side, growthTiming);
         if (!measured) continue;
         print(`${SCENARIOS[id].title} (token cache off)`, measured);
         baseline.set(id, measured.result.rps);
         pending.push((c) => ({
-          ...row(id, store, measured, peer[id === 'c-jwt' ? 'c-opaque' : id], c),
+          ...row(id, store, measured, c),
           scenario: `${id}@uncached`,
         }));
       }
@@ -394,12 +515,12 @@ async function runTessera(
         `  large store: ${counts.tokens.toLocaleString('en-US')} more tokens and ${counts.users.toLocaleString('en-US')} more people, seeded in ${((performance.now() - seeding) / 1000).toFixed(1)} s${options.quick ? ' (--quick: the full run uses 1,000,000 tokens and 100,000 people)' : ''}`,
       );
       for (const id of growthIds) {
-        const measured = await runScenario(id, server, target, pool, growthTiming);
+        const measured = await runAlone(id, side, growthTiming);
         if (!measured) continue;
         print(`${SCENARIOS[id].title} (large store, token cache off)`, measured);
         const empty = baseline.get(id);
         pending.push((c) => ({
-          ...row(id, store, measured, peer[id === 'c-jwt' ? 'c-opaque' : id], c),
+          ...row(id, store, measured, c),
           scenario: `${id}@large`,
           stored_tokens: counts.tokens,
           stored_users: counts.users,
@@ -421,7 +542,16 @@ async function runTessera(
 // ---------------------------------------------------------------- profiles
 
 /** The hot paths profiled by --profile: the issue asks for a, c and d; b and e explain themselves too. */
-const PROFILED: ScenarioId[] = ['a', 'c-jwt', 'c-opaque', 'd', 'b', 'e'];
+const PROFILED: ScenarioId[] = [
+  'a',
+  'c-jwt',
+  'c-opaque',
+  'd',
+  'b-rs256',
+  'b-es256',
+  'e-rs256',
+  'e-es256',
+];
 
 async function runProfiles(stores: StoreName[]): Promise<void> {
   const dir = join(process.cwd(), 'bench', 'results', 'profiles');
@@ -434,29 +564,24 @@ async function runProfiles(stores: StoreName[]): Promise<void> {
         name: `tessera-${store}`,
         script: script('tessera'),
         pinning,
-        env: { ...handle.env, ...variantEnv, BENCH_SECRET: randomToken(32) },
+        env: { ...handle.env, BENCH_SECRET: randomToken(32) },
       });
       const fixtures = await server.call<TesseraFixtures>('fixtures');
       const target = tesseraTarget(server.ready.url!, fixtures);
       const warm: Timing = { ...options.timing, duration: options.timing.warmup, warmup: 0 };
       const measured: Timing = { ...options.timing, warmup: 0 };
+      const side: Side = {
+        child: server,
+        target,
+        pool: async (alg, count) =>
+          new TokenPool(await seedRefreshPool(handle.seed, fixtures, count, alg)),
+      };
       for (const id of PROFILED) {
+        if (!included(id)) continue;
         // Each scenario warms up, then is profiled over exactly its measured window.
-        let load: (timing: Timing) => Promise<LoadResult>;
-        if (id === 'b') {
-          const tokens = new TokenPool(
-            await seedRefreshPool(handle.seed, fixtures, poolSize(options.timing)),
-          );
-          load = (timing) => runLoad(target.b(tokens), timing);
-        } else if (id === 'e') {
-          load = (timing) => runRoundTrips(target.e, timing);
-        } else if (id !== 'f') {
-          const spec = target[id];
-          if (!spec) continue;
-          load = (timing) => runLoad(spec, timing);
-        } else {
-          continue;
-        }
+        const prepared = await prepare(id, side, options.timing.warmup + options.timing.duration);
+        if (!prepared) continue;
+        const load = prepared.window;
         await load(warm);
         await server.call('profile-start');
         const result = await load(measured);
@@ -484,7 +609,7 @@ async function main(opts: BenchOptions): Promise<void> {
   log(pinning.note);
   log(await backgroundLoad());
   log(
-    `${opts.quick ? 'QUICK run' : 'full run'}: ${opts.timing.warmup} s warm-up + ${opts.timing.duration} s measured per scenario, ${opts.timing.connections} keep-alive connections, one request in flight each`,
+    `${opts.quick ? 'QUICK run' : 'full run'}: ${opts.timing.warmup} s warm-up, then ${opts.rounds} rounds of ${opts.timing.duration} s per server and scenario (peer, Tessera, peer, …), ${opts.timing.connections} keep-alive connections, one request in flight each`,
   );
   let stores = opts.stores;
   if (stores.includes('postgres') && !(await postgresReachable(opts.postgresUrl))) {
@@ -497,22 +622,43 @@ async function main(opts: BenchOptions): Promise<void> {
     return;
   }
 
-  const peer = opts.peer ? await runPeer() : {};
-  log();
+  // The peer (in memory) stays up beside each store's Tessera, idle while the other is measured.
+  const peer = opts.peer ? await startPeer('peer') : undefined;
+  // The durable peer: oidc-provider on the run's PostgreSQL, in a schema of its own.
+  const durableSchema = `bench_peer_${process.pid}`;
+  let durable: Side | undefined;
   const rows: Row[] = [];
   const ceilingNotes: string[] = [];
-  for (const store of stores) {
-    const measured = await runTessera(store, peer);
-    rows.push(...measured.rows);
-    ceilingNotes.push(
-      `${store} transport ${measured.ceilings.transport.rps.toLocaleString('en-US')}/s, ES256 signing (jose) ${measured.ceilings.signing.jose_rps.toLocaleString('en-US')}/s`,
-    );
-    log();
+  try {
+    if (opts.peer && opts.durablePeer) {
+      if (await postgresReachable(opts.postgresUrl)) {
+        durable = await startPeer('durable-peer', {
+          BENCH_PEER_ADAPTER: 'postgres',
+          BENCH_PG_URL: opts.postgresUrl,
+          BENCH_PG_SCHEMA: durableSchema,
+        });
+      } else log('WARNING: no PostgreSQL: the durable peer is skipped');
+    }
+    for (const store of stores) {
+      const measured = await runTessera(store, peer, durable);
+      rows.push(...measured.rows);
+      ceilingNotes.push(
+        `${store} transport ${measured.ceilings.transport.rps.toLocaleString('en-US')}/s, ES256 signing (jose) ${measured.ceilings.signing.jose_rps.toLocaleString('en-US')}/s`,
+      );
+      log();
+    }
+  } finally {
+    await peer?.child.stop();
+    if (durable) {
+      await durable.child.stop();
+      await dropPostgresSchema(opts.postgresUrl, durableSchema);
+    }
   }
 
   const table = markdownTable(rows);
-  const targets = targetsTable(checkTargets(rows));
-  const header = `Tessera benchmark ${date}${opts.quick ? ' (quick)' : ''}${opts.idTokenAlg === 'RS256' ? '' : `, ${opts.idTokenAlg} ID tokens on both servers`}${opts.only ? `, only ${opts.only.join(', ')}` : ''}: ${machine.cpu}, ${machine.nproc} cores, Node ${machine.node}; ${pinning.pinned ? `server on core 0, load generator on core 1` : 'unpinned'}; ${opts.timing.warmup} s warm-up + ${opts.timing.duration} s, ${opts.timing.connections} connections. Ceilings, measured on the server core beside each store's rows: ${ceilingNotes.join('; ')}.`;
+  const checks = checkTargets(rows, stores);
+  const targets = targetsTable(checks);
+  const header = `Tessera benchmark ${date}${opts.quick ? ' (quick)' : ''}${opts.only ? `, only ${opts.only.join(', ')}` : ''}: ${machine.cpu}, ${machine.nproc} cores, Node ${machine.node}; ${pinning.pinned ? `server on core 0, load generator on core 1` : 'unpinned'}; ${opts.timing.warmup} s warm-up, then ${opts.rounds} rounds of ${opts.timing.duration} s per server, the peer's and Tessera's alternated; ${opts.timing.connections} connections. Ceilings, measured on the server core beside each store's rows: ${ceilingNotes.join('; ')}.`;
   log(header);
   log();
   log(table);
@@ -523,9 +669,15 @@ async function main(opts: BenchOptions): Promise<void> {
   const dir = join(process.cwd(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   // A variant or partial run never overwrites the full results of the day.
-  const variant = `${opts.idTokenAlg === 'RS256' ? '' : `-id-${opts.idTokenAlg.toLowerCase()}`}${opts.only ? '-partial' : ''}`;
+  const variant = opts.only ? '-partial' : '';
   const base = join(dir, `${date}${opts.quick ? '-quick' : ''}${variant}`);
-  const json = `${JSON.stringify(rows, null, 2)}\n`;
+  // The rows and every target's verdict; `run` says how they were measured.
+  const document = {
+    run: { date, quick: opts.quick, rounds: opts.rounds, header },
+    rows,
+    targets: checks,
+  };
+  const json = `${JSON.stringify(document, null, 2)}\n`;
   writeFileSync(`${base}.json`, json);
   writeFileSync(`${base}.md`, `${header}\n\n${table}\n\n${targets}\n`);
   if (opts.json) writeFileSync(opts.json, json);

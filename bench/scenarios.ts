@@ -3,22 +3,49 @@ import { basicAuth, keepAlive, redirectParams, send } from './lib/http.js';
 import type { LoadSpec } from './lib/load.js';
 import type { PeerFixtures } from './lib/peer-setup.js';
 import { pkcePair } from './lib/pkce.js';
-import type { TesseraFixtures } from './servers/fixtures.js';
+import type { IdTokenAlg, TesseraFixtures } from './servers/fixtures.js';
 import { PERSON_SCOPE, REDIRECT_URI, SERVICE_SCOPE } from './servers/fixtures.js';
 
 /** The scenarios, in the order they run and print. */
 export const SCENARIOS = {
   a: { title: 'a. client_credentials, JWT access token', ceiling: 'signing' },
-  b: { title: 'b. refresh_token grant with rotation', ceiling: 'transport' },
+  'b-rs256': {
+    title: 'b. refresh_token grant with rotation, RS256 ID token',
+    ceiling: 'transport',
+  },
+  'b-es256': {
+    title: 'b. refresh_token grant with rotation, ES256 ID token',
+    ceiling: 'transport',
+  },
   'c-jwt': { title: 'c. introspect a JWT access token', ceiling: 'transport' },
   'c-opaque': { title: 'c. introspect an opaque access token', ceiling: 'transport' },
   d: { title: 'd. userinfo', ceiling: 'transport' },
-  e: { title: 'e. code round trip (authorize + token)', ceiling: 'transport' },
+  'e-rs256': {
+    title: 'e. code round trip (authorize + token), RS256 ID token',
+    ceiling: 'transport',
+  },
+  'e-es256': {
+    title: 'e. code round trip (authorize + token), ES256 ID token',
+    ceiling: 'transport',
+  },
   f: { title: 'f. password sign-in (argon2id) beside a', ceiling: 'transport' },
 } as const;
 
 export type ScenarioId = keyof typeof SCENARIOS;
 export const SCENARIO_IDS = Object.keys(SCENARIOS) as ScenarioId[];
+/** b's and e's rows, one per ID-token algorithm, and the algorithm of each. */
+export const REFRESH_IDS = ['b-rs256', 'b-es256'] as const;
+export const ROUND_TRIP_IDS = ['e-rs256', 'e-es256'] as const;
+export type RefreshId = (typeof REFRESH_IDS)[number];
+export type RoundTripId = (typeof ROUND_TRIP_IDS)[number];
+export const idTokenAlgOf = (id: RefreshId | RoundTripId): IdTokenAlg =>
+  id.endsWith('es256') ? 'ES256' : 'RS256';
+export const isRefresh = (id: string): id is RefreshId =>
+  (REFRESH_IDS as readonly string[]).includes(id);
+export const isRoundTrip = (id: string): id is RoundTripId =>
+  (ROUND_TRIP_IDS as readonly string[]).includes(id);
+/** The letter of the issue's scenario (b for b-rs256, c for c-jwt): what --only also takes. */
+export const letterOf = (id: string): string => id.split(/[-@]/)[0]!;
 /** The scenarios repeated on the large store. */
 export const GROWTH_IDS: ScenarioId[] = ['a', 'c-jwt', 'c-opaque', 'd'];
 /**
@@ -61,11 +88,12 @@ function refreshSpec(url: string, auth: string, pool: TokenPool): LoadSpec {
 /** What one server answers in each scenario: autocannon specs, and the round trip of e. */
 export interface Target {
   a: LoadSpec;
-  b(pool: TokenPool): LoadSpec;
+  /** b: the refresh grant spending the pool's tokens, of the client with that ID-token alg. */
+  b: Record<RefreshId, (pool: TokenPool) => LoadSpec>;
   'c-jwt': LoadSpec | undefined;
   'c-opaque': LoadSpec;
   d: LoadSpec;
-  e(agent: Agent): Promise<void>;
+  e: Record<RoundTripId, (agent: Agent) => Promise<void>>;
 }
 
 /**
@@ -111,8 +139,18 @@ function codeRoundTrip(options: {
   };
 }
 
+const clientAuth = (client: { id: string; secret: string }) => basicAuth(client.id, client.secret);
+
 export function tesseraTarget(url: string, fx: TesseraFixtures): Target {
   const service = basicAuth(fx.service.id, fx.service.secret);
+  const roundTrip = (client: { id: string; secret: string }) =>
+    codeRoundTrip({
+      url,
+      authorizePath: '/authorize',
+      clientId: client.id,
+      auth: clientAuth(client),
+      cookie: `tessera_session=${fx.session.cookie}`,
+    });
   const introspect = (token: string): LoadSpec => ({
     url,
     method: 'POST',
@@ -128,7 +166,10 @@ export function tesseraTarget(url: string, fx: TesseraFixtures): Target {
       headers: { 'content-type': FORM, authorization: service },
       body: form({ grant_type: 'client_credentials', scope: SERVICE_SCOPE }),
     },
-    b: (pool) => refreshSpec(url, basicAuth(fx.web.id, fx.web.secret), pool),
+    b: {
+      'b-rs256': (pool) => refreshSpec(url, clientAuth(fx.idToken.RS256.web), pool),
+      'b-es256': (pool) => refreshSpec(url, clientAuth(fx.idToken.ES256.web), pool),
+    },
     'c-jwt': introspect(fx.jwtAccessToken),
     'c-opaque': introspect(fx.opaqueAccessToken),
     d: {
@@ -136,20 +177,26 @@ export function tesseraTarget(url: string, fx: TesseraFixtures): Target {
       path: '/userinfo',
       headers: { authorization: `Bearer ${fx.jwtAccessToken}` },
     },
-    e: codeRoundTrip({
-      url,
-      authorizePath: '/authorize',
-      clientId: fx.roundTrip.id,
-      auth: basicAuth(fx.roundTrip.id, fx.roundTrip.secret),
-      cookie: `tessera_session=${fx.session.cookie}`,
-    }),
+    e: {
+      'e-rs256': roundTrip(fx.idToken.RS256.roundTrip),
+      'e-es256': roundTrip(fx.idToken.ES256.roundTrip),
+    },
   };
 }
 
 /** oidc-provider's routes: /token, /token/introspection, /me, /auth. */
 export function peerTarget(url: string, fx: PeerFixtures): Target {
   const service = basicAuth(fx.clients.service.id, fx.clients.service.secret);
-  const web = basicAuth(fx.clients.web.id, fx.clients.web.secret);
+  const web = (alg: IdTokenAlg) => clientAuth(fx.clients.web[alg]);
+  const roundTrip = (alg: IdTokenAlg) =>
+    codeRoundTrip({
+      url,
+      authorizePath: '/auth',
+      clientId: fx.clients.web[alg].id,
+      auth: web(alg),
+      cookie: fx.idToken[alg].sessionCookie,
+    });
+  const { accessToken } = fx.idToken.RS256;
   return {
     a: {
       url,
@@ -158,7 +205,10 @@ export function peerTarget(url: string, fx: PeerFixtures): Target {
       headers: { 'content-type': FORM, authorization: service },
       body: form({ grant_type: 'client_credentials', scope: SERVICE_SCOPE }),
     },
-    b: (pool) => refreshSpec(url, web, pool),
+    b: {
+      'b-rs256': (pool) => refreshSpec(url, web('RS256'), pool),
+      'b-es256': (pool) => refreshSpec(url, web('ES256'), pool),
+    },
     // It refuses to introspect JWT access tokens: both c rows compare with its opaque one.
     'c-jwt': undefined,
     'c-opaque': {
@@ -166,16 +216,10 @@ export function peerTarget(url: string, fx: PeerFixtures): Target {
       method: 'POST',
       path: '/token/introspection',
       headers: { 'content-type': FORM, authorization: service },
-      body: form({ token: fx.accessToken }),
+      body: form({ token: accessToken }),
     },
-    d: { url, path: '/me', headers: { authorization: `Bearer ${fx.accessToken}` } },
-    e: codeRoundTrip({
-      url,
-      authorizePath: '/auth',
-      clientId: fx.clients.web.id,
-      auth: web,
-      cookie: fx.sessionCookie,
-    }),
+    d: { url, path: '/me', headers: { authorization: `Bearer ${accessToken}` } },
+    e: { 'e-rs256': roundTrip('RS256'), 'e-es256': roundTrip('ES256') },
   };
 }
 

@@ -10,16 +10,21 @@ export interface BenchOptions {
   stores: StoreName[];
   postgresUrl: string;
   peer: boolean;
+  /** Also compare with oidc-provider on a PostgreSQL adapter (needs PostgreSQL). */
+  durablePeer: boolean;
   growth: boolean;
   /** Profile scenarios a, c and d on the server instead of the full run. */
   profile: boolean;
   timing: Timing;
+  /**
+   * Measured windows per server and scenario, alternated (peer, Tessera, peer, Tessera, …) so
+   * that the machine's drift weighs on both alike; at least 2.
+   */
+  rounds: number;
   /** Connections that post sign-ins in scenario f, beside a's. */
   signInConnections: number;
   growthTokens: number;
   growthUsers: number;
-  /** The ID tokens' algorithm, registered for the person clients on both servers. */
-  idTokenAlg: 'RS256' | 'ES256';
   /** Only these scenarios (ids as in bench/scenarios.ts), or all. */
   only: string[] | undefined;
 }
@@ -31,14 +36,18 @@ export const USAGE = `npm run bench -- [options]
   --store NAME         sqlite, postgres or both (default both; postgres is skipped when unreachable)
   --pg-url URL         PostgreSQL server (default $BENCH_DATABASE_URL, $TEST_DATABASE_URL or
                        postgres://postgres@127.0.0.1:5432/test); the bench works in its own schema
-  --no-peer            skip oidc-provider
+  --no-peer            skip oidc-provider (both peers)
+  --no-durable-peer    skip the durable peer (oidc-provider on a PostgreSQL adapter; skipped
+                       anyway when PostgreSQL is unreachable)
   --no-growth          skip the large-store runs
   --profile            CPU-profile Tessera during a, c and d (writes bench/results/profiles/)
-  --warmup S --duration S --connections N   override the timing
+  --warmup S --duration S --connections N   override the timing (duration: of one round)
+  --rounds N           measured rounds of each server per scenario, alternated (default 4, quick 2;
+                       at least 2)
   --tokens N --users N                       size of the large store
-  --id-token-alg ALG   RS256 (default, both servers' default) or ES256, registered by the person
-                       clients of both servers: what b and e cost without an RSA signature
-  --only IDS           only these scenarios, e.g. --only b,e (results go to <date>-partial.*)
+  --only IDS           only these scenarios, e.g. --only b,e or --only b-es256,d (a letter takes
+                       all its rows; results go to <date>-partial.*)
+  (b and e are measured with RS256 and with ES256 ID tokens, on both servers, in every run)
   -h, --help`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -50,14 +59,15 @@ export function parseOptions(argv: string[]): BenchOptions {
       store: { type: 'string', default: 'both' },
       'pg-url': { type: 'string' },
       'no-peer': { type: 'boolean', default: false },
+      'no-durable-peer': { type: 'boolean', default: false },
       'no-growth': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       warmup: { type: 'string' },
       duration: { type: 'string' },
       connections: { type: 'string' },
+      rounds: { type: 'string' },
       tokens: { type: 'string' },
       users: { type: 'string' },
-      'id-token-alg': { type: 'string', default: 'RS256' },
       only: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -76,9 +86,9 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (!['both', 'sqlite', 'postgres'].includes(store))
     throw new Error(`--store must be sqlite, postgres or both, got "${store}"`);
   const quick = values.quick;
-  const idTokenAlg = values['id-token-alg'];
-  if (idTokenAlg !== 'RS256' && idTokenAlg !== 'ES256')
-    throw new Error(`--id-token-alg must be RS256 or ES256, got "${idTokenAlg}"`);
+  const rounds = number('rounds', values.rounds, quick ? 2 : 4);
+  if (!Number.isInteger(rounds) || rounds < 2)
+    throw new Error(`--rounds must be a whole number of at least 2, got "${values.rounds}"`);
   return {
     quick,
     json: values.json,
@@ -89,17 +99,18 @@ export function parseOptions(argv: string[]): BenchOptions {
       process.env.TEST_DATABASE_URL ??
       'postgres://postgres@127.0.0.1:5432/test',
     peer: !values['no-peer'],
+    durablePeer: !values['no-durable-peer'],
     growth: !values['no-growth'],
     profile: values.profile,
     timing: {
       warmup: number('warmup', values.warmup, quick ? 1 : 3),
-      duration: number('duration', values.duration, quick ? 1.5 : 10),
+      duration: number('duration', values.duration, quick ? 1 : 5),
       connections: number('connections', values.connections, 10),
     },
+    rounds,
     signInConnections: 4,
     growthTokens: number('tokens', values.tokens, quick ? 100_000 : 1_000_000),
     growthUsers: number('users', values.users, quick ? 10_000 : 100_000),
-    idTokenAlg,
     only: values.only?.split(',').map((id) => id.trim()),
   };
 }

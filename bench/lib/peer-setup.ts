@@ -1,10 +1,10 @@
-import { REDIRECT_URI, REFRESH_SCOPE } from '../servers/fixtures.js';
+import { type IdTokenAlg, REDIRECT_URI, REFRESH_SCOPE } from '../servers/fixtures.js';
 import type { PeerClients } from '../servers/peer.js';
 import { Browser, basicAuth, redirectParams } from './http.js';
 import { pkcePair } from './pkce.js';
 
-export interface PeerFixtures {
-  clients: PeerClients;
+/** The person signed in to one of the peer's person clients. */
+export interface PeerSignIn {
   /** An opaque access token of the signed-in person (userinfo, introspection). */
   accessToken: string;
   /** A refresh token to clone into the pool. */
@@ -13,18 +13,43 @@ export interface PeerFixtures {
   sessionCookie: string;
 }
 
+export interface PeerFixtures {
+  clients: PeerClients;
+  /** The sign-in through each ID-token algorithm's client; RS256's serves c and d too. */
+  idToken: Record<IdTokenAlg, PeerSignIn>;
+}
+
+/** Signs the account in once through each person client of the peer. */
+export async function setUpPeer(
+  url: string,
+  clients: PeerClients,
+  account: string,
+): Promise<PeerFixtures> {
+  return {
+    clients,
+    idToken: {
+      RS256: await signIn(url, clients.web.RS256, account),
+      ES256: await signIn(url, clients.web.ES256, account),
+    },
+  };
+}
+
 /**
  * Signs the fixed account in through the peer's own development interactions
  * (login, then consent to openid profile email offline_access), exchanges the
  * code, and keeps the session: afterwards /auth answers with a code at once,
  * as Tessera does for a signed-in person with remembered consent.
  */
-export async function setUpPeer(url: string, clients: PeerClients, account: string) {
+async function signIn(
+  url: string,
+  client: { id: string; secret: string },
+  account: string,
+): Promise<PeerSignIn> {
   const browser = new Browser(url);
   try {
     const { verifier, challenge } = pkcePair();
     const query = new URLSearchParams({
-      client_id: clients.web.id,
+      client_id: client.id,
       response_type: 'code',
       redirect_uri: REDIRECT_URI,
       scope: REFRESH_SCOPE,
@@ -48,7 +73,7 @@ export async function setUpPeer(url: string, clients: PeerClients, account: stri
     const code = redirectParams(done, url).get('code');
     if (!code) throw new Error(`peer: no code after consent (${done.headers.location})`);
     const tokens = await browser.request('/token', {
-      headers: { authorization: basicAuth(clients.web.id, clients.web.secret) },
+      headers: { authorization: basicAuth(client.id, client.secret) },
       form: {
         grant_type: 'authorization_code',
         code,
@@ -63,12 +88,7 @@ export async function setUpPeer(url: string, clients: PeerClients, account: stri
       .filter(([name]) => name.startsWith('_session'))
       .map(([k, v]) => `${k}=${v}`)
       .join('; ');
-    return {
-      clients,
-      accessToken: body.access_token,
-      refreshToken: body.refresh_token,
-      sessionCookie,
-    } satisfies PeerFixtures;
+    return { accessToken: body.access_token, refreshToken: body.refresh_token, sessionCookie };
   } finally {
     browser.close();
   }

@@ -8,7 +8,7 @@ import {
   USER_COLUMNS,
   type UsersTable,
 } from '../../src/store/kysely/schema.js';
-import type { TesseraFixtures } from '../servers/fixtures.js';
+import type { IdTokenAlg, TesseraFixtures } from '../servers/fixtures.js';
 import { REFRESH_SCOPE } from '../servers/fixtures.js';
 
 /*
@@ -143,7 +143,9 @@ export async function seedRefreshPool(
   target: SeedTarget,
   fixtures: TesseraFixtures,
   count: number,
+  alg: IdTokenAlg = 'RS256',
 ): Promise<string[]> {
+  const { web, webGrantId } = fixtures.idToken[alg];
   const writer = await openWriter(target);
   const tokens: string[] = [];
   const t = now();
@@ -158,9 +160,9 @@ export async function seedRefreshPool(
           id: sha256(token),
           kind: 'refresh',
           format: 'opaque',
-          client_id: fixtures.web.id,
+          client_id: web.id,
           user_id: fixtures.user.id,
-          grant_id: fixtures.webGrantId,
+          grant_id: webGrantId,
           family_id: families[i]!,
           session_id: fixtures.session.id,
           scope: REFRESH_SCOPE,

@@ -37,3 +37,11 @@ export const round = (value: number, digits = 0): number => {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 };
+
+/** The median of `values` (the mean of the middle two when their number is even); 0 when empty. */
+export function median(values: number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

@@ -15,6 +15,20 @@ export const REFRESH_SCOPE = 'openid profile email offline_access';
 export const SERVICE_SCOPE = 'api:read';
 export const PASSWORD = 'correct horse battery staple';
 
+/** The ID-token algorithms b and e are measured with, on both servers. */
+export const ID_TOKEN_ALGS = ['RS256', 'ES256'] as const;
+export type IdTokenAlg = (typeof ID_TOKEN_ALGS)[number];
+
+/** The person clients of b and e for one ID-token algorithm. */
+export interface IdTokenClients {
+  /** Code + refresh grants: the refresh pool of b is issued to it. */
+  web: BenchClient;
+  /** The grant (remembered consent) of the user to `web`; refresh tokens point to it. */
+  webGrantId: string;
+  /** Code grant only (no refresh token): e's round trip. */
+  roundTrip: BenchClient;
+}
+
 export interface BenchClient {
   id: string;
   secret: string;
@@ -35,6 +49,8 @@ export interface TesseraFixtures {
   /** The grant (remembered consent) of the user to `web`; refresh tokens point to it. */
   webGrantId: string;
   session: { id: string; cookie: string; authTime: number };
+  /** b's and e's clients per ID-token algorithm; RS256's are `web` and `roundTrip` above. */
+  idToken: Record<IdTokenAlg, IdTokenClients>;
   jwtAccessToken: string;
   opaqueAccessToken: string;
 }
@@ -74,16 +90,19 @@ export async function createFixtures(ctx: AppContext): Promise<TesseraFixtures> 
     // It introspects the person clients' tokens in scenario c, as an API's client does.
     resourceServer: true,
   });
-  // RS256 unless the run asks otherwise (--id-token-alg), as for the peer's clients.
-  const idTokenSignedResponseAlg =
-    process.env.BENCH_ID_TOKEN_ALG ?? CLIENT_DEFAULTS.idTokenSignedResponseAlg;
-  const web = await makeClient(ctx, 'web', { idTokenSignedResponseAlg });
+  // RS256 ID tokens (the default) for `web` and `roundTrip`; b and e are measured with ES256
+  // ones too, through a second pair, as the peer's clients are.
+  const web = await makeClient(ctx, 'web', { idTokenSignedResponseAlg: 'RS256' });
   const opaque = await makeClient(ctx, 'opaque', { accessTokenFormat: 'opaque' });
-  const roundTrip = await makeClient(ctx, 'roundtrip', {
-    idTokenSignedResponseAlg,
-    grantTypes: ['authorization_code'],
-    scopes: ['openid', 'profile', 'email'],
-  });
+  const roundTripClient = (alg: IdTokenAlg) =>
+    makeClient(ctx, `roundtrip-${alg.toLowerCase()}`, {
+      idTokenSignedResponseAlg: alg,
+      grantTypes: ['authorization_code'],
+      scopes: ['openid', 'profile', 'email'],
+    });
+  const roundTrip = await roundTripClient('RS256');
+  const webEs256 = await makeClient(ctx, 'web-es256', { idTokenSignedResponseAlg: 'ES256' });
+  const roundTripEs256 = await roundTripClient('ES256');
 
   const username = `bench_${randomId(4).replace(/[^A-Za-z0-9]/g, 'x')}`;
   const user = await registerUser(ctx, {
@@ -104,6 +123,13 @@ export async function createFixtures(ctx: AppContext): Promise<TesseraFixtures> 
   );
   const opaqueGrant = await ctx.store.grants.upsert(user.id, opaque.client.id, scopes, now);
   await ctx.store.grants.upsert(user.id, roundTrip.client.id, scopes, now);
+  const webEs256Grant = await ctx.store.grants.upsert(
+    user.id,
+    webEs256.client.id,
+    REFRESH_SCOPE.split(' '),
+    now,
+  );
+  await ctx.store.grants.upsert(user.id, roundTripEs256.client.id, scopes, now);
 
   const personToken = (client: Client, grantId: string) =>
     issueAccessToken(ctx, {
@@ -129,6 +155,14 @@ export async function createFixtures(ctx: AppContext): Promise<TesseraFixtures> 
     user: { id: user.id, username, password: PASSWORD },
     webGrantId: webGrant.id,
     session: { id: session.id, cookie: secret, authTime: session.authTime },
+    idToken: {
+      RS256: { web: pick(web), webGrantId: webGrant.id, roundTrip: pick(roundTrip) },
+      ES256: {
+        web: pick(webEs256),
+        webGrantId: webEs256Grant.id,
+        roundTrip: pick(roundTripEs256),
+      },
+    },
     jwtAccessToken: jwt.token,
     opaqueAccessToken: opaqueToken.token,
   };

@@ -2,7 +2,8 @@
  * The peer: oidc-provider v9 configured like Tessera for the benchmark's
  * scenarios. Same grants (authorization_code with PKCE, refresh_token with
  * rotation on every use, client_credentials), ES256 JWT access tokens for the
- * API resource (resourceIndicators), RS256 ID tokens (both servers' default),
+ * API resource (resourceIndicators), RS256 ID tokens for one person client (both servers'
+ * default) and ES256 for a second, the same on Tessera's side,
  * client_secret_basic, introspection and userinfo on, the same lifetimes, one
  * fixed account, and a Map adapter that never evicts. Its own development
  * interactions stand in for the sign-in and consent pages; the benchmark only
@@ -14,8 +15,15 @@ import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 import { randomToken } from '../../src/lib/random.js';
 import { cpuMicros, memoryMb, serveParent } from '../lib/ipc.js';
-import { PERSON_SCOPE, REDIRECT_URI, SERVICE_SCOPE } from './fixtures.js';
+import {
+  ID_TOKEN_ALGS,
+  type IdTokenAlg,
+  PERSON_SCOPE,
+  REDIRECT_URI,
+  SERVICE_SCOPE,
+} from './fixtures.js';
 import { MapAdapter, storedRows } from './peer-adapter.js';
+import { closePgAdapter, openPgAdapter, PgAdapter, storedPgRows } from './peer-pg-adapter.js';
 
 /** The API whose access tokens are ES256 JWTs (RFC 9068), as Tessera's are by default. */
 export const API_RESOURCE = 'https://api.example.com/';
@@ -23,7 +31,8 @@ export const PEER_ACCOUNT = 'bench-user';
 
 export interface PeerClients {
   service: { id: string; secret: string };
-  web: { id: string; secret: string };
+  /** The person clients, one per ID-token algorithm (b and e are measured with each). */
+  web: Record<IdTokenAlg, { id: string; secret: string }>;
 }
 
 // The issuer names the port, so the server listens first (on a port the system chooses) and is
@@ -33,14 +42,22 @@ await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 const clients: PeerClients = {
   service: { id: 'bench-service', secret: randomToken(32) },
-  web: { id: 'bench-web', secret: randomToken(32) },
+  web: {
+    RS256: { id: 'bench-web', secret: randomToken(32) },
+    ES256: { id: 'bench-web-es256', secret: randomToken(32) },
+  },
 };
 const es256 = await generateKeyPair('ES256', { extractable: true });
 const rs256 = await generateKeyPair('RS256', { extractable: true });
 const HOUR = 3600;
 
+// The in-memory peer by default; BENCH_PEER_ADAPTER=postgres makes it the durable one, on the
+// PostgreSQL of the run (BENCH_PG_URL), in a schema of its own (BENCH_PG_SCHEMA).
+const durable = process.env.BENCH_PEER_ADAPTER === 'postgres';
+if (durable) await openPgAdapter(process.env.BENCH_PG_URL!, process.env.BENCH_PG_SCHEMA!);
+
 const provider = new Provider(issuer, {
-  adapter: MapAdapter,
+  adapter: durable ? PgAdapter : MapAdapter,
   clients: [
     {
       client_id: clients.service.id,
@@ -51,16 +68,15 @@ const provider = new Provider(issuer, {
       scope: SERVICE_SCOPE,
       token_endpoint_auth_method: 'client_secret_basic',
     },
-    {
-      client_id: clients.web.id,
-      client_secret: clients.web.secret,
+    ...ID_TOKEN_ALGS.map((alg) => ({
+      client_id: clients.web[alg].id,
+      client_secret: clients.web[alg].secret,
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       redirect_uris: [REDIRECT_URI],
       token_endpoint_auth_method: 'client_secret_basic',
-      // RS256 unless the run asks otherwise (--id-token-alg), as for Tessera's clients.
-      id_token_signed_response_alg: process.env.BENCH_ID_TOKEN_ALG ?? 'RS256',
-    },
+      id_token_signed_response_alg: alg,
+    })),
   ],
   jwks: {
     keys: [
@@ -158,13 +174,16 @@ async function refreshPool(payload: unknown): Promise<string[]> {
     'sessionUid',
     'sid',
   ];
-  const client = await provider.Client.find(clients.web.id);
+  const client = await provider.Client.find(String(original.clientId));
   const out: string[] = [];
-  for (let i = 0; i < count; i += 1) {
+  const clone = () => {
     const copy: Record<string, unknown> = { client, iiat: original.iiat };
     for (const field of fields) if (original[field] !== undefined) copy[field] = original[field];
-    out.push(await new provider.RefreshToken(copy).save());
-  }
+    return new provider.RefreshToken(copy).save();
+  };
+  // Saved 50 at a time: the durable adapter's inserts are round trips.
+  for (let i = 0; i < count; i += 50)
+    out.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, clone))));
   return out;
 }
 
@@ -172,8 +191,14 @@ serveParent(
   {
     'refresh-pool': refreshPool,
     cpu: () => cpuMicros(),
-    memory: () => ({ ...memoryMb(), stored_rows: storedRows() }),
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    memory: async () => ({
+      ...memoryMb(),
+      stored_rows: durable ? await storedPgRows() : storedRows(),
+    }),
+    stop: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (durable) await closePgAdapter();
+    },
   },
   { url: issuer, clients, account: PEER_ACCOUNT, scope: PERSON_SCOPE },
 );
