@@ -1,5 +1,6 @@
 import { type AppContext, nowSeconds } from '../context.js';
 import type { Grant } from '../store/types.js';
+import { recordChange } from './audit.js';
 import type { ChangedBy } from './user-changes.js';
 
 /** A person's grant to one app, named by its id or the app's; someone else's is as good as none. */
@@ -29,14 +30,13 @@ export async function revokeGrant(
   const now = nowSeconds(ctx);
   const revoked = await ctx.store.grants.revoke(grant.id, now);
   if (revoked) {
-    await ctx.store.audit.record({
-      type: 'grant.revoked',
-      userId: grant.userId,
-      clientId: grant.clientId,
-      ip: change.ip ?? null,
-      details: { client_id: grant.clientId, by: change.by },
-      createdAt: now,
-    });
+    await recordChange(
+      ctx,
+      'grant.revoked',
+      { userId: grant.userId, clientId: grant.clientId },
+      change,
+      { client_id: grant.clientId },
+    );
   }
   return revoked;
 }

@@ -3,6 +3,7 @@ import { sha256 } from '../lib/hash.js';
 import { randomId, randomToken } from '../lib/random.js';
 import type { Session, SessionGuard } from '../store/types.js';
 import { acrForMethods } from './acr.js';
+import { recordChange } from './audit.js';
 import type { ChangedBy } from './user-changes.js';
 
 export interface StartSessionInput {
@@ -155,23 +156,6 @@ async function end(ctx: AppContext, session: Session): Promise<boolean> {
   return ended;
 }
 
-function audit(
-  ctx: AppContext,
-  type: string,
-  userId: string,
-  ending: SessionEnding,
-  details: Record<string, unknown>,
-): Promise<void> {
-  return ctx.store.audit.record({
-    type,
-    userId,
-    clientId: null,
-    ip: ending.ip ?? null,
-    details: { ...details, by: ending.by, reason: ending.reason },
-    createdAt: nowSeconds(ctx),
-  });
-}
-
 /**
  * Ends a session (its tokens revoked, its apps told) and records it in the audit log as
  * `session.ended` with `ending`; a session that had already ended is neither ended nor
@@ -183,7 +167,11 @@ export async function endSession(
   ending: SessionEnding,
 ): Promise<boolean> {
   const ended = await end(ctx, session);
-  if (ended) await audit(ctx, 'session.ended', session.userId, ending, { session_id: session.id });
+  if (ended)
+    await recordChange(ctx, 'session.ended', { userId: session.userId }, ending, {
+      session_id: session.id,
+      reason: ending.reason,
+    });
   return ended;
 }
 
@@ -203,7 +191,11 @@ export async function endSessionsOfUser(
     if (session.id !== keepId && (await end(ctx, session))) ids.push(session.id);
   }
   if (ids.length > 0) {
-    await audit(ctx, 'session.ended_all', userId, ending, { count: ids.length, session_ids: ids });
+    await recordChange(ctx, 'session.ended_all', { userId }, ending, {
+      count: ids.length,
+      session_ids: ids,
+      reason: ending.reason,
+    });
   }
   return ids.length;
 }

@@ -1,6 +1,7 @@
 import { type AppContext, nowSeconds } from '../context.js';
 import { fold } from '../lib/fold.js';
 import type { Role, User } from '../store/types.js';
+import { recordChange } from './audit.js';
 import { NotFoundError } from './errors.js';
 import { endSessionsOfUser } from './sessions.js';
 import { checkProfile, type ProfileInput } from './users.js';
@@ -16,23 +17,6 @@ export interface ChangedBy {
   /** The person themselves (the account page), an admin (admin API), or a `tessera` command. */
   by: 'self' | 'admin' | 'cli';
   ip?: string | null;
-}
-
-function audit(
-  ctx: AppContext,
-  type: string,
-  userId: string,
-  change: ChangedBy,
-  details: Record<string, unknown>,
-): Promise<void> {
-  return ctx.store.audit.record({
-    type,
-    userId,
-    clientId: null,
-    ip: change.ip ?? null,
-    details: { ...details, by: change.by },
-    createdAt: nowSeconds(ctx),
-  });
 }
 
 /**
@@ -54,7 +38,7 @@ export async function updateProfile(
   }
   const updated = await ctx.store.users.update(user.id, patch, nowSeconds(ctx));
   if (!updated) throw new NotFoundError('user');
-  await audit(ctx, 'user.updated', user.id, change, {
+  await recordChange(ctx, 'user.updated', { userId: user.id }, change, {
     fields: Object.keys(patch).filter((k) => k !== 'emailVerified'),
   });
   return updated;
@@ -69,7 +53,7 @@ export async function setRole(
 ): Promise<User> {
   const user = await ctx.store.users.update(userId, { role }, nowSeconds(ctx));
   if (!user) throw new NotFoundError('user');
-  await audit(ctx, 'user.role_changed', user.id, change, { role: user.role });
+  await recordChange(ctx, 'user.role_changed', { userId: user.id }, change, { role: user.role });
   return user;
 }
 
@@ -84,5 +68,5 @@ export async function setRole(
 export async function deleteUser(ctx: AppContext, user: User, change: ChangedBy): Promise<void> {
   await endSessionsOfUser(ctx, user.id, { ...change, reason: 'user-deleted' });
   if (!(await ctx.store.users.delete(user.id))) throw new NotFoundError('user');
-  await audit(ctx, 'user.deleted', user.id, change, { username: user.username });
+  await recordChange(ctx, 'user.deleted', { userId: user.id }, change, { username: user.username });
 }
