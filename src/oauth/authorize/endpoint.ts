@@ -56,6 +56,33 @@ async function authorize(
   }
 }
 
+/** What a posted page (consent, the account chooser) answers for, and the form each one is. */
+const ANSWERED = {
+  consent: 'this consent form',
+  'select-account': 'this account choice',
+} as const;
+
+/**
+ * The signed-in person and the request a posted page carries, opened only for the page it was
+ * sealed for and the session that saw it.
+ */
+async function openAnswer(
+  ctx: AppContext,
+  httpRequest: FastifyRequest,
+  browser: BrowserSession,
+  page: keyof typeof ANSWERED,
+  form: RawParams,
+) {
+  const signedIn = await browser.signedIn(httpRequest);
+  const opened = signedIn && (await openInteraction(ctx, page, form.interaction, signedIn.session));
+  if (!signedIn || !opened) {
+    throw new InvalidRequest(
+      `${ANSWERED[page]} has expired or belongs to another sign-in: start again from the app`,
+    );
+  }
+  return { signedIn, opened };
+}
+
 /**
  * The consent form's answer: Allow issues the code, unless the sign-in no longer meets the
  * request (max_age ran out while the page was open), which sends the person to sign in again;
@@ -70,14 +97,7 @@ async function decide(
 ): Promise<FastifyReply> {
   browser.checkForm(httpRequest);
   const form = bodyParams(httpRequest.body);
-  const signedIn = await browser.signedIn(httpRequest);
-  const opened =
-    signedIn && (await openInteraction(ctx, 'consent', form.interaction, signedIn.session));
-  if (!signedIn || !opened) {
-    throw new InvalidRequest(
-      'this consent form has expired or belongs to another sign-in: start again from the app',
-    );
-  }
+  const { signedIn, opened } = await openAnswer(ctx, httpRequest, browser, 'consent', form);
   const { target, request, error } = await validate(ctx, opened.params);
   const send = (e: OAuthError) =>
     sendAuthorizationError(httpRequest, reply, views, ctx.config.issuer, target!, e);
@@ -115,14 +135,7 @@ async function chooseAccount(
   if (form.choice !== 'continue' && form.choice !== 'other') {
     throw new InvalidRequest('choice must be "continue" or "other"');
   }
-  const signedIn = await browser.signedIn(httpRequest);
-  const opened =
-    signedIn && (await openInteraction(ctx, 'select-account', form.interaction, signedIn.session));
-  if (!signedIn || !opened) {
-    throw new InvalidRequest(
-      'this account choice has expired or belongs to another sign-in: start again from the app',
-    );
-  }
+  const { signedIn, opened } = await openAnswer(ctx, httpRequest, browser, 'select-account', form);
   const { target, request, error } = await validate(ctx, opened.params);
   const send = (e: OAuthError) =>
     sendAuthorizationError(httpRequest, reply, views, ctx.config.issuer, target!, e);
