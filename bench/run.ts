@@ -15,7 +15,7 @@ import { backgroundLoad, machine as describeMachine } from './lib/machine.js';
 import { type BenchOptions, parseOptions, type StoreName } from './lib/options.js';
 import { type PeerFixtures, setUpPeer } from './lib/peer-setup.js';
 import { type Pinning, pinLoadGenerator } from './lib/pin.js';
-import { formatSummary, summarize } from './lib/profile-summary.js';
+import { formatSummary, perOperation, summarize } from './lib/profile-summary.js';
 import { markdownTable, type Row } from './lib/report.js';
 import { runRoundTrips } from './lib/round-trips.js';
 import { type SeedTarget, seedGrowth, seedRefreshPool, settle } from './lib/seed.js';
@@ -553,51 +553,89 @@ const PROFILED: ScenarioId[] = [
   'e-es256',
 ];
 
+/** A scenario profiled on one server: the summary, and how its time divides per operation. */
+async function profileOne(
+  id: ScenarioId,
+  side: Side,
+  name: string,
+  dir: string,
+): Promise<Record<string, number> | undefined> {
+  const warm: Timing = { ...options.timing, duration: options.timing.warmup, warmup: 0 };
+  const measured: Timing = { ...options.timing, warmup: 0 };
+  // Each scenario warms up, then is profiled over exactly its measured window.
+  const prepared = await prepare(id, side, options.timing.warmup + options.timing.duration);
+  if (!prepared) return undefined;
+  await prepared.window(warm);
+  await side.child.call('profile-start');
+  const result = await prepared.window(measured);
+  const file = join(dir, `${date}-${name}-${id}.cpuprofile`);
+  await side.child.call('profile-stop', file);
+  log(`${SCENARIOS[id].title} on ${name}, profiled: ${describe(result)}`);
+  const operations = result.responses - result.unexpected - result.errors;
+  const summary = summarize(file);
+  const text = formatSummary(file, summary, operations);
+  writeFileSync(file.replace(/\.cpuprofile$/, '.txt'), `${text}\n`);
+  log(text);
+  log();
+  return { ...perOperation(summary, operations), cpu_us: result.cpu_us ?? 0, operations };
+}
+
+/**
+ * Profiles Tessera on each store and, for b and e, the in-memory peer beside it, and writes how
+ * one operation's time divides (signatures, database, HTTP, GC, the rest) for each, to
+ * bench/results/profiles/<date>-split.json and the log.
+ */
 async function runProfiles(stores: StoreName[]): Promise<void> {
   const dir = join(process.cwd(), 'bench', 'results', 'profiles');
   mkdirSync(dir, { recursive: true });
-  for (const store of stores) {
-    const handle = openStoreHandle(store);
-    let server: Child | undefined;
-    try {
-      server = await startChild({
-        name: `tessera-${store}`,
-        script: script('tessera'),
-        pinning,
-        env: { ...handle.env, BENCH_SECRET: randomToken(32) },
-      });
-      const fixtures = await server.call<TesseraFixtures>('fixtures');
-      const target = tesseraTarget(server.ready.url!, fixtures);
-      const warm: Timing = { ...options.timing, duration: options.timing.warmup, warmup: 0 };
-      const measured: Timing = { ...options.timing, warmup: 0 };
-      const side: Side = {
-        child: server,
-        target,
-        pool: async (alg, count) =>
-          new TokenPool(await seedRefreshPool(handle.seed, fixtures, count, alg)),
-      };
-      for (const id of PROFILED) {
-        if (!included(id)) continue;
-        // Each scenario warms up, then is profiled over exactly its measured window.
-        const prepared = await prepare(id, side, options.timing.warmup + options.timing.duration);
-        if (!prepared) continue;
-        const load = prepared.window;
-        await load(warm);
-        await server.call('profile-start');
-        const result = await load(measured);
-        const file = join(dir, `${date}-${store}-${id}.cpuprofile`);
-        await server.call('profile-stop', file);
-        log(`${SCENARIOS[id].title} on ${store}, profiled: ${describe(result)}`);
-        const summary = formatSummary(file, summarize(file));
-        writeFileSync(file.replace(/\.cpuprofile$/, '.txt'), `${summary}\n`);
-        log(summary);
-        log();
+  const splits: Record<string, Record<string, number>> = {};
+  const peer = options.peer ? await startPeer('peer') : undefined;
+  try {
+    for (const store of stores) {
+      const handle = openStoreHandle(store);
+      let server: Child | undefined;
+      try {
+        server = await startChild({
+          name: `tessera-${store}`,
+          script: script('tessera'),
+          pinning,
+          env: { ...handle.env, BENCH_SECRET: randomToken(32) },
+        });
+        const fixtures = await server.call<TesseraFixtures>('fixtures');
+        const side: Side = {
+          child: server,
+          target: tesseraTarget(server.ready.url!, fixtures),
+          pool: async (alg, count) =>
+            new TokenPool(await seedRefreshPool(handle.seed, fixtures, count, alg)),
+        };
+        for (const id of PROFILED) {
+          if (!included(id)) continue;
+          const split = await profileOne(id, side, store, dir);
+          if (split) splits[`${id} tessera-${store}`] = split;
+        }
+      } finally {
+        await server?.stop();
+        await handle.cleanup();
       }
-    } finally {
-      await server?.stop();
-      await handle.cleanup();
     }
+    for (const id of PROFILED) {
+      if (!peer || !included(id) || !(isRefresh(id) || isRoundTrip(id))) continue;
+      const split = await profileOne(id, peer, 'peer', dir);
+      if (split) splits[`${id} peer`] = split;
+    }
+  } finally {
+    await peer?.child.stop();
   }
+  const file = join(dir, `${date}-split.json`);
+  writeFileSync(file, `${JSON.stringify(splits, null, 2)}\n`);
+  log(
+    'µs of one operation (main thread, sampled): signatures, database, HTTP, GC, the rest; total',
+  );
+  for (const [key, split] of Object.entries(splits))
+    log(
+      `  ${key.padEnd(24)} ${['signatures', 'database', 'HTTP', 'GC', 'the rest', 'total'].map((part) => String(split[part] ?? 0).padStart(6)).join(' ')}   (CPU µs/op ${split.cpu_us})`,
+    );
+  log(`written to ${file}`);
 }
 
 // ---------------------------------------------------------------- main

@@ -39,9 +39,85 @@ export interface ProfileSummary {
   byArea: Share[];
   /** Our own functions (src/), with everything they call. */
   srcInclusive: Share[];
+  /** Every sample in one of SPLIT's parts, with everything it calls (see splitOf). */
+  split: Share[];
+}
+
+/** The parts one request's time is divided into, in the report's order. */
+export const SPLIT = ['signatures', 'database', 'HTTP', 'GC', 'the rest'] as const;
+type Part = (typeof SPLIT)[number];
+
+/** Packages that receive, route, parse and answer HTTP requests, in either server. */
+const HTTP_PACKAGES = new Set([
+  'fastify',
+  'find-my-way',
+  'fast-querystring',
+  'fast-json-stringify',
+  'fast-content-type-parse',
+  'secure-json-parse',
+  'light-my-request',
+  'avvio',
+  'toad-cache',
+  '@fastify/cookie',
+  '@fastify/formbody',
+  '@fastify/static',
+  'cookie',
+  'koa',
+  'koa-compose',
+  '@koa/router',
+  'koa-router',
+  'raw-body',
+  'content-type',
+  'cookies',
+  'keygrip',
+  'statuses',
+  'http-errors',
+  'on-finished',
+  'accepts',
+  'type-is',
+  'mime-types',
+  'negotiator',
+  'vary',
+  'destroy',
+  'ee-first',
+  'iconv-lite',
+  'bytes',
+]);
+
+const DATABASE =
+  /node_modules\/(kysely|better-sqlite3|pg|pg-pool|pg-protocol|postgres)\/|\/src\/store\/|\/bench\/servers\/peer(-pg)?-adapter/;
+
+/**
+ * Which part a sample belongs to, from its stack (leaf first): the signing (or verifying)
+ * operation of node:crypto under whatever library called it; any work done for a store query
+ * (query building, the driver, the wait in a synchronous SQLite call, our store code, the peer's
+ * adapter); GC; HTTP when the innermost JavaScript frame is the web framework's, Node's HTTP and
+ * socket code, or our src/http glue; everything else (the protocol: parsing parameters, checking
+ * the client and the grant, building tokens and the answer) is "the rest".
+ */
+function splitOf(stack: CallFrame[]): Part {
+  if (stack.some((f) => f.url === 'node:internal/crypto/sig' || f.functionName === 'SignJob'))
+    return 'signatures';
+  if (stack.some((f) => DATABASE.test(f.url))) return 'database';
+  const leaf = stack[0];
+  if (leaf?.functionName === '(garbage collector)') return 'GC';
+  const js = stack.find((f) => f.url);
+  if (!js) return 'the rest';
+  const where = area(js);
+  if (
+    HTTP_PACKAGES.has(where) ||
+    where === 'src/http' ||
+    /^node:(_http|net|internal\/(stream|streams|http|net|stream_base_commons|js_stream_socket))/.test(
+      js.url,
+    )
+  )
+    return 'HTTP';
+  return 'the rest';
 }
 
 const root = process.cwd();
+/** See summarize: how much of one sample's gap is counted at most. */
+const LONGEST_SAMPLE_US = 5_000;
 
 function place(frame: CallFrame): string {
   const url = frame.url.replace(/^file:\/\//, '');
@@ -82,11 +158,14 @@ export function summarize(file: string, limit = 25): ProfileSummary {
   const self = new Map<string, number>();
   const areas = new Map<string, number>();
   const inclusive = new Map<string, number>();
+  const parts = new Map<string, number>(SPLIT.map((part) => [part, 0]));
   let totalMs = 0;
   profile.samples.forEach((id, i) => {
     // The first delta runs from the profiler's start-up, not from a sample: skip it.
     if (i === 0) return;
-    const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+    // A gap far longer than the 1 ms interval is the thread descheduled (another process had
+    // the core), not the function running: it counts as one long sample, not the whole gap.
+    const ms = Math.min(profile.timeDeltas[i] ?? 0, LONGEST_SAMPLE_US) / 1000;
     const node = byId.get(id);
     if (!node) return;
     if (node.callFrame.functionName === '(idle)') return;
@@ -96,6 +175,11 @@ export function summarize(file: string, limit = 25): ProfileSummary {
     self.set(key, (self.get(key) ?? 0) + ms);
     const a = area(frame);
     areas.set(a, (areas.get(a) ?? 0) + ms);
+    const stack: CallFrame[] = [];
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at))
+      stack.push(byId.get(at)!.callFrame);
+    const part = splitOf(stack);
+    parts.set(part, (parts.get(part) ?? 0) + ms);
     const seen = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const f = byId.get(at)!.callFrame;
@@ -111,10 +195,27 @@ export function summarize(file: string, limit = 25): ProfileSummary {
     bySelf: sorted(self, totalMs, limit),
     byArea: sorted(areas, totalMs, limit),
     srcInclusive: sorted(inclusive, totalMs, limit),
+    split: SPLIT.map((name) => {
+      const ms = parts.get(name) ?? 0;
+      return { name, ms: Math.round(ms), share: totalMs ? ms / totalMs : 0 };
+    }),
   };
 }
 
-export function formatSummary(title: string, summary: ProfileSummary): string {
+/**
+ * The split of one request's time, in µs, when the profile covered `operations` requests. Sampled
+ * time is the main thread's, on or off the CPU: a synchronous call that waits in the kernel (a
+ * SQLite commit's writes) counts as its part's.
+ */
+export function perOperation(summary: ProfileSummary, operations: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of summary.split)
+    out[part.name] = operations > 0 ? Math.round((part.ms * 1000) / operations) : 0;
+  out.total = operations > 0 ? Math.round((summary.totalMs * 1000) / operations) : 0;
+  return out;
+}
+
+export function formatSummary(title: string, summary: ProfileSummary, operations?: number): string {
   const table = (heading: string, shares: Share[]) =>
     [
       `  ${heading}`,
@@ -125,6 +226,16 @@ export function formatSummary(title: string, summary: ProfileSummary): string {
     ].join('\n');
   return [
     `${title}: ${summary.totalMs} ms of CPU (idle excluded)`,
+    table('split (each sample by its whole stack: see splitOf)', summary.split),
+    ...(operations
+      ? [
+          `  per request (${operations} requests): ${Object.entries(
+            perOperation(summary, operations),
+          )
+            .map(([name, us]) => `${name} ${us} µs`)
+            .join(', ')}`,
+        ]
+      : []),
     table('by area (self time)', summary.byArea),
     table('top functions (self time)', summary.bySelf),
     table('our functions (inclusive)', summary.srcInclusive),

@@ -24,6 +24,7 @@ import {
 } from './fixtures.js';
 import { MapAdapter, storedRows } from './peer-adapter.js';
 import { closePgAdapter, openPgAdapter, PgAdapter, storedPgRows } from './peer-pg-adapter.js';
+import { startProfile, stopProfile } from './profiler.js';
 
 /** The API whose access tokens are ES256 JWTs (RFC 9068), as Tessera's are by default. */
 export const API_RESOURCE = 'https://api.example.com/';
@@ -190,6 +191,8 @@ async function refreshPool(payload: unknown): Promise<string[]> {
 serveParent(
   {
     'refresh-pool': refreshPool,
+    'profile-start': () => startProfile(),
+    'profile-stop': (file) => stopProfile(String(file)),
     cpu: () => cpuMicros(),
     memory: async () => ({
       ...memoryMb(),
