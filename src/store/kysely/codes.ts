@@ -1,7 +1,8 @@
-import type { Kysely, Selectable, UpdateQueryBuilder } from 'kysely';
+import type { Kysely, Selectable, Transaction, UpdateQueryBuilder } from 'kysely';
 import type { Dialect } from '../migrations/index.js';
 import type { AuthorizationCode, CodeStore, ConsumeResult } from '../types.js';
 import { fromJson, toJson } from './codec.js';
+import type { CommitGroup } from './commit-group.js';
 import { type Param, precompiled } from './precompiled.js';
 import { type CodesTable, type Database, TOKEN_COLUMNS } from './schema.js';
 import { perTokenCount, tokenInserter, tokenValues } from './tokens.js';
@@ -59,7 +60,7 @@ function toRow(code: AuthorizationCode): CodesTable {
 
 const COLUMNS = Object.keys(toRow({} as AuthorizationCode)) as (keyof CodesTable)[];
 
-export function codeStore(db: Kysely<Database>, dialect: Dialect): CodeStore {
+export function codeStore(db: Kysely<Database>, dialect: Dialect, group?: CommitGroup): CodeStore {
   const insert = precompiled(db, (param) =>
     db
       .insertInto('authorization_codes')
@@ -134,7 +135,9 @@ export function codeStore(db: Kysely<Database>, dialect: Dialect): CodeStore {
 
   return {
     async save(code) {
-      await insert(toRow(code) as unknown as Record<string, unknown>);
+      const values = toRow(code) as unknown as Record<string, unknown>;
+      // SQLite: in the commit group's next commit (commit-group.ts).
+      await (group ? group.run((tx) => insert(values, tx)) : insert(values));
     },
 
     async consume(id, now, clientId) {
@@ -162,12 +165,14 @@ export function codeStore(db: Kysely<Database>, dialect: Dialect): CodeStore {
         const values = { id, clientId, now, ...tokenValues(tokens) };
         row = (await redeemAtOnce(tokens.length, values)).rows[0];
       } else {
-        // SQLite has no writes inside WITH: one transaction, begun IMMEDIATE (sqlite-busy.ts).
-        row = await db.transaction().execute(async (tx) => {
+        // SQLite has no writes inside WITH: one transaction, begun IMMEDIATE (sqlite-busy.ts),
+        // shared with concurrent requests' writes when there is a group.
+        const work = async (tx: Transaction<Database>) => {
           const spent = (await consumeOwn({ id, now, clientId }, tx)).rows[0];
           if (spent) await insertTokens(tokens, tx);
           return spent;
-        });
+        };
+        row = await (group ? group.run(work) : db.transaction().execute(work));
       }
       return row ? { status: 'consumed', code: toCode(row) } : unspent(id, clientId);
     },

@@ -5,6 +5,7 @@ import type { Store } from '../types.js';
 import { auditStore } from './audit.js';
 import { clientStore } from './clients.js';
 import { codeStore } from './codes.js';
+import { CommitGroup } from './commit-group.js';
 import { grantStore } from './grants.js';
 import { keyStore } from './keys.js';
 import { markerStore } from './markers.js';
@@ -132,13 +133,16 @@ export async function openStore(target: DatabaseTarget, options: OpenOptions = {
 }
 
 function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): Store {
+  // SQLite: the token endpoint's writes share commits (commit-group.ts). PostgreSQL makes each in
+  // one statement, and concurrent commits of its own connections overlap anyway.
+  const group = dialect === 'sqlite' ? new CommitGroup(db) : undefined;
   return {
     dialect,
     users: userStore(db),
     clients: clientStore(db),
     grants: grantStore(db),
-    codes: codeStore(db, dialect),
-    tokens: tokenStore(db, dialect),
+    codes: codeStore(db, dialect, group),
+    tokens: tokenStore(db, dialect, group),
     sessions: sessionStore(db, dialect),
     keys: keyStore(db),
     markers: markerStore(db),

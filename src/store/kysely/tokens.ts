@@ -1,7 +1,15 @@
-import type { Compilable, Kysely, QueryResult, Selectable, UpdateQueryBuilder } from 'kysely';
+import type {
+  Compilable,
+  Kysely,
+  QueryResult,
+  Selectable,
+  Transaction,
+  UpdateQueryBuilder,
+} from 'kysely';
 import type { Dialect } from '../migrations/index.js';
 import type { TokenRecord, TokenStore } from '../types.js';
 import { fromJson, toJson } from './codec.js';
+import type { CommitGroup } from './commit-group.js';
 import { type Param, precompiled } from './precompiled.js';
 import { type Database, TOKEN_COLUMNS, type TokensTable } from './schema.js';
 import { JOINED_USER_COLUMNS, joinedUser } from './users.js';
@@ -104,7 +112,11 @@ export function tokenInserter(
   };
 }
 
-export function tokenStore(db: Kysely<Database>, dialect: Dialect): TokenStore {
+export function tokenStore(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  group?: CommitGroup,
+): TokenStore {
   // The token endpoint's own queries, compiled once (see precompiled.ts).
   const insertAll = tokenInserter(db);
   const findById = precompiled(db, (param) =>
@@ -156,20 +168,31 @@ export function tokenStore(db: Kysely<Database>, dialect: Dialect): TokenStore {
       const values = { id, now, ...tokenValues(successors) };
       return (await rotateWithSuccessors(successors.length, values)).rows[0];
     }
-    // SQLite has no writes inside WITH: one transaction, begun IMMEDIATE (sqlite-busy.ts).
-    return db.transaction().execute(async (tx) => {
+    // SQLite has no writes inside WITH: one transaction, begun IMMEDIATE (sqlite-busy.ts), shared
+    // with concurrent requests' writes when there is a group.
+    return inTransaction(async (tx) => {
       await insertAll(successors, tx);
       return (await rotateActive({ id, now }, tx)).rows[0];
     });
   }
 
+  /** `work` in a transaction of its own, or in the commit group's next one. */
+  function inTransaction<T>(work: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return group ? group.run(work) : db.transaction().execute(work);
+  }
+
+  /** Tokens stored on their own: in the group's next commit on SQLite. */
+  function store(tokens: TokenRecord[]): Promise<void> {
+    return group ? group.run((tx) => insertAll(tokens, tx)) : insertAll(tokens);
+  }
+
   return {
     async save(token) {
-      await insertAll([token]);
+      await store([token]);
     },
 
     async saveAll(tokens) {
-      await insertAll(tokens);
+      await store(tokens);
     },
 
     async find(id) {
