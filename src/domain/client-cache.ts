@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Client, ClientStore } from '../store/types.js';
 
 /**
@@ -6,9 +7,13 @@ import type { Client, ClientStore } from '../store/types.js';
  * instance calls invalidate(); changes made elsewhere (another instance, the
  * CLI) are seen after `ttlMs` at the latest, or at once when an event bus
  * relays the invalidation.
+ *
+ * At most `maxEntries` are kept, the least recently used going first, so a
+ * flood of unknown ids cannot push out the clients in steady use. Each entry
+ * carries its own `until` (see TokenCache for why not lru-cache's `ttl`).
  */
 export class ClientCache {
-  private readonly entries = new Map<string, { client: Client | undefined; until: number }>();
+  private readonly entries: LRUCache<string, { client: Client | undefined; until: number }>;
 
   constructor(
     private readonly store: ClientStore,
@@ -16,16 +21,17 @@ export class ClientCache {
     private readonly now: () => number = Date.now,
     /** Tells other instances; set when an event bus connects them. */
     private readonly broadcast: (id: string | undefined) => void = () => {},
-  ) {}
+    maxEntries = 10_000,
+  ) {
+    this.entries = new LRUCache({ max: maxEntries });
+  }
 
   async get(id: string): Promise<Client | undefined> {
     const hit = this.entries.get(id);
     const now = this.now();
     if (hit && hit.until > now) return hit.client;
     const client = await this.store.findById(id);
-    // Unknown ids are cached too, briefly, so a flood of bad ids cannot reach the database each time,
-    // but the map is bounded so that it cannot grow without end.
-    if (this.entries.size > 10_000) this.entries.clear();
+    // Unknown ids are cached too, briefly, so a flood of bad ids cannot reach the database each time.
     this.entries.set(id, { client, until: now + this.ttlMs });
     return client;
   }

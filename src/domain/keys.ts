@@ -8,6 +8,7 @@ import {
   type JWK,
   type ProtectedHeaderParameters,
 } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { type Clock, epochSeconds } from '../lib/clock.js';
 import { isJwsAlg, JWS_ALGS, type JwsAlg } from '../lib/jws.js';
 import { seal, unseal } from '../lib/seal.js';
@@ -91,6 +92,10 @@ export class KeyDecryptionError extends Error {
   }
 }
 
+/** How many verified tokens KeyRing.verify remembers, the least recently presented going first. */
+const MAX_VERIFIED = 10_000;
+const verifiedCache = () => new LRUCache<string, VerifiedJws>({ max: MAX_VERIFIED });
+
 /**
  * The signing keys, held in process. For each algorithm there is one current
  * key that signs and one standby key that is already published in the JWKS,
@@ -99,9 +104,6 @@ export class KeyDecryptionError extends Error {
  * signed has expired. Every instance re-reads the key set every few seconds,
  * so a rotation made elsewhere reaches it quickly.
  */
-/** How many verified tokens KeyRing.verify remembers. */
-const MAX_VERIFIED = 10_000;
-
 export class KeyRing {
   private byKid = new Map<string, LoadedKey>();
   private current = new Map<JwsAlg, LoadedKey>();
@@ -109,7 +111,7 @@ export class KeyRing {
   private jwksText = '{"keys":[]}';
   private loadedFingerprint = '';
   /** Tokens whose signature checked out, by their text; emptied when the key set changes. */
-  private verified = new Map<string, VerifiedJws>();
+  private verified = verifiedCache();
 
   private constructor(private readonly options: KeyRingOptions) {}
 
@@ -149,7 +151,6 @@ export class KeyRing {
     if (hit) return hit;
     const result = await this.verifyWithJose(token);
     if (result) {
-      if (cache.size >= MAX_VERIFIED) cache.clear();
       cache.set(token, result);
     }
     return result;
@@ -336,7 +337,7 @@ export class KeyRing {
         );
       }
       this.byKid = byKid;
-      this.verified = new Map();
+      this.verified = verifiedCache();
       this.jwksDocument = {
         keys: [...byKid.values()].map((k) => ({
           ...k.publicJwk,

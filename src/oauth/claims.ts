@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { User } from '../store/types.js';
 
 /**
@@ -82,8 +83,12 @@ export function userClaims(user: User, issuer: string): Record<string, unknown> 
   return all;
 }
 
-/** Answers by scopes and requested names: a deployment has few combinations, and userinfo asks each time. */
-const releasedByKey = new Map<string, ReadonlySet<string>>();
+/**
+ * Answers by scopes and requested names: a deployment has few combinations, and userinfo asks each
+ * time. Bounded, the least recently used going first: scopes and requested names come from
+ * clients, so their combinations could be many.
+ */
+const releasedByKey = new LRUCache<string, ReadonlySet<string>>({ max: 1_000 });
 
 /** The names of the claims a set of scopes releases, plus individually requested ones. */
 export function releasedClaimNames(
@@ -96,8 +101,6 @@ export function releasedClaimNames(
   const names = new Set<string>(['sub']);
   for (const scope of scopes) for (const claim of CLAIMS_BY_SCOPE[scope] ?? []) names.add(claim);
   for (const claim of requested) if (SUPPORTED_CLAIMS.includes(claim)) names.add(claim);
-  // Bounded: scopes and requested names come from clients, so their combinations could be many.
-  if (releasedByKey.size >= 1_000) releasedByKey.clear();
   releasedByKey.set(key, names);
   return names;
 }

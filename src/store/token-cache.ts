@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Store, TokenRecord, User } from './types.js';
 
 type Found = { token: TokenRecord; user: User | undefined } | undefined;
@@ -21,9 +22,15 @@ type Found = { token: TokenRecord; user: User | undefined } | undefined;
  * and ids with no record, which a write creating them would have cleared.
  * Refresh tokens are spent on use and are never kept. Callers still check
  * expiry on every use; kept objects are shared and must not be changed.
+ *
+ * At most `maxEntries` are kept: past it, the least recently used goes, so a
+ * flood of distinct ids cannot push out the tokens in steady use. Each entry
+ * carries its own `until`, counted from the start of the read that filled it,
+ * rather than lru-cache's `ttl`, which counts from the write, treats 0 as
+ * "forever" and a start time of 0 as "no lifetime".
  */
 export class TokenCache {
-  private readonly entries = new Map<string, { found: Found; until: number }>();
+  private readonly entries: LRUCache<string, { found: Found; until: number }>;
   /** Moves on every forget(), so a read that raced a write does not keep what it read. */
   private generation = 0;
 
@@ -32,8 +39,10 @@ export class TokenCache {
     private readonly now: () => number = Date.now,
     /** Tells other instances; set when an event bus connects them. */
     private readonly broadcast: () => void = () => {},
-    private readonly maxEntries = 10_000,
-  ) {}
+    maxEntries = 10_000,
+  ) {
+    this.entries = new LRUCache({ max: maxEntries });
+  }
 
   async findWithUser(id: string, load: (id: string) => Promise<Found>): Promise<Found> {
     const now = this.now();
@@ -43,9 +52,7 @@ export class TokenCache {
     const found = await load(id);
     const keep =
       found === undefined || (found.token.kind === 'access' && found.token.revokedAt === null);
-    if (keep && generation === this.generation) {
-      // Bounded: a flood of distinct tokens empties it rather than growing it.
-      if (this.entries.size >= this.maxEntries) this.entries.clear();
+    if (keep && generation === this.generation && this.ttlMs > 0) {
       this.entries.set(id, { found, until: now + this.ttlMs });
     }
     return found;

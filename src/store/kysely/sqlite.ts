@@ -3,8 +3,12 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import type { SqliteDatabase } from 'kysely';
+import { LRUCache } from 'lru-cache';
 
-/** More distinct statements than the store has queries: reaching it means SQL built from data. */
+/**
+ * More distinct statements than the store has queries: reaching it means SQL built from data,
+ * whose statements then push out the least recently used.
+ */
 const MAX_STATEMENTS = 1_000;
 
 /**
@@ -26,12 +30,11 @@ export function openSqlite(path: string): SqliteDatabase {
   // in the driver (sqlite-busy.ts).
   db.pragma('busy_timeout = 0');
   const stopCheckpointer = path === ':memory:' ? () => {} : startCheckpointer(db, path);
-  const statements = new Map<string, SQLite.Statement>();
+  const statements = new LRUCache<string, SQLite.Statement>({ max: MAX_STATEMENTS });
   return {
     prepare(sql) {
       let statement = statements.get(sql);
       if (!statement) {
-        if (statements.size >= MAX_STATEMENTS) statements.clear();
         statement = db.prepare(sql);
         statements.set(sql, statement);
       }
