@@ -387,3 +387,31 @@ describe('benchmark alternation', () => {
     expect(medianResult(run.ours)).toMatchObject({ rps: 200, p99_ms: 4, responses: 400 });
   });
 });
+
+describe.skipIf(!pgUrl)('the driver comparison (bench/drivers.ts)', () => {
+  it('measures pg and postgres.js on one case and prints the table', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bench/drivers.ts',
+        '--url',
+        pgUrl!,
+        '--only',
+        'sel',
+        '--reps',
+        '1',
+        '--queries',
+        '20',
+        '--warmup',
+        '5',
+      ],
+      { timeout: 60_000 },
+    );
+    expect(stdout).toMatch(/\| sel \| pg \| [\d.]+/);
+    expect(stdout).toMatch(/\| sel \| postgres \| [\d.]+/);
+  }, 90_000);
+});
