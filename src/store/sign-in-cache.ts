@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Grant, Session, Store, User } from './types.js';
 
 interface Kept<T> {
@@ -26,25 +27,35 @@ interface Kept<T> {
  */
 export class SignInCache {
   /** By cookie hash. */
-  private readonly sessions = new Map<string, Kept<Session>>();
+  private readonly sessions: LRUCache<string, Kept<Session>>;
   /** Session id → cookie hash, to find a kept session when it is touched (checked on use). */
-  private readonly hashes = new Map<string, string>();
-  private readonly users = new Map<string, Kept<User>>();
+  private readonly hashes: LRUCache<string, string>;
+  private readonly users: LRUCache<string, Kept<User>>;
   /** By `${userId} ${clientId}`. */
-  private readonly grants = new Map<string, Kept<Grant>>();
+  private readonly grants: LRUCache<string, Kept<Grant>>;
   /**
    * `${sessionId} ${clientId}` pairs known to be stored, with no time to live: a link goes only
    * with its session or its app, after which no code names the pair again.
    */
-  private readonly links = new Set<string>();
+  private readonly links: LRUCache<string, true>;
   /** Moves on every forget(), so a read that raced a write does not keep what it read. */
   private generation = 0;
 
+  /**
+   * At most `maxEntries` of each kind are kept, the least recently used going first. Each entry
+   * carries its own `until`, as in the token cache, rather than lru-cache's `ttl`.
+   */
   constructor(
     private readonly ttlMs = 2_000,
     private readonly now: () => number = Date.now,
-    private readonly maxEntries = 10_000,
-  ) {}
+    maxEntries = 10_000,
+  ) {
+    this.sessions = new LRUCache({ max: maxEntries });
+    this.hashes = new LRUCache({ max: maxEntries });
+    this.users = new LRUCache({ max: maxEntries });
+    this.grants = new LRUCache({ max: maxEntries });
+    this.links = new LRUCache({ max: maxEntries * 5 });
+  }
 
   /** The active session of a cookie hash at `now` (seconds), as findActiveBySecret answers. */
   async session(
@@ -52,10 +63,9 @@ export class SignInCache {
     now: number,
     load: () => Promise<Session | undefined>,
   ): Promise<Session | undefined> {
-    const session = await this.through(this.sessions, secretHash, load, (found) => {
-      if (this.hashes.size >= this.maxEntries) this.hashes.clear();
-      this.hashes.set(found.id, secretHash);
-    });
+    const session = await this.through(this.sessions, secretHash, load, (found) =>
+      this.hashes.set(found.id, secretHash),
+    );
     return session && session.endedAt === null && session.expiresAt > now ? session : undefined;
   }
 
@@ -86,9 +96,7 @@ export class SignInCache {
     if (this.links.has(pair)) return;
     const generation = this.generation;
     await write();
-    if (generation !== this.generation) return;
-    if (this.links.size >= this.maxEntries * 5) this.links.clear();
-    this.links.add(pair);
+    if (generation === this.generation) this.links.set(pair, true);
   }
 
   get size(): number {
@@ -106,7 +114,7 @@ export class SignInCache {
   }
 
   private async through<T>(
-    map: Map<string, Kept<T>>,
+    map: LRUCache<string, Kept<T>>,
     key: string,
     load: () => Promise<T | undefined>,
     kept?: (value: T) => void,
@@ -117,8 +125,6 @@ export class SignInCache {
     const generation = this.generation;
     const value = await load();
     if (value !== undefined && this.ttlMs > 0 && generation === this.generation) {
-      // Bounded: a flood of distinct keys empties it rather than growing it.
-      if (map.size >= this.maxEntries) map.clear();
       map.set(key, { value, until: now + this.ttlMs });
       kept?.(value);
     }
