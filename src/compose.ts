@@ -8,6 +8,7 @@ import type { Clock } from './lib/clock.js';
 import { backchannelLogout } from './oauth/backchannel.js';
 import { memoryCounters, redisCounters } from './store/counters.js';
 import { type EventBus, localEventBus, redisEventBus } from './store/events.js';
+import { SignInCache, withSignInCache } from './store/sign-in-cache.js';
 import { TokenCache, withTokenCache } from './store/token-cache.js';
 import type { Store } from './store/types.js';
 
@@ -20,10 +21,10 @@ export interface ComposeOptions {
   /** Cross-instance events; by default Redis when TESSERA_REDIS_URL is set, else none. */
   events?: EventBus;
   /**
-   * A server answers requests for as long as it runs: access-token lookups are cached, the
-   * abuse limits count in Redis when there is one (shared by every instance), and the signing
-   * keys are read again every 2 s. A command (the CLI) does one thing and exits: nothing is
-   * cached, its limits count in process, and the keys are read once.
+   * A server answers requests for as long as it runs: access-token and sign-in lookups are
+   * cached, the abuse limits count in Redis when there is one (shared by every instance), and
+   * the signing keys are read again every 2 s. A command (the CLI) does one thing and exits:
+   * nothing is cached, its limits count in process, and the keys are read once.
    */
   role: 'server' | 'command';
 }
@@ -51,10 +52,10 @@ async function drain(background: Background, ms: number | undefined): Promise<vo
 }
 
 /**
- * The app's context, written once: the store behind the token cache, the key ring, the client
- * cache, the abuse limits, the event bus that ties instances together, the session-ended hooks
- * and the background queue. The server (app.ts) and every CLI command (cli/context.ts) are built
- * from it, so a command changes things exactly as a request would.
+ * The app's context, written once: the store behind the token and sign-in caches, the key
+ * ring, the client cache, the abuse limits, the event bus that ties instances together, the
+ * session-ended hooks and the background queue. The server (app.ts) and every CLI command
+ * (cli/context.ts) are built from it, so a command changes things exactly as a request would.
  */
 export async function composeContext(options: ComposeOptions): Promise<Composed> {
   const { config, clock, log, role } = options;
@@ -76,7 +77,10 @@ export async function composeContext(options: ComposeOptions): Promise<Composed>
     const tokenCache = new TokenCache(server ? config.tokenCache * 1_000 : 0, Date.now, () =>
       bus.publish({ type: 'tokens.changed' }),
     );
-    const store = withTokenCache(options.store, tokenCache);
+    // The sign-in records of browsers (sessions, persons, grants) by the same rules and setting,
+    // cleared by the same writes and events.
+    const signIns = new SignInCache(server ? config.tokenCache * 1_000 : 0);
+    const store = withSignInCache(withTokenCache(options.store, tokenCache, [signIns]), signIns);
     const keys = await KeyRing.open({
       store: store.keys,
       secret: config.secret,
@@ -113,8 +117,10 @@ export async function composeContext(options: ComposeOptions): Promise<Composed>
     };
     bus.subscribe((event) => {
       if (event.type === 'client.changed') ctx.clients.forget(event.id);
-      else if (event.type === 'tokens.changed') tokenCache.forget();
-      else if (event.type === 'keys.changed') {
+      else if (event.type === 'tokens.changed') {
+        tokenCache.forget();
+        signIns.forget();
+      } else if (event.type === 'keys.changed') {
         keys.refresh().catch((error) => log.warn({ err: error }, 'reloading signing keys failed'));
       }
     });

@@ -74,7 +74,7 @@ export const settings = {
   redisUrl: {
     env: 'TESSERA_REDIS_URL',
     kind: 'url',
-    doc: 'Redis, to tell every instance at once when a client, a token or the signing keys change, and to keep the abuse limits (sign-in, sign-up, client failures) in one place for every instance. Unset: other instances see a revoked token within TESSERA_TOKEN_CACHE_SECONDS and other changes within 5 seconds, and each instance counts on its own.',
+    doc: 'Redis, to tell every instance at once when a client, a token or the signing keys change, and to keep the abuse limits (sign-in, sign-up, client failures) in one place for every instance. Unset: other instances see a revoked token, an ended session or a revoked grant within TESSERA_TOKEN_CACHE_SECONDS and other changes within 5 seconds, and each instance counts on its own.',
   },
   rateLimitPrefix: {
     env: 'TESSERA_RATE_LIMIT_PREFIX',
@@ -154,7 +154,7 @@ export const settings = {
     default: '2',
     min: 0,
     max: 60,
-    doc: 'How long an instance may answer /introspect and /userinfo from an access token it read, without reading it again. A revocation counts at once on the instance that made it, and everywhere with Redis; without Redis, other instances see it within this time. 0 reads every time.',
+    doc: 'How long an instance may answer /introspect and /userinfo from an access token it read, and a signed-in browser (/authorize, pages) from the session, person and grant it read, without reading them again. A revocation, sign-out or other change counts at once on the instance that made it, and everywhere with Redis; without Redis, other instances see it within this time. 0 reads every time.',
   },
   idTokenTtl: {
     env: 'TESSERA_ID_TOKEN_TTL',

@@ -76,19 +76,21 @@ export class TokenCache {
 }
 
 /**
- * Writes that cannot end or change an access token or its person, so need not
- * clear the cache: new records (which no cached lookup can have seen, misses
- * are kept only for ids nobody was given yet), the spending of codes and refresh
- * tokens (never kept) with the new tokens stored in the same commit, and bookkeeping. Every other method that is not a read
- * clears it, including methods added later.
+ * Writes that cannot end or change an access token or its person, nor a record the caches
+ * beside it keep (sign-in-cache.ts: sessions, persons, grants), so need not clear them: new
+ * records (which no cached lookup can have seen, misses are kept only for ids nobody was given
+ * yet), the spending of codes and refresh tokens (never kept) with the new tokens stored in the
+ * same commit, and bookkeeping. Every other method that is not a read clears them, including
+ * methods added later; so do sessions.renew (a new cookie for a kept session) and grants.upsert
+ * (new scopes for a kept grant), which leave tokens as they are.
  */
 const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   users: ['create'],
   clients: ['create'],
-  grants: ['upsert', 'touch'],
+  grants: ['touch'],
   codes: ['save', 'consume', 'redeem'],
   tokens: ['save', 'saveAll', 'rotate'],
-  sessions: ['create', 'renew', 'touch', 'addClient'],
+  sessions: ['create', 'touch', 'addClient'],
   markers: ['use'],
   audit: ['record'],
 };
@@ -117,9 +119,19 @@ function guarded<T extends object>(part: T, harmless: readonly string[], clear: 
   return copy as T;
 }
 
-/** `store` with token lookups served from `cache`, and writes that matter clearing it. */
-export function withTokenCache(store: Store, cache: TokenCache): Store {
-  const clear = () => cache.invalidate();
+/**
+ * `store` with token lookups served from `cache`, and writes that matter clearing it and the
+ * caches `also` (in this instance; the others hear it through `cache`'s broadcast).
+ */
+export function withTokenCache(
+  store: Store,
+  cache: TokenCache,
+  also: readonly { forget(): void }[] = [],
+): Store {
+  const clear = () => {
+    for (const other of also) other.forget();
+    cache.invalidate();
+  };
   const tokens = guarded(store.tokens, HARMLESS_WRITES.tokens ?? [], clear);
   const findWithUser = store.tokens.findWithUser.bind(store.tokens);
   tokens.findWithUser = (id) => cache.findWithUser(id, findWithUser);

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/app.js';
+import { endSession, startSession } from '../../src/domain/sessions.js';
 import type { TesseraEvent } from '../../src/store/events.js';
 import { openStore } from '../../src/store/kysely/index.js';
 import type { Store } from '../../src/store/types.js';
 import { testConfig } from '../helpers/config.js';
-import { basicAuth, makeClient } from '../helpers/oauth.js';
+import { basicAuth, makeClient, makeUser } from '../helpers/oauth.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
 if (!redisUrl && process.env.CI === 'true') {
@@ -126,6 +127,33 @@ describe('several instances', () => {
     expect(await token.active(b)).toBe(false);
   });
 
+  /** A session started at `issuer`, and whether an instance still takes its cookie (/account). */
+  async function browserSession(issuer: FastifyInstance) {
+    const { user } = await makeUser(issuer.tessera);
+    const { session, secret } = await startSession(issuer.tessera, {
+      userId: user.id,
+      amr: ['pwd'],
+    });
+    const signedIn = async (app: FastifyInstance) =>
+      (await app.inject({ url: '/account', cookies: { tessera_session: secret } })).statusCode ===
+      200;
+    const end = () => endSession(issuer.tessera, session, { by: 'self', reason: 'logout' });
+    return { signedIn, end };
+  }
+
+  it('a session ended at one instance is refused by the other within 2 seconds without Redis', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const [a, b] = await twoInstances();
+    const session = await browserSession(a);
+    expect(await session.signedIn(b)).toBe(true);
+    await session.end();
+    expect(await session.signedIn(a)).toBe(false);
+    vi.advanceTimersByTime(1_999);
+    expect(await session.signedIn(b)).toBe(true);
+    vi.advanceTimersByTime(1);
+    expect(await session.signedIn(b)).toBe(false);
+  });
+
   describe.skipIf(!redisUrl)('with Redis', () => {
     // Date stands still in these tests, so no cache lifetime ends and no re-read timer is due:
     // what b learns, it learns from the message a sends it over Redis.
@@ -140,6 +168,17 @@ describe('several instances', () => {
       expect((await token.revoke(a)).statusCode).toBe(200);
       await told;
       expect(await token.active(b)).toBe(false);
+    });
+
+    it('a session ended at one instance is refused by the other at once', async () => {
+      vi.useFakeTimers({ toFake: ['Date', 'setInterval', 'clearInterval'] });
+      const [a, b] = await twoInstances({ TESSERA_REDIS_URL: redisUrl! });
+      const session = await browserSession(a);
+      expect(await session.signedIn(b)).toBe(true);
+      const told = heard(b, 'tokens.changed');
+      await session.end();
+      await told;
+      expect(await session.signedIn(b)).toBe(false);
     });
 
     it('a client change in one instance reaches the other at once', async () => {

@@ -51,8 +51,6 @@ export function sessionStore(db: Kysely<Database>, dialect: Dialect): SessionSto
       .where('ended_at', 'is', null)
       .where('expires_at', '>', param<number>('now')),
   );
-  /** Session and client pairs known to be stored (see addClient). */
-  const linked = new Set<string>();
   return {
     async create(session, guard) {
       const insert = (tx: Kysely<Database>) =>
@@ -183,16 +181,12 @@ export function sessionStore(db: Kysely<Database>, dialect: Dialect): SessionSto
     },
 
     async addClient(sessionId, clientId, now) {
-      // Every token issued in a session calls this; the pair is written once.
-      const pair = `${sessionId} ${clientId}`;
-      if (linked.has(pair)) return;
+      // Pairs already stored are known in memory, with the other sign-in records (sign-in-cache.ts).
       await db
         .insertInto('session_clients')
         .values({ session_id: sessionId, client_id: clientId, created_at: now })
         .onConflict((oc) => oc.columns(['session_id', 'client_id']).doNothing())
         .execute();
-      if (linked.size >= 50_000) linked.clear();
-      linked.add(pair);
     },
 
     async listClients(sessionId) {
