@@ -155,7 +155,9 @@ describe('tessera start', () => {
     expect(response).toContain('"error":"invalid_client"');
     expect(await tessera.exited).toBe(0);
     const messages = logLines(tessera.stdout()).map((l) => l.msg);
-    expect(messages.indexOf('request completed'), JSON.stringify(messages)).toBeLessThan(messages.indexOf('stopped'));
+    expect(messages.indexOf('request completed'), JSON.stringify(messages)).toBeLessThan(
+      messages.indexOf('stopped'),
+    );
   });
 
   it('gives up on a request that never finishes 10 s after SIGTERM, exiting 1', async () => {
