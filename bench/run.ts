@@ -2,7 +2,7 @@
  * `npm run bench`: Tessera against oidc-provider and against the machine's own
  * ceilings, in one run. See bench/README.md for what each scenario measures.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -626,8 +626,10 @@ async function runProfiles(stores: StoreName[]): Promise<void> {
   } finally {
     await peer?.child.stop();
   }
+  // Added to the day's file: a run of some rows or one store keeps the others' splits.
   const file = join(dir, `${date}-split.json`);
-  writeFileSync(file, `${JSON.stringify(splits, null, 2)}\n`);
+  const earlier = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as typeof splits) : {};
+  writeFileSync(file, `${JSON.stringify({ ...earlier, ...splits }, null, 2)}\n`);
   log(
     'µs of one operation (main thread, sampled): signatures, database, HTTP, GC, the rest; total',
   );

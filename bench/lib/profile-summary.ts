@@ -88,16 +88,28 @@ const DATABASE =
   /node_modules\/(kysely|better-sqlite3|pg|pg-pool|pg-protocol|postgres)\/|\/src\/store\/|\/bench\/servers\/peer(-pg)?-adapter/;
 
 /**
+ * A frame of a signature: node:crypto's sign() (Tessera, synchronous) or WebCrypto's
+ * `subtle.sign`, which jose 6 (the peer's) calls, its job started and awaited on the main thread.
+ */
+function signing(frame: CallFrame): boolean {
+  return (
+    frame.url === 'node:internal/crypto/sig' ||
+    frame.functionName === 'SignJob' ||
+    (frame.url === 'node:internal/crypto/webcrypto' && frame.functionName === 'signVerify') ||
+    /^node:internal\/crypto\/(rsa|ec|cfrg)$/.test(frame.url)
+  );
+}
+
+/**
  * Which part a sample belongs to, from its stack (leaf first): the signing (or verifying)
- * operation of node:crypto under whatever library called it; any work done for a store query
+ * operation of node:crypto or WebCrypto under whatever library called it; any work done for a store query
  * (query building, the driver, the wait in a synchronous SQLite call, our store code, the peer's
  * adapter); GC; HTTP when the innermost JavaScript frame is the web framework's, Node's HTTP and
  * socket code, or our src/http glue; everything else (the protocol: parsing parameters, checking
  * the client and the grant, building tokens and the answer) is "the rest".
  */
 function splitOf(stack: CallFrame[]): Part {
-  if (stack.some((f) => f.url === 'node:internal/crypto/sig' || f.functionName === 'SignJob'))
-    return 'signatures';
+  if (stack.some(signing)) return 'signatures';
   if (stack.some((f) => DATABASE.test(f.url))) return 'database';
   const leaf = stack[0];
   if (leaf?.functionName === '(garbage collector)') return 'GC';

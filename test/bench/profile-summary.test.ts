@@ -48,6 +48,15 @@ describe('the profile split', () => {
   const file = profileOf(
     {
       sign: [fastify, handler, frame('signOneShot', 'node:internal/crypto/sig'), frame('run')],
+      // jose 6 (the peer's) signs through WebCrypto.
+      webcrypto: [
+        fastify,
+        frame('sign', 'node:internal/crypto/webcrypto'),
+        frame('signVerify', 'node:internal/crypto/webcrypto'),
+        frame('rsaSignVerify', 'node:internal/crypto/rsa'),
+        frame('jobPromise', 'node:internal/crypto/util'),
+        frame('run'),
+      ],
       db: [
         fastify,
         handler,
@@ -66,7 +75,7 @@ describe('the profile split', () => {
     },
     [
       ['sign', 1000],
-      ['sign', 1000],
+      ['webcrypto', 1000],
       ['db', 1000],
       ['db', 1000],
       ['db', 1000],
