@@ -303,10 +303,13 @@ export interface CodeStore {
    * With `clientId`, a code issued to another client is not spent (`other_client`).
    */
   consume(id: string, now: number, clientId?: string): Promise<ConsumeResult>;
-  /** A code and the person it was issued for, in one lookup; spends nothing. */
+  /**
+   * A code and the person it was issued for, in one lookup; spends nothing. `backed`: its grant
+   * still exists and its session (when it has one) still exists and has not ended.
+   */
   findWithUser(
     id: string,
-  ): Promise<{ code: AuthorizationCode; user: User | undefined } | undefined>;
+  ): Promise<{ code: AuthorizationCode; user: User | undefined; backed: boolean } | undefined>;
   /**
    * The code exchange's one write: consumes the code as `consume` does (with `clientId`) and, only
    * if this call consumed it, stores the tokens issued from it, in one commit. A concurrent

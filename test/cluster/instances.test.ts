@@ -9,7 +9,14 @@ import type { TesseraEvent } from '../../src/store/events.js';
 import { openStore } from '../../src/store/kysely/index.js';
 import type { Store } from '../../src/store/types.js';
 import { testConfig } from '../helpers/config.js';
-import { basicAuth, makeClient, makeUser } from '../helpers/oauth.js';
+import {
+  authorizePath,
+  basicAuth,
+  makeClient,
+  makeUser,
+  pkce,
+  REDIRECT_URI,
+} from '../helpers/oauth.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
 if (!redisUrl && process.env.CI === 'true') {
@@ -152,6 +159,65 @@ describe('several instances', () => {
     expect(await session.signedIn(b)).toBe(true);
     vi.advanceTimersByTime(1);
     expect(await session.signedIn(b)).toBe(false);
+  });
+
+  it('a code issued at the other instance from a session it still remembers, after the session ended, is refused at /token', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const [a, b] = await twoInstances();
+    const { user } = await makeUser(a.tessera);
+    const { client, secret } = await makeClient(a.tessera);
+    const now = Math.floor(Date.now() / 1000);
+    await a.tessera.store.grants.upsert(user.id, client.id, ['openid'], now);
+    const { session, secret: cookie } = await startSession(a.tessera, {
+      userId: user.id,
+      amr: ['pwd'],
+    });
+    const { verifier, challenge } = pkce();
+    const code = async () => {
+      const answer = await b.inject({
+        url: authorizePath({
+          response_type: 'code',
+          client_id: client.id,
+          redirect_uri: REDIRECT_URI,
+          scope: 'openid',
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+        }),
+        cookies: { tessera_session: cookie },
+      });
+      expect(answer.statusCode).toBe(302);
+      return new URL(String(answer.headers.location)).searchParams.get('code');
+    };
+    const exchange = (value: string | null) =>
+      b.inject({
+        method: 'POST',
+        url: '/token',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: basicAuth(client.id, secret!),
+        },
+        payload: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code: value ?? '',
+          redirect_uri: REDIRECT_URI,
+          code_verifier: verifier,
+        }).toString(),
+      });
+    // b remembers the session and the grant from this request on.
+    expect((await exchange(await code())).statusCode).toBe(200);
+
+    await endSession(a.tessera, session, { by: 'self', reason: 'logout' });
+    vi.advanceTimersByTime(1_000);
+    // Within its 2 seconds, b still takes the cookie and issues a code...
+    const late = await code();
+    expect(late).toBeTruthy();
+    // ...which the database refuses: the session behind it has ended.
+    const refused = await exchange(late);
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({
+      error: 'invalid_grant',
+      error_description: 'the sign-in or the consent behind this code has ended',
+    });
   });
 
   describe.skipIf(!redisUrl)('with Redis', () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/types.js';
 import { storeFactories, type TestStore } from '../helpers/stores.js';
-import { NOW, newCode, newToken, seedGrant } from './fixtures.js';
+import { NOW, newCode, newSession, newToken, seedGrant } from './fixtures.js';
 
 for (const factory of storeFactories()) {
   describe(`${factory.name} store: authorization codes`, () => {
@@ -92,17 +92,46 @@ for (const factory of storeFactories()) {
     });
 
     it('finds a code with its person, spending nothing', async () => {
-      const code = newCode(owner);
+      // No session: a code is backed by its grant and, when it has one, by its session.
+      const code = newCode(owner, { sessionId: null });
       await store.codes.save(code);
       expect(await store.codes.findWithUser(code.id)).toEqual({
         code,
         user: await store.users.findById(owner.userId),
+        backed: true,
       });
-      expect(await store.codes.findWithUser(code.id)).toEqual({ code, user: expect.anything() });
-      const orphan = newCode({ ...owner, userId: 'no-such-person' });
+      expect(await store.codes.findWithUser(code.id)).toMatchObject({ code, backed: true });
+      const orphan = newCode({ ...owner, userId: 'no-such-person' }, { sessionId: null });
       await store.codes.save(orphan);
-      expect(await store.codes.findWithUser(orphan.id)).toEqual({ code: orphan, user: undefined });
+      expect(await store.codes.findWithUser(orphan.id)).toEqual({
+        code: orphan,
+        user: undefined,
+        backed: true,
+      });
       expect(await store.codes.findWithUser('no-such-code')).toBeUndefined();
+    });
+
+    it('says whether a code is still backed by its grant and its live session', async () => {
+      const session = newSession(owner.userId);
+      await store.sessions.create(session);
+      const live = newCode(owner, { sessionId: session.id });
+      await store.codes.save(live);
+      expect((await store.codes.findWithUser(live.id))?.backed).toBe(true);
+
+      // Saved after the session ended, as an instance that still had it in memory would.
+      expect(await store.sessions.end(session.id, NOW)).toBe(true);
+      const afterEnd = newCode(owner, { sessionId: session.id });
+      await store.codes.save(afterEnd);
+      expect((await store.codes.findWithUser(afterEnd.id))?.backed).toBe(false);
+      const noSession = newCode(owner, { sessionId: 'no-such-session' });
+      await store.codes.save(noSession);
+      expect((await store.codes.findWithUser(noSession.id))?.backed).toBe(false);
+
+      // The same after the grant was revoked.
+      expect(await store.grants.revoke(owner.grantId, NOW)).toBe(true);
+      const afterRevoke = newCode(owner, { sessionId: null });
+      await store.codes.save(afterRevoke);
+      expect((await store.codes.findWithUser(afterRevoke.id))?.backed).toBe(false);
     });
 
     it('redeems a code once, storing its tokens in the same commit', async () => {

@@ -36,6 +36,10 @@ export const authorizationCodeGrant: Grant = {
       // Revoking the grant or deleting the person deletes their codes, so a code that was
       // found is normally backed by both; the person is read for the ID token's claims.
       if (!found.user) throw new InvalidGrant('the person behind this code no longer exists');
+      // Another instance may have issued the code from a session or consent it still had in
+      // memory (sign-in-cache.ts) after it ended here: the database has the last word.
+      if (!found.backed)
+        throw new InvalidGrant('the sign-in or the consent behind this code has ended');
       user = found.user;
     } catch (refusal) {
       const spent = await ctx.store.codes.consume(id, now, client.id);

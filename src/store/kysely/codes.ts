@@ -91,8 +91,15 @@ export function codeStore(db: Kysely<Database>, dialect: Dialect, group?: Commit
     db
       .selectFrom('authorization_codes')
       .leftJoin('users', 'users.id', 'authorization_codes.user_id')
+      .leftJoin('grants', 'grants.id', 'authorization_codes.grant_id')
+      .leftJoin('sessions', 'sessions.id', 'authorization_codes.session_id')
       .selectAll('authorization_codes')
       .select(JOINED_USER_COLUMNS)
+      .select([
+        'grants.id as grant__id',
+        'sessions.id as session__id',
+        'sessions.ended_at as session__ended_at',
+      ])
       .where('authorization_codes.id', '=', param<string>('id')),
   );
   const insertTokens = tokenInserter(db);
@@ -154,7 +161,13 @@ export function codeStore(db: Kysely<Database>, dialect: Dialect, group?: Commit
       const row = (await findWithUserById({ id })).rows[0] as
         | (Selectable<CodesTable> & Record<string, unknown>)
         | undefined;
-      return row && { code: toCode(row), user: joinedUser(row) };
+      if (!row) return undefined;
+      // Read from the database, not from any instance's memory: a session ended or a grant
+      // revoked anywhere is seen here at once.
+      const backed =
+        row.grant__id != null &&
+        (row.session_id === null || (row.session__id != null && row.session__ended_at == null));
+      return { code: toCode(row), user: joinedUser(row), backed };
     },
 
     async redeem({ id, clientId, now, tokens }) {
