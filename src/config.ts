@@ -154,7 +154,7 @@ export const settings = {
     default: '2',
     min: 0,
     max: 60,
-    doc: 'How long an instance may answer /introspect and /userinfo from an access token it read, and a signed-in browser (/authorize, pages) from the session, person and grant it read, without reading them again. A revocation, sign-out or other change counts at once on the instance that made it, and everywhere with Redis; without Redis, other instances see it within this time. 0 reads every time.',
+    doc: 'How long an instance may answer /introspect and /userinfo from an access token it read, and a signed-in browser (/authorize, pages) from the session, person and grant it read, without reading them again. A revocation, sign-out or other change counts at once on the instance that made it, and everywhere with Redis; without Redis, other instances see it within this time (a revoked token or app, an ended session, a deleted person, a changed password, profile or role; a code issued meanwhile from an ended session or a revoked grant is still refused at /token). 0 reads every time.',
   },
   idTokenTtl: {
     env: 'TESSERA_ID_TOKEN_TTL',

@@ -262,10 +262,12 @@ describe('SignInCache', () => {
   it('with no time to live it keeps nothing', async () => {
     let reads = 0;
     const cache = new SignInCache(0, () => 0);
+    // Found records, which a cache with a lifetime would keep.
+    const session = newSession('u');
     for (let i = 0; i < 3; i++) {
-      await cache.user('u', async () => {
+      await cache.session(session.secretHash, NOW, async () => {
         reads += 1;
-        return undefined;
+        return session;
       });
     }
     expect(reads).toBe(3);

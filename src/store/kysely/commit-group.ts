@@ -25,7 +25,9 @@ interface Entry {
  * left nothing behind). A group that fails to begin or commit (the database
  * busy past its deadline, the disk full) refuses every write in it, none of
  * which was stored. Writes in one group run one after the other, so each sees
- * the ones before it, as if they had been separate transactions.
+ * the ones before it, as if they had been separate transactions. A write must use the
+ * transaction it is given, never the database or the group itself: the group holds the one
+ * connection until it commits, so either would wait for ever.
  */
 export class CommitGroup {
   #queue: Entry[] = [];
@@ -33,8 +35,11 @@ export class CommitGroup {
 
   constructor(
     private readonly db: Kysely<Database>,
-    /** The most writes one commit carries: bounds how long the first waits for the last. */
-    private readonly maxWrites = 64,
+    /**
+     * The most writes one commit carries: bounds how long the first waits for the last, and how
+     * long a group, whose statements run back to back, keeps other requests waiting.
+     */
+    private readonly maxWrites = 16,
   ) {}
 
   run<T>(work: Work<T>): Promise<T> {
@@ -49,11 +54,14 @@ export class CommitGroup {
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const group = this.#queue.splice(0, this.maxWrites);
-      await this.#commit(group);
+    try {
+      while (this.#queue.length > 0) {
+        const group = this.#queue.splice(0, this.maxWrites);
+        await this.#commit(group);
+      }
+    } finally {
+      this.#running = false;
     }
-    this.#running = false;
   }
 
   async #commit(group: Entry[]): Promise<void> {
