@@ -96,10 +96,11 @@ export const TARGETS: Definition[] = [
         const row = rowOf(rows, scenario);
         if (!row || typeof row.durable_ratio_vs_peer !== 'number') return undefined;
         const rounds = Array.isArray(row.durable_rounds) ? row.durable_rounds.length : undefined;
-        return {
-          value: row.durable_ratio_vs_peer,
-          note: `rounds ${Number(row.durable_ratio_min).toFixed(2)}–${Number(row.durable_ratio_max).toFixed(2)}×${rounds ? ` (${rounds})` : ''}`,
-        };
+        const spread =
+          typeof row.durable_ratio_min === 'number' && typeof row.durable_ratio_max === 'number'
+            ? `rounds ${row.durable_ratio_min.toFixed(2)}–${row.durable_ratio_max.toFixed(2)}×${rounds ? ` (${rounds})` : ''}`
+            : undefined;
+        return { value: row.durable_ratio_vs_peer, ...(spread ? { note: spread } : {}) };
       },
     }),
   ),
@@ -154,6 +155,18 @@ export const TARGETS: Definition[] = [
   },
 ];
 
+/** The scenario (row) a target is read from: its id without what follows. */
+const scenarioOf = (id: string) => id.replace(/(-vs-.*|-cpu-minus-signatures)$/, '');
+
+/** Why a row's figures cannot give a verdict, if they cannot. */
+function doubtOf(row: Row | undefined): string | undefined {
+  if (!row) return undefined;
+  if (row.failures > 0) return `${row.failures} failed answers`;
+  const dry = Number(row.pool_dry ?? 0) + Number(row.peer_pool_dry ?? 0);
+  if (dry > 0) return `a refresh-token pool ran dry ${dry} times`;
+  return undefined;
+}
+
 /** Every target on every store of the run, checked against its rows. */
 export function checkTargets(rows: Row[], stores: StoreName[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
@@ -175,11 +188,16 @@ export function checkTargets(rows: Row[], stores: StoreName[]): TargetCheck[] {
         continue;
       }
       const met = target.at === 'least' ? measured.value >= bound : measured.value <= bound;
+      const compared = /-vs-(durable-)?peer$|-cpu-minus-signatures$/.test(target.id);
+      const doubt = compared ? doubtOf(rowOf(mine, scenarioOf(target.id))) : undefined;
       checks.push({
         ...base,
         value: measured.value,
-        met,
-        ...(measured.note ? { note: measured.note } : {}),
+        // Failed answers or a dry token pool lower one side's throughput: the ratio is no verdict.
+        met: doubt ? null : met,
+        ...(doubt || measured.note
+          ? { note: [doubt && `${doubt}: no verdict`, measured.note].filter(Boolean).join('; ') }
+          : {}),
       });
     }
   }
@@ -198,6 +216,7 @@ function show(value: number, unit: Unit, digits = 1): string {
  */
 function showValue(check: TargetCheck, unit: Unit): string {
   if (check.value === null) return '–';
+  if (check.met === null) return show(check.value, unit);
   const scale = unit === '%' ? 100 : 1;
   const oneDecimal = Number((check.value * scale).toFixed(1)) / scale;
   const bound = Number(check.goal.replace(/[^0-9.]/g, '')) / (unit === '%' ? 100 : 1);
@@ -217,7 +236,14 @@ export function targetsTable(checks: TargetCheck[]): string {
     '| --- | --- | --- | ---: | --- | --- |',
   ];
   for (const c of checks) {
-    const verdict = c.met === null ? 'not measured' : c.met ? 'yes' : '**no**';
+    const verdict =
+      c.met === null
+        ? c.value === null
+          ? 'not measured'
+          : 'no verdict'
+        : c.met
+          ? 'yes'
+          : '**no**';
     lines.push(
       `| \`${c.id}\`: ${c.description} | ${c.store} | ${c.goal} | ${showValue(c, units.get(c.id) ?? '×')} | ${verdict} | ${c.note ?? ''} |`,
     );

@@ -270,6 +270,9 @@ describe('benchmark report', () => {
       { ...base, scenario: 'd@large', vs_empty: 0.7 },
       { ...base, scenario: 'f', ratio_vs_peer: null, a_p99_ratio: 1.5 },
       { ...base, store: 'postgres', scenario: 'b-es256', ratio_vs_peer: 1.6 },
+      // Failures or a dry pool: the ratio is shown but gives no verdict.
+      { ...base, store: 'postgres', scenario: 'b-rs256', ratio_vs_peer: 1.4, failures: 3 },
+      { ...base, store: 'postgres', scenario: 'e-es256', ratio_vs_peer: 1.4, peer_pool_dry: 2 },
     ];
     const checks = checkTargets(rows, ['sqlite', 'postgres']);
     const verdict = (id: string, store = 'sqlite') =>
@@ -296,6 +299,15 @@ describe('benchmark report', () => {
       note: '900 µs − 420 µs',
     });
     expect(verdict('b-es256-cpu-minus-signatures')?.met).toBeNull();
+    expect(verdict('b-rs256-vs-peer', 'postgres')).toMatchObject({
+      value: 1.4,
+      met: null,
+      note: '3 failed answers: no verdict',
+    });
+    expect(verdict('e-es256-vs-peer', 'postgres')).toMatchObject({
+      met: null,
+      note: 'a refresh-token pool ran dry 2 times: no verdict',
+    });
     // The CPU target is SQLite's only.
     expect(verdict('b-rs256-cpu-minus-signatures', 'postgres')).toBeUndefined();
     for (const c of checks)
@@ -309,6 +321,9 @@ describe('benchmark report', () => {
     expect(table).toContain('| sqlite | ≥ 1.3× | 1.3× | yes |');
     expect(table).toContain('| sqlite | ≥ 80% | 70.0% | **no** |');
     expect(table).toContain('| not measured | not in this run |');
+    expect(table).toContain(
+      '| postgres | ≥ 1.1× | 1.4× | no verdict | 3 failed answers: no verdict |',
+    );
     expect(table).toContain('| sqlite | ≤ 250 µs | 480 µs | **no** | 900 µs − 420 µs |');
   });
 });
