@@ -283,6 +283,29 @@ async function postgresReachable(url: string): Promise<boolean> {
   }
 }
 
+/** How Tessera's server process is started on a store. */
+function tesseraChild(store: StoreName, handle: StoreHandle) {
+  return {
+    name: `tessera-${store}`,
+    script: script('tessera'),
+    pinning,
+    env: { ...handle.env, BENCH_SECRET: randomToken(32) },
+  };
+}
+
+/** A started Tessera as the scenarios see it: its fixtures, its requests, its token pool. */
+async function tesseraSide(server: Child, handle: StoreHandle) {
+  const url = server.ready.url!;
+  const fixtures = await server.call<TesseraFixtures>('fixtures');
+  const side: Side = {
+    child: server,
+    target: tesseraTarget(url, fixtures),
+    pool: async (alg, count) =>
+      new TokenPool(await seedRefreshPool(handle.seed, fixtures, count, alg)),
+  };
+  return { url, fixtures, side };
+}
+
 function openStoreHandle(store: StoreName): StoreHandle {
   if (store === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
@@ -395,21 +418,9 @@ async function runTessera(
   const measuredCeilings: Partial<Ceilings> = {};
   let server: Child | undefined;
   try {
-    server = await startChild({
-      name: `tessera-${store}`,
-      script: script('tessera'),
-      pinning,
-      env: { ...handle.env, BENCH_SECRET: randomToken(32) },
-    });
-    const url = server.ready.url!;
-    const fixtures = await server.call<TesseraFixtures>('fixtures');
-    const target = tesseraTarget(url, fixtures);
-    const side: Side = {
-      child: server,
-      target,
-      pool: async (alg, count) =>
-        new TokenPool(await seedRefreshPool(handle.seed, fixtures, count, alg)),
-    };
+    server = await startChild(tesseraChild(store, handle));
+    const { url, fixtures, side } = await tesseraSide(server, handle);
+    const target = side.target;
     const print = (title: string, m: Measured) =>
       log(`  ${title.padEnd(44)} ${describe(m.result)}  RSS ${m.rss_mb} MB`);
 
@@ -598,19 +609,8 @@ async function runProfiles(stores: StoreName[]): Promise<void> {
       const handle = openStoreHandle(store);
       let server: Child | undefined;
       try {
-        server = await startChild({
-          name: `tessera-${store}`,
-          script: script('tessera'),
-          pinning,
-          env: { ...handle.env, BENCH_SECRET: randomToken(32) },
-        });
-        const fixtures = await server.call<TesseraFixtures>('fixtures');
-        const side: Side = {
-          child: server,
-          target: tesseraTarget(server.ready.url!, fixtures),
-          pool: async (alg, count) =>
-            new TokenPool(await seedRefreshPool(handle.seed, fixtures, count, alg)),
-        };
+        server = await startChild(tesseraChild(store, handle));
+        const { side } = await tesseraSide(server, handle);
         for (const id of PROFILED) {
           if (!included(id)) continue;
           const split = await profileOne(id, side, store, dir);
