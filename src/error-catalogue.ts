@@ -95,9 +95,34 @@ export const ERRORS = {
   },
   access_denied: {
     status: 403,
-    spec: 'RFC 6749 §4.1.2.1',
+    spec: 'RFC 6749 §4.1.2.1, RFC 8628 §3.5',
     description: 'The person denied the request on the consent page.',
-    surfaces: { oauth: [403] },
+    notes: {
+      oauth:
+        'At /token, 400: the person denied a device authorization (RFC 8628); the device should stop polling.',
+    },
+    surfaces: { oauth: [403, 400] },
+  },
+  authorization_pending: {
+    status: 400,
+    spec: 'RFC 8628 §3.5',
+    description:
+      'At /token, for a device code: the person has not yet answered at /device. Poll again after `interval` seconds.',
+    surfaces: { oauth: [400] },
+  },
+  slow_down: {
+    status: 400,
+    spec: 'RFC 8628 §3.5',
+    description:
+      'At /token, for a device code: polled sooner than `interval` seconds after the previous poll. The interval has grown by 5 seconds, for this and every later poll of the code.',
+    surfaces: { oauth: [400] },
+  },
+  expired_token: {
+    status: 400,
+    spec: 'RFC 8628 §3.5',
+    description:
+      'At /token, for a device code: the device code has expired (`expires_in`) before it was used. Start again with a new device authorization request.',
+    surfaces: { oauth: [400] },
   },
   login_required: {
     status: 400,

@@ -9,8 +9,16 @@ import { isScopeToken, MAX_SCOPE_LENGTH } from './scopes.js';
  * wire names (RFC 7591), since every caller reports them to a person or a script.
  */
 
+/** RFC 8628 §3.4: the device authorization grant. */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
 /** The grant types a client may be allowed; a new grant is added here and in oauth/grants/. */
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export const GRANT_TYPES = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  'urn:ietf:params:oauth:grant-type:device_code',
+] as const;
 export const RESPONSE_TYPES = [
   'code',
   'code id_token',

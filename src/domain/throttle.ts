@@ -5,6 +5,7 @@ import type { Counters } from '../store/counters.js';
 import type { EventBus } from '../store/events.js';
 import { ClientFailures } from './client-failures.js';
 import { PasswordAttempts, wholeSeconds } from './password-attempts.js';
+import { UserCodeGuesses } from './user-code-guesses.js';
 
 /**
  * The abuse limits, built once from the settings: password guessing (sign-in
@@ -17,6 +18,8 @@ export interface Throttle {
   /** Counts a sign-up attempt from `address`; the seconds to wait, or 0 to go ahead. */
   signUp(address: string): Promise<number>;
   clients: ClientFailures;
+  /** Wrong user codes typed at /device, per address (RFC 8628 §5.1). */
+  userCodes: UserCodeGuesses;
   close(): Promise<void>;
 }
 
@@ -36,6 +39,8 @@ type LimitSettings = Pick<
   | 'clientMaxFailures'
   | 'clientFailureWindow'
   | 'clientBlock'
+  | 'deviceUserCodeMaxFailures'
+  | 'deviceUserCodeWindow'
 >;
 
 export function openThrottle(
@@ -78,6 +83,10 @@ export function openThrottle(
       },
       events,
     ),
+    userCodes: new UserCodeGuesses(counters, {
+      maxFailures: config.deviceUserCodeMaxFailures,
+      window: config.deviceUserCodeWindow,
+    }),
     close: () => counters.close(),
   };
 }

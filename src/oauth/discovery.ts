@@ -6,7 +6,7 @@ import { RESPONSE_MODES, RESPONSE_TYPES } from './authorize/request.js';
 import { PROMPTS } from './authorize/sign-in-parameters.js';
 import { SUPPORTED_CLAIMS } from './claims.js';
 import { CLIENT_AUTH_METHODS } from './client-auth.js';
-import { GRANTS } from './grants/index.js';
+import { offeredGrantTypes } from './grants/index.js';
 import { OIDC_SCOPES } from './scopes.js';
 
 /**
@@ -26,10 +26,13 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
     revocation_endpoint: `${issuer}/revoke`,
     introspection_endpoint: `${issuer}/introspect`,
     end_session_endpoint: `${issuer}/logout`,
+    ...(ctx.config.deviceFlow
+      ? { device_authorization_endpoint: `${issuer}/device_authorization` }
+      : {}),
     scopes_supported: [...OIDC_SCOPES],
     response_types_supported: [...RESPONSE_TYPES],
     response_modes_supported: [...RESPONSE_MODES],
-    grant_types_supported: [...GRANTS.keys()],
+    grant_types_supported: offeredGrantTypes(ctx.config),
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [...JWS_ALGS],
     userinfo_signing_alg_values_supported: [...JWS_ALGS],

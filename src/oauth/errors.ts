@@ -85,6 +85,27 @@ export class AccessDenied extends OAuthError {
   }
 }
 
+/** RFC 8628 §3.5: the person has not answered the device authorization yet. */
+export class AuthorizationPending extends OAuthError {
+  constructor(description: string) {
+    super('authorization_pending', description);
+  }
+}
+
+/** RFC 8628 §3.5: the device polled too soon; its interval grows by 5 seconds. */
+export class SlowDown extends OAuthError {
+  constructor(description: string) {
+    super('slow_down', description);
+  }
+}
+
+/** RFC 8628 §3.5: the device code expired before it was used. */
+export class ExpiredToken extends OAuthError {
+  constructor(description: string) {
+    super('expired_token', description);
+  }
+}
+
 export class LoginRequired extends OAuthError {
   constructor(description = 'the end-user is not signed in') {
     super('login_required', description);

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { registerAuthorizationEndpoint } from './authorize/endpoint.js';
 import type { BrowserSession } from './browser.js';
+import { registerDeviceAuthorizationEndpoint } from './device/authorization.js';
+import { registerDeviceVerification } from './device/verification.js';
 import { registerDiscovery, registerJwks } from './discovery.js';
 import { registerIntrospectionEndpoint } from './introspect.js';
 import { registerLogoutEndpoint } from './logout.js';
@@ -25,7 +27,7 @@ export const CORS_PATHS: readonly string[] = [
 
 /**
  * The protocol endpoints: /authorize, /token, /userinfo, /revoke, /introspect, /jwks, discovery,
- * /logout. The pages they show (`views`) and the browser's session (`browser`) come from ui/ and
+ * /logout, and the device flow's /device_authorization and /device pages (RFC 8628). The pages they show (`views`) and the browser's session (`browser`) come from ui/ and
  * http/, passed in by app.ts.
  */
 export async function registerOAuthRoutes(
@@ -42,4 +44,9 @@ export async function registerOAuthRoutes(
   registerRevocationEndpoint(app, ctx);
   registerIntrospectionEndpoint(app, ctx);
   registerLogoutEndpoint(app, ctx, views, browser);
+  // Off: the endpoint and the pages do not exist (404), and the grant is unsupported.
+  if (ctx.config.deviceFlow) {
+    registerDeviceAuthorizationEndpoint(app, ctx);
+    registerDeviceVerification(app, ctx, views, browser);
+  }
 }

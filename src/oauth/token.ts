@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { authenticateClient } from './client-auth.js';
 import { UnauthorizedClient, UnsupportedGrantType } from './errors.js';
-import { GRANTS } from './grants/index.js';
+import { offeredGrant } from './grants/index.js';
 import { bodyParams, requireParam } from './params.js';
 
 /** The token endpoint (RFC 6749 §3.2): authenticate the client, then dispatch on grant_type. */
@@ -11,7 +11,7 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: AppContext): vo
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     const params = bodyParams(request.body);
     const grantType = requireParam(params, 'grant_type');
-    const grant = GRANTS.get(grantType);
+    const grant = offeredGrant(ctx.config, grantType);
     const { client } = await authenticateClient(ctx, request, params);
     if (!grant) throw new UnsupportedGrantType(`grant_type "${grantType}" is not supported`);
     if (!client.grantTypes.includes(grantType)) {

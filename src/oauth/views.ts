@@ -36,6 +36,26 @@ export interface LogoutConfirmView {
   action: string;
 }
 
+/** The device page (RFC 8628 §3.3): the field "Code" and the button "Continue". */
+export interface DeviceCodeView {
+  /** What goes in the field: the code as typed, or as `verification_uri_complete` carried it. */
+  userCode: string;
+  /** Why the code was refused, in words a person reads. */
+  error?: string;
+  /** Where the code is posted. */
+  action: string;
+}
+
+/** The device consent page: which app, that a device asks, and what it may do. */
+export interface DeviceConsentView {
+  clientName: string;
+  scopes: { name: string; description: string }[];
+  username: string;
+  /** The signed, opaque interaction to post back with the decision. */
+  interaction: string;
+  action: string;
+}
+
 /**
  * The pages the protocol endpoints need. The protocol code knows no HTML:
  * app.ts passes ui/'s renderers in.
@@ -63,4 +83,22 @@ export interface ProtocolViews {
   ): FastifyReply;
   /** After a logout with nowhere to return to. */
   signedOut(request: FastifyRequest, reply: FastifyReply): FastifyReply;
+  /** The device page, with `status` (400 for a refused code, 429 past the guessing limit). */
+  deviceCode(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    view: DeviceCodeView,
+    status?: number,
+  ): FastifyReply;
+  deviceConsent(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    view: DeviceConsentView,
+  ): FastifyReply;
+  /** After the person answered: the device may continue, or was refused. */
+  deviceDone(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    view: { clientName: string; allowed: boolean },
+  ): FastifyReply;
 }

@@ -139,6 +139,42 @@ export type ConsumeResult =
   | { status: 'other_client' }
   | { status: 'missing' };
 
+/** Where a device authorization stands: waiting for the person, or answered by them. */
+export type DeviceCodeStatus = 'pending' | 'approved' | 'denied';
+
+/** A device authorization request (RFC 8628 §3.2): its device code and user code, both hashed. */
+export interface DeviceCode {
+  /** SHA-256 of the device code. */
+  id: string;
+  /** SHA-256 of the normalised user code (the eight letters, no dash). */
+  userCodeHash: string;
+  clientId: string;
+  scope: string;
+  status: DeviceCodeStatus;
+  /** Who answered, and their sign-in; null while pending. */
+  userId: string | null;
+  grantId: string | null;
+  authTime: number | null;
+  acr: string | null;
+  amr: string[] | null;
+  /** Seconds the device must wait between polls; grows by 5 with each slow_down (RFC 8628 §3.5). */
+  interval: number;
+  lastPolledAt: number | null;
+  createdAt: number;
+  expiresAt: number;
+  consumedAt: number | null;
+}
+
+/** The person's answer to a device authorization. */
+export interface DeviceDecision {
+  status: 'approved' | 'denied';
+  userId: string;
+  grantId: string | null;
+  authTime: number | null;
+  acr: string | null;
+  amr: string[] | null;
+}
+
 export type TokenKind = 'access' | 'refresh';
 
 export interface TokenRecord {
@@ -318,6 +354,30 @@ export interface CodeStore {
   redeem(redemption: Redemption): Promise<ConsumeResult>;
 }
 
+export interface DeviceCodeStore {
+  save(code: DeviceCode): Promise<void>;
+  /** By the hash of the device code; spends nothing. */
+  find(id: string): Promise<DeviceCode | undefined>;
+  /** By the hash of the normalised user code; spends nothing. */
+  findByUserCode(userCodeHash: string): Promise<DeviceCode | undefined>;
+  /**
+   * Records the person's answer, once: only while the code is pending and unexpired (one
+   * conditional update). False when it was answered already or has expired.
+   */
+  decide(id: string, decision: DeviceDecision, now: number): Promise<boolean>;
+  /**
+   * Records a poll at `now` of a code last polled at `previous`, setting its interval to
+   * `interval`; false when another poll was recorded in between (that one counts, this one is
+   * too soon).
+   */
+  recordPoll(id: string, previous: number | null, now: number, interval: number): Promise<boolean>;
+  /**
+   * Spends an approved, unexpired code of `clientId` once and, only if this call spent it, stores
+   * the tokens issued from it, in one commit. The code as it was spent, or undefined.
+   */
+  redeem(redemption: Redemption): Promise<DeviceCode | undefined>;
+}
+
 export interface Redemption {
   /** SHA-256 of the code. */
   id: string;
@@ -430,6 +490,7 @@ export interface PurgeCounts {
   keys: number;
   markers: number;
   audit: number;
+  deviceCodes: number;
 }
 
 export interface PurgeOptions {
@@ -443,6 +504,7 @@ export interface Store {
   clients: ClientStore;
   grants: GrantStore;
   codes: CodeStore;
+  deviceCodes: DeviceCodeStore;
   tokens: TokenStore;
   sessions: SessionStore;
   keys: KeyStore;

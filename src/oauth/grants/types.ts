@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { Config } from '../../config.js';
 import type { AppContext } from '../../context.js';
 import type { Client } from '../../store/types.js';
 import type { RawParams } from '../params.js';
@@ -18,6 +19,8 @@ export interface Grant {
   grantType: string;
   /** The parameters this grant reads, besides grant_type and client authentication. */
   parameters: readonly string[];
+  /** Whether the server offers this grant; absent: always. Off, it is unsupported and unadvertised. */
+  enabled?: (config: Config) => boolean;
   handle(
     ctx: AppContext,
     client: Client,

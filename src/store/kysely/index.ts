@@ -6,6 +6,7 @@ import { auditStore } from './audit.js';
 import { clientStore } from './clients.js';
 import { codeStore } from './codes.js';
 import { CommitGroup } from './commit-group.js';
+import { deviceCodeStore } from './device-codes.js';
 import { grantStore } from './grants.js';
 import { keyStore } from './keys.js';
 import { markerStore } from './markers.js';
@@ -142,6 +143,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
     clients: clientStore(db),
     grants: grantStore(db),
     codes: codeStore(db, dialect, group),
+    deviceCodes: deviceCodeStore(db, group),
     tokens: tokenStore(db, dialect, group),
     sessions: sessionStore(db, dialect),
     keys: keyStore(db),
@@ -165,6 +167,11 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         .where('expires_at', '<', now - 600)
         .executeTakeFirst();
       const tokens = await db.deleteFrom('tokens').where('expires_at', '<', now).executeTakeFirst();
+      // Device codes too are kept ten minutes past expiry: a late poll still hears expired_token.
+      const deviceCodes = await db
+        .deleteFrom('device_codes')
+        .where('expires_at', '<', now - 600)
+        .executeTakeFirst();
       // Sessions are deleted once ended: an expired one is ended first, by the purge job, so that
       // its apps hear of it. One expired a day ago and still not ended (the job was off) goes too.
       const gone = (eb: ExpressionBuilder<Database, 'sessions'>) =>
@@ -197,6 +204,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         keys: Number(keys.numDeletedRows),
         markers: Number(markers.numDeletedRows),
         audit: Number(audit?.numDeletedRows ?? 0),
+        deviceCodes: Number(deviceCodes.numDeletedRows),
       };
     },
 

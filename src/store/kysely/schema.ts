@@ -91,6 +91,24 @@ export interface CodesTable {
   consumed_at: number | null;
 }
 
+export interface DeviceCodesTable {
+  id: string;
+  user_code_hash: string;
+  client_id: string;
+  scope: string;
+  status: string;
+  user_id: string | null;
+  grant_id: string | null;
+  auth_time: number | null;
+  acr: string | null;
+  amr: string | null;
+  poll_interval: number;
+  last_polled_at: number | null;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
 export interface TokensTable {
   id: string;
   kind: string;
@@ -170,6 +188,7 @@ export interface Database {
   clients: ClientsTable;
   grants: GrantsTable;
   authorization_codes: CodesTable;
+  device_codes: DeviceCodesTable;
   tokens: TokensTable;
   sessions: SessionsTable;
   session_clients: SessionClientsTable;

@@ -18,7 +18,7 @@ export function formActionSource(action: string): string {
   );
 }
 
-/** The pages of the protocol endpoints: consent, the account chooser, the form_post response, and logout. */
+/** The pages of the protocol endpoints: consent, the account chooser, the form_post response, logout and the device pages. */
 export function protocolViews(ctx: AppContext): ProtocolViews {
   return {
     consent(request, reply, view) {
@@ -59,6 +59,32 @@ export function protocolViews(ctx: AppContext): ProtocolViews {
 
     signedOut(request, reply) {
       return sendPage(ctx, request, reply, 'signed-out', { title: 'Signed out' });
+    },
+
+    deviceCode(request, reply, view, status = 200) {
+      return sendPage(
+        ctx,
+        request,
+        reply,
+        'device',
+        { title: 'Connect a device', ...view },
+        status,
+      );
+    },
+
+    deviceConsent(request, reply, view) {
+      return sendPage(ctx, request, reply, 'device-consent', {
+        title: `Allow ${view.clientName} on a device?`,
+        signedInAs: view.username,
+        ...view,
+      });
+    },
+
+    deviceDone(request, reply, view) {
+      return sendPage(ctx, request, reply, 'device-done', {
+        title: view.allowed ? 'Device connected' : 'Device not connected',
+        ...view,
+      });
     },
   };
 }
