@@ -62,12 +62,13 @@ export function protocolViews(ctx: AppContext): ProtocolViews {
     },
 
     deviceCode(request, reply, view, status = 200) {
+      const { error, ...rest } = view;
       return sendPage(
         ctx,
         request,
         reply,
         'device',
-        { title: 'Connect a device', ...view },
+        { title: 'Connect a device', ...rest, ...(error ? { error: { message: error } } : {}) },
         status,
       );
     },
