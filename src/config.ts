@@ -129,8 +129,8 @@ export const settings = {
   deviceFlow: {
     env: 'TESSERA_DEVICE_FLOW',
     kind: 'bool',
-    default: 'on',
-    doc: 'The device authorization grant (RFC 8628, docs/device.md): `POST /device_authorization`, the `/device` pages and the `urn:ietf:params:oauth:grant-type:device_code` grant. `off`: the endpoint and pages answer 404, the grant is unsupported and discovery does not advertise them.',
+    default: 'true',
+    doc: 'The device authorization grant (RFC 8628, docs/device.md): `POST /device_authorization`, the `/device` pages and the `urn:ietf:params:oauth:grant-type:device_code` grant. `off` (or `false`): the endpoint and pages answer 404, the grant is unsupported and discovery does not advertise them.',
   },
   deviceCodeTtl: {
     env: 'TESSERA_DEVICE_CODE_TTL',

@@ -89,6 +89,8 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   clients: ['create'],
   grants: ['touch'],
   codes: ['save', 'consume', 'redeem'],
+  // Device codes are never cached; redeem stores new tokens in the commit that spends the code.
+  deviceCodes: ['save', 'decide', 'recordPoll', 'redeem'],
   tokens: ['save', 'saveAll', 'rotate'],
   sessions: ['create', 'touch', 'addClient'],
   markers: ['use'],
@@ -140,6 +142,7 @@ export function withTokenCache(
     'clients',
     'grants',
     'codes',
+    'deviceCodes',
     'sessions',
     'keys',
     'markers',

@@ -175,7 +175,7 @@ for (const factory of storeFactories()) {
           }),
         );
         expect(repeated.status).toBe(400);
-        expect((await repeated.json()).error).toBe('invalid_request');
+        expect(((await repeated.json()) as { error: string }).error).toBe('invalid_request');
         const array = await postJson(server.url, '/device_authorization', [tc.client.id]);
         expect(array.status).toBe(400);
         expect(array.body.error).toBe('invalid_request');
@@ -565,9 +565,9 @@ describe('device flow switched off (TESSERA_DEVICE_FLOW=off)', () => {
     expect((await fetch(new URL('/device', server.url))).status).toBe(404);
     const token = await pollToken(server.url, tc, 'anything');
     expectOAuthError(token, 400, 'unsupported_grant_type');
-    const meta = await (
+    const meta = (await (
       await fetch(new URL('/.well-known/openid-configuration', server.url))
-    ).json();
+    ).json()) as Record<string, unknown>;
     expect(meta.device_authorization_endpoint).toBeUndefined();
     expect(meta.grant_types_supported).not.toContain(DEVICE_GRANT);
   });
@@ -575,7 +575,9 @@ describe('device flow switched off (TESSERA_DEVICE_FLOW=off)', () => {
   it('is advertised when on', async () => {
     const on = await startServer();
     try {
-      const meta = await (await fetch(new URL('/.well-known/openid-configuration', on.url))).json();
+      const meta = (await (
+        await fetch(new URL('/.well-known/openid-configuration', on.url))
+      ).json()) as Record<string, unknown>;
       expect(meta.device_authorization_endpoint).toBe(`${on.url}/device_authorization`);
       expect(meta.grant_types_supported).toContain(DEVICE_GRANT);
     } finally {

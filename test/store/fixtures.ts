@@ -1,6 +1,7 @@
 import { randomId, randomToken } from '../../src/lib/random.js';
 import type {
   AuthorizationCode,
+  DeviceCode,
   NewClient,
   NewUser,
   Session,
@@ -100,6 +101,28 @@ export function newCode(
     sessionExpiresAt: NOW + 3600,
     createdAt: NOW,
     expiresAt: NOW + 60,
+    consumedAt: null,
+    ...overrides,
+  };
+}
+
+/** A pending device authorization of `clientId`; its ids are random hashes-to-be. */
+export function newDeviceCode(clientId: string, overrides: Partial<DeviceCode> = {}): DeviceCode {
+  return {
+    id: randomToken(),
+    userCodeHash: randomToken(),
+    clientId,
+    scope: 'openid profile',
+    status: 'pending',
+    userId: null,
+    grantId: null,
+    authTime: null,
+    acr: null,
+    amr: null,
+    interval: 5,
+    lastPolledAt: null,
+    createdAt: NOW,
+    expiresAt: NOW + 600,
     consumedAt: null,
     ...overrides,
   };

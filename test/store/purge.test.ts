@@ -1,7 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/types.js';
 import { storeFactories, type TestStore } from '../helpers/stores.js';
-import { NOW, newClient, newCode, newKey, newSession, newToken, seedGrant } from './fixtures.js';
+import {
+  NOW,
+  newClient,
+  newCode,
+  newDeviceCode,
+  newKey,
+  newSession,
+  newToken,
+  seedGrant,
+} from './fixtures.js';
 
 for (const factory of storeFactories()) {
   describe(`${factory.name} store: purge and ping`, () => {
@@ -30,6 +39,13 @@ for (const factory of storeFactories()) {
       };
       for (const code of Object.values(codes)) await store.codes.save(code);
       await store.codes.consume(codes.recentlyExpired.id, NOW - 600);
+      // Device codes too stay ten minutes past expiry, so that a late poll hears expired_token.
+      const deviceCodes = {
+        longGone: newDeviceCode(owner.clientId, { expiresAt: NOW - 601 }),
+        recentlyExpired: newDeviceCode(owner.clientId, { expiresAt: NOW - 599 }),
+        live: newDeviceCode(owner.clientId, { expiresAt: NOW + 60 }),
+      };
+      for (const code of Object.values(deviceCodes)) await store.deviceCodes.save(code);
 
       const tokens = {
         expired: newToken(owner, { expiresAt: NOW - 1 }),
@@ -67,8 +83,12 @@ for (const factory of storeFactories()) {
         keys: 1,
         markers: 0,
         audit: 0,
+        deviceCodes: 1,
       });
 
+      expect(await store.deviceCodes.find(deviceCodes.longGone.id)).toBeUndefined();
+      expect(await store.deviceCodes.find(deviceCodes.recentlyExpired.id)).toBeDefined();
+      expect(await store.deviceCodes.find(deviceCodes.live.id)).toBeDefined();
       expect((await store.codes.consume(codes.longGone.id, NOW)).status).toBe('missing');
       // A consumed code past its expiry is still recognised as a replay.
       expect((await store.codes.consume(codes.recentlyExpired.id, NOW)).status).toBe('reused');
@@ -98,6 +118,7 @@ for (const factory of storeFactories()) {
         markers: 0,
 
         audit: 0,
+        deviceCodes: 0,
       });
     });
 
