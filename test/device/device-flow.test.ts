@@ -6,6 +6,7 @@ import { sha256 } from '../../src/lib/hash.js';
 import { USER_CODE_ALPHABET } from '../../src/oauth/device/user-code.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
+import { TEST_ADMIN_KEY } from '../helpers/config.js';
 import {
   answerDevice,
   authorizeDevice,
@@ -113,6 +114,34 @@ for (const factory of storeFactories()) {
         }
         for (const letter of seen) expect(USER_CODE_ALPHABET).toContain(letter);
         expect([...seen].some((l) => 'AEIOUY01'.includes(l))).toBe(false);
+      });
+
+      it('serves a device app registered through the admin API: public, no redirect URI', async () => {
+        const res = await server.app.inject({
+          method: 'POST',
+          url: '/admin/api/clients',
+          headers: { 'x-admin-key': TEST_ADMIN_KEY },
+          payload: {
+            client_name: 'Registered TV',
+            grant_types: [DEVICE_GRANT, 'refresh_token'],
+            token_endpoint_auth_method: 'none',
+            scope: 'openid profile',
+          },
+        });
+        expect(res.statusCode, res.body).toBe(201);
+        const registered = res.json();
+        expect(registered.grant_types).toEqual([DEVICE_GRANT, 'refresh_token']);
+        expect(registered.redirect_uris).toEqual([]);
+        const client = await ctx.clients.get(registered.client_id);
+        const started = await authorizeDevice(server.url, { client: client!, secret: undefined });
+        const { browser } = await person();
+        await answerDevice(browser, started.user_code);
+        const tokens = await pollToken(
+          server.url,
+          { client: client!, secret: undefined },
+          started.device_code,
+        );
+        expect(tokens.status, tokens.text).toBe(200);
       });
 
       it('refuses a client not allowed the device grant: unauthorized_client', async () => {
