@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
+import { revokeGrant } from '../../src/domain/grants.js';
 import { FrozenClock } from '../../src/lib/clock.js';
 import { sha256 } from '../../src/lib/hash.js';
 import { USER_CODE_ALPHABET } from '../../src/oauth/device/user-code.js';
@@ -259,6 +260,10 @@ for (const factory of storeFactories()) {
         expect(refreshed.status, refreshed.text).toBe(200);
         const grant = await ctx.store.grants.find(user.id, tc.client.id);
         expect(grant?.scopes.sort()).toEqual(['email', 'offline_access', 'openid', 'profile']);
+        // "Revoke access" under Connected apps reaches the device's tokens too.
+        await revokeGrant(ctx, grant!, { by: 'self' });
+        const afterRevoke = await refresh(server.url, tc, refreshed.body.refresh_token as string);
+        expectOAuthError(afterRevoke, 400, 'invalid_grant');
       });
 
       it('gives no refresh token to a client without the refresh_token grant, and no ID token without openid', async () => {
@@ -487,10 +492,13 @@ for (const factory of storeFactories()) {
 
       it('says a wrong code is not valid without telling anything about other codes', async () => {
         const { browser } = await person();
+        const pages = [];
         for (const typed of ['BCDF-GHJK', 'AAAA-AAAA', 'short']) {
-          const page = await enterUserCode(browser, typed);
-          expect(page.status).toBe(400);
-          expect(page.text).toContain('That code is not valid or has expired');
+          pages.push(await enterUserCode(browser, typed));
+        }
+        expect(pages.map((p) => p.status)).toEqual([400, 400, 400]);
+        for (const refused of pages) {
+          expect(refused.text).toContain('That code is not valid or has expired');
         }
       });
 
