@@ -99,6 +99,6 @@ export interface ProtocolViews {
   deviceDone(
     request: FastifyRequest,
     reply: FastifyReply,
-    view: { clientName: string; allowed: boolean },
+    view: { clientName: string; allowed: boolean; username: string },
   ): FastifyReply;
 }

@@ -174,6 +174,7 @@ export function registerDeviceVerification(
     return views.deviceDone(request, reply, {
       clientName: found.client.name,
       allowed: decision === 'allow',
+      username: signedIn.user.username,
     });
   });
 }

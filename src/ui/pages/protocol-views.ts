@@ -84,6 +84,7 @@ export function protocolViews(ctx: AppContext): ProtocolViews {
     deviceDone(request, reply, view) {
       return sendPage(ctx, request, reply, 'device-done', {
         title: view.allowed ? 'Device connected' : 'Device not connected',
+        signedInAs: view.username,
         ...view,
       });
     },
