@@ -100,6 +100,56 @@ for (const factory of storeFactories()) {
       expect(stored.filter((t) => t !== undefined)).toHaveLength(1);
     });
 
+    it('deletes the device codes answered under a grant when it is revoked, and those of a deleted person or client', async () => {
+      const underGrant = newDeviceCode(owner.clientId);
+      const pending = newDeviceCode(owner.clientId);
+      await store.deviceCodes.save(underGrant);
+      await store.deviceCodes.save(pending);
+      await store.deviceCodes.decide(underGrant.id, approval(), NOW);
+      expect(await store.grants.revoke(owner.grantId, NOW)).toBe(true);
+      expect(await store.deviceCodes.find(underGrant.id)).toBeUndefined();
+      expect(await store.deviceCodes.find(pending.id)).toBeDefined();
+
+      const other = await seedGrant(store);
+      const ofPerson = newDeviceCode(other.clientId);
+      await store.deviceCodes.save(ofPerson);
+      await store.deviceCodes.decide(
+        ofPerson.id,
+        { ...approval(), userId: other.userId, grantId: other.grantId },
+        NOW,
+      );
+      await store.users.delete(other.userId);
+      expect(await store.deviceCodes.find(ofPerson.id)).toBeUndefined();
+      await store.clients.delete(owner.clientId);
+      expect(await store.deviceCodes.find(pending.id)).toBeUndefined();
+    });
+
+    it('leaves no live token when a grant is revoked while its device code is redeemed', async () => {
+      for (let round = 0; round < 5; round++) {
+        const grant = await seedGrant(store);
+        const code = newDeviceCode(grant.clientId);
+        await store.deviceCodes.save(code);
+        await store.deviceCodes.decide(
+          code.id,
+          { ...approval(), userId: grant.userId, grantId: grant.grantId },
+          NOW,
+        );
+        const token = newToken(grant);
+        await Promise.all([
+          store.deviceCodes.redeem({
+            id: code.id,
+            clientId: grant.clientId,
+            now: NOW,
+            tokens: [token],
+          }),
+          store.grants.revoke(grant.grantId, NOW),
+        ]);
+        const stored = await store.tokens.find(token.id);
+        // Either never stored, or stored and then revoked with the grant.
+        expect(stored === undefined || stored.revokedAt !== null, `round ${round}`).toBe(true);
+      }
+    });
+
     it('redeems nothing pending, denied, expired, or of another client', async () => {
       const pending = newDeviceCode(owner.clientId);
       const denied = newDeviceCode(owner.clientId);

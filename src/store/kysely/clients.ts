@@ -109,6 +109,7 @@ export function clientStore(db: Kysely<Database>): ClientStore {
     async delete(id) {
       return db.transaction().execute(async (tx) => {
         await tx.deleteFrom('session_clients').where('client_id', '=', id).execute();
+        await tx.deleteFrom('device_codes').where('client_id', '=', id).execute();
         await tx.deleteFrom('tokens').where('client_id', '=', id).execute();
         await tx.deleteFrom('authorization_codes').where('client_id', '=', id).execute();
         await tx.deleteFrom('grants').where('client_id', '=', id).execute();

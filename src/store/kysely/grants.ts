@@ -81,6 +81,9 @@ export function grantStore(db: Kysely<Database>): GrantStore {
 
     async revoke(id, now) {
       return db.transaction().execute(async (tx) => {
+        // First: a device code being redeemed concurrently holds its row until its tokens are
+        // committed, so they are seen (and revoked) below; one not yet redeemed is gone.
+        await tx.deleteFrom('device_codes').where('grant_id', '=', id).execute();
         await tx
           .updateTable('tokens')
           .set({ revoked_at: now })

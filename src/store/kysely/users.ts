@@ -165,6 +165,7 @@ export function userStore(db: Kysely<Database>): UserStore {
         const sessions = tx.selectFrom('sessions').select('id').where('user_id', '=', id);
         await tx.deleteFrom('session_clients').where('session_id', 'in', sessions).execute();
         await tx.deleteFrom('sessions').where('user_id', '=', id).execute();
+        await tx.deleteFrom('device_codes').where('user_id', '=', id).execute();
         await tx.deleteFrom('tokens').where('user_id', '=', id).execute();
         await tx.deleteFrom('authorization_codes').where('user_id', '=', id).execute();
         await tx.deleteFrom('grants').where('user_id', '=', id).execute();
