@@ -41,10 +41,45 @@ export async function revokeGrant(
   return revoked;
 }
 
+/** The claims a grant covers: those its scopes release and those consented to by name. */
+export function coveredClaims(
+  grant: Pick<Grant, 'scopes' | 'claims'>,
+  releasedByScopes: (scopes: string[]) => ReadonlySet<string>,
+): ReadonlySet<string> {
+  const byScope = releasedByScopes(grant.scopes);
+  return grant.claims.length === 0 ? byScope : new Set([...byScope, ...grant.claims]);
+}
+
+/** Whether `grant` already covers `scopes` and the claims asked for by name. */
+export function grantCovers(
+  grant: Grant | undefined,
+  scopes: readonly string[],
+  claims: readonly string[],
+  releasedByScopes: (scopes: string[]) => ReadonlySet<string>,
+): boolean {
+  if (!grant || !scopes.every((s) => grant.scopes.includes(s))) return false;
+  if (claims.length === 0) return true;
+  const covered = coveredClaims(grant, releasedByScopes);
+  return claims.every((name) => covered.has(name));
+}
+
 /**
  * Records what a person allowed an app: the grant they had, widened by the scopes and claims
  * allowed now. Claims are remembered by name only where no granted scope releases them already
- * (`releasedByScopes` is the protocol's rule, handed in). Writes nothing when nothing is new.
+ * (`releasedByScopes` is the protocol's rule, handed in).
+ *
+ * `seen` is the grant as the caller read it, maybe from the sign-in cache
+ * (store/sign-in-cache.ts): when it covers everything, nothing is written, which is safe because
+ * grants only widen until they are deleted, and a code issued under a deleted grant is refused
+ * at the token endpoint. Otherwise the grant is read again from the database, inside the write
+ * (GrantStore.change), and never widened from a cached copy: another instance may have widened
+ * or replaced it within the cache's lifetime, and merging into the stale copy would drop what it
+ * wrote.
+ *
+ * `shownAsGranted` is what the consent page listed as allowed before, which its Allow did not
+ * grant anew: when the grant no longer covers it (the person took the app's access back while
+ * the page was open), nothing is written and the answer is `{ changed }`, the grant as it is now,
+ * so that the person is asked again.
  */
 export async function grantConsent(
   ctx: AppContext,
@@ -53,21 +88,42 @@ export async function grantConsent(
     clientId: string;
     scopes: readonly string[];
     claims: readonly string[];
-    existing: Grant | undefined;
+    seen: Grant | undefined;
+    shownAsGranted?: { scopes: readonly string[]; claims: readonly string[] } | undefined;
     releasedByScopes: (scopes: string[]) => ReadonlySet<string>;
   },
-): Promise<Grant> {
-  const { existing } = consent;
-  const scopes = [...new Set([...(existing?.scopes ?? []), ...consent.scopes])];
-  const byScope = consent.releasedByScopes(scopes);
-  const claims = [...new Set([...(existing?.claims ?? []), ...consent.claims])].filter(
-    (name) => !byScope.has(name),
+): Promise<{ grant: Grant } | { changed: Grant | undefined }> {
+  const { seen, releasedByScopes } = consent;
+  const shown = consent.shownAsGranted ?? { scopes: [], claims: [] };
+  const holds = (grant: Grant | undefined) =>
+    (shown.scopes.length === 0 && shown.claims.length === 0) ||
+    grantCovers(grant, shown.scopes, shown.claims, releasedByScopes);
+  if (seen && holds(seen) && grantCovers(seen, consent.scopes, consent.claims, releasedByScopes)) {
+    return { grant: seen };
+  }
+  let changed = false;
+  let before: Grant | undefined;
+  const grant = await ctx.store.grants.change(
+    consent.userId,
+    consent.clientId,
+    nowSeconds(ctx),
+    (current) => {
+      before = current;
+      if (!holds(current)) {
+        changed = true;
+        return undefined;
+      }
+      if (current && grantCovers(current, consent.scopes, consent.claims, releasedByScopes)) {
+        return undefined;
+      }
+      const scopes = [...new Set([...(current?.scopes ?? []), ...consent.scopes])];
+      const byScope = releasedByScopes(scopes);
+      const claims = [...new Set([...(current?.claims ?? []), ...consent.claims])].filter(
+        (name) => !byScope.has(name),
+      );
+      return { scopes, claims };
+    },
   );
-  const unchanged =
-    existing &&
-    scopes.length === existing.scopes.length &&
-    claims.length === existing.claims.length &&
-    claims.every((name) => existing.claims.includes(name));
-  if (unchanged) return existing;
-  return ctx.store.grants.upsert(consent.userId, consent.clientId, scopes, nowSeconds(ctx), claims);
+  if (changed || !grant) return { changed: before };
+  return { grant };
 }
