@@ -109,6 +109,7 @@ export async function grantConsent(
     nowSeconds(ctx),
     (current) => {
       before = current;
+      changed = false;
       if (!holds(current)) {
         changed = true;
         return undefined;

@@ -294,7 +294,8 @@ export interface GrantStore {
    * grant from the database itself (never a cache) with the row locked, so that two consents at
    * once, on any instances, each change what the other wrote. `change` gets the grant as stored
    * (undefined when there is none) and returns its new scopes and claims, or undefined to leave
-   * it as it is. Answers the grant as stored afterwards (undefined when there is none).
+   * it as it is; it may be called again, with the grant a concurrent consent created, and only
+   * its last answer counts. Answers the grant as stored afterwards (undefined when there is none).
    */
   change(
     userId: string,

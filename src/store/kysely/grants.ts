@@ -65,10 +65,19 @@ export function grantStore(db: Kysely<Database>, dialect: Dialect): GrantStore {
 
     async change(userId, clientId, now, change) {
       return db.transaction().execute(async (tx) => {
-        // A first consent: inserted, or, when a concurrent one got there first, nothing (and
-        // PostgreSQL waits for it to commit, so that the row read next is that one).
-        const first = change(undefined);
-        if (first) {
+        // Locked on PostgreSQL until the commit; SQLite's transactions hold the write lock already.
+        const read = () =>
+          tx
+            .selectFrom('grants')
+            .selectAll()
+            .where('user_id', '=', userId)
+            .where('client_id', '=', clientId)
+            .$if(dialect === 'postgres', (q) => q.forUpdate())
+            .executeTakeFirst();
+        let row = await read();
+        if (!row) {
+          const first = change(undefined);
+          if (!first) return undefined;
           const inserted = await tx
             .insertInto('grants')
             .values({
@@ -85,17 +94,11 @@ export function grantStore(db: Kysely<Database>, dialect: Dialect): GrantStore {
             .returningAll()
             .executeTakeFirst();
           if (inserted) return toGrant(inserted);
+          // A concurrent first consent got there first (PostgreSQL waited for its commit): this
+          // one changes that one's row instead.
+          row = await read();
+          if (!row) return undefined;
         }
-        // Locked on PostgreSQL until the commit; SQLite's transactions hold the write lock already.
-        const row = await tx
-          .selectFrom('grants')
-          .selectAll()
-          .where('user_id', '=', userId)
-          .where('client_id', '=', clientId)
-          .$if(dialect === 'postgres', (q) => q.forUpdate())
-          .executeTakeFirst();
-        // None (change left it so, or a concurrent revocation deleted the one just in the way).
-        if (!row) return undefined;
         const current = toGrant(row);
         const next = change(current);
         if (!next) return current;
