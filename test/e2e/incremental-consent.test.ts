@@ -5,6 +5,7 @@ import { updateClient } from '../../src/domain/clients.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
 import { Browser, type Page, readForms } from '../helpers/browser.js';
 import { makeClient, makeUser, REDIRECT_URI, signInBrowser } from '../helpers/oauth.js';
+import { signInThroughPage } from '../helpers/sign-in-page.js';
 
 /**
  * Incremental authorization (docs/oauth.md, "Asking for more later"): a client with a person's
@@ -260,6 +261,64 @@ describe('incremental authorization: asking for more later', () => {
     await expect(silent.redeem(silent.page)).rejects.toMatchObject({
       error: 'consent_required',
     });
+  });
+
+  it('include_granted_scopes survives the sign-in page, and prompt=consent with nothing new asks only to confirm', async () => {
+    const { client, config, user, browser } = await setup();
+    await firstConsent(config, browser, 'openid profile');
+
+    // Signed out, the request goes through the sign-in page and comes back with the parameter.
+    const fresh = new Browser(server.url);
+    const later = await ask(config, fresh, 'openid email', { include_granted_scopes: 'true' });
+    expect(later.page.status).toBe(303);
+    const consent = await signInThroughPage(
+      fresh,
+      later.page,
+      user.username,
+      'correct horse battery staple',
+    );
+    expect(listed(consent, 'New')).toEqual(['email']);
+    expect(listed(consent, 'Already allowed')).toEqual(['openid', 'profile']);
+    const tokens = await later.redeem(await fresh.submit(consent, {}, 'Allow'));
+    expect(tokens.scope).toBe('openid profile email');
+
+    const confirm = await ask(config, browser, 'openid', {
+      include_granted_scopes: 'true',
+      prompt: 'consent',
+    });
+    expect(confirm.page.text).toContain('Nothing new is asked');
+    expect(listed(confirm.page, 'New')).toEqual([]);
+    expect(listed(confirm.page, 'Already allowed')).toEqual(['openid', 'profile', 'email']);
+    const confirmed = await confirm.redeem(await browser.submit(confirm.page, {}, 'Allow'));
+    expect(confirmed.scope).toBe('openid profile email');
+    expect(await grantOf(user.id, client.id)).toEqual(['openid', 'profile', 'email']);
+  });
+
+  it('the front-channel access token of a hybrid response carries the union too', async () => {
+    const { client, secret } = await makeClient(ctx, {
+      scopes: ['openid', 'profile', 'email'],
+      responseTypes: ['code', 'code id_token token'],
+    });
+    const config = await oidc.discovery(
+      new URL(server.url),
+      client.id,
+      {},
+      oidc.ClientSecretBasic(secret!),
+      { execute: [oidc.allowInsecureRequests] },
+    );
+    const { user } = await makeUser(ctx);
+    const browser = new Browser(server.url);
+    await signInBrowser(ctx, browser, user);
+    await firstConsent(config, browser, 'openid profile');
+    const hybrid = await ask(config, browser, 'openid email', {
+      include_granted_scopes: 'true',
+      response_type: 'code id_token token',
+    });
+    const back = await browser.submit(hybrid.page, {}, 'Allow');
+    const fragment = new URLSearchParams(new URL(back.location!).hash.slice(1));
+    const access = fragment.get('access_token')!;
+    const payload = JSON.parse(Buffer.from(access.split('.')[1]!, 'base64url').toString('utf8'));
+    expect(payload.scope).toBe('openid profile email');
   });
 
   describe('hostile input', () => {
