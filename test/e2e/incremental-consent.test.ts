@@ -399,6 +399,39 @@ describe('incremental authorization: asking for more later', () => {
       expect(replayed.text).toContain('this consent form has already been answered');
     });
 
+    it('a consent page answered after the client was narrowed grants nothing it may no longer have', async () => {
+      const { client, config, user, browser } = await setup(['openid', 'profile', 'email']);
+      await firstConsent(config, browser, 'openid profile');
+
+      // The page lists profile as allowed before; the administrator then takes profile away.
+      const carried = await ask(config, browser, 'openid email', {
+        include_granted_scopes: 'true',
+      });
+      expect(listed(carried.page, 'Already allowed')).toEqual(['openid', 'profile']);
+      await updateClient(ctx, client.id, { scopes: ['openid', 'email'] });
+      const tokens = await carried.redeem(await browser.submit(carried.page, {}, 'Allow'));
+      expect(tokens.scope).toBe('openid email');
+
+      // And a page asking for a scope taken away before Allow: invalid_scope, grant unchanged.
+      await updateClient(ctx, client.id, { scopes: ['openid', 'profile', 'email'] });
+      const { client: other, secret } = await makeClient(ctx, { scopes: ['openid', 'email'] });
+      const otherConfig = await oidc.discovery(
+        new URL(server.url),
+        other.id,
+        {},
+        oidc.ClientSecretBasic(secret!),
+        { execute: [oidc.allowInsecureRequests] },
+      );
+      const first = await firstConsent(otherConfig, browser, 'openid');
+      expect(first.scope).toBe('openid');
+      const asking = await ask(otherConfig, browser, 'openid email');
+      await updateClient(ctx, other.id, { scopes: ['openid'] });
+      await expect(
+        asking.redeem(await browser.submit(asking.page, {}, 'Allow')),
+      ).rejects.toMatchObject({ error: 'invalid_scope' });
+      expect(await grantOf(user.id, other.id)).toEqual(['openid']);
+    });
+
     it('a consent page answered after the person took the app’s access back asks again, without what was taken back', async () => {
       const { client, config, user, browser } = await setup();
       await firstConsent(config, browser, 'openid profile');

@@ -174,7 +174,7 @@ export async function consentAndComplete(
     return showConsent(ctx, httpRequest, reply, views, request, signedIn, seen, fresh);
   }
   const recorded = await recordConsent(ctx, request, user, seen);
-  // Taken back by the person meanwhile (another instance, within the cache's lifetime): ask.
+  // Only when a revocation deleted the grant in the middle of this write: ask again.
   if (!('grant' in recorded)) {
     if (request.prompt.has('none')) throw new ConsentRequired();
     return showConsent(ctx, httpRequest, reply, views, request, signedIn, recorded.changed, fresh);
