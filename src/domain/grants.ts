@@ -63,44 +63,66 @@ export function grantCovers(
   return claims.every((name) => covered.has(name));
 }
 
+/** A person's consent to an app, as grantConsent records it. */
+export interface Consent {
+  userId: string;
+  clientId: string;
+  scopes: readonly string[];
+  claims: readonly string[];
+  /** The grant as the caller read it, maybe from the sign-in cache; see grantConsent. */
+  existing: Grant | undefined;
+  releasedByScopes: (scopes: string[]) => ReadonlySet<string>;
+}
+
+/** What a consent page listed as allowed before, which its Allow does not grant anew. */
+export interface ShownAsGranted {
+  scopes: readonly string[];
+  claims: readonly string[];
+}
+
+const NOTHING_SHOWN: ShownAsGranted = { scopes: [], claims: [] };
+
 /**
  * Records what a person allowed an app: the grant they had, widened by the scopes and claims
  * allowed now. Claims are remembered by name only where no granted scope releases them already
  * (`releasedByScopes` is the protocol's rule, handed in).
  *
- * `seen` is the grant as the caller read it, maybe from the sign-in cache
+ * `existing` is the grant as the caller read it, maybe from the sign-in cache
  * (store/sign-in-cache.ts): when it covers everything, nothing is written, which is safe because
  * grants only widen until they are deleted, and a code issued under a deleted grant is refused
  * at the token endpoint. Otherwise the grant is read again from the database, inside the write
  * (GrantStore.change), and never widened from a cached copy: another instance may have widened
  * or replaced it within the cache's lifetime, and merging into the stale copy would drop what it
  * wrote.
- *
- * `shownAsGranted` is what the consent page listed as allowed before, which its Allow did not
- * grant anew: when the grant no longer covers it (the person took the app's access back while
- * the page was open), nothing is written and the answer is `{ changed }`, the grant as it is now,
- * so that the person is asked again.
  */
-export async function grantConsent(
+export async function grantConsent(ctx: AppContext, consent: Consent): Promise<Grant> {
+  // With nothing shown, the write gives up only when a revocation deleted the grant in the
+  // middle of it; the next try creates it.
+  for (let attempt = 1; ; attempt++) {
+    const result = await grantConsentAsShown(ctx, consent, NOTHING_SHOWN);
+    if ('grant' in result) return result.grant;
+    if (attempt === 3) throw new Error('the grant kept being deleted while it was written');
+  }
+}
+
+/**
+ * grantConsent for a consent page's Allow: `shown` is what the page listed as allowed before,
+ * which its Allow did not grant anew. When the grant no longer covers it (the person took the
+ * app's access back while the page was open), nothing is written and the answer is
+ * `{ changed }`, the grant as it is now, so that the person is asked again.
+ */
+export async function grantConsentAsShown(
   ctx: AppContext,
-  consent: {
-    userId: string;
-    clientId: string;
-    scopes: readonly string[];
-    claims: readonly string[];
-    seen: Grant | undefined;
-    shownAsGranted?: { scopes: readonly string[]; claims: readonly string[] } | undefined;
-    releasedByScopes: (scopes: string[]) => ReadonlySet<string>;
-  },
+  consent: Consent,
+  shown: ShownAsGranted,
 ): Promise<{ grant: Grant } | { changed: Grant | undefined }> {
-  const { seen, releasedByScopes } = consent;
-  const shown = consent.shownAsGranted ?? { scopes: [], claims: [] };
+  const { existing, releasedByScopes } = consent;
   const holds = (grant: Grant | undefined) =>
     (shown.scopes.length === 0 && shown.claims.length === 0) ||
     grantCovers(grant, shown.scopes, shown.claims, releasedByScopes);
-  if (seen && holds(seen) && grantCovers(seen, consent.scopes, consent.claims, releasedByScopes)) {
-    return { grant: seen };
-  }
+  const covers = (grant: Grant | undefined) =>
+    grantCovers(grant, consent.scopes, consent.claims, releasedByScopes);
+  if (existing && holds(existing) && covers(existing)) return { grant: existing };
   let changed = false;
   let before: Grant | undefined;
   const grant = await ctx.store.grants.change(
@@ -109,14 +131,8 @@ export async function grantConsent(
     nowSeconds(ctx),
     (current) => {
       before = current;
-      changed = false;
-      if (!holds(current)) {
-        changed = true;
-        return undefined;
-      }
-      if (current && grantCovers(current, consent.scopes, consent.claims, releasedByScopes)) {
-        return undefined;
-      }
+      changed = !holds(current);
+      if (changed || (current && covers(current))) return undefined;
       const scopes = [...new Set([...(current?.scopes ?? []), ...consent.scopes])];
       const byScope = releasedByScopes(scopes);
       const claims = [...new Set([...(current?.claims ?? []), ...consent.claims])].filter(

@@ -1,13 +1,12 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { sessionAcr } from '../../domain/acr.js';
-import { grantConsent } from '../../domain/grants.js';
+import { grantConsentAsShown, type ShownAsGranted } from '../../domain/grants.js';
 import { sha256 } from '../../lib/hash.js';
 import { randomId, randomToken } from '../../lib/random.js';
 import type { Grant, Session, User } from '../../store/types.js';
 import { releasedClaimNames } from '../claims.js';
 import { issueAccessToken, issueIdToken } from '../issue.js';
 import { scopesToIssue } from './incremental.js';
-import type { ShownAsGranted } from './interaction.js';
 import type { AuthorizationRequest } from './request.js';
 
 /**
@@ -18,18 +17,18 @@ export function recordConsent(
   ctx: AppContext,
   request: AuthorizationRequest,
   user: User,
-  seen: Grant | undefined,
-  shownAsGranted?: ShownAsGranted,
+  existing: Grant | undefined,
+  shownAsGranted: ShownAsGranted = { scopes: [], claims: [] },
 ): Promise<{ grant: Grant } | { changed: Grant | undefined }> {
-  return grantConsent(ctx, {
+  const consent = {
     userId: user.id,
     clientId: request.client.id,
     scopes: request.scopes,
     claims: request.claimNames,
-    seen,
-    shownAsGranted,
+    existing,
     releasedByScopes: releasedClaimNames,
-  });
+  };
+  return grantConsentAsShown(ctx, consent, shownAsGranted);
 }
 
 /**

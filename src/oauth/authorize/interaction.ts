@@ -1,6 +1,6 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { satisfiesAcr, sessionAcr } from '../../domain/acr.js';
-import { grantCovers } from '../../domain/grants.js';
+import { grantCovers, type ShownAsGranted } from '../../domain/grants.js';
 import { hmacSha256, safeEqual, sha256 } from '../../lib/hash.js';
 import { randomId } from '../../lib/random.js';
 import type { Grant, Session, User } from '../../store/types.js';
@@ -174,12 +174,6 @@ export function consentNeeded(request: AuthorizationRequest, grant: Grant | unde
   if (request.prompt.has('consent')) return true;
   if (request.client.firstParty) return false;
   return !grantCovers(grant, request.scopes, request.claimNames, releasedClaimNames);
-}
-
-/** What a consent page listed as allowed before, which its Allow does not grant anew. */
-export interface ShownAsGranted {
-  scopes: string[];
-  claims: string[];
 }
 
 interface SealedInteraction {
