@@ -11,7 +11,7 @@ import type { AuthorizationRequest } from './request.js';
 
 /**
  * Records what the person allowed (or finds it recorded): the grant, or `{ changed }` when the
- * consent page listed as allowed before something the grant no longer has (see grantConsent).
+ * consent page listed as allowed before something the grant no longer has (grantConsentAsShown).
  */
 export function recordConsent(
   ctx: AppContext,
