@@ -4,6 +4,8 @@ import type { AppContext } from '../context.js';
 export const SESSION_COOKIE = 'tessera_session';
 /** The CSRF seed cookie (see csrf.ts). */
 export const CSRF_COOKIE = 'tessera_csrf';
+/** Ties a device code checked at /device to the browser that typed it (oauth/device/verification.ts). */
+export const DEVICE_COOKIE = 'tessera_device';
 
 export function cookieOptions(ctx: AppContext, maxAge?: number) {
   return {

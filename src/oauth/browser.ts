@@ -19,4 +19,11 @@ export interface BrowserSession {
   checkForm(request: FastifyRequest): void;
   /** Ends the request's session, if any, and clears its cookie; returns the session that ended. */
   signOut(request: FastifyRequest, reply: FastifyReply): Promise<Session | undefined>;
+  /**
+   * A random value this browser keeps (a cookie that outlives sign-in), set now unless it has
+   * one; for binding a step of a flow to the browser that took it.
+   */
+  deviceBinding(request: FastifyRequest, reply: FastifyReply): string;
+  /** The value deviceBinding gave this browser, if it has one. */
+  boundDevice(request: FastifyRequest): string | undefined;
 }

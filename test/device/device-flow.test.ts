@@ -490,6 +490,25 @@ for (const factory of storeFactories()) {
         expect(res.status, res.text).toBe(200);
       });
 
+      it('shows no consent page for a checked code opened in another browser (a phishing link)', async () => {
+        const tc = await deviceClient();
+        const started = await authorizeDevice(server.url, tc);
+        // The attacker types their own device's code, and sends the page they get to a victim.
+        const attacker = await person();
+        const checked = await enterUserCode(attacker.browser, started.user_code);
+        expect(checked.status).toBe(303);
+        const victim = await person();
+        const page = await victim.browser.get(checked.location!);
+        expect(page.status).toBe(400);
+        expect(page.text).toContain('Type the code shown on your device here');
+        expect(page.text).not.toContain('A device is asking');
+        expectOAuthError(
+          await pollToken(server.url, tc, started.device_code),
+          400,
+          'authorization_pending',
+        );
+      });
+
       it('says a wrong code is not valid without telling anything about other codes', async () => {
         const { browser } = await person();
         const pages = [];

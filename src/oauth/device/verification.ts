@@ -16,6 +16,9 @@ import { displayUserCode, normaliseUserCode } from './user-code.js';
 /** The one answer to any code that cannot be used: it tells nothing about other codes (§5.1). */
 export const CODE_REFUSED = 'That code is not valid or has expired.';
 
+/** A checked code opened in another browser than the one that typed it. */
+export const TYPE_IT_HERE = 'Type the code shown on your device here to continue.';
+
 /** How long a checked code stays checked through sign-in, and a consent page stays answerable. */
 const TICKET_TTL = 600;
 
@@ -53,10 +56,12 @@ const answerable = (code: DeviceCode | undefined, now: number): code is DeviceCo
 interface Ticket {
   d: string;
   t: number;
+  /** SHA-256 of the browser's binding: the ticket works only in the browser that typed the code. */
+  b: string;
 }
 
 /** The consent form's state: the code, and the person and session the page was shown to. */
-interface Interaction extends Ticket {
+interface Interaction extends Omit<Ticket, 'b'> {
   u: string;
   s: string;
   /** Makes each form answerable once. */
@@ -134,7 +139,8 @@ export function registerDeviceVerification(
       if (wait > 0) return tooMany(request, reply, shown, wait);
       return showCode(request, reply, shown, CODE_REFUSED, 400);
     }
-    const ticket = seal(ctx, 'ticket', { d: code.id, t: now } satisfies Ticket);
+    const binding = sha256(browser.deviceBinding(request, reply));
+    const ticket = seal(ctx, 'ticket', { d: code.id, t: now, b: binding } satisfies Ticket);
     return reply.redirect(`${CONFIRM}?ticket=${ticket}`, 303);
   });
 
@@ -142,6 +148,12 @@ export function registerDeviceVerification(
     const sealed = (request.query as RawParams).ticket;
     const ticket = openTicket(ctx, sealed);
     if (!ticket) return showCode(request, reply, '', CODE_REFUSED, 400);
+    // A link to this page made in another browser (someone else's code, sent to phish): the
+    // person must type the code here themselves (RFC 8628 §5.4).
+    const held = browser.boundDevice(request);
+    if (!held || !safeEqual(sha256(held), ticket.b)) {
+      return showCode(request, reply, '', TYPE_IT_HERE, 400);
+    }
     const signedIn = await browser.signedIn(request);
     if (!signedIn) {
       const back = `${CONFIRM}?ticket=${sealed as string}`;
