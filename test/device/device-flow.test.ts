@@ -23,6 +23,7 @@ import {
   postAsClient,
   postForm,
   postJson,
+  postRaw,
   refresh,
   signInBrowser,
   type TestClient,
@@ -197,15 +198,16 @@ for (const factory of storeFactories()) {
 
       it('refuses malformed bodies: repeated parameters, a JSON array, unsupported parameters', async () => {
         const tc = await deviceClient();
-        const repeated = await postForm(server.url, '/device_authorization', {}, {}).then(() =>
-          fetch(new URL('/device_authorization', server.url), {
-            method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded' },
-            body: `client_id=${tc.client.id}&scope=openid&scope=profile`,
-          }),
+        const repeated = await postRaw(
+          server.url,
+          '/device_authorization',
+          `client_id=${tc.client.id}&scope=openid&scope=profile`,
+          'application/x-www-form-urlencoded',
         );
-        expect(repeated.status).toBe(400);
-        expect(((await repeated.json()) as { error: string }).error).toBe('invalid_request');
+        expectOAuthError(repeated, 400, 'invalid_request');
+        expect(repeated.body.error_description).toContain('scope');
+        const notForm = await postRaw(server.url, '/device_authorization', '<xml/>', 'text/xml');
+        expect(notForm.status).toBe(415);
         const array = await postJson(server.url, '/device_authorization', [tc.client.id]);
         expect(array.status).toBe(400);
         expect(array.body.error).toBe('invalid_request');
