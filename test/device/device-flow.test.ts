@@ -605,6 +605,34 @@ describe('user code guessing (RFC 8628 §5.1)', () => {
   });
 });
 
+describe('failed client authentications at /device_authorization', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer({
+      env: { TESSERA_CLIENT_IP_MAX_FAILURES: '3', TESSERA_CLIENT_BLOCK_SECONDS: '60' },
+    });
+  });
+  afterAll(async () => server.close());
+
+  it('are counted with those at /token: past the limit the address is refused with 429', async () => {
+    const tc = await makeClient(server.app.tessera, { grantTypes: [DEVICE_GRANT] });
+    const wrong = () =>
+      postForm(
+        server.url,
+        '/device_authorization',
+        { scope: 'openid' },
+        { authorization: basicAuth(tc.client.id, 'guess') },
+      );
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await wrong()).status);
+    expect(statuses.slice(0, 2)).toEqual([401, 401]);
+    expect(statuses.at(-1)).toBe(429);
+    const right = await postAsClient(server.url, '/device_authorization', tc, { scope: 'openid' });
+    expect(right.status).toBe(429);
+    expect(Number(right.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
 describe('device flow switched off (TESSERA_DEVICE_FLOW=off)', () => {
   let server: RunningServer;
   beforeAll(async () => {
