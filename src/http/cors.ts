@@ -13,11 +13,12 @@ export function registerCors(app: FastifyInstance, paths: readonly string[]): vo
     const path = request.url.split('?')[0]!.replace(/\/+$/, '') || '/';
     if (!set.has(path)) return done();
     reply.header('access-control-allow-origin', '*');
-    reply.header('access-control-expose-headers', 'WWW-Authenticate');
+    // DPoP (RFC 9449): a browser app must read DPoP-Nonce, and send its proofs in DPoP.
+    reply.header('access-control-expose-headers', 'WWW-Authenticate, DPoP-Nonce');
     if (request.method === 'OPTIONS') {
       reply
         .header('access-control-allow-methods', 'GET, POST, OPTIONS')
-        .header('access-control-allow-headers', 'Authorization, Content-Type')
+        .header('access-control-allow-headers', 'Authorization, Content-Type, DPoP')
         .header('access-control-max-age', '600')
         .code(204)
         .send();

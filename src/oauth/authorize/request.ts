@@ -2,6 +2,7 @@ import type { AppContext } from '../../context.js';
 import { RESPONSE_TYPES } from '../../domain/client-rules.js';
 import type { Client } from '../../store/types.js';
 import type { AcrRequest } from '../acr-request.js';
+import { isThumbprint } from '../dpop.js';
 import {
   InvalidRequest,
   RequestNotSupported,
@@ -44,6 +45,7 @@ const AUTHORIZE_PARAMETERS = new Set([
   'claims',
   'code_challenge',
   'code_challenge_method',
+  'dpop_jkt',
 ]);
 
 /** Where and how the authorization response goes; known once the client and redirect URI are. */
@@ -62,6 +64,8 @@ export interface AuthorizationRequest extends ResponseTarget {
   scopes: string[];
   nonce: string | undefined;
   codeChallenge: string | undefined;
+  /** RFC 9449 §10: the thumbprint of the DPoP key the code is bound to. */
+  dpopJkt: string | undefined;
   prompt: Set<string>;
   /** max_age, or the client's default_max_age when the request has none. */
   maxAge: number | undefined;
@@ -258,12 +262,22 @@ export function checkParameters(
     );
   }
 
+  // RFC 9449 §10: a JWK SHA-256 thumbprint. Kept, and checked at the token endpoint, even when
+  // DPoP is off there, so that the code cannot be used without the key the client named.
+  const dpopJkt = param(params, 'dpop_jkt');
+  if (dpopJkt !== undefined && !isThumbprint(dpopJkt)) {
+    throw new InvalidRequest(
+      'dpop_jkt must be the base64url SHA-256 JWK thumbprint of a DPoP key (43 characters)',
+    );
+  }
+
   const signIn = checkSignInParameters(client, params);
 
   return {
     scopes,
     nonce,
     codeChallenge: challenge,
+    dpopJkt,
     ...signIn,
     loginHint: param(params, 'login_hint'),
     idTokenHint: param(params, 'id_token_hint'),
