@@ -26,7 +26,7 @@ export interface ProofTarget {
 /** A proof may be this many seconds ahead of this server's clock. */
 const FUTURE_SKEW = 5;
 const MAX_PROOF_LENGTH = 8192;
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const ALGS: ReadonlySet<string> = new Set(DPOP_ALGS);
 /** The members that make a JWK private (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2). */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
