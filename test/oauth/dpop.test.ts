@@ -182,9 +182,9 @@ for (const factory of storeFactories()) {
         expect(seen.body.cnf).toBeUndefined();
       });
 
-      it('accepts every supported asymmetric algorithm: ES256, PS256, RS256, EdDSA', async () => {
+      it('accepts the supported asymmetric algorithms: ES256, ES384, PS256, RS256, EdDSA, Ed25519', async () => {
         const tc = await service();
-        for (const alg of ['ES256', 'PS256', 'RS256', 'EdDSA']) {
+        for (const alg of ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA', 'Ed25519']) {
           const key = await dpopKey(alg);
           const res = await cc(tc, [await makeProof(key, { htu: tokenUrl })]);
           expect(res.status, `${alg}: ${res.text}`).toBe(200);
