@@ -80,6 +80,8 @@ export interface Client {
    * issuer), besides its own. Other clients introspect only their own tokens.
    */
   resourceServer: boolean;
+  /** RFC 9449 §5.2: every token request of this client must carry a DPoP proof. */
+  dpopBoundAccessTokens: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -125,6 +127,8 @@ export interface AuthorizationCode {
   claims: string | null;
   /** When the session the code was issued in ends: session-bound refresh tokens end with it. */
   sessionExpiresAt: number | null;
+  /** RFC 9449 §10: the thumbprint of the key the token request must prove (`dpop_jkt`). */
+  dpopJkt: string | null;
   createdAt: number;
   expiresAt: number;
   consumedAt: number | null;
@@ -157,6 +161,8 @@ export interface TokenRecord {
   acr: string | null;
   amr: string[] | null;
   claims: string | null;
+  /** The thumbprint of the DPoP key the token is bound to (RFC 9449 §6); null when unbound. */
+  jkt: string | null;
   createdAt: number;
   expiresAt: number;
   /** The absolute end of a refresh token family. */

@@ -74,6 +74,7 @@ export function newClient(overrides: Partial<NewClient> = {}): NewClient {
     firstParty: true,
     requirePkce: true,
     resourceServer: true,
+    dpopBoundAccessTokens: true,
     createdAt: NOW,
     ...overrides,
   };
@@ -98,6 +99,7 @@ export function newCode(
     amr: ['pwd', 'otp'],
     claims: '{"userinfo":{"email":{"essential":true}}}',
     sessionExpiresAt: NOW + 3600,
+    dpopJkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs',
     createdAt: NOW,
     expiresAt: NOW + 60,
     consumedAt: null,
@@ -118,6 +120,7 @@ export function newToken(
     sessionId: randomId(),
     scope: 'openid offline_access',
     audience: 'https://api.example',
+    jkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I',
     authTime: NOW - 30,
     acr: 'urn:tessera:pwd',
     amr: ['pwd'],

@@ -65,6 +65,7 @@ export async function completeAuthorization(
     amr: session.amr,
     claims: request.claims ?? null,
     sessionExpiresAt: session.expiresAt,
+    dpopJkt: request.dpopJkt ?? null,
     createdAt: now,
     expiresAt: now + ctx.config.codeTtl,
     consumedAt: null,

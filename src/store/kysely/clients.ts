@@ -25,6 +25,7 @@ function toClient(row: Selectable<ClientsTable>): Client {
     firstParty: isSet(row.first_party),
     requirePkce: isSet(row.require_pkce),
     resourceServer: isSet(row.resource_server),
+    dpopBoundAccessTokens: isSet(row.dpop_bound_access_tokens),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -60,6 +61,9 @@ function toColumns(patch: ClientPatch): Partial<ClientsTable> {
   if (patch.firstParty !== undefined) row.first_party = flag(patch.firstParty);
   if (patch.requirePkce !== undefined) row.require_pkce = flag(patch.requirePkce);
   if (patch.resourceServer !== undefined) row.resource_server = flag(patch.resourceServer);
+  if (patch.dpopBoundAccessTokens !== undefined) {
+    row.dpop_bound_access_tokens = flag(patch.dpopBoundAccessTokens);
+  }
   return row;
 }
 

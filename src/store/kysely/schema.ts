@@ -53,6 +53,7 @@ export interface ClientsTable {
   first_party: number;
   require_pkce: number;
   resource_server: number;
+  dpop_bound_access_tokens: number;
   created_at: number;
   updated_at: number;
 }
@@ -86,6 +87,7 @@ export interface CodesTable {
   amr: string | null;
   claims: string | null;
   session_expires_at: number | null;
+  dpop_jkt: string | null;
   created_at: number;
   expires_at: number;
   consumed_at: number | null;
@@ -106,6 +108,7 @@ export interface TokensTable {
   acr: string | null;
   amr: string | null;
   claims: string | null;
+  jkt: string | null;
   created_at: number;
   expires_at: number;
   family_expires_at: number | null;
@@ -195,6 +198,7 @@ export const TOKEN_COLUMNS = [
   'acr',
   'amr',
   'claims',
+  'jkt',
   'created_at',
   'expires_at',
   'family_expires_at',
