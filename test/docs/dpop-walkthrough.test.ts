@@ -85,5 +85,5 @@ describe('docs/dpop.md walkthrough', () => {
     expect(JSON.parse(readFileSync(join(dir, 'refreshed.json'), 'utf8'))).toMatchObject({
       token_type: 'DPoP',
     });
-  });
+  }, 120_000);
 });
