@@ -170,6 +170,12 @@ export const settings = {
     doc: 'Require PKCE from every client, confidential ones too. Public clients always need it.',
     recommend: '`true` unless old confidential clients cannot send it.',
   },
+  requirePar: {
+    env: 'TESSERA_REQUIRE_PAR',
+    kind: 'bool',
+    default: 'false',
+    doc: 'Require pushed authorization requests (RFC 9126) from every client: /authorize then refuses any request that does not carry a `request_uri` from /par. Per client: `require_pushed_authorization_requests`.',
+  },
   sessionTtl: {
     env: 'TESSERA_SESSION_TTL',
     kind: 'int',

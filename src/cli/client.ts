@@ -20,6 +20,7 @@ const FLAGS: Record<string, string> = {
   resource_server: '--resource-server',
   default_max_age: '--default-max-age',
   require_auth_time: '--require-auth-time',
+  require_pushed_authorization_requests: '--require-par',
 };
 
 /** A rule's message with the option the person typed in place of the wire field name. */
@@ -56,6 +57,7 @@ export async function clientCreate(argv: string[]): Promise<void> {
       'resource-server': { type: 'boolean', default: false },
       'default-max-age': { type: 'string' },
       'require-auth-time': { type: 'boolean', default: false },
+      'require-par': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -83,6 +85,7 @@ export async function clientCreate(argv: string[]): Promise<void> {
   if (values['opaque-access-tokens']) input.accessTokenFormat = 'opaque';
   if (values['resource-server']) input.resourceServer = true;
   if (values['require-auth-time']) input.requireAuthTime = true;
+  if (values['require-par']) input.requirePushedAuthorizationRequests = true;
   const maxAge = values['default-max-age'];
   if (maxAge !== undefined) {
     // The domain checks the range; a number is all that is read here, so "1h" is refused by name.

@@ -56,6 +56,7 @@ export interface ClientInput {
   firstParty?: boolean;
   requirePkce?: boolean;
   resourceServer?: boolean;
+  requirePushedAuthorizationRequests?: boolean;
 }
 
 /** What the rules depend on besides the input. */
@@ -86,6 +87,7 @@ export const CLIENT_DEFAULTS: Omit<ClientMetadata, 'name'> = {
   firstParty: false,
   requirePkce: false,
   resourceServer: false,
+  requirePushedAuthorizationRequests: false,
 };
 
 /**
@@ -342,6 +344,9 @@ export function resolveClient(
   if (input.firstParty !== undefined) next.firstParty = Boolean(input.firstParty);
   if (input.requirePkce !== undefined) next.requirePkce = Boolean(input.requirePkce);
   if (input.resourceServer !== undefined) next.resourceServer = Boolean(input.resourceServer);
+  if (input.requirePushedAuthorizationRequests !== undefined) {
+    next.requirePushedAuthorizationRequests = Boolean(input.requirePushedAuthorizationRequests);
+  }
   checkAcrossFields(next);
   return next;
 }

@@ -74,6 +74,7 @@ export function newClient(overrides: Partial<NewClient> = {}): NewClient {
     firstParty: true,
     requirePkce: true,
     resourceServer: true,
+    requirePushedAuthorizationRequests: true,
     createdAt: NOW,
     ...overrides,
   };

@@ -6,6 +6,7 @@ import { randomId, randomToken } from '../../lib/random.js';
 import type { Grant, Session, User } from '../../store/types.js';
 import { releasedClaimNames } from '../claims.js';
 import { issueAccessToken, issueIdToken } from '../issue.js';
+import { finishPushedRequest } from './pushed.js';
 import type { AuthorizationRequest } from './request.js';
 
 /**
@@ -19,6 +20,8 @@ export async function completeAuthorization(
   session: Session,
   existing: Grant | undefined,
 ): Promise<Record<string, string>> {
+  // One code per pushed request: whichever of its round trips comes first finishes it.
+  if (request.pushed !== undefined) await finishPushedRequest(ctx, request.pushed);
   const now = nowSeconds(ctx);
   const grant = await grantConsent(ctx, {
     userId: user.id,

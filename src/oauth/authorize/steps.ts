@@ -7,7 +7,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
 import type { SignedIn } from '../browser.js';
 import { CLAIM_DESCRIPTIONS } from '../claims.js';
-import { ConsentRequired, InteractionRequired, LoginRequired, OAuthError } from '../errors.js';
+import {
+  ConsentRequired,
+  InteractionRequired,
+  InvalidRequest,
+  LoginRequired,
+  OAuthError,
+} from '../errors.js';
 import { param, type RawParams } from '../params.js';
 import { SCOPE_DESCRIPTIONS } from '../scopes.js';
 import type { ProtocolViews } from '../views.js';
@@ -15,10 +21,13 @@ import { completeAuthorization } from './complete.js';
 import {
   claimsBeyondScopes,
   consentNeeded,
+  LOGIN_MARKER,
   type LoginDecision,
   loginRedirect,
+  returnsFromSignIn,
   sealInteraction,
 } from './interaction.js';
+import { loadPushedRequest, pushedRequestUri, pushRequired } from './pushed.js';
 import {
   type AuthorizationRequest,
   checkParameters,
@@ -31,12 +40,34 @@ import {
 } from './request.js';
 import { sendAuthorizationResponse } from './respond.js';
 
-/** Validates the request step by step; errors after the redirect URI is known carry their target. */
+/**
+ * How a request reaches validate(): `start` at /authorize; `resume` from a page's answer (consent,
+ * account choice), which continues a request already started; `push` at /par, which checks what
+ * /authorize would before it stores the request (RFC 9126 §2.1).
+ */
+export type Arrival = 'start' | 'resume' | 'push';
+
+/**
+ * Validates the request step by step; errors after the redirect URI is known carry their target.
+ * A pushed request's parameters are read from the store instead of `params` (pushed.ts).
+ */
 export async function validate(
   ctx: AppContext,
-  params: RawParams,
+  query: RawParams,
+  arrival: Arrival = 'start',
 ): Promise<{ target?: ResponseTarget; request?: AuthorizationRequest; error?: OAuthError }> {
-  const client = await loadClient(ctx, params);
+  const client = await loadClient(ctx, query);
+  const requestUri = arrival === 'push' ? undefined : pushedRequestUri(query);
+  let pushed: { id: string; raw: Record<string, string> } | undefined;
+  let params = query;
+  if (requestUri !== undefined) {
+    const raw = { client_id: client.id, request_uri: requestUri };
+    const resumes = arrival === 'resume' || returnsFromSignIn(ctx, raw, query[LOGIN_MARKER]);
+    const loaded = await loadPushedRequest(ctx, client, requestUri, resumes ? 'resume' : 'start');
+    pushed = { id: loaded.id, raw };
+    // RFC 9126 §4: the pushed parameters, and nothing the query adds or overrides.
+    params = loaded.parameters;
+  }
   const { redirectUri, asSent } = checkRedirectUri(client, params);
   let target: ResponseTarget = {
     redirectUri,
@@ -46,6 +77,13 @@ export async function validate(
   try {
     // Read as every other parameter (once, bounded); an unusable state is not echoed back.
     target = { ...target, state: param(params, 'state') };
+    if (!pushed && arrival !== 'push' && pushRequired(ctx, client)) {
+      throw new InvalidRequest(
+        ctx.config.requirePar
+          ? 'pushed authorization requests are required: push the request to /par first (RFC 9126) and send only client_id and request_uri here'
+          : 'this client must push its authorization requests to /par first (RFC 9126) and send only client_id and request_uri here',
+      );
+    }
     const { responseType, responseMode } = checkResponseType(client, params);
     target = { ...target, responseMode };
     const rest = checkParameters(ctx, client, params, responseType);
@@ -55,7 +93,8 @@ export async function validate(
       client,
       redirectUriAsSent: asSent,
       responseType,
-      raw: rawParams(params),
+      raw: pushed?.raw ?? rawParams(params),
+      pushed: pushed?.id,
     };
     return { target, request };
   } catch (error) {

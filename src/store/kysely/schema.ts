@@ -53,6 +53,7 @@ export interface ClientsTable {
   first_party: number;
   require_pkce: number;
   resource_server: number;
+  require_pushed_authorization_requests: number;
   created_at: number;
   updated_at: number;
 }
@@ -160,6 +161,17 @@ export interface UsedMarkersTable {
   expires_at: number;
 }
 
+export interface PushedRequestsTable {
+  id: string;
+  client_id: string;
+  /** The pushed parameters, a JSON object of strings. */
+  parameters: string;
+  created_at: number;
+  expires_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
 export interface LocksTable {
   name: string;
   taken_at: number;
@@ -176,6 +188,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   audit_events: AuditEventsTable;
   used_markers: UsedMarkersTable;
+  pushed_requests: PushedRequestsTable;
   locks: LocksTable;
 }
 
