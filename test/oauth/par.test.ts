@@ -248,7 +248,7 @@ for (const factory of storeFactories()) {
           redirectUris: [REDIRECT_URI, 'https://app.example.com/other'],
         });
         const { browser } = await signedIn();
-        const { verifier, requestUri } = await pushed(tc, { scope: 'openid' });
+        const { requestUri } = await pushed(tc, { scope: 'openid' });
         const attacker = pkce();
         const page = await authorizeAndConsent(
           browser,
@@ -276,7 +276,6 @@ for (const factory of storeFactories()) {
         const tokens = await exchange(tc, redirectParams(second).get('code')!, again.verifier);
         expect(tokens.status, tokens.text).toBe(200);
         expect(tokens.body.scope).toBe('openid');
-        void verifier;
       });
 
       it('resumes through the sign-in page without the pushed parameters in the browser, then refuses every replay', async () => {
