@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { FrozenClock } from '../../src/lib/clock.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
-import { Browser, type Page } from '../helpers/browser.js';
+import { Browser, type Page, readForms } from '../helpers/browser.js';
 import {
   authorizeAndConsent,
   authorizePath,
@@ -396,6 +396,23 @@ for (const factory of storeFactories()) {
         expect(redirectParams(byReference).get('error')).toBe('request_uri_not_supported');
       });
 
+      it('resumes through the account chooser (prompt=select_account) and consent', async () => {
+        const tc = await makeClient(ctx);
+        const { browser } = await signedIn();
+        const { verifier, requestUri } = await pushed(tc, { prompt: 'select_account' });
+        const chooser = await browser.get(byUri(tc, requestUri));
+        const form = readForms(chooser.text, chooser.url).find((f) =>
+          f.action.endsWith('/select-account'),
+        )!;
+        const answer = { ...form.fields, choice: 'continue' };
+        const consent = await browser.post('/select-account', answer);
+        expect(consent.text).toContain('Allow');
+        const done = await browser.submit(consent, {}, 'Allow');
+        expect((await exchange(tc, redirectParams(done).get('code')!, verifier)).status).toBe(200);
+        // The chooser's form was answered, and the request finished: neither works again.
+        expectErrorPage(await browser.post('/select-account', answer), 'invalid_request');
+      });
+
       it('finishes the pushed request when the person denies it', async () => {
         const tc = await makeClient(ctx);
         const { browser } = await signedIn();
@@ -492,5 +509,30 @@ describe('TESSERA_REQUIRE_PAR', () => {
       code_verifier: verifier,
     });
     expect(tokens.status, tokens.text).toBe(200);
+  });
+});
+
+describe('guessing client secrets at /par', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer({
+      env: { TESSERA_CLIENT_IP_MAX_FAILURES: '5', TESSERA_CLIENT_BLOCK_SECONDS: '300' },
+    });
+  });
+  afterAll(async () => server.close());
+
+  it('counts failed pushes with /token: the address is refused with 429 and Retry-After', async () => {
+    const tc = await makeClient(server.app.tessera);
+    const form = { client_id: tc.client.id, response_type: 'code', scope: 'openid' };
+    for (let i = 0; i < 5; i++) {
+      const wrong = await postAsClient(server.url, '/par', { ...tc, secret: `guess${i}` }, form);
+      expectOAuthError(wrong, 401, 'invalid_client');
+    }
+    const refused = await postAsClient(server.url, '/par', tc, form);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBeTruthy();
+    expect(
+      (await postAsClient(server.url, '/token', tc, { grant_type: 'client_credentials' })).status,
+    ).toBe(429);
   });
 });
