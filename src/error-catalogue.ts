@@ -195,7 +195,7 @@ export const ERRORS = {
       'Refused by an abuse limit before the request was looked at; `Retry-After` says when to try again.',
     notes: {
       oauth:
-        'Too many failed requests at /token, /introspect or /revoke from the address or for the client.',
+        'Too many failed requests at /token, /par, /introspect or /revoke from the address or for the client.',
       account: 'Too many sign-ups from the address.',
     },
     surfaces: { oauth: [429], account: [429] },
