@@ -18,6 +18,7 @@ import { sha256 } from '../../lib/hash.js';
 import type { Client, PushedRequestResult } from '../../store/types.js';
 import { InvalidRequestUri, UnsafeRedirect } from '../errors.js';
 import { param, type RawParams } from '../params.js';
+import { LOGIN_MARKER, returnsFromSignIn } from './interaction.js';
 
 /** The prefix of every request_uri /par hands out (RFC 9126 §2.2). */
 export const REQUEST_URI_PREFIX = 'urn:ietf:params:oauth:request_uri:';
@@ -82,6 +83,27 @@ export async function loadPushedRequest(
       : await store.resume(id, client.id, now);
   if (result.status !== 'ok') throw new InvalidRequestUri(REFUSED[use][result.status]);
   return { id, parameters: result.request.parameters };
+}
+
+/**
+ * The pushed request an authorization request stands for, or undefined when it carries no
+ * request_uri from /par: started, or resumed when it comes from a page's answer (`resume`) or back
+ * from the sign-in redirect made for it. `raw` is what its round trips carry.
+ */
+export async function readPushed(
+  ctx: AppContext,
+  client: Client,
+  query: RawParams,
+  arrival: 'start' | 'resume',
+): Promise<
+  { id: string; raw: Record<string, string>; parameters: Record<string, string> } | undefined
+> {
+  const requestUri = pushedRequestUri(query);
+  if (requestUri === undefined) return undefined;
+  const raw = { client_id: client.id, request_uri: requestUri };
+  const resumes = arrival === 'resume' || returnsFromSignIn(ctx, raw, query[LOGIN_MARKER]);
+  const loaded = await loadPushedRequest(ctx, client, requestUri, resumes ? 'resume' : 'start');
+  return { ...loaded, raw };
 }
 
 /** Finishes a pushed request as it is answered; a second answer is refused. */

@@ -21,13 +21,11 @@ import { completeAuthorization } from './complete.js';
 import {
   claimsBeyondScopes,
   consentNeeded,
-  LOGIN_MARKER,
   type LoginDecision,
   loginRedirect,
-  returnsFromSignIn,
   sealInteraction,
 } from './interaction.js';
-import { loadPushedRequest, pushedRequestUri, pushRequired } from './pushed.js';
+import { pushRequired, readPushed } from './pushed.js';
 import {
   type AuthorizationRequest,
   checkParameters,
@@ -57,17 +55,9 @@ export async function validate(
   arrival: Arrival = 'start',
 ): Promise<{ target?: ResponseTarget; request?: AuthorizationRequest; error?: OAuthError }> {
   const client = await loadClient(ctx, query);
-  const requestUri = arrival === 'push' ? undefined : pushedRequestUri(query);
-  let pushed: { id: string; raw: Record<string, string> } | undefined;
-  let params = query;
-  if (requestUri !== undefined) {
-    const raw = { client_id: client.id, request_uri: requestUri };
-    const resumes = arrival === 'resume' || returnsFromSignIn(ctx, raw, query[LOGIN_MARKER]);
-    const loaded = await loadPushedRequest(ctx, client, requestUri, resumes ? 'resume' : 'start');
-    pushed = { id: loaded.id, raw };
-    // RFC 9126 §4: the pushed parameters, and nothing the query adds or overrides.
-    params = loaded.parameters;
-  }
+  const pushed = arrival === 'push' ? undefined : await readPushed(ctx, client, query, arrival);
+  // RFC 9126 §4: a pushed request's parameters, and nothing the query adds or overrides.
+  const params = pushed?.parameters ?? query;
   const { redirectUri, asSent } = checkRedirectUri(client, params);
   let target: ResponseTarget = {
     redirectUri,
