@@ -6,6 +6,7 @@ import { Browser, type Page, readForms } from '../helpers/browser.js';
 import {
   authorizeAndConsent,
   authorizePath,
+  basicAuth,
   expectOAuthError,
   type HttpAnswer,
   makeClient,
@@ -13,6 +14,7 @@ import {
   pkce,
   postAsClient,
   postForm,
+  postJson,
   postRaw,
   REDIRECT_URI,
   redirectParams,
@@ -117,6 +119,18 @@ for (const factory of storeFactories()) {
         expect((await push(spa, pushable().params)).status).toBe(201);
       });
 
+      it('takes a JSON body as /token does', async () => {
+        const tc = await makeClient(ctx);
+        const res = await postJson(
+          server.url,
+          '/par',
+          { client_id: tc.client.id, ...pushable().params },
+          { authorization: basicAuth(tc.client.id, tc.secret!) },
+        );
+        expect(res.status, res.text).toBe(201);
+        expect(res.body.request_uri).toMatch(URN);
+      });
+
       it('refuses a wrong secret, a missing one, and a public client that sends one: 401 invalid_client', async () => {
         const tc = await makeClient(ctx);
         const { params } = pushable();
@@ -202,9 +216,7 @@ for (const factory of storeFactories()) {
         const tc = await makeClient(ctx);
         const body = new URLSearchParams({ client_id: tc.client.id, ...pushable().params });
         body.set('login_hint', 'x'.repeat(70_000));
-        const auth = {
-          authorization: `Basic ${Buffer.from(`${tc.client.id}:${tc.secret}`).toString('base64')}`,
-        };
+        const auth = { authorization: basicAuth(tc.client.id, tc.secret!) };
         const big = await postRaw(
           server.url,
           '/par',
