@@ -64,6 +64,8 @@ export interface ClientInput {
   firstParty?: boolean;
   requirePkce?: boolean;
   resourceServer?: boolean;
+  dpopBoundAccessTokens?: boolean;
+  requirePushedAuthorizationRequests?: boolean;
 }
 
 /** What the rules depend on besides the input. */
@@ -94,6 +96,8 @@ export const CLIENT_DEFAULTS: Omit<ClientMetadata, 'name'> = {
   firstParty: false,
   requirePkce: false,
   resourceServer: false,
+  dpopBoundAccessTokens: false,
+  requirePushedAuthorizationRequests: false,
 };
 
 /**
@@ -350,6 +354,11 @@ export function resolveClient(
   if (input.firstParty !== undefined) next.firstParty = Boolean(input.firstParty);
   if (input.requirePkce !== undefined) next.requirePkce = Boolean(input.requirePkce);
   if (input.resourceServer !== undefined) next.resourceServer = Boolean(input.resourceServer);
+  if (input.dpopBoundAccessTokens !== undefined)
+    next.dpopBoundAccessTokens = Boolean(input.dpopBoundAccessTokens);
+  if (input.requirePushedAuthorizationRequests !== undefined) {
+    next.requirePushedAuthorizationRequests = Boolean(input.requirePushedAuthorizationRequests);
+  }
   checkAcrossFields(next);
   return next;
 }

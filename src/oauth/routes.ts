@@ -7,6 +7,7 @@ import { registerDeviceVerification } from './device/verification.js';
 import { registerDiscovery, registerJwks } from './discovery.js';
 import { registerIntrospectionEndpoint } from './introspect.js';
 import { registerLogoutEndpoint } from './logout.js';
+import { registerPushedAuthorizationEndpoint } from './par.js';
 import { registerRevocationEndpoint } from './revoke.js';
 import { registerTokenEndpoint } from './token.js';
 import { registerUserinfoEndpoint } from './userinfo.js';
@@ -18,6 +19,7 @@ import type { ProtocolViews } from './views.js';
  */
 export const CORS_PATHS: readonly string[] = [
   '/token',
+  '/par',
   '/userinfo',
   '/revoke',
   '/jwks',
@@ -26,7 +28,7 @@ export const CORS_PATHS: readonly string[] = [
 ];
 
 /**
- * The protocol endpoints: /authorize, /token, /userinfo, /revoke, /introspect, /jwks, discovery,
+ * The protocol endpoints: /authorize, /par, /token, /userinfo, /revoke, /introspect, /jwks, discovery,
  * /logout, and the device flow's /device_authorization and /device pages (RFC 8628). The pages they show (`views`) and the browser's session (`browser`) come from ui/ and
  * http/, passed in by app.ts.
  */
@@ -40,6 +42,7 @@ export async function registerOAuthRoutes(
   registerJwks(app, ctx);
   registerAuthorizationEndpoint(app, ctx, views, browser);
   registerTokenEndpoint(app, ctx);
+  registerPushedAuthorizationEndpoint(app, ctx);
   registerUserinfoEndpoint(app, ctx);
   registerRevocationEndpoint(app, ctx);
   registerIntrospectionEndpoint(app, ctx);

@@ -90,5 +90,5 @@ describe('docs/oauth.md walkthrough', () => {
     expect(stdout).toContain(
       '"error_description":"body parameter \\"client_id\\" holds the control character U+0000, which Tessera does not accept","field":"client_id"} 400',
     );
-  });
+  }, 120_000);
 });

@@ -82,6 +82,7 @@ for (const factory of storeFactories()) {
         sessions: 2,
         keys: 1,
         markers: 0,
+        pushedRequests: 0,
         audit: 0,
         deviceCodes: 1,
       });
@@ -116,6 +117,7 @@ for (const factory of storeFactories()) {
         sessions: 0,
         keys: 0,
         markers: 0,
+        pushedRequests: 0,
 
         audit: 0,
         deviceCodes: 0,

@@ -2,6 +2,7 @@ import type { AppContext } from '../../context.js';
 import { RESPONSE_TYPES } from '../../domain/client-rules.js';
 import type { Client } from '../../store/types.js';
 import type { AcrRequest } from '../acr-request.js';
+import { isThumbprint } from '../dpop.js';
 import {
   InvalidRequest,
   RequestNotSupported,
@@ -46,6 +47,7 @@ const AUTHORIZE_PARAMETERS = new Set([
   'code_challenge_method',
   // Google's incremental authorization parameter (docs/oauth.md, "Asking for more later").
   'include_granted_scopes',
+  'dpop_jkt',
 ]);
 
 /** Where and how the authorization response goes; known once the client and redirect URI are. */
@@ -69,6 +71,8 @@ export interface AuthorizationRequest extends ResponseTarget {
   includeGrantedScopes: boolean;
   nonce: string | undefined;
   codeChallenge: string | undefined;
+  /** RFC 9449 §10: the thumbprint of the DPoP key the code is bound to. */
+  dpopJkt: string | undefined;
   prompt: Set<string>;
   /** max_age, or the client's default_max_age when the request has none. */
   maxAge: number | undefined;
@@ -83,8 +87,13 @@ export interface AuthorizationRequest extends ResponseTarget {
   claims: string | undefined;
   /** The names `claims` asks for: each is shown on the consent page unless a scope covers it. */
   claimNames: string[];
-  /** The parameters as received, to resume the request after sign-in or consent. */
+  /**
+   * The parameters as received, to resume the request after sign-in or consent; for a pushed
+   * request, only `client_id` and `request_uri` (the rest stays on the server, pushed.ts).
+   */
   raw: Record<string, string>;
+  /** The id of the pushed request (RFC 9126) this came from, finished when it is answered. */
+  pushed: string | undefined;
 }
 
 const IMPLICIT = new Set(['token', 'id_token', 'id_token token', 'token id_token']);
@@ -221,7 +230,7 @@ export function checkParameters(
   responseType: ResponseType,
 ): Omit<
   AuthorizationRequest,
-  keyof ResponseTarget | 'client' | 'redirectUriAsSent' | 'responseType' | 'raw'
+  keyof ResponseTarget | 'client' | 'redirectUriAsSent' | 'responseType' | 'raw' | 'pushed'
 > {
   if (param(params, 'request') !== undefined)
     throw new RequestNotSupported('request objects are not supported');
@@ -267,6 +276,15 @@ export function checkParameters(
     );
   }
 
+  // RFC 9449 §10: a JWK SHA-256 thumbprint. Kept, and checked at the token endpoint, even when
+  // DPoP is off there, so that the code cannot be used without the key the client named.
+  const dpopJkt = param(params, 'dpop_jkt');
+  if (dpopJkt !== undefined && !isThumbprint(dpopJkt)) {
+    throw new InvalidRequest(
+      'dpop_jkt must be the base64url SHA-256 JWK thumbprint of a DPoP key (43 characters)',
+    );
+  }
+
   const signIn = checkSignInParameters(client, params);
 
   return {
@@ -274,6 +292,7 @@ export function checkParameters(
     includeGrantedScopes,
     nonce,
     codeChallenge: challenge,
+    dpopJkt,
     ...signIn,
     loginHint: param(params, 'login_hint'),
     idTokenHint: param(params, 'id_token_hint'),

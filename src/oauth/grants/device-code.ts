@@ -3,6 +3,7 @@ import { DEVICE_CODE_GRANT } from '../../domain/client-rules.js';
 import { sha256 } from '../../lib/hash.js';
 import { randomId } from '../../lib/random.js';
 import type { DeviceCode } from '../../store/types.js';
+import type { DpopProof } from '../dpop.js';
 import {
   AccessDenied,
   AuthorizationPending,
@@ -28,7 +29,7 @@ export const deviceCodeGrant: Grant = {
   parameters: ['device_code'],
   enabled: (config) => config.deviceFlow,
 
-  async handle(ctx: AppContext, client, params) {
+  async handle(ctx: AppContext, client, params, _request, dpop) {
     const presented = requireParam(params, 'device_code');
     const now = nowSeconds(ctx);
     const id = sha256(presented);
@@ -54,7 +55,7 @@ export const deviceCodeGrant: Grant = {
       denied.status = 400; // RFC 6749 §5.2, which RFC 8628 §3.5 extends: 400 at the token endpoint
       throw denied;
     }
-    return redeem(ctx, client, code, now);
+    return redeem(ctx, client, code, now, dpop);
   },
 };
 
@@ -85,6 +86,7 @@ async function redeem(
   client: Parameters<Grant['handle']>[1],
   code: DeviceCode,
   now: number,
+  dpop: DpopProof | undefined,
 ) {
   const user = code.userId ? await ctx.store.users.findById(code.userId) : undefined;
   if (!user) throw new InvalidGrant('the person who allowed this device no longer exists');
@@ -105,6 +107,9 @@ async function redeem(
     acr: code.acr,
     amr: code.amr,
     claims: null,
+    // RFC 9449: a device that polls with a DPoP proof gets tokens bound to its key, as at the
+    // code exchange; a public client's refresh token too.
+    jkt: dpop?.jkt ?? null,
   };
   const options = client.grantTypes.includes('refresh_token')
     ? {
@@ -112,6 +117,7 @@ async function redeem(
           scopes,
           familyExpiresAt: now + ctx.config.refreshTokenTtl,
           sessionId: null,
+          jkt: client.type === 'public' ? (dpop?.jkt ?? null) : null,
         },
       }
     : {};

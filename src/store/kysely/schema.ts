@@ -53,6 +53,8 @@ export interface ClientsTable {
   first_party: number;
   require_pkce: number;
   resource_server: number;
+  dpop_bound_access_tokens: number;
+  require_pushed_authorization_requests: number;
   created_at: number;
   updated_at: number;
 }
@@ -86,6 +88,7 @@ export interface CodesTable {
   amr: string | null;
   claims: string | null;
   session_expires_at: number | null;
+  dpop_jkt: string | null;
   created_at: number;
   expires_at: number;
   consumed_at: number | null;
@@ -124,6 +127,7 @@ export interface TokensTable {
   acr: string | null;
   amr: string | null;
   claims: string | null;
+  jkt: string | null;
   created_at: number;
   expires_at: number;
   family_expires_at: number | null;
@@ -178,6 +182,17 @@ export interface UsedMarkersTable {
   expires_at: number;
 }
 
+export interface PushedRequestsTable {
+  id: string;
+  client_id: string;
+  /** The pushed parameters, a JSON object of strings. */
+  parameters: string;
+  created_at: number;
+  expires_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
 export interface LocksTable {
   name: string;
   taken_at: number;
@@ -195,6 +210,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   audit_events: AuditEventsTable;
   used_markers: UsedMarkersTable;
+  pushed_requests: PushedRequestsTable;
   locks: LocksTable;
 }
 
@@ -214,6 +230,7 @@ export const TOKEN_COLUMNS = [
   'acr',
   'amr',
   'claims',
+  'jkt',
   'created_at',
   'expires_at',
   'family_expires_at',
