@@ -1,11 +1,13 @@
+import { decodeJwt } from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
-import { answerDevice, DEVICE_GRANT } from '../helpers/device.js';
-import { makeClient, makeUser, signInBrowser } from '../helpers/oauth.js';
+import { answerDevice, authorizeDevice, DEVICE_GRANT } from '../helpers/device.js';
+import { dpopKey, makeProof } from '../helpers/dpop.js';
+import { makeClient, makeUser, postForm, signInBrowser } from '../helpers/oauth.js';
 import { storeFactories, type TestStore } from '../helpers/stores.js';
 
 const insecure = { [oauth.allowInsecureRequests]: true };
@@ -87,6 +89,30 @@ for (const factory of storeFactories()) {
       const polling = oidc.pollDeviceAuthorizationGrant(config, started);
       await answerDevice(browser, started.user_code, 'Deny');
       await expect(polling).rejects.toMatchObject({ error: 'access_denied' });
+    });
+
+    it('binds the tokens of a device that polls with a DPoP proof to its key (RFC 9449)', async () => {
+      const { made, browser } = await setup(false);
+      const tc = { client: made.client, secret: undefined };
+      const started = await authorizeDevice(server.url, tc, 'openid');
+      await answerDevice(browser, started.user_code);
+      const key = await dpopKey();
+      const res = await postForm(
+        server.url,
+        '/token',
+        { grant_type: DEVICE_GRANT, device_code: started.device_code, client_id: made.client.id },
+        { dpop: await makeProof(key, { htu: `${server.url}/token` }) },
+      );
+      expect(res.status, res.text).toBe(200);
+      expect(res.body.token_type).toBe('DPoP');
+      expect(decodeJwt(res.body.access_token as string).cnf).toEqual({ jkt: key.jkt });
+      // A public client's refresh token is bound to the same key: without a proof it is refused.
+      const bare = await postForm(server.url, '/token', {
+        grant_type: 'refresh_token',
+        refresh_token: res.body.refresh_token as string,
+        client_id: made.client.id,
+      });
+      expect(bare.status).toBe(400);
     });
 
     it('oauth4webapi: deviceAuthorizationRequest, the person allows, processDeviceCodeResponse gets tokens', async () => {
