@@ -372,6 +372,22 @@ for (const factory of storeFactories()) {
         );
       });
 
+      it("binds a public client's unbound refresh token to the key of the first proof it is refreshed with", async () => {
+        const tc = await makeClient(ctx, { type: 'public' });
+        const first = await exchange(tc, await code(tc), []);
+        expect(first.body.token_type).toBe('Bearer');
+        const key = await dpopKey();
+        const next = await refreshWith(tc, String(first.body.refresh_token), [
+          await makeProof(key, { htu: tokenUrl }),
+        ]);
+        expect(next.body.token_type).toBe('DPoP');
+        expectDpopError(
+          await refreshWith(tc, String(next.body.refresh_token), []),
+          400,
+          'invalid_dpop_proof',
+        );
+      });
+
       it("leaves a confidential client's refresh token unbound, and binds each new access token to the proof sent with the refresh", async () => {
         const tc = await makeClient(ctx, { resourceServer: true });
         const key = await dpopKey();
