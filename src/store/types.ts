@@ -295,6 +295,20 @@ export interface GrantStore {
     now: number,
     claims?: string[],
   ): Promise<Grant>;
+  /**
+   * Changes the grant of `userId` to `clientId` as `change` says, in one step that reads the
+   * grant from the database itself (never a cache) with the row locked, so that two consents at
+   * once, on any instances, each change what the other wrote. `change` gets the grant as stored
+   * (undefined when there is none) and returns its new scopes and claims, or undefined to leave
+   * it as it is; it may be called again, with the grant a concurrent consent created, and only
+   * its last answer counts. Answers the grant as stored afterwards (undefined when there is none).
+   */
+  change(
+    userId: string,
+    clientId: string,
+    now: number,
+    change: (current: Grant | undefined) => { scopes: string[]; claims: string[] } | undefined,
+  ): Promise<Grant | undefined>;
   /** Moves "last used" on; a store may skip writes less than a minute after its last one. */
   touch(id: string, now: number): Promise<void>;
   listForUser(userId: string): Promise<GrantWithClient[]>;

@@ -45,6 +45,8 @@ const AUTHORIZE_PARAMETERS = new Set([
   'claims',
   'code_challenge',
   'code_challenge_method',
+  // Google's incremental authorization parameter (docs/oauth.md, "Asking for more later").
+  'include_granted_scopes',
   'dpop_jkt',
 ]);
 
@@ -62,6 +64,11 @@ export interface AuthorizationRequest extends ResponseTarget {
   redirectUriAsSent: string;
   responseType: ResponseType;
   scopes: string[];
+  /**
+   * include_granted_scopes=true: the code and its tokens carry, besides `scopes`, what the person
+   * granted this client before and the client may still ask for (complete.ts).
+   */
+  includeGrantedScopes: boolean;
   nonce: string | undefined;
   codeChallenge: string | undefined;
   /** RFC 9449 §10: the thumbprint of the DPoP key the code is bound to. */
@@ -231,6 +238,8 @@ export function checkParameters(
     throw new InvalidRequest('a hybrid response_type needs the openid scope');
   }
 
+  const includeGrantedScopes = readIncludeGrantedScopes(param(params, 'include_granted_scopes'));
+
   const challenge = param(params, 'code_challenge');
   const method = param(params, 'code_challenge_method');
   if (challenge === undefined) {
@@ -275,6 +284,7 @@ export function checkParameters(
 
   return {
     scopes,
+    includeGrantedScopes,
     nonce,
     codeChallenge: challenge,
     dpopJkt,
@@ -282,6 +292,17 @@ export function checkParameters(
     loginHint: param(params, 'login_hint'),
     idTokenHint: param(params, 'id_token_hint'),
   };
+}
+
+/**
+ * include_granted_scopes, as Google defines it: `true` or `false` (the default). Anything else is
+ * refused rather than read as false, so that a client misspelling it learns so instead of getting
+ * narrower tokens than it expects.
+ */
+function readIncludeGrantedScopes(value: string | undefined): boolean {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new InvalidRequest('include_granted_scopes must be "true" or "false"');
 }
 
 /** The authorization parameters as single strings, for resuming the request; nothing else is kept. */
