@@ -38,6 +38,7 @@ export const ClientBody = Type.Object(
     require_pkce: Type.Optional(Type.Boolean()),
     resource_server: Type.Optional(Type.Boolean()),
     dpop_bound_access_tokens: Type.Optional(Type.Boolean()),
+    require_pushed_authorization_requests: Type.Optional(Type.Boolean()),
     // Seed 003.
     app_name: Type.Optional(Type.String({ maxLength: 100 })),
     contact_email: Type.Optional(Type.String({ maxLength: 254 })),
@@ -90,6 +91,8 @@ export function clientInput(body: ClientBody): ClientInput {
   if (body.resource_server !== undefined) input.resourceServer = body.resource_server;
   if (body.dpop_bound_access_tokens !== undefined)
     input.dpopBoundAccessTokens = body.dpop_bound_access_tokens;
+  if (body.require_pushed_authorization_requests !== undefined)
+    input.requirePushedAuthorizationRequests = body.require_pushed_authorization_requests;
   return input;
 }
 
@@ -120,6 +123,7 @@ export function clientView(client: Client): Record<string, unknown> {
     require_pkce: client.requirePkce,
     resource_server: client.resourceServer,
     dpop_bound_access_tokens: client.dpopBoundAccessTokens,
+    require_pushed_authorization_requests: client.requirePushedAuthorizationRequests,
     updated_at: client.updatedAt,
   };
 }

@@ -21,6 +21,7 @@ const FLAGS: Record<string, string> = {
   dpop_bound_access_tokens: '--dpop-bound-access-tokens',
   default_max_age: '--default-max-age',
   require_auth_time: '--require-auth-time',
+  require_pushed_authorization_requests: '--require-par',
 };
 
 /** A rule's message with the option the person typed in place of the wire field name. */
@@ -58,6 +59,7 @@ export async function clientCreate(argv: string[]): Promise<void> {
       'dpop-bound-access-tokens': { type: 'boolean', default: false },
       'default-max-age': { type: 'string' },
       'require-auth-time': { type: 'boolean', default: false },
+      'require-par': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -86,6 +88,7 @@ export async function clientCreate(argv: string[]): Promise<void> {
   if (values['resource-server']) input.resourceServer = true;
   if (values['dpop-bound-access-tokens']) input.dpopBoundAccessTokens = true;
   if (values['require-auth-time']) input.requireAuthTime = true;
+  if (values['require-par']) input.requirePushedAuthorizationRequests = true;
   const maxAge = values['default-max-age'];
   if (maxAge !== undefined) {
     // The domain checks the range; a number is all that is read here, so "1h" is refused by name.

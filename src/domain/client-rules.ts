@@ -57,6 +57,7 @@ export interface ClientInput {
   requirePkce?: boolean;
   resourceServer?: boolean;
   dpopBoundAccessTokens?: boolean;
+  requirePushedAuthorizationRequests?: boolean;
 }
 
 /** What the rules depend on besides the input. */
@@ -88,6 +89,7 @@ export const CLIENT_DEFAULTS: Omit<ClientMetadata, 'name'> = {
   requirePkce: false,
   resourceServer: false,
   dpopBoundAccessTokens: false,
+  requirePushedAuthorizationRequests: false,
 };
 
 /**
@@ -346,6 +348,9 @@ export function resolveClient(
   if (input.resourceServer !== undefined) next.resourceServer = Boolean(input.resourceServer);
   if (input.dpopBoundAccessTokens !== undefined)
     next.dpopBoundAccessTokens = Boolean(input.dpopBoundAccessTokens);
+  if (input.requirePushedAuthorizationRequests !== undefined) {
+    next.requirePushedAuthorizationRequests = Boolean(input.requirePushedAuthorizationRequests);
+  }
   checkAcrossFields(next);
   return next;
 }

@@ -92,6 +92,8 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   tokens: ['save', 'saveAll', 'rotate'],
   sessions: ['create', 'touch', 'addClient'],
   markers: ['use'],
+  // Pushed authorization requests are kept by no cache.
+  pushedRequests: ['save', 'start', 'resume', 'finish'],
   audit: ['record'],
 };
 
@@ -143,6 +145,7 @@ export function withTokenCache(
     'sessions',
     'keys',
     'markers',
+    'pushedRequests',
     'audit',
   ] as const;
   const wrapped = guarded(store, [], clear);

@@ -75,6 +75,7 @@ export function newClient(overrides: Partial<NewClient> = {}): NewClient {
     requirePkce: true,
     resourceServer: true,
     dpopBoundAccessTokens: true,
+    requirePushedAuthorizationRequests: true,
     createdAt: NOW,
     ...overrides,
   };

@@ -26,6 +26,7 @@ function toClient(row: Selectable<ClientsTable>): Client {
     requirePkce: isSet(row.require_pkce),
     resourceServer: isSet(row.resource_server),
     dpopBoundAccessTokens: isSet(row.dpop_bound_access_tokens),
+    requirePushedAuthorizationRequests: isSet(row.require_pushed_authorization_requests),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -63,6 +64,9 @@ function toColumns(patch: ClientPatch): Partial<ClientsTable> {
   if (patch.resourceServer !== undefined) row.resource_server = flag(patch.resourceServer);
   if (patch.dpopBoundAccessTokens !== undefined) {
     row.dpop_bound_access_tokens = flag(patch.dpopBoundAccessTokens);
+  }
+  if (patch.requirePushedAuthorizationRequests !== undefined) {
+    row.require_pushed_authorization_requests = flag(patch.requirePushedAuthorizationRequests);
   }
   return row;
 }
@@ -115,6 +119,7 @@ export function clientStore(db: Kysely<Database>): ClientStore {
         await tx.deleteFrom('session_clients').where('client_id', '=', id).execute();
         await tx.deleteFrom('tokens').where('client_id', '=', id).execute();
         await tx.deleteFrom('authorization_codes').where('client_id', '=', id).execute();
+        await tx.deleteFrom('pushed_requests').where('client_id', '=', id).execute();
         await tx.deleteFrom('grants').where('client_id', '=', id).execute();
         const result = await tx.deleteFrom('clients').where('id', '=', id).executeTakeFirst();
         return result.numDeletedRows > 0n;
