@@ -66,6 +66,8 @@ export function registerIntrospectionEndpoint(app: FastifyInstance, ctx: AppCont
       token_type: active.kind === 'access' ? 'Bearer' : 'refresh_token',
       ...(active.kind === 'access' && active.format === 'jwt' ? { jti: active.id } : {}),
       ...(active.sessionId ? { sid: active.sessionId } : {}),
+      // RFC 8693 §4.1: who acts for the subject, for a token issued by token exchange.
+      ...(active.act ? { act: active.act } : {}),
     };
   });
 }

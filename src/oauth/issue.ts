@@ -22,6 +22,16 @@ export interface TokenSubject {
   amr?: string[] | null;
   /** The `claims` request parameter as JSON text, carried into refreshed tokens. */
   claims?: string | null;
+  /** The audience of the access token, when not the default one (token exchange). */
+  audience?: string;
+  /** Who acts for the subject (RFC 8693 §4.1), for a token issued by token exchange. */
+  act?: Actor;
+}
+
+/** The `act` claim of RFC 8693 §4.1: the current actor, and the earlier ones nested inside. */
+export interface Actor {
+  sub: string;
+  act?: Actor;
 }
 
 export interface IssuedAccessToken {
@@ -49,7 +59,7 @@ export function mintAccessToken(ctx: AppContext, subject: TokenSubject): MintedT
   const now = nowSeconds(ctx);
   const ttl = ctx.config.accessTokenTtl;
   const scope = formatScope(subject.scopes);
-  const audience = accessTokenAudience(ctx);
+  const audience = subject.audience ?? accessTokenAudience(ctx);
   const record = (id: string, format: TokenRecord['format']): TokenRecord => ({
     id,
     kind: 'access',
@@ -65,6 +75,7 @@ export function mintAccessToken(ctx: AppContext, subject: TokenSubject): MintedT
     acr: subject.acr ?? null,
     amr: subject.amr ?? null,
     claims: subject.claims ?? null,
+    act: subject.act ? JSON.stringify(subject.act) : null,
     createdAt: now,
     expiresAt: now + ttl,
     familyExpiresAt: null,
@@ -89,6 +100,7 @@ export function mintAccessToken(ctx: AppContext, subject: TokenSubject): MintedT
     iat: now,
     exp: now + ttl,
   };
+  if (subject.act) claims.act = subject.act;
   if (subject.user) {
     if (subject.authTime !== undefined) claims.auth_time = subject.authTime;
     if (subject.acr) claims.acr = subject.acr;
@@ -131,6 +143,7 @@ export function mintRefreshToken(
     acr: subject.acr ?? null,
     amr: subject.amr ?? null,
     claims: subject.claims ?? null,
+    act: null,
     createdAt: now,
     expiresAt: subject.familyExpiresAt,
     familyExpiresAt: subject.familyExpiresAt,

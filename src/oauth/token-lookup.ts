@@ -1,6 +1,7 @@
 import { type AppContext, nowSeconds } from '../context.js';
 import { sha256 } from '../lib/hash.js';
 import type { TokenRecord, User } from '../store/types.js';
+import type { Actor } from './issue.js';
 import { splitScope } from './scopes.js';
 
 /** An access or refresh token that is valid now, with what it grants. */
@@ -20,6 +21,8 @@ export interface ActiveToken {
   id: string;
   sessionId: string | undefined;
   claims: string | null;
+  /** Who acts for the subject, for a token issued by token exchange (RFC 8693 §4.1). */
+  act: Actor | undefined;
   record: TokenRecord | undefined;
   /** The person, read with the token's record; undefined for a client's own token. */
   user: User | undefined;
@@ -41,9 +44,22 @@ function fromRecord(record: TokenRecord, user: User | undefined): ActiveToken {
     id: record.id,
     sessionId: record.sessionId ?? undefined,
     claims: record.claims,
+    act: actorOf(record.act === null ? undefined : JSON.parse(record.act)),
     record,
     user,
   };
+}
+
+/**
+ * An `act` claim as Tessera wrote it: `sub` and the earlier actor, nested. Anything else is
+ * dropped, so that nothing but actors is carried into the tokens made from this one.
+ */
+export function actorOf(value: unknown, depth = 0): Actor | undefined {
+  if (depth > 10 || typeof value !== 'object' || value === null) return undefined;
+  const { sub, act } = value as { sub?: unknown; act?: unknown };
+  if (typeof sub !== 'string') return undefined;
+  const earlier = actorOf(act, depth + 1);
+  return earlier ? { sub, act: earlier } : { sub };
 }
 
 /**
@@ -90,6 +106,7 @@ async function activeJwt(
     id: claims.jti,
     sessionId: typeof claims.sid === 'string' ? claims.sid : undefined,
     claims: record?.claims ?? null,
+    act: actorOf(claims.act),
     record,
     user: found?.user,
   };

@@ -74,6 +74,9 @@ export function newClient(overrides: Partial<NewClient> = {}): NewClient {
     firstParty: true,
     requirePkce: true,
     resourceServer: true,
+    tokenExchangeAudiences: ['https://api.example'],
+    tokenExchangeSubjectTokenTypes: ['urn:ietf:params:oauth:token-type:access_token'],
+    tokenExchangeTrustedIssuers: [],
     createdAt: NOW,
     ...overrides,
   };
@@ -122,6 +125,7 @@ export function newToken(
     acr: 'urn:tessera:pwd',
     amr: ['pwd'],
     claims: '{"id_token":{"acr":null}}',
+    act: null,
     createdAt: NOW,
     expiresAt: NOW + 3600,
     familyExpiresAt: NOW + 30 * 86400,

@@ -25,6 +25,9 @@ function toClient(row: Selectable<ClientsTable>): Client {
     firstParty: isSet(row.first_party),
     requirePkce: isSet(row.require_pkce),
     resourceServer: isSet(row.resource_server),
+    tokenExchangeAudiences: list(row.token_exchange_audiences),
+    tokenExchangeSubjectTokenTypes: list(row.token_exchange_subject_token_types),
+    tokenExchangeTrustedIssuers: list(row.token_exchange_trusted_issuers),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -60,6 +63,13 @@ function toColumns(patch: ClientPatch): Partial<ClientsTable> {
   if (patch.firstParty !== undefined) row.first_party = flag(patch.firstParty);
   if (patch.requirePkce !== undefined) row.require_pkce = flag(patch.requirePkce);
   if (patch.resourceServer !== undefined) row.resource_server = flag(patch.resourceServer);
+  if (patch.tokenExchangeAudiences !== undefined)
+    row.token_exchange_audiences = JSON.stringify(patch.tokenExchangeAudiences);
+  if (patch.tokenExchangeSubjectTokenTypes !== undefined) {
+    row.token_exchange_subject_token_types = JSON.stringify(patch.tokenExchangeSubjectTokenTypes);
+  }
+  if (patch.tokenExchangeTrustedIssuers !== undefined)
+    row.token_exchange_trusted_issuers = JSON.stringify(patch.tokenExchangeTrustedIssuers);
   return row;
 }
 

@@ -53,6 +53,9 @@ export interface ClientsTable {
   first_party: number;
   require_pkce: number;
   resource_server: number;
+  token_exchange_audiences: string;
+  token_exchange_subject_token_types: string;
+  token_exchange_trusted_issuers: string;
   created_at: number;
   updated_at: number;
 }
@@ -106,6 +109,7 @@ export interface TokensTable {
   acr: string | null;
   amr: string | null;
   claims: string | null;
+  act: string | null;
   created_at: number;
   expires_at: number;
   family_expires_at: number | null;
@@ -165,8 +169,16 @@ export interface LocksTable {
   taken_at: number;
 }
 
+export interface ExternalIdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
+  external_identities: ExternalIdentitiesTable;
   clients: ClientsTable;
   grants: GrantsTable;
   authorization_codes: CodesTable;
@@ -195,6 +207,7 @@ export const TOKEN_COLUMNS = [
   'acr',
   'amr',
   'claims',
+  'act',
   'created_at',
   'expires_at',
   'family_expires_at',
