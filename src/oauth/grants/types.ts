@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { Config } from '../../config.js';
 import type { AppContext } from '../../context.js';
 import type { Client } from '../../store/types.js';
 import type { RawParams } from '../params.js';
@@ -11,6 +12,8 @@ export interface TokenResponse {
   scope: string;
   refresh_token?: string;
   id_token?: string;
+  /** RFC 8693 §2.2.1: the type of the token issued by a token exchange. */
+  issued_token_type?: string;
 }
 
 /** One grant type of the token endpoint; the endpoint dispatches on `grantType` through a map. */
@@ -18,6 +21,8 @@ export interface Grant {
   grantType: string;
   /** The parameters this grant reads, besides grant_type and client authentication. */
   parameters: readonly string[];
+  /** Whether the server-wide configuration has this grant on; always, when absent. */
+  enabled?(config: Config): boolean;
   handle(
     ctx: AppContext,
     client: Client,
