@@ -20,6 +20,9 @@ const FLAGS: Record<string, string> = {
   resource_server: '--resource-server',
   default_max_age: '--default-max-age',
   require_auth_time: '--require-auth-time',
+  token_exchange_audiences: '--token-exchange-audience',
+  token_exchange_subject_token_types: '--token-exchange-subject-token-types',
+  token_exchange_trusted_issuers: '--token-exchange-trusted-issuer',
 };
 
 /** A rule's message with the option the person typed in place of the wire field name. */
@@ -56,6 +59,9 @@ export async function clientCreate(argv: string[]): Promise<void> {
       'resource-server': { type: 'boolean', default: false },
       'default-max-age': { type: 'string' },
       'require-auth-time': { type: 'boolean', default: false },
+      'token-exchange-audience': { type: 'string', multiple: true },
+      'token-exchange-subject-token-types': { type: 'string' },
+      'token-exchange-trusted-issuer': { type: 'string', multiple: true },
       json: { type: 'boolean', default: false },
     },
   });
@@ -83,6 +89,12 @@ export async function clientCreate(argv: string[]): Promise<void> {
   if (values['opaque-access-tokens']) input.accessTokenFormat = 'opaque';
   if (values['resource-server']) input.resourceServer = true;
   if (values['require-auth-time']) input.requireAuthTime = true;
+  if (values['token-exchange-audience'])
+    input.tokenExchangeAudiences = values['token-exchange-audience'];
+  const subjectTypes = list(values['token-exchange-subject-token-types']);
+  if (subjectTypes) input.tokenExchangeSubjectTokenTypes = subjectTypes;
+  if (values['token-exchange-trusted-issuer'])
+    input.tokenExchangeTrustedIssuers = values['token-exchange-trusted-issuer'];
   const maxAge = values['default-max-age'];
   if (maxAge !== undefined) {
     // The domain checks the range; a number is all that is read here, so "1h" is refused by name.

@@ -4,7 +4,7 @@ import { isJwsAlg, signJws } from '../lib/jws.js';
 import { bearerToken } from './bearer.js';
 import { pickClaims } from './claims.js';
 import { InsufficientScope, InvalidToken } from './errors.js';
-import { claimNamesFor } from './issue.js';
+import { accessTokenAudience, claimNamesFor } from './issue.js';
 import { findActiveAccessToken } from './token-lookup.js';
 
 /**
@@ -18,6 +18,9 @@ async function userinfo(ctx: AppContext, request: FastifyRequest, reply: Fastify
   if (!token) throw new InvalidToken('the access token is invalid, expired or revoked');
   if (!token.userId)
     throw new InvalidToken('the access token was issued to a client, not for a person');
+  // A token exchanged for another API's audience is for that API, not for this server's userinfo.
+  if (token.audience !== undefined && token.audience !== accessTokenAudience(ctx))
+    throw new InvalidToken('the access token is meant for another audience, not for userinfo');
   if (!token.scopes.includes('openid')) {
     throw new InsufficientScope(
       'the access token lacks the openid scope that userinfo requires',
