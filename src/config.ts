@@ -316,8 +316,8 @@ export const settings = {
   tokenExchange: {
     env: 'TESSERA_TOKEN_EXCHANGE',
     kind: 'bool',
-    default: 'on',
-    doc: 'Token exchange (RFC 8693, grant type `urn:ietf:params:oauth:grant-type:token-exchange`, docs/token-exchange.md): `on` or `off`. Off, the grant is refused with `unsupported_grant_type` and not advertised in discovery; each client needs the grant and its exchange policy besides.',
+    default: 'true',
+    doc: 'Token exchange (RFC 8693, grant type `urn:ietf:params:oauth:grant-type:token-exchange`, docs/token-exchange.md): `on` or `off` (or true/false). Off, the grant is refused with `unsupported_grant_type` and not advertised in discovery; each client needs the grant and its exchange policy besides.',
   },
   trustedIssuers: {
     env: 'TESSERA_TRUSTED_ISSUERS',
