@@ -16,11 +16,18 @@ for (const factory of storeFactories()) {
     it('finds the person an issuer and subject are linked to, and no one for others', async () => {
       const user = await store.users.create(newUser());
       const issuer = `https://idp-${unique()}.example`;
-      await store.externalIdentities.link({ issuer, subject: 'abc', userId: user.id, createdAt: NOW });
+      await store.externalIdentities.link({
+        issuer,
+        subject: 'abc',
+        userId: user.id,
+        createdAt: NOW,
+      });
       expect((await store.externalIdentities.findUser(issuer, 'abc'))?.id).toBe(user.id);
       expect(await store.externalIdentities.findUser(issuer, 'ABC')).toBeUndefined();
       expect(await store.externalIdentities.findUser(`${issuer}/`, 'abc')).toBeUndefined();
-      expect(await store.externalIdentities.findUser('https://other.example', 'abc')).toBeUndefined();
+      expect(
+        await store.externalIdentities.findUser('https://other.example', 'abc'),
+      ).toBeUndefined();
     });
 
     it('links one account elsewhere to one person only', async () => {
@@ -40,7 +47,12 @@ for (const factory of storeFactories()) {
       const [a, b] = [await store.users.create(newUser()), await store.users.create(newUser())];
       const issuer = `https://idp-${unique()}.example`;
       await store.externalIdentities.link({ issuer, subject: 'x', userId: a.id, createdAt: NOW });
-      await store.externalIdentities.link({ issuer, subject: 'y', userId: a.id, createdAt: NOW + 1 });
+      await store.externalIdentities.link({
+        issuer,
+        subject: 'y',
+        userId: a.id,
+        createdAt: NOW + 1,
+      });
       expect((await store.externalIdentities.listForUser(a.id)).map((i) => i.subject)).toEqual([
         'x',
         'y',
@@ -57,7 +69,12 @@ for (const factory of storeFactories()) {
     it('forgets a person’s identities with the person', async () => {
       const user = await store.users.create(newUser());
       const issuer = `https://idp-${unique()}.example`;
-      await store.externalIdentities.link({ issuer, subject: 'gone', userId: user.id, createdAt: NOW });
+      await store.externalIdentities.link({
+        issuer,
+        subject: 'gone',
+        userId: user.id,
+        createdAt: NOW,
+      });
       expect(await store.users.delete(user.id)).toBe(true);
       expect(await store.externalIdentities.findUser(issuer, 'gone')).toBeUndefined();
       expect(await store.externalIdentities.listForUser(user.id)).toEqual([]);
