@@ -74,6 +74,8 @@ async function jwksUriOf(entry: TrustedIssuer): Promise<string> {
 class TrustedIssuers {
   private readonly entries: ReadonlyMap<string, TrustedIssuer>;
   private readonly keys = new Map<string, JWTVerifyGetKey>();
+  /** When locating an issuer's keys last failed: not tried again before the cooldown. */
+  private readonly failedAt = new Map<string, number>();
 
   constructor(list: TrustedIssuer[]) {
     this.entries = new Map(list.map((entry) => [entry.issuer, entry]));
@@ -86,7 +88,21 @@ class TrustedIssuers {
   async keysOf(entry: TrustedIssuer): Promise<JWTVerifyGetKey> {
     const known = this.keys.get(entry.issuer);
     if (known) return known;
-    const set = createRemoteJWKSet(new URL(await jwksUriOf(entry)), {
+    // Every exchange with this issuer's tokens would fetch its discovery document again while it
+    // fails; a client sending them must not make us call the issuer at its own pace.
+    const failed = this.failedAt.get(entry.issuer);
+    if (failed !== undefined && Date.now() - failed < KEYS_COOLDOWN_MS) {
+      throw new Error(`locating the keys of ${entry.issuer} failed less than 30 s ago`);
+    }
+    let jwksUri: string;
+    try {
+      jwksUri = await jwksUriOf(entry);
+    } catch (error) {
+      this.failedAt.set(entry.issuer, Date.now());
+      throw error;
+    }
+    this.failedAt.delete(entry.issuer);
+    const set = createRemoteJWKSet(new URL(jwksUri), {
       timeoutDuration: FETCH_TIMEOUT_MS,
       cooldownDuration: KEYS_COOLDOWN_MS,
       cacheMaxAge: KEYS_MAX_AGE_MS,

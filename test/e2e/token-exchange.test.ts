@@ -59,6 +59,8 @@ for (const factory of storeFactories()) {
           TESSERA_TRUSTED_ISSUERS: JSON.stringify([
             { issuer: other.url, audience: frontAtOther.client.id },
             { issuer: idp.issuer, audience: EXTERNAL_AUDIENCE, jwks_uri: idp.jwksUri },
+            // Its discovery document is not found: its keys cannot be located.
+            { issuer: `${idp.issuer}/broken`, audience: EXTERNAL_AUDIENCE },
           ]),
         },
       });
@@ -85,7 +87,7 @@ for (const factory of storeFactories()) {
         redirectUris: [],
         scopes: ['openid', 'profile', 'email', 'orders:read'],
         tokenExchangeSubjectTokenTypes: [ID_TOKEN_TYPE],
-        tokenExchangeTrustedIssuers: [other.url, idp.issuer],
+        tokenExchangeTrustedIssuers: [other.url, idp.issuer, `${idp.issuer}/broken`],
       });
       person = (await makeUser(ctx)).user;
       linked = (await makeUser(ctx)).user;
@@ -248,6 +250,63 @@ for (const factory of storeFactories()) {
         ).toMatchObject({ active: true, sub: person.id, act: { sub: opaque.client.id } });
       });
 
+      it('never gives offline_access: an exchange issues no refresh token', async () => {
+        const wide = await makeClient(ctx, {
+          grantTypes: [TOKEN_EXCHANGE],
+          redirectUris: [],
+          scopes: ['openid', 'offline_access', 'orders:read'],
+        });
+        const tokens = await personTokens();
+        const answer = await exchange(wide, {
+          subject_token: tokens.access_token,
+          subject_token_type: ACCESS_TOKEN_TYPE,
+        });
+        expect(answer.body.scope).toBe('openid orders:read');
+        expectOAuthError(
+          await exchange(wide, {
+            subject_token: tokens.access_token,
+            subject_token_type: ACCESS_TOKEN_TYPE,
+            scope: 'openid offline_access',
+          }),
+          400,
+          'invalid_scope',
+        );
+      });
+
+      it('lets the resource server an exchanged token is for introspect it, and no other', async () => {
+        const billing = await makeClient(ctx, {
+          name: 'Billing API',
+          grantTypes: ['client_credentials'],
+          redirectUris: [],
+          resourceServer: true,
+        });
+        const payroll = await makeClient(ctx, {
+          grantTypes: ['client_credentials'],
+          redirectUris: [],
+          resourceServer: true,
+        });
+        const caller = await makeClient(ctx, {
+          grantTypes: [TOKEN_EXCHANGE],
+          redirectUris: [],
+          scopes: ['orders:read'],
+          accessTokenFormat: 'opaque',
+          tokenExchangeAudiences: [billing.client.id],
+        });
+        const tokens = await personTokens();
+        const answer = await exchange(caller, {
+          subject_token: tokens.access_token,
+          subject_token_type: ACCESS_TOKEN_TYPE,
+          audience: billing.client.id,
+        });
+        const exchanged = answer.body.access_token as string;
+        expect((await introspect(server.url, billing, exchanged)).body).toMatchObject({
+          active: true,
+          aud: billing.client.id,
+          act: { sub: caller.client.id },
+        });
+        expect((await introspect(server.url, payroll, exchanged)).body).toEqual({ active: false });
+      });
+
       it('ends with the person’s grant: revoking the app revokes the exchanged tokens', async () => {
         const user = (await makeUser(ctx)).user;
         const tokens = await personTokens(user);
@@ -361,6 +420,20 @@ for (const factory of storeFactories()) {
           expect(answer.status).toBe(200);
         }
         expect(idp.jwksFetches() - before).toBeLessThanOrEqual(1);
+      });
+
+      it('refuses an ID token whose issuer’s keys cannot be located, and does not ask again at once', async () => {
+        const token = await idp.idToken({ iss: `${idp.issuer}/broken` });
+        const before = idp.requests();
+        for (let i = 0; i < 3; i++) {
+          const answer = await exchange(backend, {
+            subject_token: token,
+            subject_token_type: ID_TOKEN_TYPE,
+          });
+          expectOAuthError(answer, 400, 'invalid_request');
+          expect(answer.body.error_description).toContain('could not be fetched');
+        }
+        expect(idp.requests() - before).toBe(1);
       });
 
       const refusals: [string, () => Promise<string>, string][] = [

@@ -12,6 +12,8 @@ export interface ExternalIssuer {
   jwksUri: string;
   /** How many times its JWKS was fetched. */
   jwksFetches(): number;
+  /** How many requests it answered, whatever they were. */
+  requests(): number;
   /** An ID token signed with its key; `claims` override the defaults (iss, sub, aud, iat, exp). */
   idToken(
     claims: JWTPayload,
@@ -25,8 +27,10 @@ export async function startExternalIssuer(audience: string): Promise<ExternalIss
   const stranger = await generateKeyPair('ES256');
   const jwk = { ...(await exportJWK(own.publicKey)), kid: 'idp-1', alg: 'ES256', use: 'sig' };
   let fetches = 0;
+  let requests = 0;
   let issuer = '';
   const server: Server = createServer((request, response) => {
+    requests += 1;
     response.setHeader('content-type', 'application/json');
     if (request.url === '/.well-known/openid-configuration') {
       response.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks` }));
@@ -44,6 +48,7 @@ export async function startExternalIssuer(audience: string): Promise<ExternalIss
     issuer,
     jwksUri: `${issuer}/jwks`,
     jwksFetches: () => fetches,
+    requests: () => requests,
     async idToken(claims, options = {}) {
       const now = Math.floor(Date.now() / 1000);
       const alg = options.alg ?? 'ES256';

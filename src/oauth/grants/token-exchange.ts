@@ -210,7 +210,7 @@ async function accessTokenSubject(
   return {
     user: active.user,
     // Never wider than the subject token, nor than what this client may ask for.
-    scopes: active.scopes.filter((s) => client.scopes.includes(s)),
+    scopes: active.scopes.filter((s) => client.scopes.includes(s) && s !== 'offline_access'),
     ...(record?.grantId ? { grantId: record.grantId } : {}),
     ...(record?.familyId ? { familyId: record.familyId } : {}),
     sessionId: record?.sessionId ?? active.sessionId ?? null,
@@ -221,6 +221,11 @@ async function accessTokenSubject(
     mayAct: undefined,
   };
 }
+
+/*
+ * offline_access is never given: an exchange issues no refresh token (RFC 8693 §2.2.1 allows one,
+ * but a token for another API should not outlive the one it was made from).
+ */
 
 /**
  * An ID token of a trusted issuer, for the person an admin linked to its `iss` and `sub`. A
