@@ -328,6 +328,26 @@ for (const factory of storeFactories()) {
         );
       });
 
+      it('ends with the app the subject token was issued to: deleting it deletes the exchanged tokens', async () => {
+        const app = await makeClient(ctx, { scopes: ['openid', 'orders:read'] });
+        const tokens = await obtainTokens(server.url, ctx, app, person, {
+          scope: 'openid orders:read',
+        });
+        const answer = await exchange(apiA, {
+          subject_token: tokens.access_token,
+          subject_token_type: ACCESS_TOKEN_TYPE,
+        });
+        const exchanged = answer.body.access_token as string;
+        expect((await introspect(server.url, apiA, exchanged)).body.active).toBe(true);
+        const deleted = await server.app.inject({
+          method: 'DELETE',
+          url: `/admin/api/clients/${app.client.id}`,
+          headers: { 'x-admin-key': ctx.config.adminKey! },
+        });
+        expect(deleted.statusCode).toBe(204);
+        expect((await introspect(server.url, apiA, exchanged)).body).toEqual({ active: false });
+      });
+
       it('ends with the person’s sessions, as the tokens it was made from do', async () => {
         const user = (await makeUser(ctx)).user;
         // Without offline_access the tokens belong to the session they were issued in.

@@ -120,6 +120,11 @@ export function clientStore(db: Kysely<Database>): ClientStore {
       return db.transaction().execute(async (tx) => {
         await tx.deleteFrom('session_clients').where('client_id', '=', id).execute();
         await tx.deleteFrom('tokens').where('client_id', '=', id).execute();
+        // Tokens other clients got by exchanging this client's tokens (RFC 8693) hang on its grants.
+        await tx
+          .deleteFrom('tokens')
+          .where('grant_id', 'in', tx.selectFrom('grants').select('id').where('client_id', '=', id))
+          .execute();
         await tx.deleteFrom('authorization_codes').where('client_id', '=', id).execute();
         await tx.deleteFrom('grants').where('client_id', '=', id).execute();
         const result = await tx.deleteFrom('clients').where('id', '=', id).executeTakeFirst();
