@@ -1,4 +1,5 @@
 import { decodeJwt } from 'jose';
+import * as oauth from 'oauth4webapi';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
@@ -155,6 +156,49 @@ for (const factory of storeFactories()) {
           client_id: apiA.client.id,
           act: { sub: apiA.client.id },
         });
+      });
+
+      it('works with oauth4webapi’s generic token endpoint request, refusals included', async () => {
+        const insecure = { [oauth.allowInsecureRequests]: true };
+        const issuer = new URL(server.url);
+        const as = await oauth.processDiscoveryResponse(
+          issuer,
+          await oauth.discoveryRequest(issuer, insecure),
+        );
+        const client: oauth.Client = { client_id: apiA.client.id };
+        const auth = oauth.ClientSecretBasic(apiA.secret!);
+        const tokens = await personTokens();
+        const request = (parameters: Record<string, string>) =>
+          oauth.genericTokenEndpointRequest(as, client, auth, TOKEN_EXCHANGE, parameters, insecure);
+        const answer = await oauth.processGenericTokenEndpointResponse(
+          as,
+          client,
+          await request({
+            subject_token: tokens.access_token,
+            subject_token_type: ACCESS_TOKEN_TYPE,
+            audience: API_B,
+            scope: 'orders:read',
+          }),
+        );
+        expect(answer).toMatchObject({
+          issued_token_type: ACCESS_TOKEN_TYPE,
+          token_type: 'bearer',
+          scope: 'orders:read',
+        });
+        expect(decodeJwt(answer.access_token)).toMatchObject({ aud: API_B, sub: person.id });
+        const refused = await oauth
+          .processGenericTokenEndpointResponse(
+            as,
+            client,
+            await request({
+              subject_token: tokens.access_token,
+              subject_token_type: ACCESS_TOKEN_TYPE,
+              audience: 'https://api-c.example.com',
+            }),
+          )
+          .catch((error: unknown) => error);
+        expect(refused).toBeInstanceOf(oauth.ResponseBodyError);
+        expect((refused as oauth.ResponseBodyError).error).toBe('invalid_target');
       });
 
       it('keeps the subject token’s scope (within the client’s) when none is asked for', async () => {
