@@ -75,6 +75,7 @@ for this person, from clients allowed that issuer. --unlink removes the link.`,
          [--default-max-age SECONDS] [--require-auth-time]
          [--token-exchange-audience AUD …] [--token-exchange-subject-token-types a,b]
          [--token-exchange-trusted-issuer URL …] [--json]
+         [--dpop-bound-access-tokens] [--default-max-age SECONDS] [--require-auth-time] [--json]
 
 Prints the client_id and, for a confidential client, the client_secret: it is shown
 only once (only its hash is stored).
@@ -84,6 +85,7 @@ only once (only its hash is stored).
   scopes:      default "openid profile email phone address offline_access"
   --resource-server  an API's client: it may introspect the access tokens of every client
                      (issued for the default audience), not only its own
+  --dpop-bound-access-tokens  every token request must carry a DPoP proof (RFC 9449)
   --default-max-age  the max_age of its requests that send none: a sign-in older than this
                      many seconds is asked again, and ID tokens carry auth_time
   --require-auth-time  always put auth_time (the time of the sign-in) in its ID tokens

@@ -42,6 +42,7 @@ export const ClientBody = Type.Object(
       Type.Array(Type.String({ maxLength: 100 }), { maxItems: 5 }),
     ),
     token_exchange_trusted_issuers: Type.Optional(Type.Array(uri, { maxItems: 20 })),
+    dpop_bound_access_tokens: Type.Optional(Type.Boolean()),
     // Seed 003.
     app_name: Type.Optional(Type.String({ maxLength: 100 })),
     contact_email: Type.Optional(Type.String({ maxLength: 254 })),
@@ -98,6 +99,8 @@ export function clientInput(body: ClientBody): ClientInput {
     input.tokenExchangeSubjectTokenTypes = body.token_exchange_subject_token_types;
   if (body.token_exchange_trusted_issuers !== undefined)
     input.tokenExchangeTrustedIssuers = body.token_exchange_trusted_issuers;
+  if (body.dpop_bound_access_tokens !== undefined)
+    input.dpopBoundAccessTokens = body.dpop_bound_access_tokens;
   return input;
 }
 
@@ -130,6 +133,7 @@ export function clientView(client: Client): Record<string, unknown> {
     token_exchange_audiences: client.tokenExchangeAudiences,
     token_exchange_subject_token_types: client.tokenExchangeSubjectTokenTypes,
     token_exchange_trusted_issuers: client.tokenExchangeTrustedIssuers,
+    dpop_bound_access_tokens: client.dpopBoundAccessTokens,
     updated_at: client.updatedAt,
   };
 }

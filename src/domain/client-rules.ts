@@ -71,6 +71,7 @@ export interface ClientInput {
   tokenExchangeAudiences?: string[];
   tokenExchangeSubjectTokenTypes?: string[];
   tokenExchangeTrustedIssuers?: string[];
+  dpopBoundAccessTokens?: boolean;
 }
 
 /** What the rules depend on besides the input. */
@@ -104,6 +105,7 @@ export const CLIENT_DEFAULTS: Omit<ClientMetadata, 'name'> = {
   tokenExchangeAudiences: [],
   tokenExchangeSubjectTokenTypes: [ACCESS_TOKEN_TYPE],
   tokenExchangeTrustedIssuers: [],
+  dpopBoundAccessTokens: false,
 };
 
 /**
@@ -379,6 +381,8 @@ export function resolveClient(
       input.tokenExchangeTrustedIssuers,
     );
   }
+  if (input.dpopBoundAccessTokens !== undefined)
+    next.dpopBoundAccessTokens = Boolean(input.dpopBoundAccessTokens);
   checkAcrossFields(next);
   return next;
 }

@@ -6,7 +6,8 @@ import { RESPONSE_MODES, RESPONSE_TYPES } from './authorize/request.js';
 import { PROMPTS } from './authorize/sign-in-parameters.js';
 import { SUPPORTED_CLAIMS } from './claims.js';
 import { CLIENT_AUTH_METHODS } from './client-auth.js';
-import { enabledGrants } from './grants/index.js';
+import { DPOP_ALGS } from './dpop-algs.js';
+import { offeredGrantTypes } from './grants/index.js';
 import { OIDC_SCOPES } from './scopes.js';
 
 /**
@@ -29,7 +30,7 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
     scopes_supported: [...OIDC_SCOPES],
     response_types_supported: [...RESPONSE_TYPES],
     response_modes_supported: [...RESPONSE_MODES],
-    grant_types_supported: [...enabledGrants(ctx.config).keys()],
+    grant_types_supported: offeredGrantTypes(ctx.config),
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [...JWS_ALGS],
     userinfo_signing_alg_values_supported: [...JWS_ALGS],
@@ -62,6 +63,7 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
     backchannel_logout_supported: true,
     backchannel_logout_session_supported: true,
     frontchannel_logout_supported: false,
+    ...(ctx.config.dpop ? { dpop_signing_alg_values_supported: [...DPOP_ALGS] } : {}),
   };
 }
 

@@ -26,6 +26,11 @@ export interface TokenSubject {
   audience?: string;
   /** Who acts for the subject (RFC 8693 §4.1), for a token issued by token exchange. */
   act?: Actor;
+  /**
+   * The thumbprint of the DPoP key the access token is bound to (RFC 9449 §6): its `cnf.jkt`, or
+   * its record's. Undefined or null: a Bearer token.
+   */
+  jkt?: string | null;
 }
 
 /** The `act` claim of RFC 8693 §4.1: the current actor, and the earlier ones nested inside. */
@@ -76,6 +81,7 @@ export function mintAccessToken(ctx: AppContext, subject: TokenSubject): MintedT
     amr: subject.amr ?? null,
     claims: subject.claims ?? null,
     act: subject.act ? JSON.stringify(subject.act) : null,
+    jkt: subject.jkt ?? null,
     createdAt: now,
     expiresAt: now + ttl,
     familyExpiresAt: null,
@@ -101,6 +107,7 @@ export function mintAccessToken(ctx: AppContext, subject: TokenSubject): MintedT
     exp: now + ttl,
   };
   if (subject.act) claims.act = subject.act;
+  if (subject.jkt) claims.cnf = { jkt: subject.jkt };
   if (subject.user) {
     if (subject.authTime !== undefined) claims.auth_time = subject.authTime;
     if (subject.acr) claims.acr = subject.acr;
@@ -121,10 +128,13 @@ export async function issueAccessToken(
   return { token, expiresIn };
 }
 
-/** Makes a refresh token in `familyId`; the family ends at `familyExpiresAt` whatever the rotations. */
+/**
+ * Makes a refresh token in `familyId`; the family ends at `familyExpiresAt` whatever the
+ * rotations. `refreshJkt`: the DPoP key it is bound to (a public client's, RFC 9449 §5).
+ */
 export function mintRefreshToken(
   ctx: AppContext,
-  subject: TokenSubject & { familyId: string; familyExpiresAt: number },
+  subject: TokenSubject & { familyId: string; familyExpiresAt: number; refreshJkt: string | null },
 ): { token: string; record: TokenRecord } {
   const now = nowSeconds(ctx);
   const token = randomToken(32);
@@ -144,6 +154,7 @@ export function mintRefreshToken(
     amr: subject.amr ?? null,
     claims: subject.claims ?? null,
     act: null,
+    jkt: subject.refreshJkt,
     createdAt: now,
     expiresAt: subject.familyExpiresAt,
     familyExpiresAt: subject.familyExpiresAt,

@@ -23,9 +23,18 @@ export interface ActiveToken {
   claims: string | null;
   /** Who acts for the subject, for a token issued by token exchange (RFC 8693 §4.1). */
   act: Actor | undefined;
+  /** The thumbprint of the DPoP key the token is bound to (RFC 9449 §6), if it is bound. */
+  jkt: string | undefined;
   record: TokenRecord | undefined;
   /** The person, read with the token's record; undefined for a client's own token. */
   user: User | undefined;
+}
+
+/** The `cnf.jkt` of a JWT access token (RFC 9449 §6.1), if it has one. */
+function boundKey(cnf: unknown): string | undefined {
+  if (typeof cnf !== 'object' || cnf === null) return undefined;
+  const jkt = (cnf as { jkt?: unknown }).jkt;
+  return typeof jkt === 'string' ? jkt : undefined;
 }
 
 const looksLikeJwt = (token: string) => token.split('.').length === 3;
@@ -45,6 +54,7 @@ function fromRecord(record: TokenRecord, user: User | undefined): ActiveToken {
     sessionId: record.sessionId ?? undefined,
     claims: record.claims,
     act: actorOf(record.act === null ? undefined : JSON.parse(record.act)),
+    jkt: record.jkt ?? undefined,
     record,
     user,
   };
@@ -107,6 +117,7 @@ async function activeJwt(
     sessionId: typeof claims.sid === 'string' ? claims.sid : undefined,
     claims: record?.claims ?? null,
     act: actorOf(claims.act),
+    jkt: boundKey(claims.cnf),
     record,
     user: found?.user,
   };

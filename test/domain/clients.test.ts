@@ -239,6 +239,7 @@ describe('registering and changing clients', () => {
       amr: null,
       claims: null,
       act: null,
+      jkt: null,
       createdAt: now,
       expiresAt: now + 3600,
       familyExpiresAt: null,

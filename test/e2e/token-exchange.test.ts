@@ -8,6 +8,7 @@ import { findGrantOfUser, revokeGrant } from '../../src/domain/grants.js';
 import { endSessionsOfUser } from '../../src/domain/sessions.js';
 import type { Client, User } from '../../src/store/types.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
+import { dpopKey, makeProof } from '../helpers/dpop.js';
 import { type ExternalIssuer, startExternalIssuer } from '../helpers/external-issuer.js';
 import {
   expectOAuthError,
@@ -292,6 +293,49 @@ for (const factory of storeFactories()) {
         expect(
           (await introspect(server.url, opaque, answer.body.access_token as string)).body,
         ).toMatchObject({ active: true, sub: person.id, act: { sub: opaque.client.id } });
+      });
+
+      it('binds the new token to the key of a DPoP proof, and refuses DPoP-bound tokens as subject or actor', async () => {
+        const key = await dpopKey();
+        const tokenUrl = `${server.url}/token`;
+        const tokens = await personTokens();
+        const auth = `Basic ${Buffer.from(`${apiA.client.id}:${apiA.secret}`).toString('base64')}`;
+        const post = async (form: Record<string, string>) => {
+          const res = await fetch(tokenUrl, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              authorization: auth,
+              dpop: await makeProof(key, { htu: tokenUrl }),
+            },
+            body: new URLSearchParams({ grant_type: TOKEN_EXCHANGE, ...form }),
+          });
+          return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+        };
+        const bound = await post({
+          subject_token: tokens.access_token,
+          subject_token_type: ACCESS_TOKEN_TYPE,
+          scope: 'orders:read',
+        });
+        expect(bound.status).toBe(200);
+        expect(bound.body.token_type).toBe('DPoP');
+        const boundToken = bound.body.access_token as string;
+        expect(decodeJwt(boundToken).cnf).toEqual({ jkt: key.jkt });
+        // Whoever holds a bound token without its key must not get an unbound one for it.
+        const asSubject = await exchange(apiA, {
+          subject_token: boundToken,
+          subject_token_type: ACCESS_TOKEN_TYPE,
+        });
+        expectOAuthError(asSubject, 400, 'invalid_request');
+        expect(asSubject.body.error_description).toContain('DPoP-bound');
+        const asActor = await exchange(apiA, {
+          subject_token: tokens.access_token,
+          subject_token_type: ACCESS_TOKEN_TYPE,
+          actor_token: boundToken,
+          actor_token_type: ACCESS_TOKEN_TYPE,
+        });
+        expectOAuthError(asActor, 400, 'invalid_request');
+        expect(asActor.body.error_description).toContain('DPoP-bound');
       });
 
       it('never gives offline_access: an exchange issues no refresh token', async () => {

@@ -77,6 +77,7 @@ export function newClient(overrides: Partial<NewClient> = {}): NewClient {
     tokenExchangeAudiences: ['https://api.example'],
     tokenExchangeSubjectTokenTypes: ['urn:ietf:params:oauth:token-type:access_token'],
     tokenExchangeTrustedIssuers: [],
+    dpopBoundAccessTokens: true,
     createdAt: NOW,
     ...overrides,
   };
@@ -101,6 +102,7 @@ export function newCode(
     amr: ['pwd', 'otp'],
     claims: '{"userinfo":{"email":{"essential":true}}}',
     sessionExpiresAt: NOW + 3600,
+    dpopJkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs',
     createdAt: NOW,
     expiresAt: NOW + 60,
     consumedAt: null,
@@ -121,6 +123,7 @@ export function newToken(
     sessionId: randomId(),
     scope: 'openid offline_access',
     audience: 'https://api.example',
+    jkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I',
     authTime: NOW - 30,
     acr: 'urn:tessera:pwd',
     amr: ['pwd'],

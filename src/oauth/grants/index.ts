@@ -12,7 +12,12 @@ export const GRANTS: ReadonlyMap<string, Grant> = new Map(
   ),
 );
 
-/** The grants this configuration has on: the token endpoint serves and discovery names only these. */
-export function enabledGrants(config: Config): ReadonlyMap<string, Grant> {
-  return new Map([...GRANTS].filter(([, g]) => g.enabled?.(config) ?? true));
+/** The grant for `grantType`, if the server offers it with this configuration. */
+export function offeredGrant(config: Config, grantType: string): Grant | undefined {
+  const grant = GRANTS.get(grantType);
+  return grant && (grant.enabled?.(config) ?? true) ? grant : undefined;
 }
+
+/** The grant types the server offers with this configuration, for discovery. */
+export const offeredGrantTypes = (config: Config): string[] =>
+  [...GRANTS.values()].filter((g) => g.enabled?.(config) ?? true).map((g) => g.grantType);

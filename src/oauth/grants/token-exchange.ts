@@ -50,7 +50,7 @@ export const tokenExchangeGrant: Grant = {
   ],
   enabled: (config) => config.tokenExchange,
 
-  async handle(ctx: AppContext, client, params) {
+  async handle(ctx: AppContext, client, params, _request, dpop) {
     if (client.type === 'public') {
       throw new UnauthorizedClient(
         'public clients cannot use token exchange: the client must authenticate',
@@ -95,6 +95,8 @@ export const tokenExchangeGrant: Grant = {
       amr: subject.amr ?? null,
       audience,
       act,
+      // A proof with the request binds the new token to its key (RFC 9449), as in every grant.
+      jkt: dpop?.jkt ?? null,
     });
     // The record ties the token to the subject's grant, family and session: revoking any of them
     // revokes this token too, as for the tokens they issued directly.
@@ -107,7 +109,7 @@ export const tokenExchangeGrant: Grant = {
     return {
       access_token: minted.token,
       issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
+      token_type: dpop ? 'DPoP' : 'Bearer',
       expires_in: minted.expiresIn,
       scope: formatScope(scopes),
     };
@@ -199,6 +201,13 @@ async function accessTokenSubject(
       'the subject_token is not an active access token of this server: unknown, expired or revoked',
     );
   }
+  // Exchanging a DPoP-bound token would turn a token usable only with its key into one usable
+  // without: whoever stole it could launder it here.
+  if (active.jkt) {
+    throw new InvalidRequest(
+      'the subject_token is DPoP-bound: it cannot be exchanged for a token without its key',
+    );
+  }
   if (active.userId === undefined) {
     throw new InvalidRequest(
       "the subject_token is a client's own token: token exchange needs a token issued for a person",
@@ -257,6 +266,8 @@ async function actorSub(ctx: AppContext, token: string): Promise<string> {
       'the actor_token is not an active access token of this server: unknown, expired or revoked',
     );
   }
+  if (active.jkt)
+    throw new InvalidRequest('the actor_token is DPoP-bound: it cannot stand for its holder here');
   return active.sub;
 }
 

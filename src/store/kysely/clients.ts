@@ -28,6 +28,7 @@ function toClient(row: Selectable<ClientsTable>): Client {
     tokenExchangeAudiences: list(row.token_exchange_audiences),
     tokenExchangeSubjectTokenTypes: list(row.token_exchange_subject_token_types),
     tokenExchangeTrustedIssuers: list(row.token_exchange_trusted_issuers),
+    dpopBoundAccessTokens: isSet(row.dpop_bound_access_tokens),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -70,6 +71,9 @@ function toColumns(patch: ClientPatch): Partial<ClientsTable> {
   }
   if (patch.tokenExchangeTrustedIssuers !== undefined)
     row.token_exchange_trusted_issuers = JSON.stringify(patch.tokenExchangeTrustedIssuers);
+  if (patch.dpopBoundAccessTokens !== undefined) {
+    row.dpop_bound_access_tokens = flag(patch.dpopBoundAccessTokens);
+  }
   return row;
 }
 

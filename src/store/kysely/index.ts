@@ -142,7 +142,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
     users: userStore(db),
     externalIdentities: externalIdentityStore(db),
     clients: clientStore(db),
-    grants: grantStore(db),
+    grants: grantStore(db, dialect),
     codes: codeStore(db, dialect, group),
     tokens: tokenStore(db, dialect, group),
     sessions: sessionStore(db, dialect),

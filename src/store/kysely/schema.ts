@@ -56,6 +56,7 @@ export interface ClientsTable {
   token_exchange_audiences: string;
   token_exchange_subject_token_types: string;
   token_exchange_trusted_issuers: string;
+  dpop_bound_access_tokens: number;
   created_at: number;
   updated_at: number;
 }
@@ -89,6 +90,7 @@ export interface CodesTable {
   amr: string | null;
   claims: string | null;
   session_expires_at: number | null;
+  dpop_jkt: string | null;
   created_at: number;
   expires_at: number;
   consumed_at: number | null;
@@ -110,6 +112,7 @@ export interface TokensTable {
   amr: string | null;
   claims: string | null;
   act: string | null;
+  jkt: string | null;
   created_at: number;
   expires_at: number;
   family_expires_at: number | null;
@@ -208,6 +211,7 @@ export const TOKEN_COLUMNS = [
   'amr',
   'claims',
   'act',
+  'jkt',
   'created_at',
   'expires_at',
   'family_expires_at',
