@@ -192,6 +192,12 @@ export const settings = {
     max: 600,
     doc: "How old (by its `iat`) a DPoP proof may be, in seconds; a proof may also be up to 5 seconds ahead of this server's clock. Its `jti` is remembered for as long, so it is accepted once.",
   },
+  requirePar: {
+    env: 'TESSERA_REQUIRE_PAR',
+    kind: 'bool',
+    default: 'false',
+    doc: 'Require pushed authorization requests (RFC 9126) from every client: /authorize then refuses any request that does not carry a `request_uri` from /par. Per client: `require_pushed_authorization_requests`.',
+  },
   sessionTtl: {
     env: 'TESSERA_SESSION_TTL',
     kind: 'int',

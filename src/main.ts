@@ -72,10 +72,9 @@ for this person, from clients allowed that issuer. --unlink removes the link.`,
          [--post-logout-redirect-uri URL …] [--backchannel-logout-uri URL]
          [--id-token-alg RS256|ES256|EdDSA] [--userinfo-alg RS256|ES256|EdDSA]
          [--first-party] [--require-pkce] [--opaque-access-tokens] [--resource-server]
-         [--default-max-age SECONDS] [--require-auth-time]
+         [--dpop-bound-access-tokens] [--default-max-age SECONDS] [--require-auth-time] [--require-par]
          [--token-exchange-audience AUD …] [--token-exchange-subject-token-types a,b]
          [--token-exchange-trusted-issuer URL …] [--json]
-         [--dpop-bound-access-tokens] [--default-max-age SECONDS] [--require-auth-time] [--json]
 
 Prints the client_id and, for a confidential client, the client_secret: it is shown
 only once (only its hash is stored).
@@ -93,7 +92,8 @@ only once (only its hash is stored).
   --token-exchange-subject-token-types  the subject token types it may exchange (default
                      urn:ietf:params:oauth:token-type:access_token; also ...:id_token)
   --token-exchange-trusted-issuer  a TESSERA_TRUSTED_ISSUERS issuer whose ID tokens it may
-                     exchange`,
+                     exchange
+  --require-par  its authorization requests must be pushed to /par first (RFC 9126)`,
     load: async () => (await import('./cli/client.js')).clientCreate,
   },
   'client list': {

@@ -43,6 +43,7 @@ export const ClientBody = Type.Object(
     ),
     token_exchange_trusted_issuers: Type.Optional(Type.Array(uri, { maxItems: 20 })),
     dpop_bound_access_tokens: Type.Optional(Type.Boolean()),
+    require_pushed_authorization_requests: Type.Optional(Type.Boolean()),
     // Seed 003.
     app_name: Type.Optional(Type.String({ maxLength: 100 })),
     contact_email: Type.Optional(Type.String({ maxLength: 254 })),
@@ -101,6 +102,8 @@ export function clientInput(body: ClientBody): ClientInput {
     input.tokenExchangeTrustedIssuers = body.token_exchange_trusted_issuers;
   if (body.dpop_bound_access_tokens !== undefined)
     input.dpopBoundAccessTokens = body.dpop_bound_access_tokens;
+  if (body.require_pushed_authorization_requests !== undefined)
+    input.requirePushedAuthorizationRequests = body.require_pushed_authorization_requests;
   return input;
 }
 
@@ -134,6 +137,7 @@ export function clientView(client: Client): Record<string, unknown> {
     token_exchange_subject_token_types: client.tokenExchangeSubjectTokenTypes,
     token_exchange_trusted_issuers: client.tokenExchangeTrustedIssuers,
     dpop_bound_access_tokens: client.dpopBoundAccessTokens,
+    require_pushed_authorization_requests: client.requirePushedAuthorizationRequests,
     updated_at: client.updatedAt,
   };
 }

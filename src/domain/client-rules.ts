@@ -72,6 +72,7 @@ export interface ClientInput {
   tokenExchangeSubjectTokenTypes?: string[];
   tokenExchangeTrustedIssuers?: string[];
   dpopBoundAccessTokens?: boolean;
+  requirePushedAuthorizationRequests?: boolean;
 }
 
 /** What the rules depend on besides the input. */
@@ -106,6 +107,7 @@ export const CLIENT_DEFAULTS: Omit<ClientMetadata, 'name'> = {
   tokenExchangeSubjectTokenTypes: [ACCESS_TOKEN_TYPE],
   tokenExchangeTrustedIssuers: [],
   dpopBoundAccessTokens: false,
+  requirePushedAuthorizationRequests: false,
 };
 
 /**
@@ -383,6 +385,9 @@ export function resolveClient(
   }
   if (input.dpopBoundAccessTokens !== undefined)
     next.dpopBoundAccessTokens = Boolean(input.dpopBoundAccessTokens);
+  if (input.requirePushedAuthorizationRequests !== undefined) {
+    next.requirePushedAuthorizationRequests = Boolean(input.requirePushedAuthorizationRequests);
+  }
   checkAcrossFields(next);
   return next;
 }

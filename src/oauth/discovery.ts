@@ -27,6 +27,9 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
     revocation_endpoint: `${issuer}/revoke`,
     introspection_endpoint: `${issuer}/introspect`,
     end_session_endpoint: `${issuer}/logout`,
+    pushed_authorization_request_endpoint: `${issuer}/par`,
+    // RFC 9126 §5: the server-wide setting; a client's own is in its registration (§6).
+    require_pushed_authorization_requests: ctx.config.requirePar,
     scopes_supported: [...OIDC_SCOPES],
     response_types_supported: [...RESPONSE_TYPES],
     response_modes_supported: [...RESPONSE_MODES],
@@ -53,6 +56,8 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
     ],
     claims_parameter_supported: true,
     request_parameter_supported: false,
+    // OpenID Connect Discovery's request_uri is a request object by reference, which is not
+    // supported; the request_uri of PAR is advertised by pushed_authorization_request_endpoint.
     request_uri_parameter_supported: false,
     require_request_uri_registration: false,
     authorization_response_iss_parameter_supported: true,

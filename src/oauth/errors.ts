@@ -134,6 +134,17 @@ export class RequestUriNotSupported extends OAuthError {
   }
 }
 
+/**
+ * A request_uri from /par that is unknown, expired, used or another client's (RFC 9126 §4; the
+ * code is RFC 9101's): the redirect URI it would name cannot be trusted, so it is shown as a page.
+ */
+export class InvalidRequestUri extends OAuthError {
+  constructor(description: string) {
+    super('invalid_request_uri', description);
+    this.redirectable = false;
+  }
+}
+
 /** A bearer token that is missing, malformed, expired or revoked (RFC 6750 §3.1). */
 export class InvalidToken extends OAuthError {
   constructor(description: string, options?: { cause?: unknown }) {

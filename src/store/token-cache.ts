@@ -93,6 +93,8 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   tokens: ['save', 'saveAll', 'rotate'],
   sessions: ['create', 'touch', 'addClient'],
   markers: ['use'],
+  // Pushed authorization requests are kept by no cache.
+  pushedRequests: ['save', 'start', 'resume', 'finish'],
   audit: ['record'],
 };
 
@@ -145,6 +147,7 @@ export function withTokenCache(
     'sessions',
     'keys',
     'markers',
+    'pushedRequests',
     'audit',
   ] as const;
   const wrapped = guarded(store, [], clear);

@@ -75,6 +75,8 @@ export interface Client {
   /** First-party clients skip the consent page. */
   firstParty: boolean;
   requirePkce: boolean;
+  /** Its authorization requests must come through /par (RFC 9126 §5): /authorize refuses others. */
+  requirePushedAuthorizationRequests: boolean;
   /**
    * A resource server: it may introspect access tokens issued for the default audience (the
    * issuer), besides its own. Other clients introspect only their own tokens.
@@ -449,6 +451,52 @@ export interface MarkerStore {
   use(id: string, expiresAt: number): Promise<boolean>;
 }
 
+/**
+ * An authorization request a client pushed to /par (RFC 9126), stored until the browser brings its
+ * request_uri to /authorize. `expiresAt` is the last moment it may be started; once started, the
+ * time until which the person's own flow (sign-in, consent) may still resume and finish it.
+ */
+export interface PushedRequest {
+  /** SHA-256 of the random part of the request_uri. */
+  id: string;
+  clientId: string;
+  /** The authorization parameters as pushed (only those /authorize reads). */
+  parameters: Record<string, string>;
+  createdAt: number;
+  expiresAt: number;
+  /** When /authorize first read it: from then on it cannot be started again. */
+  startedAt: number | null;
+  /** When it issued its code (or was denied): from then on it cannot be resumed either. */
+  finishedAt: number | null;
+}
+
+export type PushedRequestResult =
+  | { status: 'ok'; request: PushedRequest }
+  /** Started before (for `start`), or finished (for `resume`). */
+  | { status: 'used' }
+  | { status: 'expired' }
+  /** Pushed by another client than the one named: left as it was. */
+  | { status: 'other_client' }
+  | { status: 'missing' };
+
+export interface PushedRequestStore {
+  save(request: PushedRequest): Promise<void>;
+  /**
+   * Marks the request started and returns it, exactly once (an atomic update), if `clientId`
+   * pushed it and it has not expired; from then on it lives until `resumeUntil`.
+   */
+  start(
+    id: string,
+    clientId: string,
+    now: number,
+    resumeUntil: number,
+  ): Promise<PushedRequestResult>;
+  /** A started, unfinished and unexpired request of `clientId`; changes nothing. */
+  resume(id: string, clientId: string, now: number): Promise<PushedRequestResult>;
+  /** Marks a started request finished; true only for the one call that did. */
+  finish(id: string, now: number): Promise<boolean>;
+}
+
 export interface AuditStore {
   record(event: NewAuditEvent): Promise<void>;
   list(options: { limit: number; userId?: string }): Promise<AuditEvent[]>;
@@ -460,6 +508,7 @@ export interface PurgeCounts {
   sessions: number;
   keys: number;
   markers: number;
+  pushedRequests: number;
   audit: number;
 }
 
@@ -499,6 +548,7 @@ export interface Store {
   sessions: SessionStore;
   keys: KeyStore;
   markers: MarkerStore;
+  pushedRequests: PushedRequestStore;
   audit: AuditStore;
   /**
    * Throws when the database cannot serve requests: cannot be reached, or (SQLite)

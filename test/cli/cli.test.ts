@@ -414,14 +414,23 @@ describe('tessera CLI', () => {
       '--default-max-age',
       '3600',
       '--require-auth-time',
+      '--require-par',
       '--json',
     ]);
     expect(made.code, made.stderr).toBe(0);
     const body = JSON.parse(made.stdout);
-    expect(body).toMatchObject({ default_max_age: 3600, require_auth_time: true });
+    expect(body).toMatchObject({
+      default_max_age: 3600,
+      require_auth_time: true,
+      require_pushed_authorization_requests: true,
+    });
     await withStore(async (store) => {
       const client = await store.clients.findById(body.client_id);
-      expect(client).toMatchObject({ defaultMaxAge: 3600, requireAuthTime: true });
+      expect(client).toMatchObject({
+        defaultMaxAge: 3600,
+        requireAuthTime: true,
+        requirePushedAuthorizationRequests: true,
+      });
     });
 
     const plain = JSON.parse(
@@ -437,7 +446,11 @@ describe('tessera CLI', () => {
         ])
       ).stdout,
     );
-    expect(plain).toMatchObject({ default_max_age: null, require_auth_time: false });
+    expect(plain).toMatchObject({
+      default_max_age: null,
+      require_auth_time: false,
+      require_pushed_authorization_requests: false,
+    });
 
     for (const [value, says] of [
       ['1h', '--default-max-age must be a whole number of seconds'],

@@ -78,6 +78,7 @@ export function newClient(overrides: Partial<NewClient> = {}): NewClient {
     tokenExchangeSubjectTokenTypes: ['urn:ietf:params:oauth:token-type:access_token'],
     tokenExchangeTrustedIssuers: [],
     dpopBoundAccessTokens: true,
+    requirePushedAuthorizationRequests: true,
     createdAt: NOW,
     ...overrides,
   };

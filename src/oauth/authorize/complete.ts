@@ -7,6 +7,7 @@ import type { Grant, Session, User } from '../../store/types.js';
 import { releasedClaimNames } from '../claims.js';
 import { issueAccessToken, issueIdToken } from '../issue.js';
 import { scopesToIssue } from './incremental.js';
+import { finishPushedRequest } from './pushed.js';
 import type { AuthorizationRequest } from './request.js';
 
 /**
@@ -42,6 +43,8 @@ export async function completeAuthorization(
   session: Session,
   grant: Grant,
 ): Promise<Record<string, string>> {
+  // One code per pushed request: whichever of its round trips comes first finishes it.
+  if (request.pushed !== undefined) await finishPushedRequest(ctx, request.pushed);
   const now = nowSeconds(ctx);
   const scopes = scopesToIssue(request, grant);
   const acr = sessionAcr(session);

@@ -12,6 +12,7 @@ import {
   loginRedirect,
   openInteraction,
 } from './interaction.js';
+import { finishPushedRequest } from './pushed.js';
 import { sendAuthorizationError, sendAuthorizationResponse } from './respond.js';
 import {
   consentAndComplete,
@@ -104,11 +105,15 @@ async function decide(
   browser.checkForm(httpRequest);
   const form = bodyParams(httpRequest.body);
   const { signedIn, opened } = await openAnswer(ctx, httpRequest, browser, 'consent', form);
-  const { target, request, error } = await validate(ctx, opened.params);
+  const { target, request, error } = await validate(ctx, opened.params, 'resume');
   const send = (e: OAuthError) =>
     sendAuthorizationError(httpRequest, reply, views, ctx.config.issuer, target!, e);
   if (error || !request) return send(error!);
-  if (form.decision !== 'allow') return send(new AccessDenied('the end-user denied the request'));
+  if (form.decision !== 'allow') {
+    // A pushed request is answered by a denial too: it cannot be started or resumed again.
+    if (request.pushed !== undefined) await finishPushedRequest(ctx, request.pushed);
+    return send(new AccessDenied('the end-user denied the request'));
+  }
   try {
     const { user, session } = signedIn;
     const decision = await answerDecision(ctx, request, session, opened.fresh);
@@ -149,7 +154,7 @@ async function chooseAccount(
     throw new InvalidRequest('choice must be "continue" or "other"');
   }
   const { signedIn, opened } = await openAnswer(ctx, httpRequest, browser, 'select-account', form);
-  const { target, request, error } = await validate(ctx, opened.params);
+  const { target, request, error } = await validate(ctx, opened.params, 'resume');
   const send = (e: OAuthError) =>
     sendAuthorizationError(httpRequest, reply, views, ctx.config.issuer, target!, e);
   if (error || !request) return send(error!);

@@ -37,19 +37,32 @@ export function loginMarker(ctx: AppContext, request: AuthorizationRequest): str
   return `${body}.${sign(ctx, 'login', `${body}.${requestDigest(request.raw)}`)}`;
 }
 
-/** The time and id of a marker made for this very request and still fresh, or undefined. */
+/** The time and id of a marker made for the request of these `raw` parameters and still fresh, or undefined. */
 function openMarker(
   ctx: AppContext,
-  request: AuthorizationRequest,
+  raw: Record<string, string>,
   marker: unknown,
 ): { time: number; id: string } | undefined {
   if (typeof marker !== 'string' || marker.length > 200) return undefined;
   const [time, id, sig, extra] = marker.split('.');
   if (!time || !id || !sig || extra !== undefined || !/^\d{1,12}$/.test(time)) return undefined;
-  const expected = sign(ctx, 'login', `${time}.${id}.${requestDigest(request.raw)}`);
+  const expected = sign(ctx, 'login', `${time}.${id}.${requestDigest(raw)}`);
   if (!safeEqual(sig, expected)) return undefined;
   const made = Number(time);
   return nowSeconds(ctx) - made <= MARKER_TTL ? { time: made, id } : undefined;
+}
+
+/**
+ * Whether `marker` is one our sign-in redirect made for the request of these `raw` parameters and
+ * still fresh: the browser is coming back from signing in for it. Spends nothing (loginDecision
+ * does); pushed.ts lets only such a return resume a pushed request.
+ */
+export function returnsFromSignIn(
+  ctx: AppContext,
+  raw: Record<string, string>,
+  marker: unknown,
+): boolean {
+  return openMarker(ctx, raw, marker) !== undefined;
 }
 
 /**
@@ -118,7 +131,7 @@ export async function loginDecision(
     throw new InvalidRequest('id_token_hint is not an ID token this server issued to this client');
   }
   if (!session) return { kind: 'sign-in' };
-  const marker = openMarker(ctx, request, rawMarker);
+  const marker = openMarker(ctx, request.raw, rawMarker);
   if (
     marker &&
     session.authTime >= marker.time &&

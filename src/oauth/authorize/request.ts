@@ -87,8 +87,13 @@ export interface AuthorizationRequest extends ResponseTarget {
   claims: string | undefined;
   /** The names `claims` asks for: each is shown on the consent page unless a scope covers it. */
   claimNames: string[];
-  /** The parameters as received, to resume the request after sign-in or consent. */
+  /**
+   * The parameters as received, to resume the request after sign-in or consent; for a pushed
+   * request, only `client_id` and `request_uri` (the rest stays on the server, pushed.ts).
+   */
   raw: Record<string, string>;
+  /** The id of the pushed request (RFC 9126) this came from, finished when it is answered. */
+  pushed: string | undefined;
 }
 
 const IMPLICIT = new Set(['token', 'id_token', 'id_token token', 'token id_token']);
@@ -225,7 +230,7 @@ export function checkParameters(
   responseType: ResponseType,
 ): Omit<
   AuthorizationRequest,
-  keyof ResponseTarget | 'client' | 'redirectUriAsSent' | 'responseType' | 'raw'
+  keyof ResponseTarget | 'client' | 'redirectUriAsSent' | 'responseType' | 'raw' | 'pushed'
 > {
   if (param(params, 'request') !== undefined)
     throw new RequestNotSupported('request objects are not supported');

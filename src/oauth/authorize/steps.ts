@@ -8,7 +8,13 @@ import type { AppContext } from '../../context.js';
 import type { Grant } from '../../store/types.js';
 import type { SignedIn } from '../browser.js';
 import { CLAIM_DESCRIPTIONS } from '../claims.js';
-import { ConsentRequired, InteractionRequired, LoginRequired, OAuthError } from '../errors.js';
+import {
+  ConsentRequired,
+  InteractionRequired,
+  InvalidRequest,
+  LoginRequired,
+  OAuthError,
+} from '../errors.js';
 import { param, type RawParams } from '../params.js';
 import { SCOPE_DESCRIPTIONS } from '../scopes.js';
 import type { ProtocolViews } from '../views.js';
@@ -20,6 +26,7 @@ import {
   loginRedirect,
   sealInteraction,
 } from './interaction.js';
+import { pushRequired, readPushed } from './pushed.js';
 import {
   type AuthorizationRequest,
   checkParameters,
@@ -32,12 +39,26 @@ import {
 } from './request.js';
 import { sendAuthorizationResponse } from './respond.js';
 
-/** Validates the request step by step; errors after the redirect URI is known carry their target. */
+/**
+ * How a request reaches validate(): `start` at /authorize; `resume` from a page's answer (consent,
+ * account choice), which continues a request already started; `push` at /par, which checks what
+ * /authorize would before it stores the request (RFC 9126 §2.1).
+ */
+export type Arrival = 'start' | 'resume' | 'push';
+
+/**
+ * Validates the request step by step; errors after the redirect URI is known carry their target.
+ * A pushed request's parameters are read from the store instead of `params` (pushed.ts).
+ */
 export async function validate(
   ctx: AppContext,
-  params: RawParams,
+  query: RawParams,
+  arrival: Arrival = 'start',
 ): Promise<{ target?: ResponseTarget; request?: AuthorizationRequest; error?: OAuthError }> {
-  const client = await loadClient(ctx, params);
+  const client = await loadClient(ctx, query);
+  const pushed = arrival === 'push' ? undefined : await readPushed(ctx, client, query, arrival);
+  // RFC 9126 §4: a pushed request's parameters, and nothing the query adds or overrides.
+  const params = pushed?.parameters ?? query;
   const { redirectUri, asSent } = checkRedirectUri(client, params);
   let target: ResponseTarget = {
     redirectUri,
@@ -47,6 +68,13 @@ export async function validate(
   try {
     // Read as every other parameter (once, bounded); an unusable state is not echoed back.
     target = { ...target, state: param(params, 'state') };
+    if (!pushed && arrival !== 'push' && pushRequired(ctx, client)) {
+      throw new InvalidRequest(
+        ctx.config.requirePar
+          ? 'pushed authorization requests are required: push the request to /par first (RFC 9126) and send only client_id and request_uri here'
+          : 'this client must push its authorization requests to /par first (RFC 9126) and send only client_id and request_uri here',
+      );
+    }
     const { responseType, responseMode } = checkResponseType(client, params);
     target = { ...target, responseMode };
     const rest = checkParameters(ctx, client, params, responseType);
@@ -56,7 +84,8 @@ export async function validate(
       client,
       redirectUriAsSent: asSent,
       responseType,
-      raw: rawParams(params),
+      raw: pushed?.raw ?? rawParams(params),
+      pushed: pushed?.id,
     };
     return { target, request };
   } catch (error) {

@@ -29,6 +29,7 @@ function toClient(row: Selectable<ClientsTable>): Client {
     tokenExchangeSubjectTokenTypes: list(row.token_exchange_subject_token_types),
     tokenExchangeTrustedIssuers: list(row.token_exchange_trusted_issuers),
     dpopBoundAccessTokens: isSet(row.dpop_bound_access_tokens),
+    requirePushedAuthorizationRequests: isSet(row.require_pushed_authorization_requests),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -73,6 +74,9 @@ function toColumns(patch: ClientPatch): Partial<ClientsTable> {
     row.token_exchange_trusted_issuers = JSON.stringify(patch.tokenExchangeTrustedIssuers);
   if (patch.dpopBoundAccessTokens !== undefined) {
     row.dpop_bound_access_tokens = flag(patch.dpopBoundAccessTokens);
+  }
+  if (patch.requirePushedAuthorizationRequests !== undefined) {
+    row.require_pushed_authorization_requests = flag(patch.requirePushedAuthorizationRequests);
   }
   return row;
 }
@@ -130,6 +134,7 @@ export function clientStore(db: Kysely<Database>): ClientStore {
           .where('grant_id', 'in', tx.selectFrom('grants').select('id').where('client_id', '=', id))
           .execute();
         await tx.deleteFrom('authorization_codes').where('client_id', '=', id).execute();
+        await tx.deleteFrom('pushed_requests').where('client_id', '=', id).execute();
         await tx.deleteFrom('grants').where('client_id', '=', id).execute();
         const result = await tx.deleteFrom('clients').where('id', '=', id).executeTakeFirst();
         return result.numDeletedRows > 0n;

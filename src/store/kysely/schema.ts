@@ -57,6 +57,7 @@ export interface ClientsTable {
   token_exchange_subject_token_types: string;
   token_exchange_trusted_issuers: string;
   dpop_bound_access_tokens: number;
+  require_pushed_authorization_requests: number;
   created_at: number;
   updated_at: number;
 }
@@ -167,6 +168,17 @@ export interface UsedMarkersTable {
   expires_at: number;
 }
 
+export interface PushedRequestsTable {
+  id: string;
+  client_id: string;
+  /** The pushed parameters, a JSON object of strings. */
+  parameters: string;
+  created_at: number;
+  expires_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
 export interface LocksTable {
   name: string;
   taken_at: number;
@@ -191,6 +203,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   audit_events: AuditEventsTable;
   used_markers: UsedMarkersTable;
+  pushed_requests: PushedRequestsTable;
   locks: LocksTable;
 }
 
