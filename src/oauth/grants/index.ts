@@ -3,14 +3,18 @@ import { authorizationCodeGrant } from './authorization-code.js';
 import { clientCredentialsGrant } from './client-credentials.js';
 import { deviceCodeGrant } from './device-code.js';
 import { refreshTokenGrant } from './refresh-token.js';
+import { tokenExchangeGrant } from './token-exchange.js';
 import type { Grant } from './types.js';
 
 /** Every grant the token endpoint supports, by grant_type. A new grant is one more module here. */
 export const GRANTS: ReadonlyMap<string, Grant> = new Map(
-  [authorizationCodeGrant, refreshTokenGrant, clientCredentialsGrant, deviceCodeGrant].map((g) => [
-    g.grantType,
-    g,
-  ]),
+  [
+    authorizationCodeGrant,
+    refreshTokenGrant,
+    clientCredentialsGrant,
+    tokenExchangeGrant,
+    deviceCodeGrant,
+  ].map((g) => [g.grantType, g]),
 );
 
 /** The grant for `grantType`, if the server offers it with this configuration. */

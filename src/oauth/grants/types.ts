@@ -14,6 +14,8 @@ export interface TokenResponse {
   scope: string;
   refresh_token?: string;
   id_token?: string;
+  /** RFC 8693 §2.2.1: the type of the token issued by a token exchange. */
+  issued_token_type?: string;
 }
 
 /** One grant type of the token endpoint; the endpoint dispatches on `grantType` through a map. */
