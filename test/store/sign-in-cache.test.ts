@@ -152,6 +152,7 @@ for (const factory of storeFactories()) {
         'deviceCodes.recordPoll',
         'deviceCodes.redeem',
         'deviceCodes.save',
+        'externalIdentities.link',
         'grants.touch',
         'markers.use',
         'pushedRequests.finish',
