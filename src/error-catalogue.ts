@@ -159,6 +159,27 @@ export const ERRORS = {
       'The access token is valid but lacks the scope the endpoint needs (`openid` for /userinfo); `WWW-Authenticate` names it.',
     surfaces: { oauth: [403] },
   },
+  invalid_dpop_proof: {
+    status: 400,
+    spec: 'RFC 9449 §5, §7.1',
+    description:
+      'The DPoP proof is missing where one is needed, or fails a check of RFC 9449 §4.3 (more than one, not a JWT, wrong `typ`, an algorithm that is not asymmetric or not supported, a private or missing `jwk`, a bad signature, `htm` or `htu` not this request, `iat` too old or ahead, a `jti` already used, `ath` not the hash of the access token), and `error_description` says which.',
+    notes: {
+      oauth:
+        '401 at /userinfo, with `WWW-Authenticate: DPoP error="invalid_dpop_proof"` (RFC 9449 §7.1).',
+    },
+    surfaces: { oauth: [400, 401] },
+  },
+  use_dpop_nonce: {
+    status: 400,
+    spec: 'RFC 9449 §8, §9',
+    description:
+      'The server requires a nonce in DPoP proofs (`TESSERA_DPOP_NONCE=on`) and the proof had none, or an old one: make the proof again with the nonce of the `DPoP-Nonce` response header.',
+    notes: {
+      oauth: '401 at /userinfo, with `WWW-Authenticate: DPoP error="use_dpop_nonce"`.',
+    },
+    surfaces: { oauth: [400, 401] },
+  },
   unauthorized: {
     status: 401,
     description:

@@ -37,6 +37,7 @@ export const ClientBody = Type.Object(
     first_party: Type.Optional(Type.Boolean()),
     require_pkce: Type.Optional(Type.Boolean()),
     resource_server: Type.Optional(Type.Boolean()),
+    dpop_bound_access_tokens: Type.Optional(Type.Boolean()),
     require_pushed_authorization_requests: Type.Optional(Type.Boolean()),
     // Seed 003.
     app_name: Type.Optional(Type.String({ maxLength: 100 })),
@@ -88,6 +89,8 @@ export function clientInput(body: ClientBody): ClientInput {
   if (body.first_party !== undefined) input.firstParty = body.first_party;
   if (body.require_pkce !== undefined) input.requirePkce = body.require_pkce;
   if (body.resource_server !== undefined) input.resourceServer = body.resource_server;
+  if (body.dpop_bound_access_tokens !== undefined)
+    input.dpopBoundAccessTokens = body.dpop_bound_access_tokens;
   if (body.require_pushed_authorization_requests !== undefined)
     input.requirePushedAuthorizationRequests = body.require_pushed_authorization_requests;
   return input;
@@ -119,6 +122,7 @@ export function clientView(client: Client): Record<string, unknown> {
     first_party: client.firstParty,
     require_pkce: client.requirePkce,
     resource_server: client.resourceServer,
+    dpop_bound_access_tokens: client.dpopBoundAccessTokens,
     require_pushed_authorization_requests: client.requirePushedAuthorizationRequests,
     updated_at: client.updatedAt,
   };

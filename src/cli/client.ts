@@ -18,6 +18,7 @@ const FLAGS: Record<string, string> = {
   id_token_signed_response_alg: '--id-token-alg',
   userinfo_signed_response_alg: '--userinfo-alg',
   resource_server: '--resource-server',
+  dpop_bound_access_tokens: '--dpop-bound-access-tokens',
   default_max_age: '--default-max-age',
   require_auth_time: '--require-auth-time',
   require_pushed_authorization_requests: '--require-par',
@@ -55,6 +56,7 @@ export async function clientCreate(argv: string[]): Promise<void> {
       'require-pkce': { type: 'boolean', default: false },
       'opaque-access-tokens': { type: 'boolean', default: false },
       'resource-server': { type: 'boolean', default: false },
+      'dpop-bound-access-tokens': { type: 'boolean', default: false },
       'default-max-age': { type: 'string' },
       'require-auth-time': { type: 'boolean', default: false },
       'require-par': { type: 'boolean', default: false },
@@ -84,6 +86,7 @@ export async function clientCreate(argv: string[]): Promise<void> {
   if (values['userinfo-alg']) input.userinfoSignedResponseAlg = values['userinfo-alg'];
   if (values['opaque-access-tokens']) input.accessTokenFormat = 'opaque';
   if (values['resource-server']) input.resourceServer = true;
+  if (values['dpop-bound-access-tokens']) input.dpopBoundAccessTokens = true;
   if (values['require-auth-time']) input.requireAuthTime = true;
   if (values['require-par']) input.requirePushedAuthorizationRequests = true;
   const maxAge = values['default-max-age'];

@@ -56,6 +56,7 @@ export interface ClientInput {
   firstParty?: boolean;
   requirePkce?: boolean;
   resourceServer?: boolean;
+  dpopBoundAccessTokens?: boolean;
   requirePushedAuthorizationRequests?: boolean;
 }
 
@@ -87,6 +88,7 @@ export const CLIENT_DEFAULTS: Omit<ClientMetadata, 'name'> = {
   firstParty: false,
   requirePkce: false,
   resourceServer: false,
+  dpopBoundAccessTokens: false,
   requirePushedAuthorizationRequests: false,
 };
 
@@ -344,6 +346,8 @@ export function resolveClient(
   if (input.firstParty !== undefined) next.firstParty = Boolean(input.firstParty);
   if (input.requirePkce !== undefined) next.requirePkce = Boolean(input.requirePkce);
   if (input.resourceServer !== undefined) next.resourceServer = Boolean(input.resourceServer);
+  if (input.dpopBoundAccessTokens !== undefined)
+    next.dpopBoundAccessTokens = Boolean(input.dpopBoundAccessTokens);
   if (input.requirePushedAuthorizationRequests !== undefined) {
     next.requirePushedAuthorizationRequests = Boolean(input.requirePushedAuthorizationRequests);
   }

@@ -6,6 +6,7 @@ import { RESPONSE_MODES, RESPONSE_TYPES } from './authorize/request.js';
 import { PROMPTS } from './authorize/sign-in-parameters.js';
 import { SUPPORTED_CLAIMS } from './claims.js';
 import { CLIENT_AUTH_METHODS } from './client-auth.js';
+import { DPOP_ALGS } from './dpop-algs.js';
 import { GRANTS } from './grants/index.js';
 import { OIDC_SCOPES } from './scopes.js';
 
@@ -67,6 +68,7 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
     backchannel_logout_supported: true,
     backchannel_logout_session_supported: true,
     frontchannel_logout_supported: false,
+    ...(ctx.config.dpop ? { dpop_signing_alg_values_supported: [...DPOP_ALGS] } : {}),
   };
 }
 

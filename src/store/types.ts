@@ -82,6 +82,8 @@ export interface Client {
    * issuer), besides its own. Other clients introspect only their own tokens.
    */
   resourceServer: boolean;
+  /** RFC 9449 §5.2: every token request of this client must carry a DPoP proof. */
+  dpopBoundAccessTokens: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -127,6 +129,8 @@ export interface AuthorizationCode {
   claims: string | null;
   /** When the session the code was issued in ends: session-bound refresh tokens end with it. */
   sessionExpiresAt: number | null;
+  /** RFC 9449 §10: the thumbprint of the key the token request must prove (`dpop_jkt`). */
+  dpopJkt: string | null;
   createdAt: number;
   expiresAt: number;
   consumedAt: number | null;
@@ -159,6 +163,8 @@ export interface TokenRecord {
   acr: string | null;
   amr: string[] | null;
   claims: string | null;
+  /** The thumbprint of the DPoP key the token is bound to (RFC 9449 §6); null when unbound. */
+  jkt: string | null;
   createdAt: number;
   expiresAt: number;
   /** The absolute end of a refresh token family. */
@@ -291,6 +297,20 @@ export interface GrantStore {
     now: number,
     claims?: string[],
   ): Promise<Grant>;
+  /**
+   * Changes the grant of `userId` to `clientId` as `change` says, in one step that reads the
+   * grant from the database itself (never a cache) with the row locked, so that two consents at
+   * once, on any instances, each change what the other wrote. `change` gets the grant as stored
+   * (undefined when there is none) and returns its new scopes and claims, or undefined to leave
+   * it as it is; it may be called again, with the grant a concurrent consent created, and only
+   * its last answer counts. Answers the grant as stored afterwards (undefined when there is none).
+   */
+  change(
+    userId: string,
+    clientId: string,
+    now: number,
+    change: (current: Grant | undefined) => { scopes: string[]; claims: string[] } | undefined,
+  ): Promise<Grant | undefined>;
   /** Moves "last used" on; a store may skip writes less than a minute after its last one. */
   touch(id: string, now: number): Promise<void>;
   listForUser(userId: string): Promise<GrantWithClient[]>;

@@ -323,6 +323,7 @@ describe('tessera CLI', () => {
       '--id-token-alg',
       'ES256',
       '--opaque-access-tokens',
+      '--dpop-bound-access-tokens',
       '--json',
     ]);
     expect(json.code).toBe(0);
@@ -334,6 +335,7 @@ describe('tessera CLI', () => {
       token_endpoint_auth_method: 'client_secret_post',
       id_token_signed_response_alg: 'ES256',
       access_token_format: 'opaque',
+      dpop_bound_access_tokens: true,
     });
     expect(body.client_secret.length).toBeGreaterThanOrEqual(43);
     clientId = body.client_id;

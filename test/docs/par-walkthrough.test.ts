@@ -82,5 +82,5 @@ describe('docs/par.md walkthrough', () => {
     expect(stdout).toMatch(/^openid profile$/m);
     expect(stdout).toMatch(/^400$/m);
     expect(stdout).toContain('request_uri has already been used');
-  });
+  }, 120_000);
 });

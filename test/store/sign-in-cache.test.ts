@@ -175,6 +175,7 @@ for (const factory of storeFactories()) {
           'users.update',
           'users.delete',
           'grants.upsert',
+          'grants.change',
           'grants.revoke',
           'clients.delete',
           'purgeExpired',

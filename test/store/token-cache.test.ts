@@ -120,6 +120,7 @@ for (const factory of storeFactories()) {
           'grants.revoke',
           // These leave tokens alone, but change records the sign-in cache keeps.
           'grants.upsert',
+          'grants.change',
           'sessions.renew',
           'users.update',
           'users.delete',

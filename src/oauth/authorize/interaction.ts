@@ -1,12 +1,12 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { satisfiesAcr, sessionAcr } from '../../domain/acr.js';
+import { grantCovers, type ShownAsGranted } from '../../domain/grants.js';
 import { hmacSha256, safeEqual, sha256 } from '../../lib/hash.js';
 import { randomId } from '../../lib/random.js';
 import type { Grant, Session, User } from '../../store/types.js';
 import { releasedClaimNames } from '../claims.js';
 import { InvalidRequest, UnmetAuthenticationRequirements } from '../errors.js';
 import { readIdTokenHint } from '../id-token-hint.js';
-import { covers } from '../scopes.js';
 import type { AuthorizationRequest } from './request.js';
 
 /**
@@ -179,12 +179,6 @@ export async function answerDecision(
   return { kind: 'ok', fresh: true };
 }
 
-/** The claims a grant already covers: those of its scopes and those consented to by name. */
-function consentedClaims(grant: Grant): ReadonlySet<string> {
-  if (grant.claims.length === 0) return releasedClaimNames(grant.scopes);
-  return new Set([...releasedClaimNames(grant.scopes), ...grant.claims]);
-}
-
 /**
  * Whether the consent page must be shown: prompt=consent, or no grant covers the scopes and the
  * claims asked for by name (a claim asked for through `claims` needs consent like a scope).
@@ -192,17 +186,7 @@ function consentedClaims(grant: Grant): ReadonlySet<string> {
 export function consentNeeded(request: AuthorizationRequest, grant: Grant | undefined): boolean {
   if (request.prompt.has('consent')) return true;
   if (request.client.firstParty) return false;
-  if (!grant || !covers(grant.scopes, request.scopes)) return true;
-  if (request.claimNames.length === 0) return false;
-  const consented = consentedClaims(grant);
-  return !request.claimNames.every((name) => consented.has(name));
-}
-
-/** The claims asked for by name that the requested scopes do not already release. */
-export function claimsBeyondScopes(request: AuthorizationRequest): string[] {
-  if (request.claimNames.length === 0) return [];
-  const byScope = releasedClaimNames(request.scopes);
-  return request.claimNames.filter((name) => !byScope.has(name));
+  return !grantCovers(grant, request.scopes, request.claimNames, releasedClaimNames);
 }
 
 interface SealedInteraction {
@@ -216,6 +200,8 @@ interface SealedInteraction {
   f: boolean;
   /** Makes each form answerable once. */
   n: string;
+  /** The consent page's scopes and claims listed as allowed before (consent only). */
+  g?: ShownAsGranted;
 }
 
 /**
@@ -237,6 +223,7 @@ export function sealInteraction(
   user: User,
   session: Session,
   fresh: boolean,
+  shownAsGranted?: ShownAsGranted,
 ): string {
   const body: SealedInteraction = {
     p: request.raw,
@@ -245,6 +232,7 @@ export function sealInteraction(
     t: nowSeconds(ctx),
     f: fresh,
     n: randomId(12),
+    ...(shownAsGranted ? { g: shownAsGranted } : {}),
   };
   const text = Buffer.from(JSON.stringify(body)).toString('base64url');
   return `${text}.${sign(ctx, page, text)}`;
@@ -260,7 +248,9 @@ export async function openInteraction(
   page: InteractionPage,
   sealed: unknown,
   session: Session,
-): Promise<{ params: Record<string, string>; fresh: boolean } | undefined> {
+): Promise<
+  { params: Record<string, string>; fresh: boolean; shownAsGranted: ShownAsGranted } | undefined
+> {
   if (typeof sealed !== 'string' || sealed.length > 16_384) return undefined;
   const [text, sig] = sealed.split('.');
   if (!text || !sig || !safeEqual(sig, sign(ctx, page, text))) return undefined;
@@ -270,5 +260,9 @@ export async function openInteraction(
   if (!(await ctx.store.markers.use(`${page}:${body.n}`, body.t + INTERACTION_TTL))) {
     throw new InvalidRequest(ANSWERED[page]);
   }
-  return { params: body.p, fresh: body.f === true };
+  return {
+    params: body.p,
+    fresh: body.f === true,
+    shownAsGranted: { scopes: body.g?.scopes ?? [], claims: body.g?.claims ?? [] },
+  };
 }

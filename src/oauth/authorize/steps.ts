@@ -5,6 +5,7 @@
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
+import type { Grant } from '../../store/types.js';
 import type { SignedIn } from '../browser.js';
 import { CLAIM_DESCRIPTIONS } from '../claims.js';
 import {
@@ -17,9 +18,9 @@ import {
 import { param, type RawParams } from '../params.js';
 import { SCOPE_DESCRIPTIONS } from '../scopes.js';
 import type { ProtocolViews } from '../views.js';
-import { completeAuthorization } from './complete.js';
+import { completeAuthorization, recordConsent } from './complete.js';
+import { claimsBeyondScopes, planConsent } from './incremental.js';
 import {
-  claimsBeyondScopes,
   consentNeeded,
   type LoginDecision,
   loginRedirect,
@@ -93,26 +94,41 @@ export async function validate(
   }
 }
 
-function showConsent(
+/**
+ * The consent page: what is asked now, and, for a client the person allowed something before,
+ * what it has already (listed, not asked again). What it lists as allowed before is sealed into
+ * the form, so that Allow cannot stand for it once the grant no longer has it.
+ */
+export function showConsent(
   ctx: AppContext,
   httpRequest: FastifyRequest,
   reply: FastifyReply,
   views: ProtocolViews,
   request: AuthorizationRequest,
   signedIn: SignedIn,
-  granted: string[],
+  grant: Grant | undefined,
   fresh: boolean,
 ): FastifyReply {
+  const plan = planConsent(request, grant);
+  const scope = (name: string) => ({ name, description: SCOPE_DESCRIPTIONS[name] ?? name });
+  const claim = (name: string) => ({ name, description: CLAIM_DESCRIPTIONS[name] ?? name });
+  const shown = { scopes: plan.grantedScopes, claims: plan.grantedClaims };
   return views.consent(httpRequest, reply, {
     clientName: request.client.name,
-    scopes: request.scopes.map((name) => ({ name, description: SCOPE_DESCRIPTIONS[name] ?? name })),
-    claims: claimsBeyondScopes(request).map((name) => ({
-      name,
-      description: CLAIM_DESCRIPTIONS[name] ?? name,
-    })),
-    alreadyGranted: request.scopes.filter((s) => granted.includes(s)),
+    scopes: request.scopes.map(scope),
+    claims: claimsBeyondScopes(request).map(claim),
+    alreadyGranted: [...plan.grantedScopes, ...plan.grantedClaims],
+    carried: plan.grantedScopes.filter((name) => !request.scopes.includes(name)).map(scope),
     username: signedIn.user.username,
-    interaction: sealInteraction(ctx, 'consent', request, signedIn.user, signedIn.session, fresh),
+    interaction: sealInteraction(
+      ctx,
+      'consent',
+      request,
+      signedIn.user,
+      signedIn.session,
+      fresh,
+      shown,
+    ),
     action: '/consent',
   });
 }
@@ -181,12 +197,17 @@ export async function consentAndComplete(
   fresh: boolean,
 ): Promise<FastifyReply> {
   const { user, session } = signedIn;
-  const grant = await ctx.store.grants.find(user.id, request.client.id);
-  if (consentNeeded(request, grant)) {
+  const seen = await ctx.store.grants.find(user.id, request.client.id);
+  if (consentNeeded(request, seen)) {
     if (request.prompt.has('none')) throw new ConsentRequired();
-    const granted = grant?.scopes ?? [];
-    return showConsent(ctx, httpRequest, reply, views, request, signedIn, granted, fresh);
+    return showConsent(ctx, httpRequest, reply, views, request, signedIn, seen, fresh);
   }
-  const values = await completeAuthorization(ctx, request, user, session, grant);
+  const recorded = await recordConsent(ctx, request, user, seen);
+  // Only when a revocation deleted the grant in the middle of this write: ask again.
+  if (!('grant' in recorded)) {
+    if (request.prompt.has('none')) throw new ConsentRequired();
+    return showConsent(ctx, httpRequest, reply, views, request, signedIn, recorded.changed, fresh);
+  }
+  const values = await completeAuthorization(ctx, request, user, session, recorded.grant);
   return sendAuthorizationResponse(httpRequest, reply, views, ctx.config.issuer, request, values);
 }

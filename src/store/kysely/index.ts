@@ -141,7 +141,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
     dialect,
     users: userStore(db),
     clients: clientStore(db),
-    grants: grantStore(db),
+    grants: grantStore(db, dialect),
     codes: codeStore(db, dialect, group),
     tokens: tokenStore(db, dialect, group),
     sessions: sessionStore(db, dialect),

@@ -53,6 +53,7 @@ export interface ClientsTable {
   first_party: number;
   require_pkce: number;
   resource_server: number;
+  dpop_bound_access_tokens: number;
   require_pushed_authorization_requests: number;
   created_at: number;
   updated_at: number;
@@ -87,6 +88,7 @@ export interface CodesTable {
   amr: string | null;
   claims: string | null;
   session_expires_at: number | null;
+  dpop_jkt: string | null;
   created_at: number;
   expires_at: number;
   consumed_at: number | null;
@@ -107,6 +109,7 @@ export interface TokensTable {
   acr: string | null;
   amr: string | null;
   claims: string | null;
+  jkt: string | null;
   created_at: number;
   expires_at: number;
   family_expires_at: number | null;
@@ -208,6 +211,7 @@ export const TOKEN_COLUMNS = [
   'acr',
   'amr',
   'claims',
+  'jkt',
   'created_at',
   'expires_at',
   'family_expires_at',
