@@ -37,6 +37,11 @@ export const ClientBody = Type.Object(
     first_party: Type.Optional(Type.Boolean()),
     require_pkce: Type.Optional(Type.Boolean()),
     resource_server: Type.Optional(Type.Boolean()),
+    token_exchange_audiences: Type.Optional(Type.Array(uri, { maxItems: 20 })),
+    token_exchange_subject_token_types: Type.Optional(
+      Type.Array(Type.String({ maxLength: 100 }), { maxItems: 5 }),
+    ),
+    token_exchange_trusted_issuers: Type.Optional(Type.Array(uri, { maxItems: 20 })),
     dpop_bound_access_tokens: Type.Optional(Type.Boolean()),
     require_pushed_authorization_requests: Type.Optional(Type.Boolean()),
     // Seed 003.
@@ -89,6 +94,12 @@ export function clientInput(body: ClientBody): ClientInput {
   if (body.first_party !== undefined) input.firstParty = body.first_party;
   if (body.require_pkce !== undefined) input.requirePkce = body.require_pkce;
   if (body.resource_server !== undefined) input.resourceServer = body.resource_server;
+  if (body.token_exchange_audiences !== undefined)
+    input.tokenExchangeAudiences = body.token_exchange_audiences;
+  if (body.token_exchange_subject_token_types !== undefined)
+    input.tokenExchangeSubjectTokenTypes = body.token_exchange_subject_token_types;
+  if (body.token_exchange_trusted_issuers !== undefined)
+    input.tokenExchangeTrustedIssuers = body.token_exchange_trusted_issuers;
   if (body.dpop_bound_access_tokens !== undefined)
     input.dpopBoundAccessTokens = body.dpop_bound_access_tokens;
   if (body.require_pushed_authorization_requests !== undefined)
@@ -122,6 +133,9 @@ export function clientView(client: Client): Record<string, unknown> {
     first_party: client.firstParty,
     require_pkce: client.requirePkce,
     resource_server: client.resourceServer,
+    token_exchange_audiences: client.tokenExchangeAudiences,
+    token_exchange_subject_token_types: client.tokenExchangeSubjectTokenTypes,
+    token_exchange_trusted_issuers: client.tokenExchangeTrustedIssuers,
     dpop_bound_access_tokens: client.dpopBoundAccessTokens,
     require_pushed_authorization_requests: client.requirePushedAuthorizationRequests,
     updated_at: client.updatedAt,

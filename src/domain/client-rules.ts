@@ -10,7 +10,19 @@ import { isScopeToken, MAX_SCOPE_LENGTH } from './scopes.js';
  */
 
 /** The grant types a client may be allowed; a new grant is added here and in oauth/grants/. */
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const GRANT_TYPES = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  TOKEN_EXCHANGE,
+] as const;
+/** RFC 8693 §3: the subject token types a token exchange can take. */
+export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+export const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
+export const EXCHANGE_SUBJECT_TOKEN_TYPES = [ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE] as const;
+/** The most audiences or trusted issuers a client's exchange policy may list. */
+const MAX_EXCHANGE_ENTRIES = 20;
 export const RESPONSE_TYPES = [
   'code',
   'code id_token',
@@ -56,6 +68,9 @@ export interface ClientInput {
   firstParty?: boolean;
   requirePkce?: boolean;
   resourceServer?: boolean;
+  tokenExchangeAudiences?: string[];
+  tokenExchangeSubjectTokenTypes?: string[];
+  tokenExchangeTrustedIssuers?: string[];
   dpopBoundAccessTokens?: boolean;
   requirePushedAuthorizationRequests?: boolean;
 }
@@ -88,6 +103,9 @@ export const CLIENT_DEFAULTS: Omit<ClientMetadata, 'name'> = {
   firstParty: false,
   requirePkce: false,
   resourceServer: false,
+  tokenExchangeAudiences: [],
+  tokenExchangeSubjectTokenTypes: [ACCESS_TOKEN_TYPE],
+  tokenExchangeTrustedIssuers: [],
   dpopBoundAccessTokens: false,
   requirePushedAuthorizationRequests: false,
 };
@@ -346,6 +364,25 @@ export function resolveClient(
   if (input.firstParty !== undefined) next.firstParty = Boolean(input.firstParty);
   if (input.requirePkce !== undefined) next.requirePkce = Boolean(input.requirePkce);
   if (input.resourceServer !== undefined) next.resourceServer = Boolean(input.resourceServer);
+  if (input.tokenExchangeAudiences !== undefined) {
+    next.tokenExchangeAudiences = checkIdentifiers(
+      'token_exchange_audiences',
+      input.tokenExchangeAudiences,
+    );
+  }
+  if (input.tokenExchangeSubjectTokenTypes !== undefined) {
+    next.tokenExchangeSubjectTokenTypes = checkList(
+      'token_exchange_subject_token_types',
+      input.tokenExchangeSubjectTokenTypes,
+      EXCHANGE_SUBJECT_TOKEN_TYPES,
+    );
+  }
+  if (input.tokenExchangeTrustedIssuers !== undefined) {
+    next.tokenExchangeTrustedIssuers = checkIdentifiers(
+      'token_exchange_trusted_issuers',
+      input.tokenExchangeTrustedIssuers,
+    );
+  }
   if (input.dpopBoundAccessTokens !== undefined)
     next.dpopBoundAccessTokens = Boolean(input.dpopBoundAccessTokens);
   if (input.requirePushedAuthorizationRequests !== undefined) {
@@ -355,6 +392,32 @@ export function resolveClient(
   return next;
 }
 
+/**
+ * Audiences and issuers of a token exchange policy: identifiers compared as exact strings (an
+ * API's URI or name, an issuer's URL), printable, without spaces.
+ */
+function checkIdentifiers(field: string, values: unknown): string[] {
+  if (!Array.isArray(values))
+    throw new ValidationError(field, `${field} must be a list of strings`);
+  if (values.length > MAX_EXCHANGE_ENTRIES)
+    throw new ValidationError(field, `${field} may hold at most ${MAX_EXCHANGE_ENTRIES} entries`);
+  for (const value of values) {
+    if (
+      typeof value !== 'string' ||
+      value === '' ||
+      value.length > MAX_URI_LENGTH ||
+      /\s/.test(value) ||
+      hasControlCharacter(value)
+    ) {
+      throw new ValidationError(
+        field,
+        `${field}: "${String(value)}" must be a non-empty string without spaces or control characters, at most ${MAX_URI_LENGTH} characters`,
+      );
+    }
+  }
+  return [...new Set(values as string[])];
+}
+
 function checkAcrossFields(client: ClientMetadata): void {
   if (client.grantTypes.length === 0)
     throw new ValidationError('grant_types', 'grant_types must not be empty');
@@ -362,6 +425,12 @@ function checkAcrossFields(client: ClientMetadata): void {
     throw new ValidationError(
       'grant_types',
       'a public client cannot use client_credentials: it has no secret',
+    );
+  }
+  if (client.type === 'public' && client.grantTypes.includes(TOKEN_EXCHANGE)) {
+    throw new ValidationError(
+      'grant_types',
+      'a public client cannot use token exchange: it has no secret to prove who is exchanging',
     );
   }
   if (client.resourceServer && client.type === 'public') {

@@ -5,31 +5,29 @@ import { PUSHED_REQUEST_TTL, pushedRequestId, REQUEST_URI_PREFIX } from './autho
 import { validate } from './authorize/steps.js';
 import { authenticateClient } from './client-auth.js';
 import { checkDpopProof } from './dpop.js';
-import { currentDpopNonce } from './dpop-nonce.js';
-import { InvalidRequest } from './errors.js';
-import { bodyParams, param, type RawParams } from './params.js';
+import { InvalidDpopProof, InvalidRequest } from './errors.js';
+import { bodyParams, param } from './params.js';
 
 /**
- * RFC 9449 §10.1: a DPoP proof sent with the push binds the code to its key, as `dpop_jkt` does;
- * sent with both, they must name the same key. Returns the parameters to validate and store.
+ * RFC 9449 §10.1: a push that carries a DPoP proof binds the code to the proof's key, as
+ * `dpop_jkt` would; when it sends `dpop_jkt` too, the two must name the same key.
  */
-async function bindDpopKey(
+async function bindToProofKey(
   ctx: AppContext,
   request: FastifyRequest,
-  params: RawParams,
-): Promise<RawParams> {
+  raw: Record<string, string>,
+): Promise<Record<string, string>> {
   const header = request.headers.dpop;
-  if (header === undefined || !ctx.config.dpop) return params;
-  const { jkt } = await checkDpopProof(ctx, header, {
+  if (header === undefined || !ctx.config.dpop) return raw;
+  const proof = await checkDpopProof(ctx, header, {
     method: 'POST',
     url: `${ctx.config.issuer}/par`,
     site: 'token',
   });
-  const named = param(params, 'dpop_jkt');
-  if (named !== undefined && named !== jkt) {
-    throw new InvalidRequest('dpop_jkt is not the thumbprint of the DPoP proof key sent with it');
+  if (raw.dpop_jkt !== undefined && raw.dpop_jkt !== proof.jkt) {
+    throw new InvalidDpopProof('the DPoP proof is made with another key than dpop_jkt names');
   }
-  return { ...params, dpop_jkt: jkt };
+  return { ...raw, dpop_jkt: proof.jkt };
 }
 
 /**
@@ -50,24 +48,21 @@ export function registerPushedAuthorizationEndpoint(app: FastifyInstance, ctx: A
     if (named !== undefined && named !== client.id) {
       throw new InvalidRequest('client_id does not match the authenticated client');
     }
-    const pushedParams = await bindDpopKey(ctx, request, params);
-    const { request: authorization, error } = await validate(ctx, pushedParams, 'push');
+    const { request: authorization, error } = await validate(ctx, params, 'push');
     if (error || !authorization) throw error;
+    const parameters = await bindToProofKey(ctx, request, authorization.raw);
 
     const random = randomToken(32);
     const now = nowSeconds(ctx);
     await ctx.store.pushedRequests.save({
       id: pushedRequestId(random),
       clientId: client.id,
-      parameters: authorization.raw,
+      parameters,
       createdAt: now,
       expiresAt: now + PUSHED_REQUEST_TTL,
       startedAt: null,
       finishedAt: null,
     });
-    if (request.headers.dpop !== undefined && ctx.config.dpop && ctx.config.dpopNonce) {
-      reply.header('dpop-nonce', currentDpopNonce(ctx, now));
-    }
     return reply
       .code(201)
       .send({ request_uri: `${REQUEST_URI_PREFIX}${random}`, expires_in: PUSHED_REQUEST_TTL });

@@ -5,7 +5,7 @@ import { authenticateClient } from './client-auth.js';
 import { checkDpopProof, type DpopProof } from './dpop.js';
 import { currentDpopNonce } from './dpop-nonce.js';
 import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from './errors.js';
-import { GRANTS } from './grants/index.js';
+import { offeredGrant } from './grants/index.js';
 import { bodyParams, requireParam } from './params.js';
 
 /**
@@ -44,7 +44,7 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: AppContext): vo
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     const params = bodyParams(request.body);
     const grantType = requireParam(params, 'grant_type');
-    const grant = GRANTS.get(grantType);
+    const grant = offeredGrant(ctx.config, grantType);
     const { client } = await authenticateClient(ctx, request, params);
     if (!grant) throw new UnsupportedGrantType(`grant_type "${grantType}" is not supported`);
     if (!client.grantTypes.includes(grantType)) {

@@ -147,7 +147,7 @@ describe('PAR with openid-client and oauth4webapi', () => {
           },
           { DPoP: oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair()) },
         ),
-      ).rejects.toMatchObject({ error: 'invalid_request', status: 400 });
+      ).rejects.toMatchObject({ error: 'invalid_dpop_proof', status: 400 });
     });
 
     it('surfaces a refused push as the RFC error', async () => {

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { Config } from '../../config.js';
 import type { AppContext } from '../../context.js';
 import type { Client } from '../../store/types.js';
 import type { DpopProof } from '../dpop.js';
@@ -13,6 +14,8 @@ export interface TokenResponse {
   scope: string;
   refresh_token?: string;
   id_token?: string;
+  /** RFC 8693 §2.2.1: the type of the token issued by a token exchange. */
+  issued_token_type?: string;
 }
 
 /** One grant type of the token endpoint; the endpoint dispatches on `grantType` through a map. */
@@ -20,6 +23,8 @@ export interface Grant {
   grantType: string;
   /** The parameters this grant reads, besides grant_type and client authentication. */
   parameters: readonly string[];
+  /** Whether the server offers this grant; absent: always. Off, it is unsupported and unadvertised. */
+  enabled?: (config: Config) => boolean;
   handle(
     ctx: AppContext,
     client: Client,

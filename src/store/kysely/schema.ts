@@ -53,6 +53,9 @@ export interface ClientsTable {
   first_party: number;
   require_pkce: number;
   resource_server: number;
+  token_exchange_audiences: string;
+  token_exchange_subject_token_types: string;
+  token_exchange_trusted_issuers: string;
   dpop_bound_access_tokens: number;
   require_pushed_authorization_requests: number;
   created_at: number;
@@ -109,6 +112,7 @@ export interface TokensTable {
   acr: string | null;
   amr: string | null;
   claims: string | null;
+  act: string | null;
   jkt: string | null;
   created_at: number;
   expires_at: number;
@@ -180,8 +184,16 @@ export interface LocksTable {
   taken_at: number;
 }
 
+export interface ExternalIdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
+  external_identities: ExternalIdentitiesTable;
   clients: ClientsTable;
   grants: GrantsTable;
   authorization_codes: CodesTable;
@@ -211,6 +223,7 @@ export const TOKEN_COLUMNS = [
   'acr',
   'amr',
   'claims',
+  'act',
   'jkt',
   'created_at',
   'expires_at',

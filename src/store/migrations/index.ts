@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import { initial } from './001_initial.js';
 import { security } from './002_security.js';
 import { emailFold } from './003_email_fold.js';
+import { externalIdentities } from './006_external_identities.js';
 import { pushedRequests } from './007_pushed_requests.js';
 import { dpop } from './008_dpop.js';
 
@@ -16,6 +17,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '001_initial': initial(dialect),
     '002_security': security,
     '003_email_fold': emailFold(),
+    '006_external_identities': externalIdentities,
     '007_pushed_requests': pushedRequests,
     '008_dpop': dpop,
   };
