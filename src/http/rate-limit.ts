@@ -21,7 +21,7 @@ const hooks = <F>(hook: Hook<F>): F[] =>
 
 /**
  * The limits on failed client requests (domain/client-failures.ts), hooked
- * onto /token, /introspect and /revoke as they are registered, so the
+ * onto /token, /par, /introspect and /revoke as they are registered, so the
  * protocol code stays as it is: before the handler, a blocked request is
  * refused with 429 and `Retry-After`, from memory; after an error, the failure
  * is counted. Successful requests are never counted. Register before the OAuth routes.

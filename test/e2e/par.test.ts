@@ -1,3 +1,4 @@
+import { calculateJwkThumbprint, decodeJwt, exportJWK } from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +87,68 @@ describe('PAR with openid-client and oauth4webapi', () => {
         expect(tokens.refresh_token).toBeTruthy();
       });
     }
+
+    it('binds the code to the DPoP key of the push (RFC 9449 §10.1): tokens for that key only', async () => {
+      const { config } = await configure({ type: 'public', tokenEndpointAuthMethod: 'none' });
+      const keyPair = await oidc.randomDPoPKeyPair();
+      const DPoP = oidc.getDPoPHandle(config, keyPair);
+      async function pushedFlow() {
+        const verifier = oidc.randomPKCECodeVerifier();
+        const state = oidc.randomState();
+        const url = await oidc.buildAuthorizationUrlWithPAR(
+          config,
+          {
+            redirect_uri: REDIRECT_URI,
+            scope: 'openid',
+            code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+            code_challenge_method: 'S256',
+            state,
+          },
+          { DPoP },
+        );
+        const { callback } = await signInAndAllow(url);
+        return { callback, checks: { pkceCodeVerifier: verifier, expectedState: state } };
+      }
+      // Another key cannot redeem the code: it is bound to the key that pushed.
+      const stolen = await pushedFlow();
+      const thief = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair());
+      await expect(
+        oidc.authorizationCodeGrant(config, stolen.callback, stolen.checks, undefined, {
+          DPoP: thief,
+        }),
+      ).rejects.toMatchObject({ error: 'invalid_grant' });
+      const own = await pushedFlow();
+      const tokens = await oidc.authorizationCodeGrant(
+        config,
+        own.callback,
+        own.checks,
+        undefined,
+        {
+          DPoP,
+        },
+      );
+      expect(tokens.token_type).toBe('dpop');
+      const jkt = await calculateJwkThumbprint(await exportJWK(keyPair.publicKey));
+      expect(decodeJwt(tokens.access_token).cnf).toEqual({ jkt });
+    });
+
+    it('refuses a push whose dpop_jkt is not the key of its DPoP proof', async () => {
+      const { config } = await configure({ type: 'public', tokenEndpointAuthMethod: 'none' });
+      const other = await oidc.randomDPoPKeyPair();
+      await expect(
+        oidc.buildAuthorizationUrlWithPAR(
+          config,
+          {
+            redirect_uri: REDIRECT_URI,
+            scope: 'openid',
+            code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+            code_challenge_method: 'S256',
+            dpop_jkt: await calculateJwkThumbprint(await exportJWK(other.publicKey)),
+          },
+          { DPoP: oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair()) },
+        ),
+      ).rejects.toMatchObject({ error: 'invalid_dpop_proof', status: 400 });
+    });
 
     it('surfaces a refused push as the RFC error', async () => {
       const { config } = await configure({ scopes: ['openid'] });

@@ -425,6 +425,18 @@ for (const factory of storeFactories()) {
         expectErrorPage(await browser.post('/select-account', answer), 'invalid_request');
       });
 
+      it('shows a page for a request_uri sent twice or too long', async () => {
+        const tc = await makeClient(ctx);
+        const { browser } = await signedIn();
+        const { requestUri } = await pushed(tc);
+        const twice = await browser.get(
+          `${byUri(tc, requestUri)}&request_uri=${encodeURIComponent(requestUri)}`,
+        );
+        expectErrorPage(twice, 'invalid_request', 'more than once');
+        const long = `urn:ietf:params:oauth:request_uri:${'x'.repeat(5000)}`;
+        expectErrorPage(await browser.get(byUri(tc, long)), 'invalid_request', 'too long');
+      });
+
       it('finishes the pushed request when the person denies it', async () => {
         const tc = await makeClient(ctx);
         const { browser } = await signedIn();

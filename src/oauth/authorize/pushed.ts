@@ -16,7 +16,7 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { sha256 } from '../../lib/hash.js';
 import type { Client, PushedRequestResult } from '../../store/types.js';
-import { InvalidRequestUri, UnsafeRedirect } from '../errors.js';
+import { InvalidRequestUri, OAuthError, UnsafeRedirect } from '../errors.js';
 import { param, type RawParams } from '../params.js';
 import { LOGIN_MARKER, returnsFromSignIn } from './interaction.js';
 
@@ -43,8 +43,10 @@ export function pushedRequestUri(params: RawParams): string | undefined {
   let value: string | undefined;
   try {
     value = param(params, 'request_uri');
-  } catch {
-    throw new UnsafeRedirect('invalid_request', 'request_uri was sent more than once');
+  } catch (error) {
+    // Repeated, too long, not a string: said as param() says it, on a page (no redirect URI yet).
+    if (!(error instanceof OAuthError)) throw error;
+    throw new UnsafeRedirect('invalid_request', error.description);
   }
   return value?.startsWith(REQUEST_URI_PREFIX) ? value : undefined;
 }
