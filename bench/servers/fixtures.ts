@@ -67,6 +67,7 @@ async function makeClient(
     id: `bench-${name}-${randomId(6)}`,
     name: `Benchmark ${name}`,
     secretHash: sha256(secret),
+    secretSealed: null,
     redirectUris: [REDIRECT_URI],
     scopes: ['openid', 'profile', 'email', 'offline_access'],
     createdAt: now,

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
-import { authenticateClient } from './client-auth.js';
+import { authenticateClient, presentsClientCredentials } from './client-auth.js';
 import { UnauthorizedClient, UnsupportedGrantType } from './errors.js';
 import { GRANTS } from './grants/index.js';
 import { bodyParams, requireParam } from './params.js';
@@ -12,7 +12,11 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: AppContext): vo
     const params = bodyParams(request.body);
     const grantType = requireParam(params, 'grant_type');
     const grant = GRANTS.get(grantType);
-    const { client } = await authenticateClient(ctx, request, params);
+    // A grant that proves its own client (JWT bearer) may come without client credentials.
+    const client =
+      grant?.authenticate && !presentsClientCredentials(request, params)
+        ? await grant.authenticate(ctx, request, params)
+        : (await authenticateClient(ctx, request, params)).client;
     if (!grant) throw new UnsupportedGrantType(`grant_type "${grantType}" is not supported`);
     if (!client.grantTypes.includes(grantType)) {
       throw new UnauthorizedClient(`this client is not allowed the ${grantType} grant`);

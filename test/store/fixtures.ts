@@ -58,6 +58,7 @@ export function newClient(overrides: Partial<NewClient> = {}): NewClient {
     name: `App ${unique()}`,
     contactEmail: 'dev@example.com',
     secretHash: randomToken(),
+    secretSealed: null,
     type: 'confidential',
     redirectUris: ['https://app.example/callback', 'http://127.0.0.1:8080/cb'],
     postLogoutRedirectUris: ['https://app.example/bye'],
@@ -74,6 +75,10 @@ export function newClient(overrides: Partial<NewClient> = {}): NewClient {
     firstParty: true,
     requirePkce: true,
     resourceServer: true,
+    jwks: null,
+    jwksUri: null,
+    tokenEndpointAuthSigningAlg: null,
+    jwtBearerSubjects: [],
     createdAt: NOW,
     ...overrides,
   };

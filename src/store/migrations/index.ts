@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import { initial } from './001_initial.js';
 import { security } from './002_security.js';
 import { emailFold } from './003_email_fold.js';
+import { clientKeys } from './005_client_keys.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -14,6 +15,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '001_initial': initial(dialect),
     '002_security': security,
     '003_email_fold': emailFold(),
+    '005_client_keys': clientKeys,
   };
   return { getMigrations: async () => all };
 }
