@@ -96,7 +96,8 @@ for (const factory of storeFactories()) {
             .insertInto('users')
             .values([plain, wide, ...twins, taken, shadow])
             .execute();
-          expect(await migrateToLatest(db, factory.name)).toEqual([
+          // Later migrations follow; these two are the ones this test is about.
+          expect((await migrateToLatest(db, factory.name)).slice(0, 2)).toEqual([
             '002_security',
             '003_email_fold',
           ]);
