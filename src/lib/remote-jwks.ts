@@ -96,12 +96,15 @@ export class RemoteJwks {
         accept: 'application/jwk-set+json, application/json',
       });
     } catch (error) {
-      const why =
-        error instanceof Error && error.name === 'TimeoutError'
-          ? `no answer within ${this.options.timeoutMs} ms`
-          : error instanceof Error
-            ? error.message
-            : String(error);
+      const timedOut =
+        error instanceof Error &&
+        (error.name === 'TimeoutError' ||
+          (error.cause as Error | undefined)?.name === 'TimeoutError');
+      const why = timedOut
+        ? `no answer within ${this.options.timeoutMs} ms`
+        : error instanceof Error
+          ? error.message
+          : String(error);
       throw new RemoteJwksError(`the client's jwks_uri could not be fetched: ${why}`, {
         cause: error,
       });
