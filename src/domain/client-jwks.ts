@@ -14,6 +14,8 @@ export const ASYMMETRIC_ALGS = [
   'ES384',
   'ES512',
   'EdDSA',
+  // RFC 9864's fully-specified name for EdDSA with Ed25519, which oauth4webapi and openid-client send.
+  'Ed25519',
 ] as const;
 
 /** Algorithms of client_secret_jwt: an HMAC keyed by the client secret. */
@@ -68,6 +70,20 @@ export function jwksProblem(value: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * The set as jose should match it against an assertion: a key registered with `alg` EdDSA or
+ * Ed25519 fits both names (RFC 9864 gave EdDSA with Ed25519 the second), so that alg is left out.
+ */
+export function forVerification(set: JwkSet): JwkSet {
+  return {
+    keys: set.keys.map((key) => {
+      if (key.alg !== 'EdDSA' && key.alg !== 'Ed25519') return key;
+      const { alg: _alg, ...rest } = key;
+      return rest;
+    }),
+  };
 }
 
 /** The inline `jwks` a client registers, checked and kept as given (see jwksProblem). */

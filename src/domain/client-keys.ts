@@ -10,8 +10,8 @@ import {
 import { LRUCache } from 'lru-cache';
 import { RemoteJwks } from '../lib/remote-jwks.js';
 import { unseal } from '../lib/seal.js';
-import type { Client } from '../store/types.js';
-import { jwksProblem, MAX_JWKS_BYTES } from './client-jwks.js';
+import type { Client, JwkSet } from '../store/types.js';
+import { forVerification, jwksProblem, MAX_JWKS_BYTES } from './client-jwks.js';
 import { CLIENT_SECRET_PURPOSE } from './clients.js';
 
 export interface ClientKeysOptions {
@@ -88,7 +88,7 @@ export class ClientKeys {
   private inlineOf(client: Client): JWTVerifyGetKey {
     let keys = this.inline.get(client);
     if (!keys) {
-      keys = createLocalJWKSet(client.jwks as JSONWebKeySet);
+      keys = createLocalJWKSet(forVerification(client.jwks ?? { keys: [] }) as JSONWebKeySet);
       this.inline.set(client, keys);
     }
     return keys;
@@ -106,6 +106,7 @@ export class ClientKeys {
         cooldownMs: o.cooldownSeconds * 1000,
         externalOnly: o.production,
         validate: jwksProblem,
+        prepare: (set) => forVerification(set as JwkSet) as JSONWebKeySet,
         now: o.now,
       });
       this.remote.set(id, remote);

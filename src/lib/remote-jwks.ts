@@ -14,6 +14,8 @@ export interface RemoteJwksOptions {
   externalOnly: boolean;
   /** Why a fetched set is not acceptable (private keys, no keys…), or undefined. */
   validate: (value: unknown) => string | undefined;
+  /** The set as it is to be matched against signatures (after validate). */
+  prepare?: (value: JSONWebKeySet) => JSONWebKeySet;
   now: () => number;
 }
 
@@ -120,7 +122,8 @@ export class RemoteJwks {
     }
     const problem = this.options.validate(value);
     if (problem) throw new RemoteJwksError(`the JWK Set at the client's jwks_uri ${problem}`);
-    this.keys = createLocalJWKSet(value as JSONWebKeySet);
+    const set = value as JSONWebKeySet;
+    this.keys = createLocalJWKSet(this.options.prepare ? this.options.prepare(set) : set);
     this.fetchedAt = this.options.now();
     return this.keys;
   }

@@ -80,13 +80,13 @@ function assertionCredentials(params: RawParams): Credentials {
 }
 
 /**
- * Whether the request carries client credentials of any kind: the JWT bearer grant may come
- * without (RFC 7523 §3.1), its assertion then naming and proving the client.
+ * Whether the request carries client credentials of any kind (a bare client_id proves nothing):
+ * the JWT bearer grant may come without (RFC 7523 §3.1), its assertion then naming and proving
+ * the client.
  */
 export function presentsClientCredentials(request: FastifyRequest, params: RawParams): boolean {
   return (
     request.headers.authorization !== undefined ||
-    params.client_id !== undefined ||
     params.client_secret !== undefined ||
     params.client_assertion !== undefined ||
     params.client_assertion_type !== undefined

@@ -203,6 +203,12 @@ describe.each(storeFactories())('JWT bearer grant on $name', (factory) => {
       { client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: await clientAssertion(tc) },
     );
     expectInvalidGrant(mixed, /iss is not the authenticated client/);
+    // A bare client_id proves nothing: it may come along, but must name the assertion's issuer.
+    expect((await grant(tc, {}, { client_id: tc.client.id })).status).toBe(200);
+    expectInvalidGrant(
+      await grant(tc, {}, { client_id: other.client.id }),
+      /client_id is not the iss of the assertion/,
+    );
     // Bad client credentials are a client authentication failure, not a grant one.
     const bad = await grant(tc, {}, { client_id: tc.client.id, client_secret: 'wrong' });
     expect(bad.status).toBe(401);

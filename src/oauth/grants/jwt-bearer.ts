@@ -55,6 +55,11 @@ export const jwtBearerGrant: Grant = {
     const iss = read.claims.iss;
     if (typeof iss !== 'string' || iss === '')
       throw refuse('the assertion has no iss: it must be the client_id of the service account');
+    const bodyId = param(params, 'client_id');
+    if (bodyId !== undefined && bodyId !== iss)
+      throw refuse(
+        'client_id is not the iss of the assertion: a client presents its own assertions',
+      );
     const client = iss.length <= 200 ? await ctx.clients.get(iss) : undefined;
     if (!client) throw refuse('the assertion’s iss is not a registered client');
     verified.set(params, await verifyGrantAssertion(ctx, client, jwt, read));
