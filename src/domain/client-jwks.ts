@@ -92,7 +92,7 @@ export function checkJwks(value: unknown): JwkSet {
   if (JSON.stringify(parsed ?? null).length > MAX_JWKS_BYTES)
     throw new ValidationError('jwks', `jwks must be at most ${MAX_JWKS_BYTES / 1024} KiB`);
   const problem = jwksProblem(parsed);
-  if (problem) throw new ValidationError('jwks', `jwks ${problem}`);
+  if (problem) throw new ValidationError('jwks', `jwks: ${problem}`);
   return { keys: (parsed as JwkSet).keys.map((k) => ({ ...k })) };
 }
 
