@@ -135,7 +135,7 @@ export const TARGETS: Definition[] = [
     measure: (rows) => {
       const bearer = rowOf(rows, 'g-bearer');
       const keyed = rowOf(rows, 'g-pkjwt');
-      if (!bearer || !keyed || !keyed.rps) return undefined;
+      if (!bearer || !keyed?.rps) return undefined;
       return {
         value: bearer.rps / keyed.rps,
         note: `${bearer.rps.toLocaleString('en-US')} vs ${keyed.rps.toLocaleString('en-US')}/s`,

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { type CryptoKey, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
+import {
+  type CryptoKey,
+  exportJWK,
+  generateKeyPair,
+  type JWK,
+  type JWTPayload,
+  SignJWT,
+} from 'jose';
 import type { AppContext } from '../../src/context.js';
 import type { Client } from '../../src/store/types.js';
 import { makeClient, type TestClient } from './oauth.js';
