@@ -108,7 +108,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   registerApiRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
   registerClientLimits(app, ctx);
-  registerCors(app, CORS_PATHS);
+  registerCors(app, CORS_PATHS, { dpop: config.dpop });
   await registerOAuthRoutes(app, ctx, protocolViews(ctx), browserSession(ctx));
 
   return app;

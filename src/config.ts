@@ -170,6 +170,34 @@ export const settings = {
     doc: 'Require PKCE from every client, confidential ones too. Public clients always need it.',
     recommend: '`true` unless old confidential clients cannot send it.',
   },
+  dpop: {
+    env: 'TESSERA_DPOP',
+    kind: 'bool',
+    default: 'true',
+    doc: 'DPoP (RFC 9449): a token request with a `DPoP` proof gets access tokens bound to its key (`token_type` `DPoP`), and discovery lists `dpop_signing_alg_values_supported`. `off` (or `false`): the `DPoP` header is ignored and every token is a Bearer token; clients registered with `dpop_bound_access_tokens` are then refused.',
+  },
+  dpopNonce: {
+    env: 'TESSERA_DPOP_NONCE',
+    kind: 'bool',
+    default: 'false',
+    doc: '`on` (or `true`): require a server nonce in every DPoP proof (RFC 9449 §8, §9): a proof without a current one is answered `use_dpop_nonce` with a fresh nonce in `DPoP-Nonce`. Nonces are derived from the instance secret and the time, so every instance sharing the secret accepts them; each lasts 60 to 120 seconds.',
+    recommend:
+      '`on` when the proofs are made by code you do not control well (browser apps): a stolen proof made ahead of time then fails.',
+  },
+  dpopProofWindow: {
+    env: 'TESSERA_DPOP_PROOF_WINDOW_SECONDS',
+    kind: 'int',
+    default: '60',
+    min: 5,
+    max: 600,
+    doc: "How old (by its `iat`) a DPoP proof may be, in seconds; a proof may also be up to 5 seconds ahead of this server's clock. Its `jti` is remembered for as long, so it is accepted once.",
+  },
+  requirePar: {
+    env: 'TESSERA_REQUIRE_PAR',
+    kind: 'bool',
+    default: 'false',
+    doc: 'Require pushed authorization requests (RFC 9126) from every client: /authorize then refuses any request that does not carry a `request_uri` from /par. Per client: `require_pushed_authorization_requests`.',
+  },
   sessionTtl: {
     env: 'TESSERA_SESSION_TTL',
     kind: 'int',

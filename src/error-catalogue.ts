@@ -41,13 +41,13 @@ export const ERRORS = {
       'The request is malformed: a parameter or field is missing, repeated, too long, of the wrong type, holds a control character, or breaks a rule, and `error_description` names it. 413: a body over 64 KiB; 414: an over-long URL path segment; 415: a content type the endpoint does not take.',
     notes: {
       oauth:
-        '401 at /userinfo when no access token is sent (RFC 6750 §3.1), with a bare `WWW-Authenticate: Bearer` challenge; 403 when the /logout confirmation form comes back without its CSRF token.',
+        '401 at /userinfo when no access token is sent (RFC 6750 §3.1), with a bare `WWW-Authenticate: Bearer` challenge; 403 when the /logout confirmation form comes back without its CSRF token; 405 at /par for any method but POST (RFC 9126 §2.3).',
       admin: '`field` names the field at fault.',
       account: '`field` names the field at fault.',
       pages: '403 when a form comes back without its CSRF token.',
     },
     surfaces: {
-      oauth: [400, 401, 403, 413, 414, 415],
+      oauth: [400, 401, 403, 405, 413, 414, 415],
       admin: [400, 413, 414, 415],
       account: [400, 413, 414, 415],
       pages: [400, 403, 413, 414, 415],
@@ -134,7 +134,15 @@ export const ERRORS = {
   request_uri_not_supported: {
     status: 400,
     spec: 'OpenID Connect Core §3.1.2.6',
-    description: 'The `request_uri` parameter is not supported.',
+    description:
+      'The `request_uri` parameter is supported only with a value from /par (RFC 9126): request objects by reference are not.',
+    surfaces: { oauth: [400] },
+  },
+  invalid_request_uri: {
+    status: 400,
+    spec: 'RFC 9101 §6.2, RFC 9126 §4',
+    description:
+      'At /authorize, the `request_uri` from /par is unknown, has expired (it lives 60 seconds), has been used, or was pushed by another client; shown as a page (the redirect URI it holds cannot be trusted) and never redirected.',
     surfaces: { oauth: [400] },
   },
   invalid_token: {
@@ -150,6 +158,27 @@ export const ERRORS = {
     description:
       'The access token is valid but lacks the scope the endpoint needs (`openid` for /userinfo); `WWW-Authenticate` names it.',
     surfaces: { oauth: [403] },
+  },
+  invalid_dpop_proof: {
+    status: 400,
+    spec: 'RFC 9449 §5, §7.1',
+    description:
+      'The DPoP proof is missing where one is needed, or fails a check of RFC 9449 §4.3 (more than one, not a JWT, wrong `typ`, an algorithm that is not asymmetric or not supported, a private or missing `jwk`, a bad signature, `htm` or `htu` not this request, `iat` too old or ahead, a `jti` already used, `ath` not the hash of the access token), and `error_description` says which.',
+    notes: {
+      oauth:
+        '401 at /userinfo, with `WWW-Authenticate: DPoP error="invalid_dpop_proof"` (RFC 9449 §7.1).',
+    },
+    surfaces: { oauth: [400, 401] },
+  },
+  use_dpop_nonce: {
+    status: 400,
+    spec: 'RFC 9449 §8, §9',
+    description:
+      'The server requires a nonce in DPoP proofs (`TESSERA_DPOP_NONCE=on`) and the proof had none, or an old one: make the proof again with the nonce of the `DPoP-Nonce` response header.',
+    notes: {
+      oauth: '401 at /userinfo, with `WWW-Authenticate: DPoP error="use_dpop_nonce"`.',
+    },
+    surfaces: { oauth: [400, 401] },
   },
   unauthorized: {
     status: 401,
@@ -187,7 +216,7 @@ export const ERRORS = {
       'Refused by an abuse limit before the request was looked at; `Retry-After` says when to try again.',
     notes: {
       oauth:
-        'Too many failed requests at /token, /introspect or /revoke from the address or for the client.',
+        'Too many failed requests at /token, /par, /introspect or /revoke from the address or for the client.',
       account: 'Too many sign-ups from the address.',
     },
     surfaces: { oauth: [429], account: [429] },

@@ -65,7 +65,7 @@ e-mail address), and ends every session they have. Recorded in the audit log.
          [--post-logout-redirect-uri URL …] [--backchannel-logout-uri URL]
          [--id-token-alg RS256|ES256|EdDSA] [--userinfo-alg RS256|ES256|EdDSA]
          [--first-party] [--require-pkce] [--opaque-access-tokens] [--resource-server]
-         [--default-max-age SECONDS] [--require-auth-time] [--json]
+         [--dpop-bound-access-tokens] [--default-max-age SECONDS] [--require-auth-time] [--require-par] [--json]
 
 Prints the client_id and, for a confidential client, the client_secret: it is shown
 only once (only its hash is stored).
@@ -78,9 +78,11 @@ only once (only its hash is stored).
   scopes:      default "openid profile email phone address offline_access"
   --resource-server  an API's client: it may introspect the access tokens of every client
                      (issued for the default audience), not only its own
+  --dpop-bound-access-tokens  every token request must carry a DPoP proof (RFC 9449)
   --default-max-age  the max_age of its requests that send none: a sign-in older than this
                      many seconds is asked again, and ID tokens carry auth_time
-  --require-auth-time  always put auth_time (the time of the sign-in) in its ID tokens`,
+  --require-auth-time  always put auth_time (the time of the sign-in) in its ID tokens
+  --require-par  its authorization requests must be pushed to /par first (RFC 9126)`,
     load: async () => (await import('./cli/client.js')).clientCreate,
   },
   'client list': {

@@ -46,6 +46,8 @@ export const ClientBody = Type.Object(
     jwt_bearer_subjects: Type.Optional(
       Type.Array(Type.String({ maxLength: 200 }), { maxItems: 100 }),
     ),
+    dpop_bound_access_tokens: Type.Optional(Type.Boolean()),
+    require_pushed_authorization_requests: Type.Optional(Type.Boolean()),
     // Seed 003.
     app_name: Type.Optional(Type.String({ maxLength: 100 })),
     contact_email: Type.Optional(Type.String({ maxLength: 254 })),
@@ -101,6 +103,10 @@ export function clientInput(body: ClientBody): ClientInput {
   if (body.token_endpoint_auth_signing_alg !== undefined)
     input.tokenEndpointAuthSigningAlg = body.token_endpoint_auth_signing_alg;
   if (body.jwt_bearer_subjects !== undefined) input.jwtBearerSubjects = body.jwt_bearer_subjects;
+  if (body.dpop_bound_access_tokens !== undefined)
+    input.dpopBoundAccessTokens = body.dpop_bound_access_tokens;
+  if (body.require_pushed_authorization_requests !== undefined)
+    input.requirePushedAuthorizationRequests = body.require_pushed_authorization_requests;
   return input;
 }
 
@@ -134,6 +140,8 @@ export function clientView(client: Client): Record<string, unknown> {
     jwks_uri: client.jwksUri,
     token_endpoint_auth_signing_alg: client.tokenEndpointAuthSigningAlg,
     jwt_bearer_subjects: client.jwtBearerSubjects,
+    dpop_bound_access_tokens: client.dpopBoundAccessTokens,
+    require_pushed_authorization_requests: client.requirePushedAuthorizationRequests,
     updated_at: client.updatedAt,
   };
 }

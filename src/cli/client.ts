@@ -19,12 +19,14 @@ const FLAGS: Record<string, string> = {
   id_token_signed_response_alg: '--id-token-alg',
   userinfo_signed_response_alg: '--userinfo-alg',
   resource_server: '--resource-server',
+  dpop_bound_access_tokens: '--dpop-bound-access-tokens',
   default_max_age: '--default-max-age',
   require_auth_time: '--require-auth-time',
   jwks: '--jwks-file',
   jwks_uri: '--jwks-uri',
   token_endpoint_auth_signing_alg: '--auth-signing-alg',
   jwt_bearer_subjects: '--jwt-bearer-subjects',
+  require_pushed_authorization_requests: '--require-par',
 };
 
 /** A rule's message with the option the person typed in place of the wire field name. */
@@ -76,8 +78,10 @@ export async function clientCreate(argv: string[]): Promise<void> {
       'require-pkce': { type: 'boolean', default: false },
       'opaque-access-tokens': { type: 'boolean', default: false },
       'resource-server': { type: 'boolean', default: false },
+      'dpop-bound-access-tokens': { type: 'boolean', default: false },
       'default-max-age': { type: 'string' },
       'require-auth-time': { type: 'boolean', default: false },
+      'require-par': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -116,7 +120,9 @@ export async function clientCreate(argv: string[]): Promise<void> {
   if (values['userinfo-alg']) input.userinfoSignedResponseAlg = values['userinfo-alg'];
   if (values['opaque-access-tokens']) input.accessTokenFormat = 'opaque';
   if (values['resource-server']) input.resourceServer = true;
+  if (values['dpop-bound-access-tokens']) input.dpopBoundAccessTokens = true;
   if (values['require-auth-time']) input.requireAuthTime = true;
+  if (values['require-par']) input.requirePushedAuthorizationRequests = true;
   const maxAge = values['default-max-age'];
   if (maxAge !== undefined) {
     // The domain checks the range; a number is all that is read here, so "1h" is refused by name.

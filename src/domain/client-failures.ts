@@ -24,7 +24,7 @@ const AUTH_FAILURES = new Set(['invalid_client']);
 const GRANT_FAILURES = new Set(['invalid_grant', 'unauthorized_client']);
 
 /**
- * The limits on failed requests at /token, /introspect and /revoke, per
+ * The limits on failed requests at /token, /par, /introspect and /revoke, per
  * address and per client. Only failures are counted (a round trip to Redis,
  * on a path that has already failed); whether a request is refused is
  * answered from this process's memory, so a successful request costs one

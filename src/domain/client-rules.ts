@@ -84,6 +84,8 @@ export interface ClientInput {
   jwksUri?: string | null;
   tokenEndpointAuthSigningAlg?: string | null;
   jwtBearerSubjects?: string[];
+  dpopBoundAccessTokens?: boolean;
+  requirePushedAuthorizationRequests?: boolean;
 }
 
 /** What the rules depend on besides the input. */
@@ -121,6 +123,8 @@ export const CLIENT_DEFAULTS: Omit<ClientMetadata, 'name'> = {
   jwksUri: null,
   tokenEndpointAuthSigningAlg: null,
   jwtBearerSubjects: [],
+  dpopBoundAccessTokens: false,
+  requirePushedAuthorizationRequests: false,
 };
 
 /**
@@ -378,6 +382,11 @@ export function resolveClient(
   if (input.requirePkce !== undefined) next.requirePkce = Boolean(input.requirePkce);
   if (input.resourceServer !== undefined) next.resourceServer = Boolean(input.resourceServer);
   resolveKeys(input, next, rules);
+  if (input.dpopBoundAccessTokens !== undefined)
+    next.dpopBoundAccessTokens = Boolean(input.dpopBoundAccessTokens);
+  if (input.requirePushedAuthorizationRequests !== undefined) {
+    next.requirePushedAuthorizationRequests = Boolean(input.requirePushedAuthorizationRequests);
+  }
   checkAcrossFields(next);
   return next;
 }

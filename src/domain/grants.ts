@@ -41,33 +41,106 @@ export async function revokeGrant(
   return revoked;
 }
 
+/** The claims a grant covers: those its scopes release and those consented to by name. */
+export function coveredClaims(
+  grant: Pick<Grant, 'scopes' | 'claims'>,
+  releasedByScopes: (scopes: string[]) => ReadonlySet<string>,
+): ReadonlySet<string> {
+  const byScope = releasedByScopes(grant.scopes);
+  return grant.claims.length === 0 ? byScope : new Set([...byScope, ...grant.claims]);
+}
+
+/** Whether `grant` already covers `scopes` and the claims asked for by name. */
+export function grantCovers(
+  grant: Grant | undefined,
+  scopes: readonly string[],
+  claims: readonly string[],
+  releasedByScopes: (scopes: string[]) => ReadonlySet<string>,
+): boolean {
+  if (!grant || !scopes.every((s) => grant.scopes.includes(s))) return false;
+  if (claims.length === 0) return true;
+  const covered = coveredClaims(grant, releasedByScopes);
+  return claims.every((name) => covered.has(name));
+}
+
+/** A person's consent to an app, as grantConsent records it. */
+export interface Consent {
+  userId: string;
+  clientId: string;
+  scopes: readonly string[];
+  claims: readonly string[];
+  /** The grant as the caller read it, maybe from the sign-in cache; see grantConsent. */
+  existing: Grant | undefined;
+  releasedByScopes: (scopes: string[]) => ReadonlySet<string>;
+}
+
+/** What a consent page listed as allowed before, which its Allow does not grant anew. */
+export interface ShownAsGranted {
+  scopes: readonly string[];
+  claims: readonly string[];
+}
+
+const NOTHING_SHOWN: ShownAsGranted = { scopes: [], claims: [] };
+
 /**
  * Records what a person allowed an app: the grant they had, widened by the scopes and claims
  * allowed now. Claims are remembered by name only where no granted scope releases them already
- * (`releasedByScopes` is the protocol's rule, handed in). Writes nothing when nothing is new.
+ * (`releasedByScopes` is the protocol's rule, handed in).
+ *
+ * `existing` is the grant as the caller read it, maybe from the sign-in cache
+ * (store/sign-in-cache.ts): when it covers everything, nothing is written, which is safe because
+ * grants only widen until they are deleted, and a code issued under a deleted grant is refused
+ * at the token endpoint. Otherwise the grant is read again from the database, inside the write
+ * (GrantStore.change), and never widened from a cached copy: another instance may have widened
+ * or replaced it within the cache's lifetime, and merging into the stale copy would drop what it
+ * wrote.
  */
-export async function grantConsent(
+export async function grantConsent(ctx: AppContext, consent: Consent): Promise<Grant> {
+  // With nothing shown, the write gives up only when a revocation deleted the grant in the
+  // middle of it; the next try creates it.
+  for (let attempt = 1; ; attempt++) {
+    const result = await grantConsentAsShown(ctx, consent, NOTHING_SHOWN);
+    if ('grant' in result) return result.grant;
+    if (attempt === 3) throw new Error('the grant kept being deleted while it was written');
+  }
+}
+
+/**
+ * grantConsent for a consent page's Allow: `shown` is what the page listed as allowed before,
+ * which its Allow did not grant anew. When the grant no longer covers it (the person took the
+ * app's access back while the page was open), nothing is written and the answer is
+ * `{ changed }`, the grant as it is now, so that the person is asked again.
+ */
+export async function grantConsentAsShown(
   ctx: AppContext,
-  consent: {
-    userId: string;
-    clientId: string;
-    scopes: readonly string[];
-    claims: readonly string[];
-    existing: Grant | undefined;
-    releasedByScopes: (scopes: string[]) => ReadonlySet<string>;
-  },
-): Promise<Grant> {
-  const { existing } = consent;
-  const scopes = [...new Set([...(existing?.scopes ?? []), ...consent.scopes])];
-  const byScope = consent.releasedByScopes(scopes);
-  const claims = [...new Set([...(existing?.claims ?? []), ...consent.claims])].filter(
-    (name) => !byScope.has(name),
+  consent: Consent,
+  shown: ShownAsGranted,
+): Promise<{ grant: Grant } | { changed: Grant | undefined }> {
+  const { existing, releasedByScopes } = consent;
+  const holds = (grant: Grant | undefined) =>
+    (shown.scopes.length === 0 && shown.claims.length === 0) ||
+    grantCovers(grant, shown.scopes, shown.claims, releasedByScopes);
+  const covers = (grant: Grant | undefined) =>
+    grantCovers(grant, consent.scopes, consent.claims, releasedByScopes);
+  if (existing && holds(existing) && covers(existing)) return { grant: existing };
+  let changed = false;
+  let before: Grant | undefined;
+  const grant = await ctx.store.grants.change(
+    consent.userId,
+    consent.clientId,
+    nowSeconds(ctx),
+    (current) => {
+      before = current;
+      changed = !holds(current);
+      if (changed || (current && covers(current))) return undefined;
+      const scopes = [...new Set([...(current?.scopes ?? []), ...consent.scopes])];
+      const byScope = releasedByScopes(scopes);
+      const claims = [...new Set([...(current?.claims ?? []), ...consent.claims])].filter(
+        (name) => !byScope.has(name),
+      );
+      return { scopes, claims };
+    },
   );
-  const unchanged =
-    existing &&
-    scopes.length === existing.scopes.length &&
-    claims.length === existing.claims.length &&
-    claims.every((name) => existing.claims.includes(name));
-  if (unchanged) return existing;
-  return ctx.store.grants.upsert(consent.userId, consent.clientId, scopes, nowSeconds(ctx), claims);
+  if (changed || !grant) return { changed: before };
+  return { grant };
 }

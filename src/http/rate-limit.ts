@@ -7,7 +7,7 @@ import { OAuthError } from '../oauth/errors.js';
 import { bodyParams } from '../oauth/params.js';
 
 /** The endpoints where a client proves itself: failures there are counted per address and client. */
-const CLIENT_ENDPOINTS = new Set(['/token', '/introspect', '/revoke']);
+const CLIENT_ENDPOINTS = new Set(['/token', '/par', '/introspect', '/revoke']);
 
 type Hook<F> = F | F[] | undefined;
 const hooks = <F>(hook: Hook<F>): F[] =>

@@ -41,3 +41,23 @@ export function bearerToken(request: FastifyRequest): string {
   if (typeof fromBody === 'string' && fromBody !== '') return fromBody;
   throw new MissingToken();
 }
+
+/** An access token as a request presents it: as a Bearer token, or DPoP-bound (RFC 9449 §7.1). */
+export interface PresentedToken {
+  token: string;
+  scheme: 'Bearer' | 'DPoP';
+}
+
+/**
+ * The access token of a request to a protected resource: `Authorization: DPoP <token>` when DPoP
+ * is on (a DPoP token travels only in the header), else as bearerToken reads it.
+ */
+export function presentedToken(request: FastifyRequest, dpop: boolean): PresentedToken {
+  const header = request.headers.authorization;
+  if (dpop && header !== undefined && /^dpop(?: |$)/i.test(header)) {
+    const match = /^DPoP +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+    if (!match) throw new InvalidRequest('the Authorization header is not a valid DPoP token');
+    return { token: match[1]!, scheme: 'DPoP' };
+  }
+  return { token: bearerToken(request), scheme: 'Bearer' };
+}

@@ -7,6 +7,7 @@ import { RESPONSE_MODES, RESPONSE_TYPES } from './authorize/request.js';
 import { PROMPTS } from './authorize/sign-in-parameters.js';
 import { SUPPORTED_CLAIMS } from './claims.js';
 import { CLIENT_AUTH_METHODS } from './client-auth.js';
+import { DPOP_ALGS } from './dpop-algs.js';
 import { GRANTS } from './grants/index.js';
 import { OIDC_SCOPES } from './scopes.js';
 
@@ -27,6 +28,9 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
     revocation_endpoint: `${issuer}/revoke`,
     introspection_endpoint: `${issuer}/introspect`,
     end_session_endpoint: `${issuer}/logout`,
+    pushed_authorization_request_endpoint: `${issuer}/par`,
+    // RFC 9126 §5: the server-wide setting; a client's own is in its registration (§6).
+    require_pushed_authorization_requests: ctx.config.requirePar,
     scopes_supported: [...OIDC_SCOPES],
     response_types_supported: [...RESPONSE_TYPES],
     response_modes_supported: [...RESPONSE_MODES],
@@ -57,6 +61,8 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
     ],
     claims_parameter_supported: true,
     request_parameter_supported: false,
+    // OpenID Connect Discovery's request_uri is a request object by reference, which is not
+    // supported; the request_uri of PAR is advertised by pushed_authorization_request_endpoint.
     request_uri_parameter_supported: false,
     require_request_uri_registration: false,
     authorization_response_iss_parameter_supported: true,
@@ -67,6 +73,7 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
     backchannel_logout_supported: true,
     backchannel_logout_session_supported: true,
     frontchannel_logout_supported: false,
+    ...(ctx.config.dpop ? { dpop_signing_alg_values_supported: [...DPOP_ALGS] } : {}),
   };
 }
 

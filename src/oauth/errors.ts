@@ -1,4 +1,5 @@
 import { type OAuthErrorCode, statusOf } from '../error-catalogue.js';
+import { DPOP_ALGS } from './dpop-algs.js';
 
 /**
  * OAuthError and one subclass per RFC error code: the only place that shapes
@@ -126,6 +127,17 @@ export class RequestUriNotSupported extends OAuthError {
   }
 }
 
+/**
+ * A request_uri from /par that is unknown, expired, used or another client's (RFC 9126 §4; the
+ * code is RFC 9101's): the redirect URI it would name cannot be trusted, so it is shown as a page.
+ */
+export class InvalidRequestUri extends OAuthError {
+  constructor(description: string) {
+    super('invalid_request_uri', description);
+    this.redirectable = false;
+  }
+}
+
 /** A bearer token that is missing, malformed, expired or revoked (RFC 6750 §3.1). */
 export class InvalidToken extends OAuthError {
   constructor(description: string, options?: { cause?: unknown }) {
@@ -153,5 +165,50 @@ export class UnsafeRedirect extends OAuthError {
     // not a failed authentication (the catalogue's 400 for it).
     this.status = 400;
     this.redirectable = false;
+  }
+}
+
+/** Where a DPoP error is answered: the token endpoint (400) or a protected resource (401). */
+export type DpopSite = 'token' | 'resource';
+
+const DPOP_CHALLENGE_ALGS = DPOP_ALGS.join(' ');
+
+/** RFC 9449 §7.1: the challenge of a protected resource that takes DPoP tokens. */
+export function dpopChallenge(error: string, description: string): string {
+  return `DPoP error="${error}", error_description="${description.replace(/["\\]/g, '')}", algs="${DPOP_CHALLENGE_ALGS}"`;
+}
+
+/** A DPoP proof that is missing where it is needed or fails a check (RFC 9449 §4.3, §5, §7.1). */
+export class InvalidDpopProof extends OAuthError {
+  constructor(description: string, site: DpopSite = 'token', options?: { cause?: unknown }) {
+    super('invalid_dpop_proof', description, options);
+    this.redirectable = false;
+    if (site === 'resource') {
+      this.status = 401;
+      this.headers['www-authenticate'] = dpopChallenge('invalid_dpop_proof', description);
+    }
+  }
+}
+
+/** The server wants a nonce in the proof (RFC 9449 §8, §9): the fresh one goes in `DPoP-Nonce`. */
+export class UseDpopNonce extends OAuthError {
+  constructor(description: string, nonce: string, site: DpopSite = 'token') {
+    super('use_dpop_nonce', description);
+    this.redirectable = false;
+    this.headers['dpop-nonce'] = nonce;
+    if (site === 'resource') {
+      this.status = 401;
+      this.headers['www-authenticate'] = dpopChallenge('use_dpop_nonce', description);
+    }
+  }
+}
+
+/** An access token refused at a resource that takes DPoP: the challenge names DPoP (RFC 9449 §7.1). */
+export class InvalidDpopToken extends OAuthError {
+  constructor(description: string) {
+    super('invalid_token', description);
+    this.status = 401;
+    this.redirectable = false;
+    this.headers['www-authenticate'] = dpopChallenge('invalid_token', description);
   }
 }

@@ -63,7 +63,9 @@ export function registerIntrospectionEndpoint(app: FastifyInstance, ctx: AppCont
       iss: ctx.config.issuer,
       exp: active.expiresAt,
       iat: active.issuedAt,
-      token_type: active.kind === 'access' ? 'Bearer' : 'refresh_token',
+      // RFC 9449 §6.2: a bound access token says so, and names its key.
+      token_type: active.kind === 'access' ? (active.jkt ? 'DPoP' : 'Bearer') : 'refresh_token',
+      ...(active.jkt ? { cnf: { jkt: active.jkt } } : {}),
       ...(active.kind === 'access' && active.format === 'jwt' ? { jti: active.id } : {}),
       ...(active.sessionId ? { sid: active.sessionId } : {}),
     };

@@ -22,6 +22,11 @@ export interface TokenSubject {
   amr?: string[] | null;
   /** The `claims` request parameter as JSON text, carried into refreshed tokens. */
   claims?: string | null;
+  /**
+   * The thumbprint of the DPoP key the access token is bound to (RFC 9449 §6): its `cnf.jkt`, or
+   * its record's. Undefined or null: a Bearer token.
+   */
+  jkt?: string | null;
 }
 
 export interface IssuedAccessToken {
@@ -65,6 +70,7 @@ export function mintAccessToken(ctx: AppContext, subject: TokenSubject): MintedT
     acr: subject.acr ?? null,
     amr: subject.amr ?? null,
     claims: subject.claims ?? null,
+    jkt: subject.jkt ?? null,
     createdAt: now,
     expiresAt: now + ttl,
     familyExpiresAt: null,
@@ -89,6 +95,7 @@ export function mintAccessToken(ctx: AppContext, subject: TokenSubject): MintedT
     iat: now,
     exp: now + ttl,
   };
+  if (subject.jkt) claims.cnf = { jkt: subject.jkt };
   if (subject.user) {
     if (subject.authTime !== undefined) claims.auth_time = subject.authTime;
     if (subject.acr) claims.acr = subject.acr;
@@ -109,10 +116,13 @@ export async function issueAccessToken(
   return { token, expiresIn };
 }
 
-/** Makes a refresh token in `familyId`; the family ends at `familyExpiresAt` whatever the rotations. */
+/**
+ * Makes a refresh token in `familyId`; the family ends at `familyExpiresAt` whatever the
+ * rotations. `refreshJkt`: the DPoP key it is bound to (a public client's, RFC 9449 §5).
+ */
 export function mintRefreshToken(
   ctx: AppContext,
-  subject: TokenSubject & { familyId: string; familyExpiresAt: number },
+  subject: TokenSubject & { familyId: string; familyExpiresAt: number; refreshJkt: string | null },
 ): { token: string; record: TokenRecord } {
   const now = nowSeconds(ctx);
   const token = randomToken(32);
@@ -131,6 +141,7 @@ export function mintRefreshToken(
     acr: subject.acr ?? null,
     amr: subject.amr ?? null,
     claims: subject.claims ?? null,
+    jkt: subject.refreshJkt,
     createdAt: now,
     expiresAt: subject.familyExpiresAt,
     familyExpiresAt: subject.familyExpiresAt,

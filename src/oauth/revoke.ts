@@ -58,6 +58,7 @@ async function revokeJwt(
         userId: null,
         grantId: null,
         familyId: null,
+        jkt: null,
         sessionId: null,
         scope: typeof claims.scope === 'string' ? claims.scope : '',
         audience: accessTokenAudience(ctx),

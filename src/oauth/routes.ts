@@ -5,6 +5,7 @@ import type { BrowserSession } from './browser.js';
 import { registerDiscovery, registerJwks } from './discovery.js';
 import { registerIntrospectionEndpoint } from './introspect.js';
 import { registerLogoutEndpoint } from './logout.js';
+import { registerPushedAuthorizationEndpoint } from './par.js';
 import { registerRevocationEndpoint } from './revoke.js';
 import { registerTokenEndpoint } from './token.js';
 import { registerUserinfoEndpoint } from './userinfo.js';
@@ -16,6 +17,7 @@ import type { ProtocolViews } from './views.js';
  */
 export const CORS_PATHS: readonly string[] = [
   '/token',
+  '/par',
   '/userinfo',
   '/revoke',
   '/jwks',
@@ -24,7 +26,7 @@ export const CORS_PATHS: readonly string[] = [
 ];
 
 /**
- * The protocol endpoints: /authorize, /token, /userinfo, /revoke, /introspect, /jwks, discovery,
+ * The protocol endpoints: /authorize, /par, /token, /userinfo, /revoke, /introspect, /jwks, discovery,
  * /logout. The pages they show (`views`) and the browser's session (`browser`) come from ui/ and
  * http/, passed in by app.ts.
  */
@@ -38,6 +40,7 @@ export async function registerOAuthRoutes(
   registerJwks(app, ctx);
   registerAuthorizationEndpoint(app, ctx, views, browser);
   registerTokenEndpoint(app, ctx);
+  registerPushedAuthorizationEndpoint(app, ctx);
   registerUserinfoEndpoint(app, ctx);
   registerRevocationEndpoint(app, ctx);
   registerIntrospectionEndpoint(app, ctx);

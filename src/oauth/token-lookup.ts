@@ -20,9 +20,18 @@ export interface ActiveToken {
   id: string;
   sessionId: string | undefined;
   claims: string | null;
+  /** The thumbprint of the DPoP key the token is bound to (RFC 9449 §6), if it is bound. */
+  jkt: string | undefined;
   record: TokenRecord | undefined;
   /** The person, read with the token's record; undefined for a client's own token. */
   user: User | undefined;
+}
+
+/** The `cnf.jkt` of a JWT access token (RFC 9449 §6.1), if it has one. */
+function boundKey(cnf: unknown): string | undefined {
+  if (typeof cnf !== 'object' || cnf === null) return undefined;
+  const jkt = (cnf as { jkt?: unknown }).jkt;
+  return typeof jkt === 'string' ? jkt : undefined;
 }
 
 const looksLikeJwt = (token: string) => token.split('.').length === 3;
@@ -41,6 +50,7 @@ function fromRecord(record: TokenRecord, user: User | undefined): ActiveToken {
     id: record.id,
     sessionId: record.sessionId ?? undefined,
     claims: record.claims,
+    jkt: record.jkt ?? undefined,
     record,
     user,
   };
@@ -90,6 +100,7 @@ async function activeJwt(
     id: claims.jti,
     sessionId: typeof claims.sid === 'string' ? claims.sid : undefined,
     claims: record?.claims ?? null,
+    jkt: boundKey(claims.cnf),
     record,
     user: found?.user,
   };

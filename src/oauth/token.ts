@@ -1,9 +1,42 @@
-import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../context.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type AppContext, nowSeconds } from '../context.js';
+import type { Client } from '../store/types.js';
 import { authenticateClient, presentsClientCredentials } from './client-auth.js';
-import { UnauthorizedClient, UnsupportedGrantType } from './errors.js';
+import { checkDpopProof, type DpopProof } from './dpop.js';
+import { currentDpopNonce } from './dpop-nonce.js';
+import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from './errors.js';
 import { GRANTS } from './grants/index.js';
 import { bodyParams, requireParam } from './params.js';
+
+/**
+ * The request's DPoP proof (RFC 9449 §5), checked, when it carries one and DPoP is on. A request
+ * without the header costs nothing more than reading it.
+ */
+function tokenRequestProof(
+  ctx: AppContext,
+  request: FastifyRequest,
+  client: Client,
+): Promise<DpopProof> | undefined {
+  const header = request.headers.dpop;
+  if (client.dpopBoundAccessTokens && (header === undefined || !ctx.config.dpop)) {
+    throw new InvalidRequest(
+      ctx.config.dpop
+        ? 'this client must send a DPoP proof with every token request (dpop_bound_access_tokens)'
+        : 'this client must use DPoP (dpop_bound_access_tokens), which is turned off on this server',
+    );
+  }
+  if (header === undefined || !ctx.config.dpop) return undefined;
+  return checkDpopProof(ctx, header, {
+    method: 'POST',
+    url: `${ctx.config.issuer}/token`,
+    site: 'token',
+  });
+}
+
+/** RFC 9449 §8: with nonces required, every answer to a DPoP request carries the current one. */
+function sendNonce(ctx: AppContext, reply: FastifyReply): void {
+  reply.header('dpop-nonce', currentDpopNonce(ctx, nowSeconds(ctx)));
+}
 
 /** The token endpoint (RFC 6749 §3.2): authenticate the client, then dispatch on grant_type. */
 export function registerTokenEndpoint(app: FastifyInstance, ctx: AppContext): void {
@@ -21,6 +54,11 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: AppContext): vo
     if (!client.grantTypes.includes(grantType)) {
       throw new UnauthorizedClient(`this client is not allowed the ${grantType} grant`);
     }
-    return grant.handle(ctx, client, params, request);
+    const checking = tokenRequestProof(ctx, request, client);
+    if (!checking) return grant.handle(ctx, client, params, request);
+    const dpop = await checking;
+    const response = await grant.handle(ctx, client, params, request, dpop);
+    if (ctx.config.dpopNonce) sendNonce(ctx, reply);
+    return response;
   });
 }

@@ -1,11 +1,48 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AppContext, nowSeconds } from '../context.js';
 import { isJwsAlg, signJws } from '../lib/jws.js';
-import { bearerToken } from './bearer.js';
+import { type PresentedToken, presentedToken } from './bearer.js';
 import { pickClaims } from './claims.js';
-import { InsufficientScope, InvalidToken } from './errors.js';
+import { checkDpopProof } from './dpop.js';
+import { currentDpopNonce } from './dpop-nonce.js';
+import { InsufficientScope, InvalidDpopToken, InvalidToken } from './errors.js';
 import { claimNamesFor } from './issue.js';
-import { findActiveAccessToken } from './token-lookup.js';
+import { type ActiveToken, findActiveAccessToken } from './token-lookup.js';
+
+/**
+ * RFC 9449 §7: a DPoP-bound token goes only with the DPoP scheme and a proof, for this request and
+ * this token (`ath`), made with the key it is bound to; a Bearer token only as a Bearer token.
+ */
+async function checkSenderBinding(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  presented: PresentedToken,
+  token: ActiveToken,
+): Promise<void> {
+  if (presented.scheme === 'Bearer') {
+    if (token.jkt) {
+      throw new InvalidDpopToken(
+        'the access token is DPoP-bound: send it as "Authorization: DPoP <token>" with a DPoP proof',
+      );
+    }
+    return;
+  }
+  if (!token.jkt)
+    throw new InvalidDpopToken('the access token is not DPoP-bound: send it as a Bearer token');
+  const proof = await checkDpopProof(ctx, request.headers.dpop, {
+    method: request.method,
+    url: `${ctx.config.issuer}/userinfo`,
+    accessToken: presented.token,
+    site: 'resource',
+  });
+  if (proof.jkt !== token.jkt) {
+    throw new InvalidDpopToken(
+      'the DPoP proof is made with another key than the one the access token is bound to',
+    );
+  }
+  if (ctx.config.dpopNonce) reply.header('dpop-nonce', currentDpopNonce(ctx, nowSeconds(ctx)));
+}
 
 /**
  * OpenID Connect Core §5.3: the claims the token's scopes (and `claims`
@@ -14,8 +51,15 @@ import { findActiveAccessToken } from './token-lookup.js';
  */
 async function userinfo(ctx: AppContext, request: FastifyRequest, reply: FastifyReply) {
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-  const token = await findActiveAccessToken(ctx, bearerToken(request));
-  if (!token) throw new InvalidToken('the access token is invalid, expired or revoked');
+  const presented = presentedToken(request, ctx.config.dpop);
+  const token = await findActiveAccessToken(ctx, presented.token);
+  if (!token) {
+    const description = 'the access token is invalid, expired or revoked';
+    throw presented.scheme === 'DPoP'
+      ? new InvalidDpopToken(description)
+      : new InvalidToken(description);
+  }
+  await checkSenderBinding(ctx, request, reply, presented, token);
   if (!token.userId)
     throw new InvalidToken('the access token was issued to a client, not for a person');
   if (!token.scopes.includes('openid')) {

@@ -7,8 +7,16 @@ export interface ConsentView {
   scopes: { name: string; description: string }[];
   /** Claims asked for by name (the `claims` parameter) beyond what the scopes release. */
   claims: { name: string; description: string }[];
-  /** Scopes allowed before and asked again (prompt=consent, or more asked for): the page says so. */
+  /**
+   * Scopes and claims (of the two lists above) allowed before: the page lists them as allowed
+   * already and marks the others "New" (prompt=consent, or more asked for).
+   */
   alreadyGranted: string[];
+  /**
+   * Scopes allowed before and not asked for now that the tokens carry all the same
+   * (include_granted_scopes=true): listed with those allowed already.
+   */
+  carried?: { name: string; description: string }[];
   username: string;
   /** The signed, opaque interaction to post back with the decision. */
   interaction: string;

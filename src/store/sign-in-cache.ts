@@ -18,7 +18,8 @@ interface Kept<T> {
  * make stale); every store write that could end or change one forgets everything, here and, by
  * the same `tokens.changed` event, in every other instance; a read that raced such a write is
  * not kept; and `ttlMs` (TESSERA_TOKEN_CACHE_SECONDS) bounds what another instance without an
- * event bus can leave unseen.
+ * event bus can leave unseen. Nothing is written from what is kept here: a grant is widened from
+ * its row as stored (grants.change reads and locks it in the write).
  *
  * The session's expiry is checked on every use against the time asked about: what is kept is
  * the record, not the verdict. Its "last seen" is kept as written (seen()), so that the once a

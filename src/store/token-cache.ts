@@ -82,7 +82,7 @@ export class TokenCache {
  * yet), the spending of codes and refresh tokens (never kept) with the new tokens stored in the
  * same commit, and bookkeeping. Every other method that is not a read clears them, including
  * methods added later; so do sessions.renew (a new cookie for a kept session) and grants.upsert
- * (new scopes for a kept grant), which leave tokens as they are.
+ * and grants.change (new scopes for a kept grant), which leave tokens as they are.
  */
 const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   users: ['create'],
@@ -92,6 +92,8 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   tokens: ['save', 'saveAll', 'rotate'],
   sessions: ['create', 'touch', 'addClient'],
   markers: ['use'],
+  // Pushed authorization requests are kept by no cache.
+  pushedRequests: ['save', 'start', 'resume', 'finish'],
   audit: ['record'],
 };
 
@@ -143,6 +145,7 @@ export function withTokenCache(
     'sessions',
     'keys',
     'markers',
+    'pushedRequests',
     'audit',
   ] as const;
   const wrapped = guarded(store, [], clear);

@@ -90,6 +90,8 @@ export interface Client {
   /** First-party clients skip the consent page. */
   firstParty: boolean;
   requirePkce: boolean;
+  /** Its authorization requests must come through /par (RFC 9126 §5): /authorize refuses others. */
+  requirePushedAuthorizationRequests: boolean;
   /**
    * A resource server: it may introspect access tokens issued for the default audience (the
    * issuer), besides its own. Other clients introspect only their own tokens.
@@ -103,6 +105,8 @@ export interface Client {
   tokenEndpointAuthSigningAlg: string | null;
   /** User ids of the people this client may act for with the JWT bearer grant (RFC 7523 §2.1). */
   jwtBearerSubjects: string[];
+  /** RFC 9449 §5.2: every token request of this client must carry a DPoP proof. */
+  dpopBoundAccessTokens: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -148,6 +152,8 @@ export interface AuthorizationCode {
   claims: string | null;
   /** When the session the code was issued in ends: session-bound refresh tokens end with it. */
   sessionExpiresAt: number | null;
+  /** RFC 9449 §10: the thumbprint of the key the token request must prove (`dpop_jkt`). */
+  dpopJkt: string | null;
   createdAt: number;
   expiresAt: number;
   consumedAt: number | null;
@@ -180,6 +186,8 @@ export interface TokenRecord {
   acr: string | null;
   amr: string[] | null;
   claims: string | null;
+  /** The thumbprint of the DPoP key the token is bound to (RFC 9449 §6); null when unbound. */
+  jkt: string | null;
   createdAt: number;
   expiresAt: number;
   /** The absolute end of a refresh token family. */
@@ -312,6 +320,20 @@ export interface GrantStore {
     now: number,
     claims?: string[],
   ): Promise<Grant>;
+  /**
+   * Changes the grant of `userId` to `clientId` as `change` says, in one step that reads the
+   * grant from the database itself (never a cache) with the row locked, so that two consents at
+   * once, on any instances, each change what the other wrote. `change` gets the grant as stored
+   * (undefined when there is none) and returns its new scopes and claims, or undefined to leave
+   * it as it is; it may be called again, with the grant a concurrent consent created, and only
+   * its last answer counts. Answers the grant as stored afterwards (undefined when there is none).
+   */
+  change(
+    userId: string,
+    clientId: string,
+    now: number,
+    change: (current: Grant | undefined) => { scopes: string[]; claims: string[] } | undefined,
+  ): Promise<Grant | undefined>;
   /** Moves "last used" on; a store may skip writes less than a minute after its last one. */
   touch(id: string, now: number): Promise<void>;
   listForUser(userId: string): Promise<GrantWithClient[]>;
@@ -441,6 +463,52 @@ export interface MarkerStore {
   use(id: string, expiresAt: number): Promise<boolean>;
 }
 
+/**
+ * An authorization request a client pushed to /par (RFC 9126), stored until the browser brings its
+ * request_uri to /authorize. `expiresAt` is the last moment it may be started; once started, the
+ * time until which the person's own flow (sign-in, consent) may still resume and finish it.
+ */
+export interface PushedRequest {
+  /** SHA-256 of the random part of the request_uri. */
+  id: string;
+  clientId: string;
+  /** The authorization parameters as pushed (only those /authorize reads). */
+  parameters: Record<string, string>;
+  createdAt: number;
+  expiresAt: number;
+  /** When /authorize first read it: from then on it cannot be started again. */
+  startedAt: number | null;
+  /** When it issued its code (or was denied): from then on it cannot be resumed either. */
+  finishedAt: number | null;
+}
+
+export type PushedRequestResult =
+  | { status: 'ok'; request: PushedRequest }
+  /** Started before (for `start`), or finished (for `resume`). */
+  | { status: 'used' }
+  | { status: 'expired' }
+  /** Pushed by another client than the one named: left as it was. */
+  | { status: 'other_client' }
+  | { status: 'missing' };
+
+export interface PushedRequestStore {
+  save(request: PushedRequest): Promise<void>;
+  /**
+   * Marks the request started and returns it, exactly once (an atomic update), if `clientId`
+   * pushed it and it has not expired; from then on it lives until `resumeUntil`.
+   */
+  start(
+    id: string,
+    clientId: string,
+    now: number,
+    resumeUntil: number,
+  ): Promise<PushedRequestResult>;
+  /** A started, unfinished and unexpired request of `clientId`; changes nothing. */
+  resume(id: string, clientId: string, now: number): Promise<PushedRequestResult>;
+  /** Marks a started request finished; true only for the one call that did. */
+  finish(id: string, now: number): Promise<boolean>;
+}
+
 export interface AuditStore {
   record(event: NewAuditEvent): Promise<void>;
   list(options: { limit: number; userId?: string }): Promise<AuditEvent[]>;
@@ -452,6 +520,7 @@ export interface PurgeCounts {
   sessions: number;
   keys: number;
   markers: number;
+  pushedRequests: number;
   audit: number;
 }
 
@@ -470,6 +539,7 @@ export interface Store {
   sessions: SessionStore;
   keys: KeyStore;
   markers: MarkerStore;
+  pushedRequests: PushedRequestStore;
   audit: AuditStore;
   /**
    * Throws when the database cannot serve requests: cannot be reached, or (SQLite)

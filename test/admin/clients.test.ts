@@ -76,8 +76,10 @@ describe.each(storeFactories())('admin API for clients on $name', (factory) => {
       require_auth_time: true,
       first_party: true,
       require_pkce: true,
+      require_pushed_authorization_requests: true,
     });
     expect(res.statusCode).toBe(201);
+    expect(res.json().require_pushed_authorization_requests).toBe(true);
     const c = await app.tessera.store.clients.findById(res.json().client_id);
     expect(c).toMatchObject({
       scopes: ['openid', 'email', 'api:read'],
@@ -90,8 +92,20 @@ describe.each(storeFactories())('admin API for clients on $name', (factory) => {
       requireAuthTime: true,
       firstParty: true,
       requirePkce: true,
+      requirePushedAuthorizationRequests: true,
       postLogoutRedirectUris: ['https://a.example/bye'],
     });
+    // And off again over PATCH.
+    const off = await app.inject({
+      method: 'PATCH',
+      url: `/admin/api/clients/${c!.id}`,
+      headers: KEY,
+      payload: { require_pushed_authorization_requests: false },
+    });
+    expect(off.json().require_pushed_authorization_requests).toBe(false);
+    expect(
+      (await app.tessera.store.clients.findById(c!.id))?.requirePushedAuthorizationRequests,
+    ).toBe(false);
   });
 
   it('sets and clears default_max_age and require_auth_time over PATCH, and the other settings null clears', async () => {

@@ -323,6 +323,7 @@ describe('tessera CLI', () => {
       '--id-token-alg',
       'ES256',
       '--opaque-access-tokens',
+      '--dpop-bound-access-tokens',
       '--json',
     ]);
     expect(json.code).toBe(0);
@@ -334,6 +335,7 @@ describe('tessera CLI', () => {
       token_endpoint_auth_method: 'client_secret_post',
       id_token_signed_response_alg: 'ES256',
       access_token_format: 'opaque',
+      dpop_bound_access_tokens: true,
     });
     expect(body.client_secret.length).toBeGreaterThanOrEqual(43);
     clientId = body.client_id;
@@ -474,14 +476,23 @@ describe('tessera CLI', () => {
       '--default-max-age',
       '3600',
       '--require-auth-time',
+      '--require-par',
       '--json',
     ]);
     expect(made.code, made.stderr).toBe(0);
     const body = JSON.parse(made.stdout);
-    expect(body).toMatchObject({ default_max_age: 3600, require_auth_time: true });
+    expect(body).toMatchObject({
+      default_max_age: 3600,
+      require_auth_time: true,
+      require_pushed_authorization_requests: true,
+    });
     await withStore(async (store) => {
       const client = await store.clients.findById(body.client_id);
-      expect(client).toMatchObject({ defaultMaxAge: 3600, requireAuthTime: true });
+      expect(client).toMatchObject({
+        defaultMaxAge: 3600,
+        requireAuthTime: true,
+        requirePushedAuthorizationRequests: true,
+      });
     });
 
     const plain = JSON.parse(
@@ -497,7 +508,11 @@ describe('tessera CLI', () => {
         ])
       ).stdout,
     );
-    expect(plain).toMatchObject({ default_max_age: null, require_auth_time: false });
+    expect(plain).toMatchObject({
+      default_max_age: null,
+      require_auth_time: false,
+      require_pushed_authorization_requests: false,
+    });
 
     for (const [value, says] of [
       ['1h', '--default-max-age must be a whole number of seconds'],

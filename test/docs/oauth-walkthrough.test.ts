@@ -82,8 +82,13 @@ describe('docs/oauth.md walkthrough', () => {
     expect(stdout).toMatch(/^200$/m);
     expect(stdout).toContain('{"active":false}');
     expect(stdout).toMatch(/"scope":"api:read"/);
+    // Asking for more later: only e-mail is new, and the tokens carry the union.
+    expect(stdout).toMatch(/^first scope: openid profile$/m);
+    expect(stdout).toMatch(/^New: See your e-mail address$/m);
+    expect(stdout).toContain('<h2>Already allowed</h2>');
+    expect(stdout).toMatch(/^union scope: openid profile email$/m);
     expect(stdout).toContain(
       '"error_description":"body parameter \\"client_id\\" holds the control character U+0000, which Tessera does not accept","field":"client_id"} 400',
     );
-  });
+  }, 120_000);
 });

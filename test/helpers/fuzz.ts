@@ -132,6 +132,8 @@ const SANE_BY_NAME: Record<string, Value[]> = {
   grant_types: ['authorization_code'],
   default_max_age: ['60'],
   resource_server: ['true', 'false'],
+  dpop_bound_access_tokens: ['true', 'false'],
+  dpop_jkt: ['0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I'],
   token_endpoint_auth_method: ['client_secret_basic', 'client_secret_post', 'none'],
   backchannel_logout_uri: ['https://app.example.com/bc', 'http://127.0.0.1:9/bc'],
   current_password: [ref('password')],

@@ -49,14 +49,31 @@ describe('response headers', () => {
       }
     });
 
-    it('offers no DPoP headers: Tessera does not support DPoP yet (issue 9)', async () => {
-      const preflight = await fetch(`${server.url}/token`, {
-        method: 'OPTIONS',
-        headers: { origin: ORIGIN, 'access-control-request-method': 'POST' },
-      });
-      expect(preflight.headers.get('access-control-allow-headers')).not.toMatch(/dpop/i);
-      const answer = await fetch(`${server.url}/jwks`, { headers: { origin: ORIGIN } });
-      expect(answer.headers.get('access-control-expose-headers')).not.toMatch(/dpop/i);
+    it('lets a browser app send DPoP proofs and read DPoP-Nonce, and not when DPoP is off (RFC 9449)', async () => {
+      const off = await startServer({ env: { TESSERA_DPOP: 'off' } });
+      try {
+        for (const [on, target] of [
+          [true, server],
+          [false, off],
+        ] as const) {
+          const preflight = await fetch(`${target.url}/token`, {
+            method: 'OPTIONS',
+            headers: { origin: ORIGIN, 'access-control-request-method': 'POST' },
+          });
+          const allowed = preflight.headers.get('access-control-allow-headers');
+          const answer = await fetch(`${target.url}/jwks`, { headers: { origin: ORIGIN } });
+          const exposed = answer.headers.get('access-control-expose-headers');
+          if (on) {
+            expect(allowed).toMatch(/\bDPoP\b/);
+            expect(exposed).toMatch(/\bDPoP-Nonce\b/);
+          } else {
+            expect(allowed).not.toMatch(/dpop/i);
+            expect(exposed).not.toMatch(/dpop/i);
+          }
+        }
+      } finally {
+        await off.close();
+      }
     });
 
     it('says nothing without an Origin, or on the pages and the admin API', async () => {

@@ -149,12 +149,12 @@ describe('claims asked for by name: consent and client policy', () => {
     expect(redirectParams(silent).get('error')).toBe('consent_required');
     expect(redirectParams(silent).get('code')).toBeNull();
 
-    // Without prompt=none the consent page comes back, naming the new claim.
+    // Without prompt=none the consent page comes back, naming the new claim as new.
     const asked = start(browser, tc.client, { claims });
     const page = await asked.page;
     expect(page.status).toBe(200);
     expect(consentLines(page.text)).toContain(
-      'See your phone number (phone_number, asked for by name)',
+      'New See your phone number (phone_number, asked for by name)',
     );
     const tokens = await exchange(
       tc,

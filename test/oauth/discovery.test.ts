@@ -363,6 +363,24 @@ describe('discovery metadata is complete and true', () => {
     expect(meta.request_uri_parameter_supported).toBe(false);
   });
 
+  it('advertises /par, which takes a pushed request, and that PAR is not required by default', async () => {
+    expect(meta.pushed_authorization_request_endpoint).toBe(`${server.url}/par`);
+    expect(meta.require_pushed_authorization_requests).toBe(false);
+    const tc = await makeClient(ctx);
+    const res = await postForm(
+      server.url,
+      String(meta.pushed_authorization_request_endpoint).slice(server.url.length),
+      {
+        client_id: tc.client.id,
+        response_type: 'code',
+        redirect_uri: tc.client.redirectUris[0],
+        scope: 'openid',
+      },
+      { authorization: basicAuth(tc.client.id, tc.secret!) },
+    );
+    expect(res.status, res.text).toBe(201);
+  });
+
   it('publishes keys with kid, use and alg', async () => {
     const jwks = (await (await fetch(String(meta.jwks_uri))).json()) as {
       keys: Record<string, string>[];

@@ -124,5 +124,68 @@ for (const factory of storeFactories()) {
       await store.grants.revoke(target.grantId, NOW + 10);
       expect((await store.tokens.find(token.id))?.revokedAt).toBe(NOW + 1);
     });
+
+    it('change: creates, widens and leaves a grant as its callback says, from the stored row', async () => {
+      const user = await store.users.create(newUser());
+      const client = await store.clients.create(newClient());
+      const seen: (string[] | undefined)[] = [];
+      const add =
+        (scopes: string[], claims: string[] = []) =>
+        (current?: { scopes: string[] }) => {
+          seen.push(current?.scopes);
+          return { scopes: [...(current?.scopes ?? []), ...scopes], claims };
+        };
+      const created = await store.grants.change(user.id, client.id, NOW, add(['openid']));
+      expect(created).toMatchObject({ scopes: ['openid'], claims: [], createdAt: NOW });
+      const widened = await store.grants.change(
+        user.id,
+        client.id,
+        NOW + 5,
+        add(['email'], ['phone_number']),
+      );
+      expect(widened).toEqual({
+        ...created,
+        scopes: ['openid', 'email'],
+        claims: ['phone_number'],
+        updatedAt: NOW + 5,
+      });
+      const left = await store.grants.change(user.id, client.id, NOW + 9, () => undefined);
+      expect(left).toEqual(widened);
+      expect(seen).toEqual([undefined, ['openid']]);
+      expect(await store.grants.find(user.id, client.id)).toEqual(widened);
+      // Nothing to create when the callback says so.
+      const other = await store.clients.create(newClient());
+      expect(await store.grants.change(user.id, other.id, NOW, () => undefined)).toBeUndefined();
+      expect(await store.grants.find(user.id, other.id)).toBeUndefined();
+    });
+
+    it('change: ten consents at once, each adding its own scope, lose none of them', async () => {
+      const user = await store.users.create(newUser());
+      const client = await store.clients.create(newClient());
+      const scopes = Array.from({ length: 10 }, (_, i) => `scope${i}`);
+      // No grant yet: the first inserts it, the others change the row it inserted.
+      await Promise.all(
+        scopes.map((scope) =>
+          store.grants.change(user.id, client.id, NOW, (current) => ({
+            scopes: [...(current?.scopes ?? []), scope],
+            claims: [],
+          })),
+        ),
+      );
+      expect((await store.grants.find(user.id, client.id))?.scopes.sort()).toEqual(scopes);
+      // And again on the existing row.
+      const more = scopes.map((scope) => `more:${scope}`);
+      await Promise.all(
+        more.map((scope) =>
+          store.grants.change(user.id, client.id, NOW, (current) => ({
+            scopes: [...(current?.scopes ?? []), scope],
+            claims: [],
+          })),
+        ),
+      );
+      expect((await store.grants.find(user.id, client.id))?.scopes.sort()).toEqual(
+        [...scopes, ...more].sort(),
+      );
+    });
   });
 }

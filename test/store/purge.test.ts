@@ -66,6 +66,7 @@ for (const factory of storeFactories()) {
         sessions: 2,
         keys: 1,
         markers: 0,
+        pushedRequests: 0,
         audit: 0,
       });
 
@@ -96,6 +97,7 @@ for (const factory of storeFactories()) {
         sessions: 0,
         keys: 0,
         markers: 0,
+        pushedRequests: 0,
 
         audit: 0,
       });

@@ -93,6 +93,10 @@ for (const factory of storeFactories()) {
         'codes.save',
         'grants.touch',
         'markers.use',
+        'pushedRequests.finish',
+        'pushedRequests.resume',
+        'pushedRequests.save',
+        'pushedRequests.start',
         'sessions.addClient',
         'sessions.create',
         'sessions.touch',
@@ -116,6 +120,7 @@ for (const factory of storeFactories()) {
           'grants.revoke',
           // These leave tokens alone, but change records the sign-in cache keeps.
           'grants.upsert',
+          'grants.change',
           'sessions.renew',
           'users.update',
           'users.delete',

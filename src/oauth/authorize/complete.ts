@@ -1,33 +1,52 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { sessionAcr } from '../../domain/acr.js';
-import { grantConsent } from '../../domain/grants.js';
+import { grantConsentAsShown, type ShownAsGranted } from '../../domain/grants.js';
 import { sha256 } from '../../lib/hash.js';
 import { randomId, randomToken } from '../../lib/random.js';
 import type { Grant, Session, User } from '../../store/types.js';
 import { releasedClaimNames } from '../claims.js';
 import { issueAccessToken, issueIdToken } from '../issue.js';
+import { scopesToIssue } from './incremental.js';
+import { finishPushedRequest } from './pushed.js';
 import type { AuthorizationRequest } from './request.js';
 
 /**
- * Records the grant and issues the authorization code, and for hybrid response
- * types the front-channel tokens too. Returns the response's parameters.
+ * Records what the person allowed (or finds it recorded): the grant, or `{ changed }` when the
+ * consent page listed as allowed before something the grant no longer has (grantConsentAsShown).
  */
-export async function completeAuthorization(
+export function recordConsent(
   ctx: AppContext,
   request: AuthorizationRequest,
   user: User,
-  session: Session,
   existing: Grant | undefined,
-): Promise<Record<string, string>> {
-  const now = nowSeconds(ctx);
-  const grant = await grantConsent(ctx, {
+  shownAsGranted: ShownAsGranted = { scopes: [], claims: [] },
+): Promise<{ grant: Grant } | { changed: Grant | undefined }> {
+  const consent = {
     userId: user.id,
     clientId: request.client.id,
     scopes: request.scopes,
     claims: request.claimNames,
     existing,
     releasedByScopes: releasedClaimNames,
-  });
+  };
+  return grantConsentAsShown(ctx, consent, shownAsGranted);
+}
+
+/**
+ * Issues the authorization code under `grant` (the person's, covering the request), and for
+ * hybrid response types the front-channel tokens too. Returns the response's parameters.
+ */
+export async function completeAuthorization(
+  ctx: AppContext,
+  request: AuthorizationRequest,
+  user: User,
+  session: Session,
+  grant: Grant,
+): Promise<Record<string, string>> {
+  // One code per pushed request: whichever of its round trips comes first finishes it.
+  if (request.pushed !== undefined) await finishPushedRequest(ctx, request.pushed);
+  const now = nowSeconds(ctx);
+  const scopes = scopesToIssue(request, grant);
   const acr = sessionAcr(session);
 
   const code = randomToken(32);
@@ -39,7 +58,7 @@ export async function completeAuthorization(
     clientId: request.client.id,
     userId: user.id,
     redirectUri: request.redirectUriAsSent,
-    scope: request.scopes.join(' '),
+    scope: scopes.join(' '),
     codeChallenge: request.codeChallenge ?? null,
     codeChallengeMethod: request.codeChallenge ? 'S256' : null,
     nonce: request.nonce ?? null,
@@ -49,6 +68,7 @@ export async function completeAuthorization(
     amr: session.amr,
     claims: request.claims ?? null,
     sessionExpiresAt: session.expiresAt,
+    dpopJkt: request.dpopJkt ?? null,
     createdAt: now,
     expiresAt: now + ctx.config.codeTtl,
     consumedAt: null,
@@ -59,7 +79,7 @@ export async function completeAuthorization(
   const subject = {
     client: request.client,
     user,
-    scopes: request.scopes,
+    scopes,
     grantId: grant.id,
     familyId,
     sessionId: session.id,

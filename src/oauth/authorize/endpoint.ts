@@ -4,7 +4,7 @@ import type { BrowserSession } from '../browser.js';
 import { AccessDenied, InvalidRequest, OAuthError } from '../errors.js';
 import { bodyParams, type RawParams } from '../params.js';
 import type { ProtocolViews } from '../views.js';
-import { completeAuthorization } from './complete.js';
+import { completeAuthorization, recordConsent } from './complete.js';
 import {
   answerDecision,
   LOGIN_MARKER,
@@ -12,8 +12,15 @@ import {
   loginRedirect,
   openInteraction,
 } from './interaction.js';
+import { finishPushedRequest } from './pushed.js';
 import { sendAuthorizationError, sendAuthorizationResponse } from './respond.js';
-import { consentAndComplete, showAccountChooser, signInFirst, validate } from './steps.js';
+import {
+  consentAndComplete,
+  showAccountChooser,
+  showConsent,
+  signInFirst,
+  validate,
+} from './steps.js';
 
 /**
  * The authorization endpoint (RFC 6749 §3.1, OpenID Connect Core §3.1.2), as a
@@ -98,17 +105,28 @@ async function decide(
   browser.checkForm(httpRequest);
   const form = bodyParams(httpRequest.body);
   const { signedIn, opened } = await openAnswer(ctx, httpRequest, browser, 'consent', form);
-  const { target, request, error } = await validate(ctx, opened.params);
+  const { target, request, error } = await validate(ctx, opened.params, 'resume');
   const send = (e: OAuthError) =>
     sendAuthorizationError(httpRequest, reply, views, ctx.config.issuer, target!, e);
   if (error || !request) return send(error!);
-  if (form.decision !== 'allow') return send(new AccessDenied('the end-user denied the request'));
+  if (form.decision !== 'allow') {
+    // A pushed request is answered by a denial too: it cannot be started or resumed again.
+    if (request.pushed !== undefined) await finishPushedRequest(ctx, request.pushed);
+    return send(new AccessDenied('the end-user denied the request'));
+  }
   try {
     const { user, session } = signedIn;
     const decision = await answerDecision(ctx, request, session, opened.fresh);
     if (decision.kind !== 'ok') return signInFirst(ctx, reply, request, decision.kind);
-    const grant = await ctx.store.grants.find(user.id, request.client.id);
-    const values = await completeAuthorization(ctx, request, user, session, grant);
+    const seen = await ctx.store.grants.find(user.id, request.client.id);
+    const recorded = await recordConsent(ctx, request, user, seen, opened.shownAsGranted);
+    // The page listed as allowed before what the grant no longer has (the person took it back
+    // while the page was open): its Allow does not stand for that, so the page is shown again.
+    if (!('grant' in recorded)) {
+      const { changed } = recorded;
+      return showConsent(ctx, httpRequest, reply, views, request, signedIn, changed, opened.fresh);
+    }
+    const values = await completeAuthorization(ctx, request, user, session, recorded.grant);
     return sendAuthorizationResponse(httpRequest, reply, views, ctx.config.issuer, request, values);
   } catch (e) {
     if (e instanceof OAuthError && e.redirectable) return send(e);
@@ -136,7 +154,7 @@ async function chooseAccount(
     throw new InvalidRequest('choice must be "continue" or "other"');
   }
   const { signedIn, opened } = await openAnswer(ctx, httpRequest, browser, 'select-account', form);
-  const { target, request, error } = await validate(ctx, opened.params);
+  const { target, request, error } = await validate(ctx, opened.params, 'resume');
   const send = (e: OAuthError) =>
     sendAuthorizationError(httpRequest, reply, views, ctx.config.issuer, target!, e);
   if (error || !request) return send(error!);

@@ -1,12 +1,12 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { satisfiesAcr, sessionAcr } from '../../domain/acr.js';
+import { grantCovers, type ShownAsGranted } from '../../domain/grants.js';
 import { hmacSha256, safeEqual, sha256 } from '../../lib/hash.js';
 import { randomId } from '../../lib/random.js';
 import type { Grant, Session, User } from '../../store/types.js';
 import { releasedClaimNames } from '../claims.js';
 import { InvalidRequest, UnmetAuthenticationRequirements } from '../errors.js';
 import { readIdTokenHint } from '../id-token-hint.js';
-import { covers } from '../scopes.js';
 import type { AuthorizationRequest } from './request.js';
 
 /**
@@ -37,19 +37,32 @@ export function loginMarker(ctx: AppContext, request: AuthorizationRequest): str
   return `${body}.${sign(ctx, 'login', `${body}.${requestDigest(request.raw)}`)}`;
 }
 
-/** The time and id of a marker made for this very request and still fresh, or undefined. */
+/** The time and id of a marker made for the request of these `raw` parameters and still fresh, or undefined. */
 function openMarker(
   ctx: AppContext,
-  request: AuthorizationRequest,
+  raw: Record<string, string>,
   marker: unknown,
 ): { time: number; id: string } | undefined {
   if (typeof marker !== 'string' || marker.length > 200) return undefined;
   const [time, id, sig, extra] = marker.split('.');
   if (!time || !id || !sig || extra !== undefined || !/^\d{1,12}$/.test(time)) return undefined;
-  const expected = sign(ctx, 'login', `${time}.${id}.${requestDigest(request.raw)}`);
+  const expected = sign(ctx, 'login', `${time}.${id}.${requestDigest(raw)}`);
   if (!safeEqual(sig, expected)) return undefined;
   const made = Number(time);
   return nowSeconds(ctx) - made <= MARKER_TTL ? { time: made, id } : undefined;
+}
+
+/**
+ * Whether `marker` is one our sign-in redirect made for the request of these `raw` parameters and
+ * still fresh: the browser is coming back from signing in for it. Spends nothing (loginDecision
+ * does); pushed.ts lets only such a return resume a pushed request.
+ */
+export function returnsFromSignIn(
+  ctx: AppContext,
+  raw: Record<string, string>,
+  marker: unknown,
+): boolean {
+  return openMarker(ctx, raw, marker) !== undefined;
 }
 
 /**
@@ -118,7 +131,7 @@ export async function loginDecision(
     throw new InvalidRequest('id_token_hint is not an ID token this server issued to this client');
   }
   if (!session) return { kind: 'sign-in' };
-  const marker = openMarker(ctx, request, rawMarker);
+  const marker = openMarker(ctx, request.raw, rawMarker);
   if (
     marker &&
     session.authTime >= marker.time &&
@@ -166,12 +179,6 @@ export async function answerDecision(
   return { kind: 'ok', fresh: true };
 }
 
-/** The claims a grant already covers: those of its scopes and those consented to by name. */
-function consentedClaims(grant: Grant): ReadonlySet<string> {
-  if (grant.claims.length === 0) return releasedClaimNames(grant.scopes);
-  return new Set([...releasedClaimNames(grant.scopes), ...grant.claims]);
-}
-
 /**
  * Whether the consent page must be shown: prompt=consent, or no grant covers the scopes and the
  * claims asked for by name (a claim asked for through `claims` needs consent like a scope).
@@ -179,17 +186,7 @@ function consentedClaims(grant: Grant): ReadonlySet<string> {
 export function consentNeeded(request: AuthorizationRequest, grant: Grant | undefined): boolean {
   if (request.prompt.has('consent')) return true;
   if (request.client.firstParty) return false;
-  if (!grant || !covers(grant.scopes, request.scopes)) return true;
-  if (request.claimNames.length === 0) return false;
-  const consented = consentedClaims(grant);
-  return !request.claimNames.every((name) => consented.has(name));
-}
-
-/** The claims asked for by name that the requested scopes do not already release. */
-export function claimsBeyondScopes(request: AuthorizationRequest): string[] {
-  if (request.claimNames.length === 0) return [];
-  const byScope = releasedClaimNames(request.scopes);
-  return request.claimNames.filter((name) => !byScope.has(name));
+  return !grantCovers(grant, request.scopes, request.claimNames, releasedClaimNames);
 }
 
 interface SealedInteraction {
@@ -203,6 +200,8 @@ interface SealedInteraction {
   f: boolean;
   /** Makes each form answerable once. */
   n: string;
+  /** The consent page's scopes and claims listed as allowed before (consent only). */
+  g?: ShownAsGranted;
 }
 
 /**
@@ -224,6 +223,7 @@ export function sealInteraction(
   user: User,
   session: Session,
   fresh: boolean,
+  shownAsGranted?: ShownAsGranted,
 ): string {
   const body: SealedInteraction = {
     p: request.raw,
@@ -232,6 +232,7 @@ export function sealInteraction(
     t: nowSeconds(ctx),
     f: fresh,
     n: randomId(12),
+    ...(shownAsGranted ? { g: shownAsGranted } : {}),
   };
   const text = Buffer.from(JSON.stringify(body)).toString('base64url');
   return `${text}.${sign(ctx, page, text)}`;
@@ -247,7 +248,9 @@ export async function openInteraction(
   page: InteractionPage,
   sealed: unknown,
   session: Session,
-): Promise<{ params: Record<string, string>; fresh: boolean } | undefined> {
+): Promise<
+  { params: Record<string, string>; fresh: boolean; shownAsGranted: ShownAsGranted } | undefined
+> {
   if (typeof sealed !== 'string' || sealed.length > 16_384) return undefined;
   const [text, sig] = sealed.split('.');
   if (!text || !sig || !safeEqual(sig, sign(ctx, page, text))) return undefined;
@@ -257,5 +260,9 @@ export async function openInteraction(
   if (!(await ctx.store.markers.use(`${page}:${body.n}`, body.t + INTERACTION_TTL))) {
     throw new InvalidRequest(ANSWERED[page]);
   }
-  return { params: body.p, fresh: body.f === true };
+  return {
+    params: body.p,
+    fresh: body.f === true,
+    shownAsGranted: { scopes: body.g?.scopes ?? [], claims: body.g?.claims ?? [] },
+  };
 }

@@ -2,6 +2,7 @@ import type { AppContext } from '../../context.js';
 import { RESPONSE_TYPES } from '../../domain/client-rules.js';
 import type { Client } from '../../store/types.js';
 import type { AcrRequest } from '../acr-request.js';
+import { isThumbprint } from '../dpop.js';
 import {
   InvalidRequest,
   RequestNotSupported,
@@ -44,6 +45,9 @@ const AUTHORIZE_PARAMETERS = new Set([
   'claims',
   'code_challenge',
   'code_challenge_method',
+  // Google's incremental authorization parameter (docs/oauth.md, "Asking for more later").
+  'include_granted_scopes',
+  'dpop_jkt',
 ]);
 
 /** Where and how the authorization response goes; known once the client and redirect URI are. */
@@ -60,8 +64,15 @@ export interface AuthorizationRequest extends ResponseTarget {
   redirectUriAsSent: string;
   responseType: ResponseType;
   scopes: string[];
+  /**
+   * include_granted_scopes=true: the code and its tokens carry, besides `scopes`, what the person
+   * granted this client before and the client may still ask for (complete.ts).
+   */
+  includeGrantedScopes: boolean;
   nonce: string | undefined;
   codeChallenge: string | undefined;
+  /** RFC 9449 §10: the thumbprint of the DPoP key the code is bound to. */
+  dpopJkt: string | undefined;
   prompt: Set<string>;
   /** max_age, or the client's default_max_age when the request has none. */
   maxAge: number | undefined;
@@ -76,8 +87,13 @@ export interface AuthorizationRequest extends ResponseTarget {
   claims: string | undefined;
   /** The names `claims` asks for: each is shown on the consent page unless a scope covers it. */
   claimNames: string[];
-  /** The parameters as received, to resume the request after sign-in or consent. */
+  /**
+   * The parameters as received, to resume the request after sign-in or consent; for a pushed
+   * request, only `client_id` and `request_uri` (the rest stays on the server, pushed.ts).
+   */
   raw: Record<string, string>;
+  /** The id of the pushed request (RFC 9126) this came from, finished when it is answered. */
+  pushed: string | undefined;
 }
 
 const IMPLICIT = new Set(['token', 'id_token', 'id_token token', 'token id_token']);
@@ -214,7 +230,7 @@ export function checkParameters(
   responseType: ResponseType,
 ): Omit<
   AuthorizationRequest,
-  keyof ResponseTarget | 'client' | 'redirectUriAsSent' | 'responseType' | 'raw'
+  keyof ResponseTarget | 'client' | 'redirectUriAsSent' | 'responseType' | 'raw' | 'pushed'
 > {
   if (param(params, 'request') !== undefined)
     throw new RequestNotSupported('request objects are not supported');
@@ -226,6 +242,8 @@ export function checkParameters(
   if (responseType !== 'code' && !scopes.includes('openid')) {
     throw new InvalidRequest('a hybrid response_type needs the openid scope');
   }
+
+  const includeGrantedScopes = readIncludeGrantedScopes(param(params, 'include_granted_scopes'));
 
   const challenge = param(params, 'code_challenge');
   const method = param(params, 'code_challenge_method');
@@ -258,16 +276,38 @@ export function checkParameters(
     );
   }
 
+  // RFC 9449 §10: a JWK SHA-256 thumbprint. Kept, and checked at the token endpoint, even when
+  // DPoP is off there, so that the code cannot be used without the key the client named.
+  const dpopJkt = param(params, 'dpop_jkt');
+  if (dpopJkt !== undefined && !isThumbprint(dpopJkt)) {
+    throw new InvalidRequest(
+      'dpop_jkt must be the base64url SHA-256 JWK thumbprint of a DPoP key (43 characters)',
+    );
+  }
+
   const signIn = checkSignInParameters(client, params);
 
   return {
     scopes,
+    includeGrantedScopes,
     nonce,
     codeChallenge: challenge,
+    dpopJkt,
     ...signIn,
     loginHint: param(params, 'login_hint'),
     idTokenHint: param(params, 'id_token_hint'),
   };
+}
+
+/**
+ * include_granted_scopes, as Google defines it: `true` or `false` (the default). Anything else is
+ * refused rather than read as false, so that a client misspelling it learns so instead of getting
+ * narrower tokens than it expects.
+ */
+function readIncludeGrantedScopes(value: string | undefined): boolean {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new InvalidRequest('include_granted_scopes must be "true" or "false"');
 }
 
 /** The authorization parameters as single strings, for resuming the request; nothing else is kept. */

@@ -5,20 +5,28 @@
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
+import type { Grant } from '../../store/types.js';
 import type { SignedIn } from '../browser.js';
 import { CLAIM_DESCRIPTIONS } from '../claims.js';
-import { ConsentRequired, InteractionRequired, LoginRequired, OAuthError } from '../errors.js';
+import {
+  ConsentRequired,
+  InteractionRequired,
+  InvalidRequest,
+  LoginRequired,
+  OAuthError,
+} from '../errors.js';
 import { param, type RawParams } from '../params.js';
 import { SCOPE_DESCRIPTIONS } from '../scopes.js';
 import type { ProtocolViews } from '../views.js';
-import { completeAuthorization } from './complete.js';
+import { completeAuthorization, recordConsent } from './complete.js';
+import { claimsBeyondScopes, planConsent } from './incremental.js';
 import {
-  claimsBeyondScopes,
   consentNeeded,
   type LoginDecision,
   loginRedirect,
   sealInteraction,
 } from './interaction.js';
+import { pushRequired, readPushed } from './pushed.js';
 import {
   type AuthorizationRequest,
   checkParameters,
@@ -31,12 +39,26 @@ import {
 } from './request.js';
 import { sendAuthorizationResponse } from './respond.js';
 
-/** Validates the request step by step; errors after the redirect URI is known carry their target. */
+/**
+ * How a request reaches validate(): `start` at /authorize; `resume` from a page's answer (consent,
+ * account choice), which continues a request already started; `push` at /par, which checks what
+ * /authorize would before it stores the request (RFC 9126 §2.1).
+ */
+export type Arrival = 'start' | 'resume' | 'push';
+
+/**
+ * Validates the request step by step; errors after the redirect URI is known carry their target.
+ * A pushed request's parameters are read from the store instead of `params` (pushed.ts).
+ */
 export async function validate(
   ctx: AppContext,
-  params: RawParams,
+  query: RawParams,
+  arrival: Arrival = 'start',
 ): Promise<{ target?: ResponseTarget; request?: AuthorizationRequest; error?: OAuthError }> {
-  const client = await loadClient(ctx, params);
+  const client = await loadClient(ctx, query);
+  const pushed = arrival === 'push' ? undefined : await readPushed(ctx, client, query, arrival);
+  // RFC 9126 §4: a pushed request's parameters, and nothing the query adds or overrides.
+  const params = pushed?.parameters ?? query;
   const { redirectUri, asSent } = checkRedirectUri(client, params);
   let target: ResponseTarget = {
     redirectUri,
@@ -46,6 +68,13 @@ export async function validate(
   try {
     // Read as every other parameter (once, bounded); an unusable state is not echoed back.
     target = { ...target, state: param(params, 'state') };
+    if (!pushed && arrival !== 'push' && pushRequired(ctx, client)) {
+      throw new InvalidRequest(
+        ctx.config.requirePar
+          ? 'pushed authorization requests are required: push the request to /par first (RFC 9126) and send only client_id and request_uri here'
+          : 'this client must push its authorization requests to /par first (RFC 9126) and send only client_id and request_uri here',
+      );
+    }
     const { responseType, responseMode } = checkResponseType(client, params);
     target = { ...target, responseMode };
     const rest = checkParameters(ctx, client, params, responseType);
@@ -55,7 +84,8 @@ export async function validate(
       client,
       redirectUriAsSent: asSent,
       responseType,
-      raw: rawParams(params),
+      raw: pushed?.raw ?? rawParams(params),
+      pushed: pushed?.id,
     };
     return { target, request };
   } catch (error) {
@@ -64,26 +94,41 @@ export async function validate(
   }
 }
 
-function showConsent(
+/**
+ * The consent page: what is asked now, and, for a client the person allowed something before,
+ * what it has already (listed, not asked again). What it lists as allowed before is sealed into
+ * the form, so that Allow cannot stand for it once the grant no longer has it.
+ */
+export function showConsent(
   ctx: AppContext,
   httpRequest: FastifyRequest,
   reply: FastifyReply,
   views: ProtocolViews,
   request: AuthorizationRequest,
   signedIn: SignedIn,
-  granted: string[],
+  grant: Grant | undefined,
   fresh: boolean,
 ): FastifyReply {
+  const plan = planConsent(request, grant);
+  const scope = (name: string) => ({ name, description: SCOPE_DESCRIPTIONS[name] ?? name });
+  const claim = (name: string) => ({ name, description: CLAIM_DESCRIPTIONS[name] ?? name });
+  const shown = { scopes: plan.grantedScopes, claims: plan.grantedClaims };
   return views.consent(httpRequest, reply, {
     clientName: request.client.name,
-    scopes: request.scopes.map((name) => ({ name, description: SCOPE_DESCRIPTIONS[name] ?? name })),
-    claims: claimsBeyondScopes(request).map((name) => ({
-      name,
-      description: CLAIM_DESCRIPTIONS[name] ?? name,
-    })),
-    alreadyGranted: request.scopes.filter((s) => granted.includes(s)),
+    scopes: request.scopes.map(scope),
+    claims: claimsBeyondScopes(request).map(claim),
+    alreadyGranted: [...plan.grantedScopes, ...plan.grantedClaims],
+    carried: plan.grantedScopes.filter((name) => !request.scopes.includes(name)).map(scope),
     username: signedIn.user.username,
-    interaction: sealInteraction(ctx, 'consent', request, signedIn.user, signedIn.session, fresh),
+    interaction: sealInteraction(
+      ctx,
+      'consent',
+      request,
+      signedIn.user,
+      signedIn.session,
+      fresh,
+      shown,
+    ),
     action: '/consent',
   });
 }
@@ -152,12 +197,17 @@ export async function consentAndComplete(
   fresh: boolean,
 ): Promise<FastifyReply> {
   const { user, session } = signedIn;
-  const grant = await ctx.store.grants.find(user.id, request.client.id);
-  if (consentNeeded(request, grant)) {
+  const seen = await ctx.store.grants.find(user.id, request.client.id);
+  if (consentNeeded(request, seen)) {
     if (request.prompt.has('none')) throw new ConsentRequired();
-    const granted = grant?.scopes ?? [];
-    return showConsent(ctx, httpRequest, reply, views, request, signedIn, granted, fresh);
+    return showConsent(ctx, httpRequest, reply, views, request, signedIn, seen, fresh);
   }
-  const values = await completeAuthorization(ctx, request, user, session, grant);
+  const recorded = await recordConsent(ctx, request, user, seen);
+  // Only when a revocation deleted the grant in the middle of this write: ask again.
+  if (!('grant' in recorded)) {
+    if (request.prompt.has('none')) throw new ConsentRequired();
+    return showConsent(ctx, httpRequest, reply, views, request, signedIn, recorded.changed, fresh);
+  }
+  const values = await completeAuthorization(ctx, request, user, session, recorded.grant);
   return sendAuthorizationResponse(httpRequest, reply, views, ctx.config.issuer, request, values);
 }

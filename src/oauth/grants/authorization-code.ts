@@ -1,6 +1,7 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { sha256 } from '../../lib/hash.js';
 import type { AuthorizationCode, Client, ConsumeResult, User } from '../../store/types.js';
+import type { DpopProof } from '../dpop.js';
 import { InvalidGrant } from '../errors.js';
 import { param, requireParam } from '../params.js';
 import { verifierMatches } from '../pkce.js';
@@ -13,7 +14,7 @@ export const authorizationCodeGrant: Grant = {
   grantType: 'authorization_code',
   parameters: ['code', 'redirect_uri', 'code_verifier'],
 
-  async handle(ctx: AppContext, client, params) {
+  async handle(ctx: AppContext, client, params, _request, dpop) {
     const code = requireParam(params, 'code');
     const redirectUri = param(params, 'redirect_uri');
     const verifier = param(params, 'code_verifier');
@@ -33,6 +34,7 @@ export const authorizationCodeGrant: Grant = {
     try {
       checkRedirectUri(client, stored, redirectUri);
       checkVerifier(stored, verifier);
+      checkDpopJkt(stored, dpop);
       // Revoking the grant or deleting the person deletes their codes, so a code that was
       // found is normally backed by both; the person is read for the ID token's claims.
       if (!found.user) throw new InvalidGrant('the person behind this code no longer exists');
@@ -58,11 +60,15 @@ export const authorizationCodeGrant: Grant = {
       acr: stored.acr,
       amr: stored.amr,
       claims: stored.claims,
+      jkt: dpop?.jkt ?? null,
     };
+    // RFC 9449 §5: a public client's refresh token is bound to its DPoP key; a confidential
+    // client's is bound to its authentication already.
+    const refreshJkt = client.type === 'public' ? (dpop?.jkt ?? null) : null;
     const options = {
       nonce: stored.nonce,
       ...(client.grantTypes.includes('refresh_token')
-        ? { refresh: refreshOf(ctx, stored, now) }
+        ? { refresh: { ...refreshOf(ctx, stored, now), jkt: refreshJkt } }
         : {}),
     };
     const minted = mintPersonTokens(ctx, subject, options);
@@ -138,6 +144,21 @@ function checkVerifier(code: AuthorizationCode, verifier: string | undefined) {
     // RFC 9700 §2.1.1: a verifier without a challenge is a PKCE downgrade attempt.
     throw new InvalidGrant(
       'code_verifier was sent but the authorization request had no code_challenge',
+    );
+  }
+}
+
+/** RFC 9449 §10: a code whose authorization request sent `dpop_jkt` goes only with a proof of that key. */
+function checkDpopJkt(code: AuthorizationCode, dpop: DpopProof | undefined) {
+  if (code.dpopJkt === null) return;
+  if (!dpop) {
+    throw new InvalidGrant(
+      'the authorization request bound this code to a DPoP key (dpop_jkt): send a DPoP proof made with it',
+    );
+  }
+  if (dpop.jkt !== code.dpopJkt) {
+    throw new InvalidGrant(
+      'the DPoP proof is made with another key than the dpop_jkt of the authorization request',
     );
   }
 }

@@ -16,7 +16,7 @@ export const clientCredentialsGrant: Grant = {
   grantType: 'client_credentials',
   parameters: ['scope'],
 
-  async handle(ctx: AppContext, client, params) {
+  async handle(ctx: AppContext, client, params, _request, dpop) {
     if (client.type === 'public')
       throw new UnauthorizedClient('public clients cannot use client_credentials');
     const ownScopes = client.scopes.filter((s) => !USER_SCOPES.includes(s));
@@ -32,10 +32,10 @@ export const clientCredentialsGrant: Grant = {
       }
       checkAllowed(scopes, ownScopes);
     }
-    const access = await issueAccessToken(ctx, { client, scopes });
+    const access = await issueAccessToken(ctx, { client, scopes, jkt: dpop?.jkt ?? null });
     return {
       access_token: access.token,
-      token_type: 'Bearer',
+      token_type: dpop ? 'DPoP' : 'Bearer',
       expires_in: access.expiresIn,
       scope: formatScope(scopes),
     };

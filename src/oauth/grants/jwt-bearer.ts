@@ -7,7 +7,7 @@ import { InvalidGrant, InvalidScope, UnauthorizedClient } from '../errors.js';
 import { issueAccessToken } from '../issue.js';
 import { param, type RawParams, requireParam } from '../params.js';
 import { checkAllowed, formatScope, OIDC_SCOPES, parseScope } from '../scopes.js';
-import type { Grant } from './types.js';
+import type { Grant, TokenResponse } from './types.js';
 
 const USER_SCOPES: readonly string[] = OIDC_SCOPES;
 
@@ -66,7 +66,7 @@ export const jwtBearerGrant: Grant = {
     return client;
   },
 
-  async handle(ctx: AppContext, client, params) {
+  async handle(ctx: AppContext, client, params, _request, dpop) {
     let claims = verified.get(params);
     if (!claims) {
       const { jwt, read } = readGrantAssertion(params);
@@ -88,8 +88,8 @@ export const jwtBearerGrant: Grant = {
     const requested = param(params, 'scope');
     if (sub === client.id) {
       const scopes = ownScopes(client, requested);
-      const access = await issueAccessToken(ctx, { client, scopes });
-      return tokenResponse(access, scopes);
+      const access = await issueAccessToken(ctx, { client, scopes, jkt: dpop?.jkt ?? null });
+      return tokenResponse(access, scopes, dpop !== undefined);
     }
     if (!client.jwtBearerSubjects.includes(sub)) {
       throw refuse(
@@ -99,15 +99,20 @@ export const jwtBearerGrant: Grant = {
     const user = await ctx.store.users.findById(sub);
     if (!user) throw refuse(`the person "${sub}" does not exist (or no longer does)`);
     const scopes = personScopes(client, requested);
-    const access = await issueAccessToken(ctx, { client, user, scopes });
-    return tokenResponse(access, scopes);
+    const access = await issueAccessToken(ctx, { client, user, scopes, jkt: dpop?.jkt ?? null });
+    return tokenResponse(access, scopes, dpop !== undefined);
   },
 };
 
-function tokenResponse(access: { token: string; expiresIn: number }, scopes: string[]) {
+/** Bound to the key of the request's DPoP proof, when it had one (RFC 9449 §5). */
+function tokenResponse(
+  access: { token: string; expiresIn: number },
+  scopes: string[],
+  bound: boolean,
+): TokenResponse {
   return {
     access_token: access.token,
-    token_type: 'Bearer' as const,
+    token_type: bound ? 'DPoP' : 'Bearer',
     expires_in: access.expiresIn,
     scope: formatScope(scopes),
   };

@@ -1,7 +1,7 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { sha256 } from '../../lib/hash.js';
 import type { TokenRecord } from '../../store/types.js';
-import { InvalidGrant, InvalidScope } from '../errors.js';
+import { InvalidDpopProof, InvalidGrant, InvalidScope } from '../errors.js';
 import { param, requireParam } from '../params.js';
 import { covers, parseScope, splitScope } from '../scopes.js';
 import { completePersonTokens, mintPersonTokens } from './token-response.js';
@@ -16,7 +16,7 @@ export const refreshTokenGrant: Grant = {
   grantType: 'refresh_token',
   parameters: ['refresh_token', 'scope'],
 
-  async handle(ctx: AppContext, client, params) {
+  async handle(ctx: AppContext, client, params, _request, dpop) {
     const presented = requireParam(params, 'refresh_token');
     const requestedScope = param(params, 'scope');
     const now = nowSeconds(ctx);
@@ -29,6 +29,17 @@ export const refreshTokenGrant: Grant = {
       throw new InvalidGrant('the refresh token was issued to another client');
     if (found.revokedAt !== null) throw new InvalidGrant('the refresh token has been revoked');
     if (found.expiresAt <= now) throw new InvalidGrant('the refresh token has expired');
+    // RFC 9449 §5: a refresh token bound to a DPoP key (a public client's) goes only with a proof
+    // of that key, checked before anything is spent.
+    if (found.jkt !== null) {
+      if (!dpop) {
+        throw new InvalidDpopProof(
+          'this refresh token is bound to a DPoP key: send a DPoP proof made with it',
+        );
+      }
+      if (dpop.jkt !== found.jkt)
+        throw new InvalidGrant('the refresh token is bound to another DPoP key than the proof');
+    }
 
     // Checked before rotating: a refused request must not spend the client's refresh token.
     // A scope taken from the client since the grant is not given again (the client policy, as at
@@ -63,6 +74,7 @@ export const refreshTokenGrant: Grant = {
       acr: found.acr,
       amr: found.amr,
       claims: found.claims,
+      jkt: dpop?.jkt ?? null,
     };
     // The new refresh token keeps the originally granted scope: a narrower request now does
     // not narrow later ones.
@@ -72,6 +84,9 @@ export const refreshTokenGrant: Grant = {
         familyExpiresAt: found.familyExpiresAt ?? found.expiresAt,
         // The successor belongs to the session its predecessor belonged to (none when offline).
         sessionId: found.sessionId,
+        // Bound as its predecessor was; a public client's token first refreshed with a proof is
+        // bound from then on.
+        jkt: found.jkt ?? (client.type === 'public' ? (dpop?.jkt ?? null) : null),
       },
     };
 

@@ -9,7 +9,13 @@ export interface PersonTokens {
    * Issue a refresh token in the subject's family with this scope and absolute end, belonging to
    * `sessionId` (ended with it), or to no session when `offline_access` was granted.
    */
-  refresh?: { scopes: string[]; familyExpiresAt: number; sessionId: string | null };
+  refresh?: {
+    scopes: string[];
+    familyExpiresAt: number;
+    sessionId: string | null;
+    /** The DPoP key the refresh token is bound to: a public client's (RFC 9449 §5), else null. */
+    jkt: string | null;
+  };
   /** The nonce of the authorization request, for the ID token of a code exchange. */
   nonce?: string | null;
 }
@@ -35,7 +41,7 @@ export function mintPersonTokens(
   const records: TokenRecord[] = access.record ? [access.record] : [];
   const response: TokenResponse = {
     access_token: access.token,
-    token_type: 'Bearer',
+    token_type: subject.jkt ? 'DPoP' : 'Bearer',
     expires_in: access.expiresIn,
     scope: formatScope(subject.scopes),
   };
@@ -45,6 +51,7 @@ export function mintPersonTokens(
       scopes: options.refresh.scopes,
       sessionId: options.refresh.sessionId,
       familyExpiresAt: options.refresh.familyExpiresAt,
+      refreshJkt: options.refresh.jkt,
     });
     records.push(refresh.record);
     response.refresh_token = refresh.token;

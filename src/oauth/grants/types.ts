@@ -1,12 +1,14 @@
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
 import type { Client } from '../../store/types.js';
+import type { DpopProof } from '../dpop.js';
 import type { RawParams } from '../params.js';
 
 /** The JSON body of a successful token response (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3). */
 export interface TokenResponse {
   access_token: string;
-  token_type: 'Bearer';
+  /** `DPoP` when the access token is bound to the key of the request's DPoP proof (RFC 9449 §5). */
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   scope: string;
   refresh_token?: string;
@@ -28,5 +30,7 @@ export interface Grant {
     client: Client,
     params: RawParams,
     request: FastifyRequest,
+    /** The request's DPoP proof, checked (RFC 9449 §4.3); the grant binds its tokens to its key. */
+    dpop?: DpopProof,
   ): Promise<TokenResponse>;
 }

@@ -30,6 +30,8 @@ function toClient(row: Selectable<ClientsTable>): Client {
     jwksUri: row.jwks_uri,
     tokenEndpointAuthSigningAlg: row.token_endpoint_auth_signing_alg,
     jwtBearerSubjects: list(row.jwt_bearer_subjects),
+    dpopBoundAccessTokens: isSet(row.dpop_bound_access_tokens),
+    requirePushedAuthorizationRequests: isSet(row.require_pushed_authorization_requests),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -73,6 +75,12 @@ function toColumns(patch: ClientPatch): Partial<ClientsTable> {
   }
   if (patch.jwtBearerSubjects !== undefined) {
     row.jwt_bearer_subjects = JSON.stringify(patch.jwtBearerSubjects);
+  }
+  if (patch.dpopBoundAccessTokens !== undefined) {
+    row.dpop_bound_access_tokens = flag(patch.dpopBoundAccessTokens);
+  }
+  if (patch.requirePushedAuthorizationRequests !== undefined) {
+    row.require_pushed_authorization_requests = flag(patch.requirePushedAuthorizationRequests);
   }
   return row;
 }
@@ -125,6 +133,7 @@ export function clientStore(db: Kysely<Database>): ClientStore {
         await tx.deleteFrom('session_clients').where('client_id', '=', id).execute();
         await tx.deleteFrom('tokens').where('client_id', '=', id).execute();
         await tx.deleteFrom('authorization_codes').where('client_id', '=', id).execute();
+        await tx.deleteFrom('pushed_requests').where('client_id', '=', id).execute();
         await tx.deleteFrom('grants').where('client_id', '=', id).execute();
         const result = await tx.deleteFrom('clients').where('id', '=', id).executeTakeFirst();
         return result.numDeletedRows > 0n;

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { randomId } from '../../lib/random.js';
+import type { Dialect } from '../migrations/index.js';
 import type { Grant, GrantStore } from '../types.js';
 import { splitScopes } from './codec.js';
 import { precompiled } from './precompiled.js';
@@ -19,7 +20,7 @@ function toGrant(row: Selectable<GrantsTable>): Grant {
   };
 }
 
-export function grantStore(db: Kysely<Database>): GrantStore {
+export function grantStore(db: Kysely<Database>, dialect: Dialect): GrantStore {
   const worthWriting = touchThrottle();
   const byPair = precompiled(db, (param) =>
     db
@@ -60,6 +61,55 @@ export function grantStore(db: Kysely<Database>): GrantStore {
         .returningAll()
         .executeTakeFirstOrThrow();
       return toGrant(row);
+    },
+
+    async change(userId, clientId, now, change) {
+      return db.transaction().execute(async (tx) => {
+        // Locked on PostgreSQL until the commit; SQLite's transactions hold the write lock already.
+        const read = () =>
+          tx
+            .selectFrom('grants')
+            .selectAll()
+            .where('user_id', '=', userId)
+            .where('client_id', '=', clientId)
+            .$if(dialect === 'postgres', (q) => q.forUpdate())
+            .executeTakeFirst();
+        let row = await read();
+        if (!row) {
+          const first = change(undefined);
+          if (!first) return undefined;
+          const inserted = await tx
+            .insertInto('grants')
+            .values({
+              id: randomId(),
+              user_id: userId,
+              client_id: clientId,
+              scopes: first.scopes.join(' '),
+              claims: first.claims.join(' '),
+              created_at: now,
+              updated_at: now,
+              last_used_at: null,
+            })
+            .onConflict((oc) => oc.columns(['user_id', 'client_id']).doNothing())
+            .returningAll()
+            .executeTakeFirst();
+          if (inserted) return toGrant(inserted);
+          // A concurrent first consent got there first (PostgreSQL waited for its commit): this
+          // one changes that one's row instead.
+          row = await read();
+          if (!row) return undefined;
+        }
+        const current = toGrant(row);
+        const next = change(current);
+        if (!next) return current;
+        const updated = await tx
+          .updateTable('grants')
+          .set({ scopes: next.scopes.join(' '), claims: next.claims.join(' '), updated_at: now })
+          .where('id', '=', row.id)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toGrant(updated);
+      });
     },
 
     async touch(id, now) {

@@ -10,6 +10,7 @@ import { grantStore } from './grants.js';
 import { keyStore } from './keys.js';
 import { markerStore } from './markers.js';
 import { openPostgres, quoteIdent } from './postgres.js';
+import { pushedRequestStore } from './pushed-requests.js';
 import type { Database } from './schema.js';
 import { sessionStore } from './sessions.js';
 import { openSqlite } from './sqlite.js';
@@ -140,12 +141,13 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
     dialect,
     users: userStore(db),
     clients: clientStore(db),
-    grants: grantStore(db),
+    grants: grantStore(db, dialect),
     codes: codeStore(db, dialect, group),
     tokens: tokenStore(db, dialect, group),
     sessions: sessionStore(db, dialect),
     keys: keyStore(db),
     markers: markerStore(db),
+    pushedRequests: pushedRequestStore(db),
     audit: auditStore(db),
 
     async ping() {
@@ -182,6 +184,11 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         .deleteFrom('used_markers')
         .where('expires_at', '<', now)
         .executeTakeFirst();
+      // Kept ten minutes past expiry, as codes are, so that a late use is told it expired.
+      const pushed = await db
+        .deleteFrom('pushed_requests')
+        .where('expires_at', '<', now - 600)
+        .executeTakeFirst();
       // By the created_at index; failed sign-ins are aggregated (domain/sign-in.ts), so this stays small.
       const audit =
         options.auditBefore === undefined
@@ -196,6 +203,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         sessions: Number(sessions.numDeletedRows),
         keys: Number(keys.numDeletedRows),
         markers: Number(markers.numDeletedRows),
+        pushedRequests: Number(pushed.numDeletedRows),
         audit: Number(audit?.numDeletedRows ?? 0),
       };
     },

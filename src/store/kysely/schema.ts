@@ -59,6 +59,8 @@ export interface ClientsTable {
   token_endpoint_auth_signing_alg: string | null;
   /** JSON list of user ids. */
   jwt_bearer_subjects: string;
+  dpop_bound_access_tokens: number;
+  require_pushed_authorization_requests: number;
   created_at: number;
   updated_at: number;
 }
@@ -92,6 +94,7 @@ export interface CodesTable {
   amr: string | null;
   claims: string | null;
   session_expires_at: number | null;
+  dpop_jkt: string | null;
   created_at: number;
   expires_at: number;
   consumed_at: number | null;
@@ -112,6 +115,7 @@ export interface TokensTable {
   acr: string | null;
   amr: string | null;
   claims: string | null;
+  jkt: string | null;
   created_at: number;
   expires_at: number;
   family_expires_at: number | null;
@@ -166,6 +170,17 @@ export interface UsedMarkersTable {
   expires_at: number;
 }
 
+export interface PushedRequestsTable {
+  id: string;
+  client_id: string;
+  /** The pushed parameters, a JSON object of strings. */
+  parameters: string;
+  created_at: number;
+  expires_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
 export interface LocksTable {
   name: string;
   taken_at: number;
@@ -182,6 +197,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   audit_events: AuditEventsTable;
   used_markers: UsedMarkersTable;
+  pushed_requests: PushedRequestsTable;
   locks: LocksTable;
 }
 
@@ -201,6 +217,7 @@ export const TOKEN_COLUMNS = [
   'acr',
   'amr',
   'claims',
+  'jkt',
   'created_at',
   'expires_at',
   'family_expires_at',

@@ -3,6 +3,8 @@ import { initial } from './001_initial.js';
 import { security } from './002_security.js';
 import { emailFold } from './003_email_fold.js';
 import { clientKeys } from './005_client_keys.js';
+import { pushedRequests } from './007_pushed_requests.js';
+import { dpop } from './008_dpop.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -16,6 +18,8 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '002_security': security,
     '003_email_fold': emailFold(),
     '005_client_keys': clientKeys,
+    '007_pushed_requests': pushedRequests,
+    '008_dpop': dpop,
   };
   return { getMigrations: async () => all };
 }
