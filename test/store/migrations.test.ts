@@ -100,7 +100,6 @@ for (const factory of storeFactories()) {
           expect((await migrateToLatest(db, factory.name)).slice(0, 2)).toEqual([
             '002_security',
             '003_email_fold',
-            '007_pushed_requests',
           ]);
           const rows = await db.selectFrom('users').select(['id', 'email_lower']).execute();
           const key = (id: string) => rows.find((r) => r.id === id)?.email_lower;
