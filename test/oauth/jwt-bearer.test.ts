@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 
@@ -16,6 +16,7 @@ import {
   signWith,
   unsignedJwt,
 } from '../helpers/client-jwt.js';
+import { dpopKey, makeProof } from '../helpers/dpop.js';
 import { basicAuth, makeClient, makeUser, postForm } from '../helpers/oauth.js';
 import { storeFactories, type TestStore } from '../helpers/stores.js';
 
@@ -213,6 +214,16 @@ describe.each(storeFactories())('JWT bearer grant on $name', (factory) => {
     const bad = await grant(tc, {}, { client_id: tc.client.id, client_secret: 'wrong' });
     expect(bad.status).toBe(401);
     expect(bad.body.error).toBe('invalid_client');
+  });
+
+  it('with a DPoP proof, the token is bound to its key (RFC 9449)', async () => {
+    const tc = await serviceAccount();
+    const key = await dpopKey();
+    const proof = await makeProof(key, { htu: `${server.url}/token`, iat: now() });
+    const res = await grant(tc, {}, {}, { dpop: proof });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.token_type).toBe('DPoP');
+    expect(decodeJwt(String(res.body.access_token)).cnf).toEqual({ jkt: key.jkt });
   });
 
   it('a client not allowed the grant is refused, even when its assertion is good', async () => {
