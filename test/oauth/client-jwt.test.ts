@@ -104,6 +104,28 @@ describe.each(storeFactories())('client assertions on $name', (factory) => {
       expect(after.body.active).toBe(false);
     });
 
+    it('authenticates at /par too, with the PAR endpoint as aud', async () => {
+      const tc = await makeKeyedClient(ctx, {
+        grantTypes: ['authorization_code'],
+        redirectUris: ['https://app.example.com/callback'],
+      });
+      const res = await withAssertion(
+        '/par',
+        await goodAssertion(tc, { aud: `${server.url}/par` }),
+        {
+          // The authorization request's own parameters, client_id among them (RFC 9126 §2.1).
+          client_id: tc.client.id,
+          response_type: 'code',
+          redirect_uri: 'https://app.example.com/callback',
+          scope: 'openid',
+          code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+          code_challenge_method: 'S256',
+        },
+      );
+      expect(res.status, res.text).toBe(201);
+      expect(String(res.body.request_uri)).toMatch(/^urn:ietf:params:oauth:request_uri:/);
+    });
+
     it('refuses an aud naming another endpoint or another server', async () => {
       const tc = await makeKeyedClient(ctx);
       for (const aud of [
