@@ -369,23 +369,28 @@ describe('tessera CLI', () => {
     const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
     const file = join(dir, 'jwks.json');
     writeFileSync(file, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1' }] }));
-    const made = await tessera([
-      'client',
-      'create',
-      '--name',
-      'Keyed service',
-      '--grant-types',
-      'client_credentials,urn:ietf:params:oauth:grant-type:jwt-bearer',
-      '--scopes',
-      'api:read',
-      '--token-endpoint-auth-method',
-      'private_key_jwt',
-      '--jwks-file',
-      file,
-      '--jwt-bearer-subjects',
-      'user-1,user-2',
-      '--json',
-    ]);
+    // A database of its own: the tests after this one count the clients of the shared one.
+    const own = { DATABASE_URL: `sqlite:${join(dir, 'keys.sqlite')}` };
+    const made = await tessera(
+      [
+        'client',
+        'create',
+        '--name',
+        'Keyed service',
+        '--grant-types',
+        'client_credentials,urn:ietf:params:oauth:grant-type:jwt-bearer',
+        '--scopes',
+        'api:read',
+        '--token-endpoint-auth-method',
+        'private_key_jwt',
+        '--jwks-file',
+        file,
+        '--jwt-bearer-subjects',
+        'user-1,user-2',
+        '--json',
+      ],
+      own,
+    );
     expect(made.code, made.stderr).toBe(0);
     const body = JSON.parse(made.stdout);
     expect(body.client_secret).toBeUndefined();
@@ -399,30 +404,36 @@ describe('tessera CLI', () => {
       file,
       JSON.stringify({ keys: [{ ...(await exportJWK(privateKey)), kid: 'k2' }] }),
     );
-    const refused = await tessera([
-      'client',
-      'create',
-      '--name',
-      'Leaky',
-      '--grant-types',
-      'client_credentials',
-      '--auth-method',
-      'private_key_jwt',
-      '--jwks-file',
-      file,
-    ]);
+    const refused = await tessera(
+      [
+        'client',
+        'create',
+        '--name',
+        'Leaky',
+        '--grant-types',
+        'client_credentials',
+        '--auth-method',
+        'private_key_jwt',
+        '--jwks-file',
+        file,
+      ],
+      own,
+    );
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/--jwks-file: .*private or secret key material/);
-    const missing = await tessera([
-      'client',
-      'create',
-      '--name',
-      'Lost',
-      '--auth-method',
-      'private_key_jwt',
-      '--jwks-file',
-      join(dir, 'nope.json'),
-    ]);
+    const missing = await tessera(
+      [
+        'client',
+        'create',
+        '--name',
+        'Lost',
+        '--auth-method',
+        'private_key_jwt',
+        '--jwks-file',
+        join(dir, 'nope.json'),
+      ],
+      own,
+    );
     expect(missing.stderr).toMatch(/--jwks-file: cannot read .*ENOENT/);
   });
 
