@@ -373,6 +373,17 @@ export const settings = {
     min: 0,
     doc: 'Seconds between purges of expired codes, tokens and sessions, and of audit events past TESSERA_AUDIT_RETENTION_DAYS; 0 turns the job off.',
   },
+  tokenExchange: {
+    env: 'TESSERA_TOKEN_EXCHANGE',
+    kind: 'bool',
+    default: 'true',
+    doc: 'Token exchange (RFC 8693, grant type `urn:ietf:params:oauth:grant-type:token-exchange`, docs/token-exchange.md): `on` or `off` (or true/false). Off, the grant is refused with `unsupported_grant_type` and not advertised in discovery; each client needs the grant and its exchange policy besides.',
+  },
+  trustedIssuers: {
+    env: 'TESSERA_TRUSTED_ISSUERS',
+    kind: 'string',
+    doc: 'OpenID providers whose ID tokens token exchange accepts as subject tokens: a JSON list of `{"issuer": "https://…", "audience": "…", "jwks_uri": "https://…"}`; `audience` is what their ID tokens must name in `aud` (your client id there), `jwks_uri` is read from the issuer\'s `/.well-known/openid-configuration` when left out. Only clients that list the issuer in `token_exchange_trusted_issuers` may use it. Unset: none.',
+  },
   dataDir: {
     env: 'TESSERA_DATA_DIR',
     kind: 'string',
@@ -440,6 +451,7 @@ function parseValue(setting: Setting, raw: string): string | number | boolean {
       return raw;
     }
     default:
+      if (setting.env === 'TESSERA_TRUSTED_ISSUERS') parseTrustedIssuers(raw);
       if (setting.env === 'TESSERA_TRUST_PROXY' && parseTrustProxy(raw) === undefined) {
         fail(
           `must be true, false, a number of hops, or proxy addresses and CIDR ranges separated by commas, got "${raw}"`,
@@ -483,6 +495,54 @@ export function parseTrustProxy(raw: string): TrustProxy | undefined {
   }
   const entries = value.split(',').map((entry) => entry.trim());
   return entries.every(isProxyAddress) ? entries : undefined;
+}
+
+/** One entry of TESSERA_TRUSTED_ISSUERS: an OpenID provider whose ID tokens may be exchanged. */
+export interface TrustedIssuer {
+  issuer: string;
+  /** What the provider's ID tokens must hold in `aud`. */
+  audience: string;
+  /** Read from the issuer's discovery document when not configured. */
+  jwksUri: string | undefined;
+}
+
+/** TESSERA_TRUSTED_ISSUERS, read; throws ConfigError naming what is wrong. */
+export function parseTrustedIssuers(raw: string | undefined): TrustedIssuer[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const fail = (message: string): never => {
+    throw new ConfigError('TESSERA_TRUSTED_ISSUERS', message);
+  };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return fail('must be a JSON list of {"issuer", "audience", "jwks_uri"?} objects');
+  }
+  if (!Array.isArray(parsed)) return fail('must be a JSON list');
+  const seen = new Set<string>();
+  return parsed.map((entry: unknown, i) => {
+    const { issuer, audience, jwks_uri: jwksUri } = (entry ?? {}) as Record<string, unknown>;
+    const isHttpUrl = (value: unknown) => {
+      if (typeof value !== 'string') return false;
+      try {
+        return ['https:', 'http:'].includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    };
+    if (!isHttpUrl(issuer)) fail(`entry ${i}: "issuer" must be an http(s) URL`);
+    if (typeof audience !== 'string' || audience === '')
+      fail(`entry ${i}: "audience" must be a non-empty string`);
+    if (jwksUri !== undefined && !isHttpUrl(jwksUri))
+      fail(`entry ${i}: "jwks_uri" must be an http(s) URL`);
+    if (seen.has(issuer as string)) fail(`entry ${i}: ${String(issuer)} is listed twice`);
+    seen.add(issuer as string);
+    return {
+      issuer: issuer as string,
+      audience: audience as string,
+      jwksUri: jwksUri as string | undefined,
+    };
+  });
 }
 
 function parseDatabase(url: string): Config['database'] {

@@ -93,6 +93,13 @@ export const ERRORS = {
       'A requested scope is unknown, not allowed for this client, or (on refresh) beyond what was granted.',
     surfaces: { oauth: [400] },
   },
+  invalid_target: {
+    status: 400,
+    spec: 'RFC 8693 §2.2.2, RFC 8707 §2',
+    description:
+      'Token exchange: the requested `audience` or `resource` is not one this client may obtain a token for, is not an absolute URI (`resource`), or names more than one target.',
+    surfaces: { oauth: [400] },
+  },
   access_denied: {
     status: 403,
     spec: 'RFC 6749 §4.1.2.1',

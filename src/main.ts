@@ -54,6 +54,16 @@ e-mail address), and ends every session they have. Recorded in the audit log.
                      it out of the shell history`,
     load: async () => (await import('./cli/user.js')).userSetPassword,
   },
+  'user link-identity': {
+    summary: "link a person's account at a trusted issuer, for token exchange",
+    usage: `Usage: tessera user link-identity (--username U | --id ID) --issuer URL --subject SUB
+         [--unlink] [--json]
+
+Links the person to their account at another OpenID provider: the "iss" and "sub" of
+its ID tokens. Token exchange (docs/token-exchange.md) then accepts those ID tokens
+for this person, from clients allowed that issuer. --unlink removes the link.`,
+    load: async () => (await import('./cli/user.js')).userLinkIdentity,
+  },
   'client create': {
     summary: 'register a client',
     usage: `Usage: tessera client create --name N --redirect-uri URL [--redirect-uri URL2 …]
@@ -65,12 +75,15 @@ e-mail address), and ends every session they have. Recorded in the audit log.
          [--post-logout-redirect-uri URL …] [--backchannel-logout-uri URL]
          [--id-token-alg RS256|ES256|EdDSA] [--userinfo-alg RS256|ES256|EdDSA]
          [--first-party] [--require-pkce] [--opaque-access-tokens] [--resource-server]
-         [--dpop-bound-access-tokens] [--default-max-age SECONDS] [--require-auth-time] [--require-par] [--json]
+         [--dpop-bound-access-tokens] [--default-max-age SECONDS] [--require-auth-time] [--require-par]
+         [--token-exchange-audience AUD …] [--token-exchange-subject-token-types a,b]
+         [--token-exchange-trusted-issuer URL …] [--json]
 
 Prints the client_id and, for a confidential client, the client_secret: it is shown
 only once (only its hash is stored).
   grant types: authorization_code, refresh_token, client_credentials,
                urn:ietf:params:oauth:grant-type:jwt-bearer
+               urn:ietf:params:oauth:grant-type:token-exchange
                (default authorization_code,refresh_token)
   --jwks-file        the client's public keys (a JWK Set file), for private_key_jwt and
                      the JWT bearer grant; --jwks-uri: where it publishes them instead
@@ -82,6 +95,11 @@ only once (only its hash is stored).
   --default-max-age  the max_age of its requests that send none: a sign-in older than this
                      many seconds is asked again, and ID tokens carry auth_time
   --require-auth-time  always put auth_time (the time of the sign-in) in its ID tokens
+  --token-exchange-audience  an audience it may exchange tokens for (docs/token-exchange.md)
+  --token-exchange-subject-token-types  the subject token types it may exchange (default
+                     urn:ietf:params:oauth:token-type:access_token; also ...:id_token)
+  --token-exchange-trusted-issuer  a TESSERA_TRUSTED_ISSUERS issuer whose ID tokens it may
+                     exchange
   --require-par  its authorization requests must be pushed to /par first (RFC 9126)`,
     load: async () => (await import('./cli/client.js')).clientCreate,
   },

@@ -3,10 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { AppContext } from '../context.js';
 import { NotFoundError } from '../domain/errors.js';
+import { identitiesOf, linkIdentity, unlinkIdentity } from '../domain/external-identities.js';
 import { setPassword } from '../domain/password-change.js';
 import { deleteUser, setRole } from '../domain/user-changes.js';
 import { LIMITS, registerUser } from '../domain/users.js';
-import type { User } from '../store/types.js';
+import type { ExternalIdentity, User } from '../store/types.js';
 import { requireAdmin } from './auth.js';
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 200 }) });
@@ -36,6 +37,17 @@ const CreateBody = Type.Object({
   email_verified: Type.Optional(Type.Boolean()),
 });
 const PasswordBody = Type.Object({ password: password() });
+const IdentityBody = Type.Object({
+  issuer: Type.String({ maxLength: 2048 }),
+  subject: Type.String({ maxLength: 2048 }),
+});
+
+/** A linked account at a trusted issuer, in the names of the ID token's claims it matches. */
+const identityView = (identity: ExternalIdentity) => ({
+  issuer: identity.issuer,
+  subject: identity.subject,
+  created_at: identity.createdAt,
+});
 
 /** A person as admins see them: never the password hash. */
 function userView(user: User) {
@@ -123,6 +135,37 @@ export function registerUserAdmin(app: FastifyInstance, ctx: AppContext): void {
         ip: request.ip,
       });
       return { id: user.id, username: user.username, sessions_ended: sessionsEnded };
+    },
+  );
+
+  // Token exchange: the person's accounts at trusted issuers, whose ID tokens stand for them here.
+  api.get(
+    '/admin/api/users/:id/identities',
+    { onRequest, schema: { params: IdParams } },
+    async (request) => ({
+      identities: (await identitiesOf(ctx, request.params.id)).map(identityView),
+    }),
+  );
+
+  api.post(
+    '/admin/api/users/:id/identities',
+    { onRequest, schema: { params: IdParams, body: IdentityBody } },
+    async (request, reply) => {
+      const identity = await linkIdentity(ctx, request.params.id, request.body, {
+        by: 'admin',
+        ip: request.ip,
+      });
+      return reply.code(201).send(identityView(identity));
+    },
+  );
+
+  // The identity is named in the body: an issuer URL and a subject do not fit a path segment.
+  api.delete(
+    '/admin/api/users/:id/identities',
+    { onRequest, schema: { params: IdParams, body: IdentityBody } },
+    async (request, reply) => {
+      await unlinkIdentity(ctx, request.params.id, request.body, { by: 'admin', ip: request.ip });
+      return reply.code(204).send();
     },
   );
 

@@ -46,6 +46,11 @@ export const ClientBody = Type.Object(
     jwt_bearer_subjects: Type.Optional(
       Type.Array(Type.String({ maxLength: 200 }), { maxItems: 100 }),
     ),
+    token_exchange_audiences: Type.Optional(Type.Array(uri, { maxItems: 20 })),
+    token_exchange_subject_token_types: Type.Optional(
+      Type.Array(Type.String({ maxLength: 100 }), { maxItems: 5 }),
+    ),
+    token_exchange_trusted_issuers: Type.Optional(Type.Array(uri, { maxItems: 20 })),
     dpop_bound_access_tokens: Type.Optional(Type.Boolean()),
     require_pushed_authorization_requests: Type.Optional(Type.Boolean()),
     // Seed 003.
@@ -103,6 +108,12 @@ export function clientInput(body: ClientBody): ClientInput {
   if (body.token_endpoint_auth_signing_alg !== undefined)
     input.tokenEndpointAuthSigningAlg = body.token_endpoint_auth_signing_alg;
   if (body.jwt_bearer_subjects !== undefined) input.jwtBearerSubjects = body.jwt_bearer_subjects;
+  if (body.token_exchange_audiences !== undefined)
+    input.tokenExchangeAudiences = body.token_exchange_audiences;
+  if (body.token_exchange_subject_token_types !== undefined)
+    input.tokenExchangeSubjectTokenTypes = body.token_exchange_subject_token_types;
+  if (body.token_exchange_trusted_issuers !== undefined)
+    input.tokenExchangeTrustedIssuers = body.token_exchange_trusted_issuers;
   if (body.dpop_bound_access_tokens !== undefined)
     input.dpopBoundAccessTokens = body.dpop_bound_access_tokens;
   if (body.require_pushed_authorization_requests !== undefined)
@@ -140,6 +151,9 @@ export function clientView(client: Client): Record<string, unknown> {
     jwks_uri: client.jwksUri,
     token_endpoint_auth_signing_alg: client.tokenEndpointAuthSigningAlg,
     jwt_bearer_subjects: client.jwtBearerSubjects,
+    token_exchange_audiences: client.tokenExchangeAudiences,
+    token_exchange_subject_token_types: client.tokenExchangeSubjectTokenTypes,
+    token_exchange_trusted_issuers: client.tokenExchangeTrustedIssuers,
     dpop_bound_access_tokens: client.dpopBoundAccessTokens,
     require_pushed_authorization_requests: client.requirePushedAuthorizationRequests,
     updated_at: client.updatedAt,

@@ -26,6 +26,9 @@ const FLAGS: Record<string, string> = {
   jwks_uri: '--jwks-uri',
   token_endpoint_auth_signing_alg: '--auth-signing-alg',
   jwt_bearer_subjects: '--jwt-bearer-subjects',
+  token_exchange_audiences: '--token-exchange-audience',
+  token_exchange_subject_token_types: '--token-exchange-subject-token-types',
+  token_exchange_trusted_issuers: '--token-exchange-trusted-issuer',
   require_pushed_authorization_requests: '--require-par',
 };
 
@@ -81,6 +84,9 @@ export async function clientCreate(argv: string[]): Promise<void> {
       'dpop-bound-access-tokens': { type: 'boolean', default: false },
       'default-max-age': { type: 'string' },
       'require-auth-time': { type: 'boolean', default: false },
+      'token-exchange-audience': { type: 'string', multiple: true },
+      'token-exchange-subject-token-types': { type: 'string' },
+      'token-exchange-trusted-issuer': { type: 'string', multiple: true },
       'require-par': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -122,6 +128,12 @@ export async function clientCreate(argv: string[]): Promise<void> {
   if (values['resource-server']) input.resourceServer = true;
   if (values['dpop-bound-access-tokens']) input.dpopBoundAccessTokens = true;
   if (values['require-auth-time']) input.requireAuthTime = true;
+  if (values['token-exchange-audience'])
+    input.tokenExchangeAudiences = values['token-exchange-audience'];
+  const subjectTypes = list(values['token-exchange-subject-token-types']);
+  if (subjectTypes) input.tokenExchangeSubjectTokenTypes = subjectTypes;
+  if (values['token-exchange-trusted-issuer'])
+    input.tokenExchangeTrustedIssuers = values['token-exchange-trusted-issuer'];
   if (values['require-par']) input.requirePushedAuthorizationRequests = true;
   const maxAge = values['default-max-age'];
   if (maxAge !== undefined) {

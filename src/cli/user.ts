@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { ConflictError, ValidationError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { linkIdentity, unlinkIdentity } from '../domain/external-identities.js';
 import { setPassword } from '../domain/password-change.js';
 import { registerUser } from '../domain/users.js';
 import { fold } from '../lib/fold.js';
@@ -142,5 +143,66 @@ export async function userSetPassword(argv: string[]): Promise<void> {
   output(values.json).result(
     { id: user.id, username: user.username, sessions_ended: sessionsEnded },
     [`Password set for ${user.username}; ${sessionsEnded} session(s) ended.`],
+  );
+}
+
+/** `tessera user link-identity`: ties a person to their account at a trusted issuer. */
+export async function userLinkIdentity(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      username: { type: 'string' },
+      id: { type: 'string' },
+      issuer: { type: 'string' },
+      subject: { type: 'string' },
+      unlink: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if ((values.username === undefined) === (values.id === undefined)) {
+    throw new CommandError(
+      'give the person as --username or --id (see: tessera user link-identity --help)',
+      'usage',
+    );
+  }
+  if (!values.issuer || !values.subject) {
+    throw new CommandError(
+      '--issuer and --subject are required (see: tessera user link-identity --help)',
+      'usage',
+    );
+  }
+  const identity = { issuer: values.issuer, subject: values.subject };
+  const user = await withContext(loadConfig(), async (ctx) => {
+    const user =
+      values.id !== undefined
+        ? await ctx.store.users.findById(values.id)
+        : await ctx.store.users.findByLogin(values.username!);
+    if (!user || (values.username !== undefined && fold(user.username) !== fold(values.username))) {
+      const which = values.id !== undefined ? `id "${values.id}"` : `username "${values.username}"`;
+      throw new CommandError(`no user with ${which}`, 'not_found');
+    }
+    try {
+      if (values.unlink) await unlinkIdentity(ctx, user.id, identity, { by: 'cli' });
+      else await linkIdentity(ctx, user.id, identity, { by: 'cli' });
+    } catch (error) {
+      if (error instanceof ConflictError)
+        throw new CommandError(
+          `${identity.issuer} subject "${identity.subject}" is linked already`,
+          'conflict',
+        );
+      if (error instanceof NotFoundError)
+        throw new CommandError(`${user.username} has no such linked identity`, 'not_found');
+      if (error instanceof ValidationError) throw new CommandError(error.message, 'invalid');
+      throw error;
+    }
+    return user;
+  });
+  output(values.json).result(
+    { id: user.id, username: user.username, ...identity, linked: !values.unlink },
+    [
+      values.unlink
+        ? `Unlinked ${identity.issuer} subject "${identity.subject}" from ${user.username}.`
+        : `Linked ${identity.issuer} subject "${identity.subject}" to ${user.username}.`,
+    ],
   );
 }

@@ -14,12 +14,20 @@ import { isScopeToken, MAX_SCOPE_LENGTH } from './scopes.js';
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 /** The grant types a client may be allowed; a new grant is added here and in oauth/grants/. */
+export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const GRANT_TYPES = [
   'authorization_code',
   'refresh_token',
   'client_credentials',
   JWT_BEARER,
+  TOKEN_EXCHANGE,
 ] as const;
+/** RFC 8693 §3: the subject token types a token exchange can take. */
+export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+export const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
+export const EXCHANGE_SUBJECT_TOKEN_TYPES = [ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE] as const;
+/** The most audiences or trusted issuers a client's exchange policy may list. */
+const MAX_EXCHANGE_ENTRIES = 20;
 export const RESPONSE_TYPES = [
   'code',
   'code id_token',
@@ -84,6 +92,9 @@ export interface ClientInput {
   jwksUri?: string | null;
   tokenEndpointAuthSigningAlg?: string | null;
   jwtBearerSubjects?: string[];
+  tokenExchangeAudiences?: string[];
+  tokenExchangeSubjectTokenTypes?: string[];
+  tokenExchangeTrustedIssuers?: string[];
   dpopBoundAccessTokens?: boolean;
   requirePushedAuthorizationRequests?: boolean;
 }
@@ -123,6 +134,9 @@ export const CLIENT_DEFAULTS: Omit<ClientMetadata, 'name'> = {
   jwksUri: null,
   tokenEndpointAuthSigningAlg: null,
   jwtBearerSubjects: [],
+  tokenExchangeAudiences: [],
+  tokenExchangeSubjectTokenTypes: [ACCESS_TOKEN_TYPE],
+  tokenExchangeTrustedIssuers: [],
   dpopBoundAccessTokens: false,
   requirePushedAuthorizationRequests: false,
 };
@@ -382,6 +396,25 @@ export function resolveClient(
   if (input.requirePkce !== undefined) next.requirePkce = Boolean(input.requirePkce);
   if (input.resourceServer !== undefined) next.resourceServer = Boolean(input.resourceServer);
   resolveKeys(input, next, rules);
+  if (input.tokenExchangeAudiences !== undefined) {
+    next.tokenExchangeAudiences = checkIdentifiers(
+      'token_exchange_audiences',
+      input.tokenExchangeAudiences,
+    );
+  }
+  if (input.tokenExchangeSubjectTokenTypes !== undefined) {
+    next.tokenExchangeSubjectTokenTypes = checkList(
+      'token_exchange_subject_token_types',
+      input.tokenExchangeSubjectTokenTypes,
+      EXCHANGE_SUBJECT_TOKEN_TYPES,
+    );
+  }
+  if (input.tokenExchangeTrustedIssuers !== undefined) {
+    next.tokenExchangeTrustedIssuers = checkIdentifiers(
+      'token_exchange_trusted_issuers',
+      input.tokenExchangeTrustedIssuers,
+    );
+  }
   if (input.dpopBoundAccessTokens !== undefined)
     next.dpopBoundAccessTokens = Boolean(input.dpopBoundAccessTokens);
   if (input.requirePushedAuthorizationRequests !== undefined) {
@@ -473,6 +506,32 @@ function checkKeys(client: ClientMetadata): void {
   }
 }
 
+/**
+ * Audiences and issuers of a token exchange policy: identifiers compared as exact strings (an
+ * API's URI or name, an issuer's URL), printable, without spaces.
+ */
+function checkIdentifiers(field: string, values: unknown): string[] {
+  if (!Array.isArray(values))
+    throw new ValidationError(field, `${field} must be a list of strings`);
+  if (values.length > MAX_EXCHANGE_ENTRIES)
+    throw new ValidationError(field, `${field} may hold at most ${MAX_EXCHANGE_ENTRIES} entries`);
+  for (const value of values) {
+    if (
+      typeof value !== 'string' ||
+      value === '' ||
+      value.length > MAX_URI_LENGTH ||
+      /\s/.test(value) ||
+      hasControlCharacter(value)
+    ) {
+      throw new ValidationError(
+        field,
+        `${field}: "${String(value)}" must be a non-empty string without spaces or control characters, at most ${MAX_URI_LENGTH} characters`,
+      );
+    }
+  }
+  return [...new Set(values as string[])];
+}
+
 function checkAcrossFields(client: ClientMetadata): void {
   checkKeys(client);
   if (client.grantTypes.length === 0)
@@ -487,6 +546,12 @@ function checkAcrossFields(client: ClientMetadata): void {
     throw new ValidationError(
       'grant_types',
       'a public client cannot use the JWT bearer grant: a service account is a confidential client',
+    );
+  }
+  if (client.type === 'public' && client.grantTypes.includes(TOKEN_EXCHANGE)) {
+    throw new ValidationError(
+      'grant_types',
+      'a public client cannot use token exchange: it has no secret to prove who is exchanging',
     );
   }
   if (client.resourceServer && client.type === 'public') {

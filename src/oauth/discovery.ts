@@ -8,7 +8,7 @@ import { PROMPTS } from './authorize/sign-in-parameters.js';
 import { SUPPORTED_CLAIMS } from './claims.js';
 import { CLIENT_AUTH_METHODS } from './client-auth.js';
 import { DPOP_ALGS } from './dpop-algs.js';
-import { GRANTS } from './grants/index.js';
+import { offeredGrantTypes } from './grants/index.js';
 import { OIDC_SCOPES } from './scopes.js';
 
 /**
@@ -34,7 +34,7 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
     scopes_supported: [...OIDC_SCOPES],
     response_types_supported: [...RESPONSE_TYPES],
     response_modes_supported: [...RESPONSE_MODES],
-    grant_types_supported: [...GRANTS.keys()],
+    grant_types_supported: offeredGrantTypes(ctx.config),
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [...JWS_ALGS],
     userinfo_signing_alg_values_supported: [...JWS_ALGS],

@@ -80,6 +80,13 @@ export class InvalidScope extends OAuthError {
   }
 }
 
+/** RFC 8693 §2.2.2: no token can be issued for the requested audience or resource. */
+export class InvalidTarget extends OAuthError {
+  constructor(description: string) {
+    super('invalid_target', description);
+  }
+}
+
 export class AccessDenied extends OAuthError {
   constructor(description: string) {
     super('access_denied', description);

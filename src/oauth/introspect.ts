@@ -11,14 +11,16 @@ const INACTIVE = { active: false } as const;
 
 /**
  * Whether `caller` may learn about `token` (RFC 7662 §2.1, §4; RFC 6749 §10.4): the client it
- * was issued to may; a resource server may introspect access tokens meant for it (today the
- * default audience, the issuer); a refresh token only by its own client. Everyone else learns
- * nothing: the token is reported inactive, as if it did not exist.
+ * was issued to may; a resource server may introspect access tokens meant for it (the default
+ * audience, the issuer, or its own client_id: a token exchanged for it); a refresh token only by
+ * its own client. Everyone else learns nothing: the token is reported inactive, as if it did not
+ * exist.
  */
 function mayIntrospect(ctx: AppContext, caller: Client, token: ActiveToken): boolean {
   if (token.clientId === caller.id) return true;
   if (token.kind !== 'access' || !caller.resourceServer) return false;
-  return token.audience === accessTokenAudience(ctx);
+  // A token exchanged for an audience that names the resource server's client_id is for it too.
+  return token.audience === accessTokenAudience(ctx) || token.audience === caller.id;
 }
 
 /**
@@ -68,6 +70,8 @@ export function registerIntrospectionEndpoint(app: FastifyInstance, ctx: AppCont
       ...(active.jkt ? { cnf: { jkt: active.jkt } } : {}),
       ...(active.kind === 'access' && active.format === 'jwt' ? { jti: active.id } : {}),
       ...(active.sessionId ? { sid: active.sessionId } : {}),
+      // RFC 8693 §4.1: who acts for the subject, for a token issued by token exchange.
+      ...(active.act ? { act: active.act } : {}),
     };
   });
 }

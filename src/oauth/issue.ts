@@ -22,11 +22,21 @@ export interface TokenSubject {
   amr?: string[] | null;
   /** The `claims` request parameter as JSON text, carried into refreshed tokens. */
   claims?: string | null;
+  /** The audience of the access token, when not the default one (token exchange). */
+  audience?: string;
+  /** Who acts for the subject (RFC 8693 §4.1), for a token issued by token exchange. */
+  act?: Actor;
   /**
    * The thumbprint of the DPoP key the access token is bound to (RFC 9449 §6): its `cnf.jkt`, or
    * its record's. Undefined or null: a Bearer token.
    */
   jkt?: string | null;
+}
+
+/** The `act` claim of RFC 8693 §4.1: the current actor, and the earlier ones nested inside. */
+export interface Actor {
+  sub: string;
+  act?: Actor;
 }
 
 export interface IssuedAccessToken {
@@ -54,7 +64,7 @@ export function mintAccessToken(ctx: AppContext, subject: TokenSubject): MintedT
   const now = nowSeconds(ctx);
   const ttl = ctx.config.accessTokenTtl;
   const scope = formatScope(subject.scopes);
-  const audience = accessTokenAudience(ctx);
+  const audience = subject.audience ?? accessTokenAudience(ctx);
   const record = (id: string, format: TokenRecord['format']): TokenRecord => ({
     id,
     kind: 'access',
@@ -70,6 +80,7 @@ export function mintAccessToken(ctx: AppContext, subject: TokenSubject): MintedT
     acr: subject.acr ?? null,
     amr: subject.amr ?? null,
     claims: subject.claims ?? null,
+    act: subject.act ? JSON.stringify(subject.act) : null,
     jkt: subject.jkt ?? null,
     createdAt: now,
     expiresAt: now + ttl,
@@ -95,6 +106,7 @@ export function mintAccessToken(ctx: AppContext, subject: TokenSubject): MintedT
     iat: now,
     exp: now + ttl,
   };
+  if (subject.act) claims.act = subject.act;
   if (subject.jkt) claims.cnf = { jkt: subject.jkt };
   if (subject.user) {
     if (subject.authTime !== undefined) claims.auth_time = subject.authTime;
@@ -141,6 +153,7 @@ export function mintRefreshToken(
     acr: subject.acr ?? null,
     amr: subject.amr ?? null,
     claims: subject.claims ?? null,
+    act: null,
     jkt: subject.refreshJkt,
     createdAt: now,
     expiresAt: subject.familyExpiresAt,

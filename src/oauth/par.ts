@@ -1,11 +1,34 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type AppContext, nowSeconds } from '../context.js';
 import { randomToken } from '../lib/random.js';
 import { PUSHED_REQUEST_TTL, pushedRequestId, REQUEST_URI_PREFIX } from './authorize/pushed.js';
 import { validate } from './authorize/steps.js';
 import { authenticateClient } from './client-auth.js';
-import { InvalidRequest } from './errors.js';
+import { checkDpopProof } from './dpop.js';
+import { InvalidDpopProof, InvalidRequest } from './errors.js';
 import { bodyParams, param } from './params.js';
+
+/**
+ * RFC 9449 §10.1: a push that carries a DPoP proof binds the code to the proof's key, as
+ * `dpop_jkt` would; when it sends `dpop_jkt` too, the two must name the same key.
+ */
+async function bindToProofKey(
+  ctx: AppContext,
+  request: FastifyRequest,
+  raw: Record<string, string>,
+): Promise<Record<string, string>> {
+  const header = request.headers.dpop;
+  if (header === undefined || !ctx.config.dpop) return raw;
+  const proof = await checkDpopProof(ctx, header, {
+    method: 'POST',
+    url: `${ctx.config.issuer}/par`,
+    site: 'token',
+  });
+  if (raw.dpop_jkt !== undefined && raw.dpop_jkt !== proof.jkt) {
+    throw new InvalidDpopProof('the DPoP proof is made with another key than dpop_jkt names');
+  }
+  return { ...raw, dpop_jkt: proof.jkt };
+}
 
 /**
  * The pushed authorization request endpoint (RFC 9126 §2): the client authenticates as at /token,
@@ -27,13 +50,14 @@ export function registerPushedAuthorizationEndpoint(app: FastifyInstance, ctx: A
     }
     const { request: authorization, error } = await validate(ctx, params, 'push');
     if (error || !authorization) throw error;
+    const parameters = await bindToProofKey(ctx, request, authorization.raw);
 
     const random = randomToken(32);
     const now = nowSeconds(ctx);
     await ctx.store.pushedRequests.save({
       id: pushedRequestId(random),
       clientId: client.id,
-      parameters: authorization.raw,
+      parameters,
       createdAt: now,
       expiresAt: now + PUSHED_REQUEST_TTL,
       startedAt: null,

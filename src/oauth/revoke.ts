@@ -66,6 +66,7 @@ async function revokeJwt(
         acr: null,
         amr: null,
         claims: null,
+        act: null,
         createdAt: typeof claims.iat === 'number' ? claims.iat : now,
         expiresAt: exp,
         familyExpiresAt: null,

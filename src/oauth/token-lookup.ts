@@ -1,6 +1,7 @@
 import { type AppContext, nowSeconds } from '../context.js';
 import { sha256 } from '../lib/hash.js';
 import type { TokenRecord, User } from '../store/types.js';
+import type { Actor } from './issue.js';
 import { splitScope } from './scopes.js';
 
 /** An access or refresh token that is valid now, with what it grants. */
@@ -20,6 +21,8 @@ export interface ActiveToken {
   id: string;
   sessionId: string | undefined;
   claims: string | null;
+  /** Who acts for the subject, for a token issued by token exchange (RFC 8693 §4.1). */
+  act: Actor | undefined;
   /** The thumbprint of the DPoP key the token is bound to (RFC 9449 §6), if it is bound. */
   jkt: string | undefined;
   record: TokenRecord | undefined;
@@ -50,10 +53,23 @@ function fromRecord(record: TokenRecord, user: User | undefined): ActiveToken {
     id: record.id,
     sessionId: record.sessionId ?? undefined,
     claims: record.claims,
+    act: actorOf(record.act === null ? undefined : JSON.parse(record.act)),
     jkt: record.jkt ?? undefined,
     record,
     user,
   };
+}
+
+/**
+ * An `act` claim as Tessera wrote it: `sub` and the earlier actor, nested. Anything else is
+ * dropped, so that nothing but actors is carried into the tokens made from this one.
+ */
+export function actorOf(value: unknown, depth = 0): Actor | undefined {
+  if (depth > 10 || typeof value !== 'object' || value === null) return undefined;
+  const { sub, act } = value as { sub?: unknown; act?: unknown };
+  if (typeof sub !== 'string') return undefined;
+  const earlier = actorOf(act, depth + 1);
+  return earlier ? { sub, act: earlier } : { sub };
 }
 
 /**
@@ -100,6 +116,7 @@ async function activeJwt(
     id: claims.jti,
     sessionId: typeof claims.sid === 'string' ? claims.sid : undefined,
     claims: record?.claims ?? null,
+    act: actorOf(claims.act),
     jkt: boundKey(claims.cnf),
     record,
     user: found?.user,

@@ -5,7 +5,7 @@ import { authenticateClient, presentsClientCredentials } from './client-auth.js'
 import { checkDpopProof, type DpopProof } from './dpop.js';
 import { currentDpopNonce } from './dpop-nonce.js';
 import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from './errors.js';
-import { GRANTS } from './grants/index.js';
+import { offeredGrant } from './grants/index.js';
 import { bodyParams, requireParam } from './params.js';
 
 /**
@@ -44,7 +44,7 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: AppContext): vo
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     const params = bodyParams(request.body);
     const grantType = requireParam(params, 'grant_type');
-    const grant = GRANTS.get(grantType);
+    const grant = offeredGrant(ctx.config, grantType);
     // A grant that proves its own client (JWT bearer) may come without client credentials.
     const client =
       grant?.authenticate && !presentsClientCredentials(request, params)

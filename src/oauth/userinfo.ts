@@ -6,7 +6,7 @@ import { pickClaims } from './claims.js';
 import { checkDpopProof } from './dpop.js';
 import { currentDpopNonce } from './dpop-nonce.js';
 import { InsufficientScope, InvalidDpopToken, InvalidToken } from './errors.js';
-import { claimNamesFor } from './issue.js';
+import { accessTokenAudience, claimNamesFor } from './issue.js';
 import { type ActiveToken, findActiveAccessToken } from './token-lookup.js';
 
 /**
@@ -62,6 +62,9 @@ async function userinfo(ctx: AppContext, request: FastifyRequest, reply: Fastify
   await checkSenderBinding(ctx, request, reply, presented, token);
   if (!token.userId)
     throw new InvalidToken('the access token was issued to a client, not for a person');
+  // A token exchanged for another API's audience is for that API, not for this server's userinfo.
+  if (token.audience !== undefined && token.audience !== accessTokenAudience(ctx))
+    throw new InvalidToken('the access token is meant for another audience, not for userinfo');
   if (!token.scopes.includes('openid')) {
     throw new InsufficientScope(
       'the access token lacks the openid scope that userinfo requires',

@@ -86,6 +86,7 @@ export class TokenCache {
  */
 const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   users: ['create'],
+  externalIdentities: ['link'],
   clients: ['create'],
   grants: ['touch'],
   codes: ['save', 'consume', 'redeem'],
@@ -139,6 +140,7 @@ export function withTokenCache(
   tokens.findWithUser = (id) => cache.findWithUser(id, findWithUser);
   const parts = [
     'users',
+    'externalIdentities',
     'clients',
     'grants',
     'codes',

@@ -105,6 +105,15 @@ export interface Client {
   tokenEndpointAuthSigningAlg: string | null;
   /** User ids of the people this client may act for with the JWT bearer grant (RFC 7523 §2.1). */
   jwtBearerSubjects: string[];
+  /**
+   * Token exchange (RFC 8693) policy: the audiences this client may ask tokens for, besides the
+   * default one (the issuer).
+   */
+  tokenExchangeAudiences: string[];
+  /** The subject token types (RFC 8693 §3 URIs) this client may exchange. */
+  tokenExchangeSubjectTokenTypes: string[];
+  /** The trusted issuers (TESSERA_TRUSTED_ISSUERS) whose ID tokens this client may exchange. */
+  tokenExchangeTrustedIssuers: string[];
   /** RFC 9449 §5.2: every token request of this client must carry a DPoP proof. */
   dpopBoundAccessTokens: boolean;
   createdAt: number;
@@ -186,6 +195,8 @@ export interface TokenRecord {
   acr: string | null;
   amr: string[] | null;
   claims: string | null;
+  /** The `act` claim (RFC 8693 §4.1) of a token issued by token exchange, as JSON text. */
+  act: string | null;
   /** The thumbprint of the DPoP key the token is bound to (RFC 9449 §6); null when unbound. */
   jkt: string | null;
   createdAt: number;
@@ -529,9 +540,30 @@ export interface PurgeOptions {
   auditBefore?: number;
 }
 
+/** A person's account at another OpenID provider, linked to their local account by an admin. */
+export interface ExternalIdentity {
+  /** The `iss` of the other provider's ID tokens. */
+  issuer: string;
+  /** The `sub` of the person there. */
+  subject: string;
+  userId: string;
+  createdAt: number;
+}
+
+export interface ExternalIdentityStore {
+  /** @throws ConflictError('identity') when the issuer and subject are linked already (to anyone). */
+  link(identity: ExternalIdentity): Promise<ExternalIdentity>;
+  /** The local account `iss` + `sub` is linked to. */
+  findUser(issuer: string, subject: string): Promise<User | undefined>;
+  listForUser(userId: string): Promise<ExternalIdentity[]>;
+  /** Removes one link of the user; false when there was none. */
+  unlink(userId: string, issuer: string, subject: string): Promise<boolean>;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   users: UserStore;
+  externalIdentities: ExternalIdentityStore;
   clients: ClientStore;
   grants: GrantStore;
   codes: CodeStore;

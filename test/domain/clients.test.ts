@@ -238,6 +238,7 @@ describe('registering and changing clients', () => {
       acr: null,
       amr: null,
       claims: null,
+      act: null,
       jkt: null,
       createdAt: now,
       expiresAt: now + 3600,

@@ -10,6 +10,8 @@ import { Browser } from '../helpers/browser.js';
 import { TEST_ADMIN_KEY } from '../helpers/config.js';
 import { type DpopKey, dpopKey, makeProof, unsignedProof } from '../helpers/dpop.js';
 import {
+  authorizeAndConsent,
+  authorizePath,
   clientAuth,
   expectOAuthError,
   type HttpAnswer,
@@ -20,6 +22,7 @@ import {
   pkce,
   postForm,
   REDIRECT_URI,
+  redirectParams,
   signInBrowser,
   type TestClient,
   userinfo,
@@ -372,6 +375,22 @@ for (const factory of storeFactories()) {
         );
       });
 
+      it("binds a public client's unbound refresh token to the key of the first proof it is refreshed with", async () => {
+        const tc = await makeClient(ctx, { type: 'public' });
+        const first = await exchange(tc, await code(tc), []);
+        expect(first.body.token_type).toBe('Bearer');
+        const key = await dpopKey();
+        const next = await refreshWith(tc, String(first.body.refresh_token), [
+          await makeProof(key, { htu: tokenUrl }),
+        ]);
+        expect(next.body.token_type).toBe('DPoP');
+        expectDpopError(
+          await refreshWith(tc, String(next.body.refresh_token), []),
+          400,
+          'invalid_dpop_proof',
+        );
+      });
+
       it("leaves a confidential client's refresh token unbound, and binds each new access token to the proof sent with the refresh", async () => {
         const tc = await makeClient(ctx, { resourceServer: true });
         const key = await dpopKey();
@@ -437,6 +456,72 @@ for (const factory of storeFactories()) {
         const params = new URL(page.location!).searchParams;
         expect(params.get('error')).toBe('invalid_request');
         expect(params.get('error_description')).toMatch(/dpop_jkt/);
+      });
+    });
+
+    describe('pushed authorization requests (RFC 9449 §10.1)', () => {
+      /** Pushes a code request as `tc` with these DPoP headers and extra parameters. */
+      async function push(tc: TestClient, proofs: string[], extra: Record<string, string> = {}) {
+        const { verifier, challenge } = pkce();
+        const headers = new Headers();
+        for (const proof of proofs) headers.append('dpop', proof);
+        const body = new URLSearchParams({
+          client_id: tc.client.id,
+          response_type: 'code',
+          redirect_uri: REDIRECT_URI,
+          scope: 'openid',
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+          ...extra,
+        });
+        const res = await fetch(`${server.url}/par`, { method: 'POST', headers, body }).then(
+          answer,
+        );
+        return { res, verifier };
+      }
+      async function codeFromPush(tc: TestClient, requestUri: string, verifier: string) {
+        const { user } = await makeUser(ctx);
+        const browser = new Browser(server.url);
+        await signInBrowser(ctx, browser, user);
+        const page = await authorizeAndConsent(
+          browser,
+          authorizePath({ client_id: tc.client.id, request_uri: requestUri }),
+        );
+        const value = redirectParams(page).get('code');
+        if (!value) throw new Error(`no code in ${page.location}`);
+        return { code: value, verifier };
+      }
+
+      it('binds the code to the key of the proof sent with the push', async () => {
+        const tc = await makeClient(ctx, { type: 'public' });
+        const key = await dpopKey();
+        const parUrl = `${server.url}/par`;
+        const first = await push(tc, [await makeProof(key, { htu: parUrl })]);
+        expect(first.res.status, first.res.text).toBe(201);
+        const c1 = await codeFromPush(tc, String(first.res.body.request_uri), first.verifier);
+        const wrong = await exchange(tc, c1, [await makeProof(await dpopKey(), { htu: tokenUrl })]);
+        expectDpopError(wrong, 400, 'invalid_grant', /dpop_jkt/);
+
+        const second = await push(tc, [await makeProof(key, { htu: parUrl })]);
+        const c2 = await codeFromPush(tc, String(second.res.body.request_uri), second.verifier);
+        const right = await exchange(tc, c2, [await makeProof(key, { htu: tokenUrl })]);
+        expect(right.status, right.text).toBe(200);
+        expect(right.body.token_type).toBe('DPoP');
+      });
+
+      it('refuses a push whose proof fails a check, or names another key than its dpop_jkt', async () => {
+        const tc = await makeClient(ctx, { type: 'public' });
+        const key = await dpopKey();
+        const parUrl = `${server.url}/par`;
+        const bad = await push(tc, [await makeProof(key, { htu: tokenUrl })]);
+        expectDpopError(bad.res, 400, 'invalid_dpop_proof', /htu/);
+        const other = await dpopKey();
+        const mismatch = await push(tc, [await makeProof(key, { htu: parUrl })], {
+          dpop_jkt: other.jkt,
+        });
+        expectDpopError(mismatch.res, 400, 'invalid_dpop_proof', /dpop_jkt/);
+        const same = await push(tc, [await makeProof(key, { htu: parUrl })], { dpop_jkt: key.jkt });
+        expect(same.res.status, same.res.text).toBe(201);
       });
     });
 

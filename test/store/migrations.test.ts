@@ -96,6 +96,7 @@ for (const factory of storeFactories()) {
             .insertInto('users')
             .values([plain, wide, ...twins, taken, shadow])
             .execute();
+          // Later migrations follow; this test is about 002 and 003.
           // Later migrations follow these two; this test is about 003.
           expect((await migrateToLatest(db, factory.name)).slice(0, 2)).toEqual([
             '002_security',

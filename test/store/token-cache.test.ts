@@ -91,6 +91,7 @@ for (const factory of storeFactories()) {
         'codes.consume',
         'codes.redeem',
         'codes.save',
+        'externalIdentities.link',
         'grants.touch',
         'markers.use',
         'pushedRequests.finish',

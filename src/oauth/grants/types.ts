@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { Config } from '../../config.js';
 import type { AppContext } from '../../context.js';
 import type { Client } from '../../store/types.js';
 import type { DpopProof } from '../dpop.js';
@@ -13,6 +14,8 @@ export interface TokenResponse {
   scope: string;
   refresh_token?: string;
   id_token?: string;
+  /** RFC 8693 §2.2.1: the type of the token issued by a token exchange. */
+  issued_token_type?: string;
 }
 
 /** One grant type of the token endpoint; the endpoint dispatches on `grantType` through a map. */
@@ -25,6 +28,8 @@ export interface Grant {
    * the request carries no client credentials, finds and authenticates the client from the grant.
    */
   authenticate?(ctx: AppContext, request: FastifyRequest, params: RawParams): Promise<Client>;
+  /** Whether the server offers this grant; absent: always. Off, it is unsupported and unadvertised. */
+  enabled?: (config: Config) => boolean;
   handle(
     ctx: AppContext,
     client: Client,

@@ -30,6 +30,9 @@ function toClient(row: Selectable<ClientsTable>): Client {
     jwksUri: row.jwks_uri,
     tokenEndpointAuthSigningAlg: row.token_endpoint_auth_signing_alg,
     jwtBearerSubjects: list(row.jwt_bearer_subjects),
+    tokenExchangeAudiences: list(row.token_exchange_audiences),
+    tokenExchangeSubjectTokenTypes: list(row.token_exchange_subject_token_types),
+    tokenExchangeTrustedIssuers: list(row.token_exchange_trusted_issuers),
     dpopBoundAccessTokens: isSet(row.dpop_bound_access_tokens),
     requirePushedAuthorizationRequests: isSet(row.require_pushed_authorization_requests),
     createdAt: row.created_at,
@@ -76,6 +79,13 @@ function toColumns(patch: ClientPatch): Partial<ClientsTable> {
   if (patch.jwtBearerSubjects !== undefined) {
     row.jwt_bearer_subjects = JSON.stringify(patch.jwtBearerSubjects);
   }
+  if (patch.tokenExchangeAudiences !== undefined)
+    row.token_exchange_audiences = JSON.stringify(patch.tokenExchangeAudiences);
+  if (patch.tokenExchangeSubjectTokenTypes !== undefined) {
+    row.token_exchange_subject_token_types = JSON.stringify(patch.tokenExchangeSubjectTokenTypes);
+  }
+  if (patch.tokenExchangeTrustedIssuers !== undefined)
+    row.token_exchange_trusted_issuers = JSON.stringify(patch.tokenExchangeTrustedIssuers);
   if (patch.dpopBoundAccessTokens !== undefined) {
     row.dpop_bound_access_tokens = flag(patch.dpopBoundAccessTokens);
   }
@@ -132,6 +142,11 @@ export function clientStore(db: Kysely<Database>): ClientStore {
       return db.transaction().execute(async (tx) => {
         await tx.deleteFrom('session_clients').where('client_id', '=', id).execute();
         await tx.deleteFrom('tokens').where('client_id', '=', id).execute();
+        // Tokens other clients got by exchanging this client's tokens (RFC 8693) hang on its grants.
+        await tx
+          .deleteFrom('tokens')
+          .where('grant_id', 'in', tx.selectFrom('grants').select('id').where('client_id', '=', id))
+          .execute();
         await tx.deleteFrom('authorization_codes').where('client_id', '=', id).execute();
         await tx.deleteFrom('pushed_requests').where('client_id', '=', id).execute();
         await tx.deleteFrom('grants').where('client_id', '=', id).execute();

@@ -6,6 +6,7 @@ import { auditStore } from './audit.js';
 import { clientStore } from './clients.js';
 import { codeStore } from './codes.js';
 import { CommitGroup } from './commit-group.js';
+import { externalIdentityStore } from './external-identities.js';
 import { grantStore } from './grants.js';
 import { keyStore } from './keys.js';
 import { markerStore } from './markers.js';
@@ -140,6 +141,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
   return {
     dialect,
     users: userStore(db),
+    externalIdentities: externalIdentityStore(db),
     clients: clientStore(db),
     grants: grantStore(db, dialect),
     codes: codeStore(db, dialect, group),

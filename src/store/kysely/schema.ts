@@ -59,6 +59,9 @@ export interface ClientsTable {
   token_endpoint_auth_signing_alg: string | null;
   /** JSON list of user ids. */
   jwt_bearer_subjects: string;
+  token_exchange_audiences: string;
+  token_exchange_subject_token_types: string;
+  token_exchange_trusted_issuers: string;
   dpop_bound_access_tokens: number;
   require_pushed_authorization_requests: number;
   created_at: number;
@@ -115,6 +118,7 @@ export interface TokensTable {
   acr: string | null;
   amr: string | null;
   claims: string | null;
+  act: string | null;
   jkt: string | null;
   created_at: number;
   expires_at: number;
@@ -186,8 +190,16 @@ export interface LocksTable {
   taken_at: number;
 }
 
+export interface ExternalIdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
+  external_identities: ExternalIdentitiesTable;
   clients: ClientsTable;
   grants: GrantsTable;
   authorization_codes: CodesTable;
@@ -217,6 +229,7 @@ export const TOKEN_COLUMNS = [
   'acr',
   'amr',
   'claims',
+  'act',
   'jkt',
   'created_at',
   'expires_at',
