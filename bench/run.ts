@@ -9,6 +9,7 @@ import pg from 'pg';
 import { randomToken } from '../src/lib/random.js';
 import { dropPostgresSchema } from '../src/store/kysely/index.js';
 import { alternate, medianResult, type Round, ratioSummary, type Window } from './lib/alternate.js';
+import type { AssertionPool } from './lib/assertions.js';
 import { type Child, startChild } from './lib/child.js';
 import { type LoadResult, measure, runLoad, type Timing } from './lib/load.js';
 import { backgroundLoad, machine as describeMachine } from './lib/machine.js';
@@ -24,6 +25,7 @@ import { checkTargets, targetsTable } from './lib/targets.js';
 import {
   GROWTH_IDS,
   idTokenAlgOf,
+  isAssertion,
   isRefresh,
   isRoundTrip,
   letterOf,
@@ -153,7 +155,7 @@ async function prepare(
   id: ScenarioId,
   side: Side,
   seconds: number,
-): Promise<{ window: Window; tokens?: TokenPool } | undefined> {
+): Promise<{ window: Window; tokens?: TokenPool; assertions?: AssertionPool } | undefined> {
   const probe = cpuOf(side.child);
   if (isRefresh(id)) {
     const tokens = await side.pool(idTokenAlgOf(id), poolSize(seconds));
@@ -163,6 +165,20 @@ async function prepare(
   if (isRoundTrip(id)) {
     const trip = side.target.e[id];
     return { window: (timing) => runRoundTrips(trip, timing, probe) };
+  }
+  if (isAssertion(id)) {
+    const load = side.target.g[id];
+    if (!load) return undefined;
+    const pool = load.pool();
+    const spec = load.spec(pool);
+    // Signed before each window, for that window alone: the generator only sends.
+    return {
+      window: (timing) => {
+        pool.fill(timing.warmup + timing.duration);
+        return runLoad(spec, timing, probe);
+      },
+      assertions: pool,
+    };
   }
   if (id === 'f') return undefined;
   const spec = side.target[id];
@@ -199,6 +215,17 @@ async function compare(
   ] as const) {
     if (pool && pool.dry > 0) {
       log(`    WARNING: a refresh-token pool ran dry ${pool.dry} times (${key}): b is understated`);
+      extra[key] = pool.dry;
+    }
+  }
+  for (const [key, pool] of [
+    ['assertions_signed_live', ours.assertions],
+    ['peer_assertions_signed_live', theirs?.assertions],
+  ] as const) {
+    if (pool && pool.dry > 0) {
+      log(
+        `    WARNING: ${pool.dry} assertions were signed during the window (${key}): the generator may have been the limit`,
+      );
       extra[key] = pool.dry;
     }
   }

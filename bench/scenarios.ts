@@ -1,9 +1,10 @@
 import type { Agent } from 'node:http';
+import { AssertionPool } from './lib/assertions.js';
 import { basicAuth, keepAlive, redirectParams, send } from './lib/http.js';
 import type { LoadSpec } from './lib/load.js';
 import type { PeerFixtures } from './lib/peer-setup.js';
 import { pkcePair } from './lib/pkce.js';
-import type { IdTokenAlg, TesseraFixtures } from './servers/fixtures.js';
+import type { IdTokenAlg, KeyedBenchClient, TesseraFixtures } from './servers/fixtures.js';
 import { PERSON_SCOPE, REDIRECT_URI, SERVICE_SCOPE } from './servers/fixtures.js';
 
 /** The scenarios, in the order they run and print. */
@@ -28,6 +29,8 @@ export const SCENARIOS = {
     title: 'e. code round trip (authorize + token), ES256 ID token',
     ceiling: 'transport',
   },
+  'g-pkjwt': { title: 'g. client_credentials with private_key_jwt', ceiling: 'signing' },
+  'g-bearer': { title: 'g. JWT bearer grant (no peer has it)', ceiling: 'signing' },
   f: { title: 'f. password sign-in (argon2id) beside a', ceiling: 'transport' },
 } as const;
 
@@ -44,6 +47,11 @@ export const isRefresh = (id: string): id is RefreshId =>
   (REFRESH_IDS as readonly string[]).includes(id);
 export const isRoundTrip = (id: string): id is RoundTripId =>
   (ROUND_TRIP_IDS as readonly string[]).includes(id);
+/** g's rows: each request carries a fresh signed assertion, drawn from a pool signed ahead. */
+export const ASSERTION_IDS = ['g-pkjwt', 'g-bearer'] as const;
+export type AssertionId = (typeof ASSERTION_IDS)[number];
+export const isAssertion = (id: string): id is AssertionId =>
+  (ASSERTION_IDS as readonly string[]).includes(id);
 /** The letter of the issue's scenario (b for b-rs256, c for c-jwt): what --only also takes. */
 export const letterOf = (id: string): string => id.split(/[-@]/)[0]!;
 /** The scenarios repeated on the large store. */
@@ -94,6 +102,58 @@ export interface Target {
   'c-opaque': LoadSpec;
   d: LoadSpec;
   e: Record<RoundTripId, (agent: Agent) => Promise<void>>;
+  /** g: a fresh pool of assertions, and the requests that spend it; undefined where not supported. */
+  g: Record<AssertionId, AssertionLoad | undefined>;
+}
+
+export interface AssertionLoad {
+  pool(): AssertionPool;
+  spec(pool: AssertionPool): LoadSpec;
+}
+
+const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
+/** a's request, with the client proved by a private_key_jwt assertion instead of Basic. */
+function privateKeyJwtLoad(url: string, client: KeyedBenchClient): AssertionLoad {
+  return {
+    pool: () =>
+      new AssertionPool(
+        client,
+        { iss: client.id, sub: client.id, aud: `${url}/token` },
+        (assertion) =>
+          form({
+            grant_type: 'client_credentials',
+            scope: SERVICE_SCOPE,
+            client_assertion_type: CLIENT_ASSERTION_TYPE,
+            client_assertion: assertion,
+          }),
+      ),
+    spec: (pool) => assertionSpec(url, pool),
+  };
+}
+
+/** The JWT bearer grant of a service account acting for itself, with no other credential. */
+function jwtBearerLoad(url: string, client: KeyedBenchClient): AssertionLoad {
+  return {
+    pool: () =>
+      new AssertionPool(
+        client,
+        { iss: client.id, sub: client.id, aud: `${url}/token` },
+        (assertion) => form({ grant_type: JWT_BEARER, scope: SERVICE_SCOPE, assertion }),
+      ),
+    spec: (pool) => assertionSpec(url, pool),
+  };
+}
+
+function assertionSpec(url: string, pool: AssertionPool): LoadSpec {
+  return {
+    url,
+    method: 'POST',
+    path: '/token',
+    headers: { 'content-type': FORM },
+    setupRequest: (request) => ({ ...request, body: pool.take() }),
+  };
 }
 
 /**
@@ -181,6 +241,10 @@ export function tesseraTarget(url: string, fx: TesseraFixtures): Target {
       'e-rs256': roundTrip(fx.idToken.RS256.roundTrip),
       'e-es256': roundTrip(fx.idToken.ES256.roundTrip),
     },
+    g: {
+      'g-pkjwt': privateKeyJwtLoad(url, fx.keyed),
+      'g-bearer': jwtBearerLoad(url, fx.bearer),
+    },
   };
 }
 
@@ -220,6 +284,8 @@ export function peerTarget(url: string, fx: PeerFixtures): Target {
     },
     d: { url, path: '/me', headers: { authorization: `Bearer ${accessToken}` } },
     e: { 'e-rs256': roundTrip('RS256'), 'e-es256': roundTrip('ES256') },
+    // oidc-provider has no JWT bearer grant built in.
+    g: { 'g-pkjwt': privateKeyJwtLoad(url, fx.clients.keyed), 'g-bearer': undefined },
   };
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AppContext, RuntimeConfig } from './context.js';
 import { ClientCache } from './domain/client-cache.js';
+import { ClientKeys } from './domain/client-keys.js';
 import { KeyRing } from './domain/keys.js';
 import { openThrottle } from './domain/throttle.js';
 import { Background } from './lib/background.js';
@@ -108,6 +109,14 @@ export async function composeContext(options: ComposeOptions): Promise<Composed>
       clients: new ClientCache(store.clients, 5_000, Date.now, (id) =>
         bus.publish({ type: 'client.changed', ...(id ? { id } : {}) }),
       ),
+      clientKeys: new ClientKeys({
+        secret: config.secret,
+        timeoutMs: config.jwksUriTimeout,
+        cacheSeconds: config.jwksUriCache,
+        cooldownSeconds: config.jwksUriCooldown,
+        production: config.nodeEnv === 'production',
+        now: () => clock.now(),
+      }),
       keys,
       events: bus,
       throttle,

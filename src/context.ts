@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.js';
 import type { ClientCache } from './domain/client-cache.js';
+import type { ClientKeys } from './domain/client-keys.js';
 import type { KeyRing } from './domain/keys.js';
 import type { SessionEndedHook } from './domain/sessions.js';
 import type { Throttle } from './domain/throttle.js';
@@ -20,6 +21,8 @@ export interface AppContext {
   log: FastifyBaseLogger;
   /** Clients by id, cached; anything that changes a client calls `clients.invalidate(id)`. */
   clients: ClientCache;
+  /** What checks the JWTs clients sign: their keys and client_secret_jwt secrets, made ready once. */
+  clientKeys: ClientKeys;
   /** The signing keys: current, standby and retired, with the published JWKS. */
   keys: KeyRing;
   /** Tells other instances about changes (Redis), or nobody when there is one instance. */

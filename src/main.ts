@@ -68,7 +68,10 @@ for this person, from clients allowed that issuer. --unlink removes the link.`,
     summary: 'register a client',
     usage: `Usage: tessera client create --name N --redirect-uri URL [--redirect-uri URL2 …]
          [--public] [--grant-types a,b] [--scopes "openid profile email"]
-         [--auth-method client_secret_basic|client_secret_post|none]
+         [--auth-method client_secret_basic|client_secret_post|client_secret_jwt|
+                        private_key_jwt|none]  (also --token-endpoint-auth-method)
+         [--jwks-file FILE | --jwks-uri URL] [--auth-signing-alg ALG]
+         [--jwt-bearer-subjects USER_ID,…]
          [--post-logout-redirect-uri URL …] [--backchannel-logout-uri URL]
          [--id-token-alg RS256|ES256|EdDSA] [--userinfo-alg RS256|ES256|EdDSA]
          [--first-party] [--require-pkce] [--opaque-access-tokens] [--resource-server]
@@ -79,8 +82,12 @@ for this person, from clients allowed that issuer. --unlink removes the link.`,
 Prints the client_id and, for a confidential client, the client_secret: it is shown
 only once (only its hash is stored).
   grant types: authorization_code, refresh_token, client_credentials,
+               urn:ietf:params:oauth:grant-type:jwt-bearer
                urn:ietf:params:oauth:grant-type:token-exchange
                (default authorization_code,refresh_token)
+  --jwks-file        the client's public keys (a JWK Set file), for private_key_jwt and
+                     the JWT bearer grant; --jwks-uri: where it publishes them instead
+  --jwt-bearer-subjects  user ids of the people it may act for with the JWT bearer grant
   scopes:      default "openid profile email phone address offline_access"
   --resource-server  an API's client: it may introspect the access tokens of every client
                      (issued for the default audience), not only its own

@@ -122,6 +122,26 @@ export const TARGETS: Definition[] = [
     }),
   ),
   ratioTarget('a', 'a', BOTH(2)),
+  // Issue 12: private_key_jwt against oidc-provider doing the same, and the JWT bearer grant
+  // (no peer has it) within 20% of it: both verify one assertion and sign one token.
+  ratioTarget('g-pkjwt', 'g, client_credentials with private_key_jwt', BOTH(1.5)),
+  {
+    id: 'g-bearer-vs-g-pkjwt',
+    description:
+      'g-bearer: the JWT bearer grant’s throughput as a share of private_key_jwt client_credentials’ (same run and store)',
+    unit: '%',
+    bound: BOTH(0.8),
+    at: 'least',
+    measure: (rows) => {
+      const bearer = rowOf(rows, 'g-bearer');
+      const keyed = rowOf(rows, 'g-pkjwt');
+      if (!bearer || !keyed?.rps) return undefined;
+      return {
+        value: bearer.rps / keyed.rps,
+        note: `${bearer.rps.toLocaleString('en-US')} vs ${keyed.rps.toLocaleString('en-US')}/s`,
+      };
+    },
+  },
   ratioTarget('c-jwt', 'c-jwt (against the peer’s opaque introspection)', BOTH(2)),
   ratioTarget('c-opaque', 'c-opaque', BOTH(2)),
   ratioTarget('d', 'd', BOTH(2)),

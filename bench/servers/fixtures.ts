@@ -1,5 +1,6 @@
+import { generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import type { AppContext } from '../../src/context.js';
-import { CLIENT_DEFAULTS } from '../../src/domain/client-rules.js';
+import { CLIENT_DEFAULTS, JWT_BEARER } from '../../src/domain/client-rules.js';
 import { startSession } from '../../src/domain/sessions.js';
 import { registerUser } from '../../src/domain/users.js';
 import { sha256 } from '../../src/lib/hash.js';
@@ -34,6 +35,22 @@ export interface BenchClient {
   secret: string;
 }
 
+/** A client that signs its own assertions (ES256): its id and its private key, for the generator. */
+export interface KeyedBenchClient {
+  id: string;
+  kid: string;
+  privateJwk: JsonWebKey;
+}
+
+/** An ES256 key pair: the private JWK for the load generator, the public one to register. */
+export function benchKeyPair(kid: string): { privateJwk: JsonWebKey; publicJwk: JsonWebKey } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return {
+    privateJwk: privateKey.export({ format: 'jwk' }),
+    publicJwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' },
+  };
+}
+
 /** Everything a scenario needs against Tessera, made once per store. */
 export interface TesseraFixtures {
   /** client_credentials client, and the resource server that introspects (a confidential client). */
@@ -53,6 +70,10 @@ export interface TesseraFixtures {
   idToken: Record<IdTokenAlg, IdTokenClients>;
   jwtAccessToken: string;
   opaqueAccessToken: string;
+  /** g: client_credentials with private_key_jwt (ES256 assertions). */
+  keyed: KeyedBenchClient;
+  /** g: a service account with the JWT bearer grant and no other credential. */
+  bearer: KeyedBenchClient;
 }
 
 async function makeClient(
@@ -67,6 +88,7 @@ async function makeClient(
     id: `bench-${name}-${randomId(6)}`,
     name: `Benchmark ${name}`,
     secretHash: sha256(secret),
+    secretSealed: null,
     redirectUris: [REDIRECT_URI],
     scopes: ['openid', 'profile', 'email', 'offline_access'],
     createdAt: now,
@@ -145,6 +167,25 @@ export async function createFixtures(ctx: AppContext): Promise<TesseraFixtures> 
   const jwt = await personToken(web.client, webGrant.id);
   const opaqueToken = await personToken(opaque.client, opaqueGrant.id);
 
+  // g: the same client_credentials as a's, proved by a signed assertion instead of a secret; and
+  // a service account that gets its token with the JWT bearer grant.
+  const keyedClient = async (name: string, grantType: string): Promise<KeyedBenchClient> => {
+    const kid = `${name}-key`;
+    const pair = benchKeyPair(kid);
+    const made = await makeClient(ctx, name, {
+      grantTypes: [grantType],
+      redirectUris: [],
+      responseTypes: [],
+      scopes: [SERVICE_SCOPE],
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      secretHash: null,
+      jwks: { keys: [pair.publicJwk as Record<string, unknown>] },
+    });
+    return { id: made.client.id, kid, privateJwk: pair.privateJwk };
+  };
+  const keyed = await keyedClient('keyed', 'client_credentials');
+  const bearer = await keyedClient('bearer', JWT_BEARER);
+
   const pick = (c: { client: Client; secret: string }) => ({ id: c.client.id, secret: c.secret });
   return {
     service: pick(service),
@@ -165,5 +206,7 @@ export async function createFixtures(ctx: AppContext): Promise<TesseraFixtures> 
     },
     jwtAccessToken: jwt.token,
     opaqueAccessToken: opaqueToken.token,
+    keyed,
+    bearer,
   };
 }

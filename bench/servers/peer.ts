@@ -4,7 +4,7 @@
  * rotation on every use, client_credentials), ES256 JWT access tokens for the
  * API resource (resourceIndicators), RS256 ID tokens for one person client (both servers'
  * default) and ES256 for a second, the same on Tessera's side,
- * client_secret_basic, introspection and userinfo on, the same lifetimes, one
+ * client_secret_basic (and one private_key_jwt client, ES256, for g), introspection and userinfo on, the same lifetimes, one
  * fixed account, and a Map adapter that never evicts. Its own development
  * interactions stand in for the sign-in and consent pages; the benchmark only
  * goes through them once, during set-up.
@@ -16,8 +16,10 @@ import Provider from 'oidc-provider';
 import { randomToken } from '../../src/lib/random.js';
 import { cpuMicros, memoryMb, serveParent } from '../lib/ipc.js';
 import {
+  benchKeyPair,
   ID_TOKEN_ALGS,
   type IdTokenAlg,
+  type KeyedBenchClient,
   PERSON_SCOPE,
   REDIRECT_URI,
   SERVICE_SCOPE,
@@ -32,6 +34,8 @@ export const PEER_ACCOUNT = 'bench-user';
 
 export interface PeerClients {
   service: { id: string; secret: string };
+  /** g: client_credentials with private_key_jwt, the same grant as `service`'s. */
+  keyed: KeyedBenchClient;
   /** The person clients, one per ID-token algorithm (b and e are measured with each). */
   web: Record<IdTokenAlg, { id: string; secret: string }>;
 }
@@ -41,8 +45,10 @@ export interface PeerClients {
 const server = createHttpServer();
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+const keyedPair = benchKeyPair('keyed-key');
 const clients: PeerClients = {
   service: { id: 'bench-service', secret: randomToken(32) },
+  keyed: { id: 'bench-keyed', kid: 'keyed-key', privateJwk: keyedPair.privateJwk },
   web: {
     RS256: { id: 'bench-web', secret: randomToken(32) },
     ES256: { id: 'bench-web-es256', secret: randomToken(32) },
@@ -68,6 +74,16 @@ const provider = new Provider(issuer, {
       redirect_uris: [],
       scope: SERVICE_SCOPE,
       token_endpoint_auth_method: 'client_secret_basic',
+    },
+    {
+      client_id: clients.keyed.id,
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      scope: SERVICE_SCOPE,
+      token_endpoint_auth_method: 'private_key_jwt',
+      token_endpoint_auth_signing_alg: 'ES256',
+      jwks: { keys: [keyedPair.publicJwk] },
     },
     ...ID_TOKEN_ALGS.map((alg) => ({
       client_id: clients.web[alg].id,
@@ -124,7 +140,10 @@ const provider = new Provider(issuer, {
       // client_credentials tokens are for the API (JWTs); a person's code-flow token
       // without a resource stays the opaque one userinfo accepts.
       defaultResource: (_ctx: unknown, client: { clientId: string }, oneOf?: string[]) =>
-        oneOf ?? (client.clientId === clients.service.id ? API_RESOURCE : undefined),
+        oneOf ??
+        (client.clientId === clients.service.id || client.clientId === clients.keyed.id
+          ? API_RESOURCE
+          : undefined),
       useGrantedResource: () => false,
       getResourceServerInfo: () => ({
         scope: SERVICE_SCOPE,

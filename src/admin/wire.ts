@@ -37,6 +37,15 @@ export const ClientBody = Type.Object(
     first_party: Type.Optional(Type.Boolean()),
     require_pkce: Type.Optional(Type.Boolean()),
     resource_server: Type.Optional(Type.Boolean()),
+    // RFC 7591 §2: the client's public keys, inline or by reference (checked by the domain).
+    jwks: Type.Optional(Type.Union([Type.Null(), Type.Object({}, { additionalProperties: true })])),
+    jwks_uri: Type.Optional(Type.Union([Type.Null(), uri])),
+    token_endpoint_auth_signing_alg: Type.Optional(
+      Type.Union([Type.Null(), Type.String({ maxLength: 10 })]),
+    ),
+    jwt_bearer_subjects: Type.Optional(
+      Type.Array(Type.String({ maxLength: 200 }), { maxItems: 100 }),
+    ),
     token_exchange_audiences: Type.Optional(Type.Array(uri, { maxItems: 20 })),
     token_exchange_subject_token_types: Type.Optional(
       Type.Array(Type.String({ maxLength: 100 }), { maxItems: 5 }),
@@ -94,6 +103,11 @@ export function clientInput(body: ClientBody): ClientInput {
   if (body.first_party !== undefined) input.firstParty = body.first_party;
   if (body.require_pkce !== undefined) input.requirePkce = body.require_pkce;
   if (body.resource_server !== undefined) input.resourceServer = body.resource_server;
+  if (body.jwks !== undefined) input.jwks = body.jwks;
+  if (body.jwks_uri !== undefined) input.jwksUri = body.jwks_uri;
+  if (body.token_endpoint_auth_signing_alg !== undefined)
+    input.tokenEndpointAuthSigningAlg = body.token_endpoint_auth_signing_alg;
+  if (body.jwt_bearer_subjects !== undefined) input.jwtBearerSubjects = body.jwt_bearer_subjects;
   if (body.token_exchange_audiences !== undefined)
     input.tokenExchangeAudiences = body.token_exchange_audiences;
   if (body.token_exchange_subject_token_types !== undefined)
@@ -133,6 +147,10 @@ export function clientView(client: Client): Record<string, unknown> {
     first_party: client.firstParty,
     require_pkce: client.requirePkce,
     resource_server: client.resourceServer,
+    jwks: client.jwks,
+    jwks_uri: client.jwksUri,
+    token_endpoint_auth_signing_alg: client.tokenEndpointAuthSigningAlg,
+    jwt_bearer_subjects: client.jwtBearerSubjects,
     token_exchange_audiences: client.tokenExchangeAudiences,
     token_exchange_subject_token_types: client.tokenExchangeSubjectTokenTypes,
     token_exchange_trusted_issuers: client.tokenExchangeTrustedIssuers,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { clientView, clientWithSecret } from '../admin/wire.js';
 import { type ClientInput, createClient, deleteClient } from '../domain/clients.js';
@@ -21,6 +22,10 @@ const FLAGS: Record<string, string> = {
   dpop_bound_access_tokens: '--dpop-bound-access-tokens',
   default_max_age: '--default-max-age',
   require_auth_time: '--require-auth-time',
+  jwks: '--jwks-file',
+  jwks_uri: '--jwks-uri',
+  token_endpoint_auth_signing_alg: '--auth-signing-alg',
+  jwt_bearer_subjects: '--jwt-bearer-subjects',
   token_exchange_audiences: '--token-exchange-audience',
   token_exchange_subject_token_types: '--token-exchange-subject-token-types',
   token_exchange_trusted_issuers: '--token-exchange-trusted-issuer',
@@ -38,6 +43,18 @@ function inFlagTerms(error: ValidationError): string {
   return `${flag}: ${error.message}`;
 }
 
+/** The JWK Set in a file, as text: the domain parses and checks it (client-jwks.ts). */
+function readJwksFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new CommandError(
+      `--jwks-file: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      'invalid',
+    );
+  }
+}
+
 const list = (value: string | undefined) => value?.split(/[,\s]+/).filter(Boolean);
 
 /** `tessera client create`: registers a client and prints its id and, once, its secret. */
@@ -53,6 +70,11 @@ export async function clientCreate(argv: string[]): Promise<void> {
       'grant-types': { type: 'string' },
       scopes: { type: 'string' },
       'auth-method': { type: 'string' },
+      'token-endpoint-auth-method': { type: 'string' },
+      'auth-signing-alg': { type: 'string' },
+      'jwks-file': { type: 'string' },
+      'jwks-uri': { type: 'string' },
+      'jwt-bearer-subjects': { type: 'string' },
       'id-token-alg': { type: 'string' },
       'userinfo-alg': { type: 'string' },
       'first-party': { type: 'boolean', default: false },
@@ -83,7 +105,19 @@ export async function clientCreate(argv: string[]): Promise<void> {
   if (grantTypes) input.grantTypes = grantTypes;
   const scopes = list(values.scopes);
   if (scopes) input.scopes = scopes;
-  if (values['auth-method']) input.tokenEndpointAuthMethod = values['auth-method'];
+  const method = values['token-endpoint-auth-method'] ?? values['auth-method'];
+  if (values['token-endpoint-auth-method'] && values['auth-method']) {
+    throw new CommandError(
+      'give --auth-method or --token-endpoint-auth-method (the same setting), not both',
+      'usage',
+    );
+  }
+  if (method) input.tokenEndpointAuthMethod = method;
+  if (values['auth-signing-alg']) input.tokenEndpointAuthSigningAlg = values['auth-signing-alg'];
+  if (values['jwks-file']) input.jwks = readJwksFile(values['jwks-file']);
+  if (values['jwks-uri']) input.jwksUri = values['jwks-uri'];
+  const subjects = list(values['jwt-bearer-subjects']);
+  if (subjects) input.jwtBearerSubjects = subjects;
   if (values['post-logout-redirect-uri'])
     input.postLogoutRedirectUris = values['post-logout-redirect-uri'];
   if (values['backchannel-logout-uri'])

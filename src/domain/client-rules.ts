@@ -1,6 +1,7 @@
 import { isInternalHost } from '../lib/addresses.js';
 import { isJwsAlg, JWS_ALGS } from '../lib/jws.js';
 import type { AccessTokenFormat, Client, ClientType } from '../store/types.js';
+import { ASSERTION_ALGS, ASYMMETRIC_ALGS, checkJwks, HMAC_ALGS } from './client-jwks.js';
 import { ValidationError } from './errors.js';
 import { isScopeToken, MAX_SCOPE_LENGTH } from './scopes.js';
 
@@ -11,13 +12,15 @@ import { isScopeToken, MAX_SCOPE_LENGTH } from './scopes.js';
 
 /** RFC 8628 §3.4: the device authorization grant. */
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-
+/** RFC 7523 §2.1: the JWT bearer grant, for service accounts that sign their own assertions. */
+export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 /** The grant types a client may be allowed; a new grant is added here and in oauth/grants/. */
 export const GRANT_TYPES = [
   'authorization_code',
   'refresh_token',
   'client_credentials',
+  JWT_BEARER,
   TOKEN_EXCHANGE,
   DEVICE_CODE_GRANT,
 ] as const;
@@ -33,7 +36,21 @@ export const RESPONSE_TYPES = [
   'code token',
   'code id_token token',
 ] as const;
-export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
+export const AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret_jwt',
+  'private_key_jwt',
+  'none',
+] as const;
+/** The methods that prove the client with a secret it was given; it keeps a secret for them. */
+export const SECRET_METHODS: readonly string[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret_jwt',
+];
+/** The most people a service account may be allowed to act for with the JWT bearer grant. */
+export const MAX_JWT_BEARER_SUBJECTS = 100;
 export const ACCESS_TOKEN_FORMATS = ['jwt', 'opaque'] as const;
 export const DEFAULT_SCOPES = ['openid', 'profile', 'email', 'phone', 'address', 'offline_access'];
 
@@ -72,6 +89,11 @@ export interface ClientInput {
   firstParty?: boolean;
   requirePkce?: boolean;
   resourceServer?: boolean;
+  /** A JWK Set (object or JSON text), or null to remove it. */
+  jwks?: unknown;
+  jwksUri?: string | null;
+  tokenEndpointAuthSigningAlg?: string | null;
+  jwtBearerSubjects?: string[];
   tokenExchangeAudiences?: string[];
   tokenExchangeSubjectTokenTypes?: string[];
   tokenExchangeTrustedIssuers?: string[];
@@ -86,7 +108,10 @@ export interface ClientRules {
 }
 
 /** A client's settings: the record without its identity, secret and timestamps. */
-export type ClientMetadata = Omit<Client, 'id' | 'secretHash' | 'createdAt' | 'updatedAt'>;
+export type ClientMetadata = Omit<
+  Client,
+  'id' | 'secretHash' | 'secretSealed' | 'createdAt' | 'updatedAt'
+>;
 
 /** What a client gets for each setting it was not registered with. */
 export const CLIENT_DEFAULTS: Omit<ClientMetadata, 'name'> = {
@@ -107,6 +132,10 @@ export const CLIENT_DEFAULTS: Omit<ClientMetadata, 'name'> = {
   firstParty: false,
   requirePkce: false,
   resourceServer: false,
+  jwks: null,
+  jwksUri: null,
+  tokenEndpointAuthSigningAlg: null,
+  jwtBearerSubjects: [],
   tokenExchangeAudiences: [],
   tokenExchangeSubjectTokenTypes: [ACCESS_TOKEN_TYPE],
   tokenExchangeTrustedIssuers: [],
@@ -296,7 +325,7 @@ function resolveType(base: ClientMetadata, input: ClientInput, next: ClientMetad
       'token_endpoint_auth_method',
       next.type === 'public'
         ? 'a public client authenticates with "none": it has no secret'
-        : 'a confidential client needs a secret method (client_secret_basic or client_secret_post), not "none"',
+        : 'a confidential client needs a method that proves it (client_secret_basic, client_secret_post, client_secret_jwt or private_key_jwt), not "none"',
     );
   }
 }
@@ -368,6 +397,7 @@ export function resolveClient(
   if (input.firstParty !== undefined) next.firstParty = Boolean(input.firstParty);
   if (input.requirePkce !== undefined) next.requirePkce = Boolean(input.requirePkce);
   if (input.resourceServer !== undefined) next.resourceServer = Boolean(input.resourceServer);
+  resolveKeys(input, next, rules);
   if (input.tokenExchangeAudiences !== undefined) {
     next.tokenExchangeAudiences = checkIdentifiers(
       'token_exchange_audiences',
@@ -394,6 +424,88 @@ export function resolveClient(
   }
   checkAcrossFields(next);
   return next;
+}
+
+/** The client's keys, its assertion alg and the people it may act for, after `input`. */
+function resolveKeys(input: ClientInput, next: ClientMetadata, rules: ClientRules): void {
+  if (input.jwks !== undefined) next.jwks = input.jwks === null ? null : checkJwks(input.jwks);
+  if (input.jwksUri !== undefined) {
+    next.jwksUri =
+      input.jwksUri === null ? null : checkServerCalledUri('jwks_uri', input.jwksUri, rules);
+  }
+  if (input.tokenEndpointAuthSigningAlg !== undefined) {
+    const alg = input.tokenEndpointAuthSigningAlg;
+    if (alg !== null && !ASSERTION_ALGS.includes(alg)) {
+      throw new ValidationError(
+        'token_endpoint_auth_signing_alg',
+        `token_endpoint_auth_signing_alg must be one of ${ASSERTION_ALGS.join(', ')}`,
+      );
+    }
+    next.tokenEndpointAuthSigningAlg = alg;
+  }
+  if (input.jwtBearerSubjects !== undefined) {
+    const ids = input.jwtBearerSubjects;
+    if (
+      !Array.isArray(ids) ||
+      ids.some((v) => typeof v !== 'string' || v === '' || v.length > 200)
+    ) {
+      throw new ValidationError(
+        'jwt_bearer_subjects',
+        'jwt_bearer_subjects must be a list of user ids',
+      );
+    }
+    if (ids.length > MAX_JWT_BEARER_SUBJECTS) {
+      throw new ValidationError(
+        'jwt_bearer_subjects',
+        `jwt_bearer_subjects may hold at most ${MAX_JWT_BEARER_SUBJECTS} user ids`,
+      );
+    }
+    next.jwtBearerSubjects = [...new Set(ids)];
+  }
+}
+
+/** What the keys, the auth method and the JWT bearer grant need of each other. */
+function checkKeys(client: ClientMetadata): void {
+  if (client.jwks !== null && client.jwksUri !== null) {
+    throw new ValidationError('jwks', 'send jwks or jwks_uri, not both (RFC 7591 §2)');
+  }
+  const hasKeys = client.jwks !== null || client.jwksUri !== null;
+  if (client.tokenEndpointAuthMethod === 'private_key_jwt' && !hasKeys) {
+    throw new ValidationError(
+      'jwks',
+      'private_key_jwt needs the client’s public keys: register jwks or jwks_uri',
+    );
+  }
+  if (client.grantTypes.includes(JWT_BEARER) && !hasKeys) {
+    throw new ValidationError(
+      'jwks',
+      'the JWT bearer grant needs the client’s public keys: register jwks or jwks_uri',
+    );
+  }
+  const alg = client.tokenEndpointAuthSigningAlg;
+  if (alg !== null) {
+    const method = client.tokenEndpointAuthMethod;
+    const fits =
+      method === 'client_secret_jwt'
+        ? (HMAC_ALGS as readonly string[]).includes(alg)
+        : method === 'private_key_jwt' && (ASYMMETRIC_ALGS as readonly string[]).includes(alg);
+    if (!fits) {
+      throw new ValidationError(
+        'token_endpoint_auth_signing_alg',
+        method === 'client_secret_jwt'
+          ? `client_secret_jwt signs with HS256, HS384 or HS512, not ${alg}`
+          : method === 'private_key_jwt'
+            ? `private_key_jwt signs with an asymmetric alg (${ASYMMETRIC_ALGS.join(', ')}), not ${alg}`
+            : 'token_endpoint_auth_signing_alg applies only to client_secret_jwt and private_key_jwt',
+      );
+    }
+  }
+  if (client.jwtBearerSubjects.length > 0 && !client.grantTypes.includes(JWT_BEARER)) {
+    throw new ValidationError(
+      'jwt_bearer_subjects',
+      `jwt_bearer_subjects needs the ${JWT_BEARER} grant type`,
+    );
+  }
 }
 
 /**
@@ -423,12 +535,19 @@ function checkIdentifiers(field: string, values: unknown): string[] {
 }
 
 function checkAcrossFields(client: ClientMetadata): void {
+  checkKeys(client);
   if (client.grantTypes.length === 0)
     throw new ValidationError('grant_types', 'grant_types must not be empty');
   if (client.type === 'public' && client.grantTypes.includes('client_credentials')) {
     throw new ValidationError(
       'grant_types',
       'a public client cannot use client_credentials: it has no secret',
+    );
+  }
+  if (client.type === 'public' && client.grantTypes.includes(JWT_BEARER)) {
+    throw new ValidationError(
+      'grant_types',
+      'a public client cannot use the JWT bearer grant: a service account is a confidential client',
     );
   }
   if (client.type === 'public' && client.grantTypes.includes(TOKEN_EXCHANGE)) {

@@ -73,3 +73,62 @@ export function postFormOutbound(
     req.end(body);
   });
 }
+
+/** An answer whose body was larger than the caller allowed. */
+export class TooLargeError extends Error {
+  constructor(url: string, maxBytes: number) {
+    super(`the answer from ${url} is larger than ${maxBytes} bytes`);
+    this.name = 'TooLargeError';
+  }
+}
+
+/**
+ * GETs `url` from Tessera's server (a client's `jwks_uri`), never following redirects, reading
+ * at most `maxBytes` of the body: a longer one is cut off and refused, so a hostile URL cannot
+ * make Tessera read without end. Resolves with the status and the body.
+ */
+export function getOutbound(
+  url: string,
+  options: OutboundOptions & { maxBytes: number; accept?: string },
+): Promise<{ status: number; body: Buffer }> {
+  const target = new URL(url);
+  const host = target.hostname.replace(/^\[|\]$/g, '');
+  if (options.externalOnly && isIP(host) && isInternalAddress(host)) {
+    return Promise.reject(new InternalAddressError(host, host));
+  }
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      target,
+      {
+        method: 'GET',
+        headers: { accept: options.accept ?? 'application/json' },
+        signal: AbortSignal.timeout(options.timeoutMs),
+        ...(options.externalOnly ? { lookup: externalOnly } : {}),
+      },
+      (res) => {
+        const declared = Number(res.headers['content-length']);
+        if (declared > options.maxBytes) {
+          req.destroy();
+          reject(new TooLargeError(url, options.maxBytes));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > options.maxBytes) {
+            req.destroy();
+            reject(new TooLargeError(url, options.maxBytes));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -3,16 +3,27 @@ import type { AppContext } from '../context.js';
 import { safeEqual, sha256 } from '../lib/hash.js';
 import { describeCodePoint, forbiddenInName } from '../lib/text.js';
 import type { Client } from '../store/types.js';
+import { type ReadAssertion, readAssertion, verifyAssertion } from './assertion.js';
 import { InvalidClient, InvalidRequest } from './errors.js';
 import { param, type RawParams } from './params.js';
 
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type ClientAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'client_secret_jwt'
+  | 'private_key_jwt'
+  | 'none';
 
 export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = [
   'client_secret_basic',
   'client_secret_post',
+  'client_secret_jwt',
+  'private_key_jwt',
   'none',
 ];
+
+/** RFC 7523 §2.2: the one client_assertion_type there is. */
+export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 export interface AuthenticatedClient {
   client: Client;
@@ -23,6 +34,63 @@ interface Credentials {
   clientId: string;
   secret: string | undefined;
   method: ClientAuthMethod;
+  /** The client assertion (client_secret_jwt, private_key_jwt), read but not yet verified. */
+  assertion?: { jwt: string; read: ReadAssertion };
+}
+
+const refuseAssertion = (description: string, cause?: unknown) =>
+  new InvalidClient(
+    `client authentication failed: ${description}`,
+    cause === undefined ? undefined : { cause },
+  );
+
+/**
+ * A client assertion (RFC 7523 §2.2, OpenID Connect Core §9): its type, and `iss` = `sub` =
+ * the client id, which must be the body's client_id too when one is sent. Whether it is
+ * client_secret_jwt or private_key_jwt follows from its alg (HS* is an HMAC of the secret).
+ */
+function assertionCredentials(params: RawParams): Credentials {
+  const type = param(params, 'client_assertion_type');
+  const jwt = param(params, 'client_assertion');
+  if (type === undefined)
+    throw new InvalidClient(`client_assertion_type is required with client_assertion`);
+  if (type !== JWT_BEARER_ASSERTION_TYPE) {
+    throw new InvalidClient(
+      `client_assertion_type "${type}" is not supported: use ${JWT_BEARER_ASSERTION_TYPE}`,
+    );
+  }
+  if (jwt === undefined)
+    throw new InvalidClient('client_assertion is required with client_assertion_type');
+  if (param(params, 'client_secret') !== undefined) {
+    throw new InvalidRequest(
+      'use one client authentication method: both client_assertion and client_secret were sent',
+    );
+  }
+  const read = readAssertion(jwt, 'client_assertion', refuseAssertion);
+  const { iss, sub } = read.claims;
+  if (typeof sub !== 'string' || sub === '')
+    throw refuseAssertion('client_assertion has no sub: it must be the client_id');
+  if (iss !== sub)
+    throw refuseAssertion('client_assertion must have iss and sub both equal to the client_id');
+  const bodyId = param(params, 'client_id');
+  if (bodyId !== undefined && bodyId !== sub)
+    throw refuseAssertion('client_id in the body is not the sub of client_assertion');
+  const method = read.alg.startsWith('HS') ? 'client_secret_jwt' : 'private_key_jwt';
+  return { clientId: sub, secret: undefined, method, assertion: { jwt, read } };
+}
+
+/**
+ * Whether the request carries client credentials of any kind (a bare client_id proves nothing):
+ * the JWT bearer grant may come without (RFC 7523 §3.1), its assertion then naming and proving
+ * the client.
+ */
+export function presentsClientCredentials(request: FastifyRequest, params: RawParams): boolean {
+  return (
+    request.headers.authorization !== undefined ||
+    params.client_secret !== undefined ||
+    params.client_assertion !== undefined ||
+    params.client_assertion_type !== undefined
+  );
 }
 
 /** RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined and base64-encoded. */
@@ -62,16 +130,16 @@ function presentedCredentials(request: FastifyRequest, params: RawParams): Crede
   const header = request.headers.authorization;
   const bodyId = param(params, 'client_id');
   const bodySecret = param(params, 'client_secret');
-  if (
+  const asserted =
     param(params, 'client_assertion') !== undefined ||
-    param(params, 'client_assertion_type') !== undefined
-  ) {
-    throw new InvalidClient(
-      'client assertions are not supported: use client_secret_basic or client_secret_post',
-    );
-  }
+    param(params, 'client_assertion_type') !== undefined;
   // "Basic" with nothing after it (fetch trims the space) is still an attempt at Basic.
   if (header && /^basic(?:\s|$)/i.test(header)) {
+    if (asserted) {
+      throw new InvalidRequest(
+        'use one client authentication method: both Basic credentials and client_assertion were sent',
+      );
+    }
     const basic = basicCredentials(header);
     if (bodySecret !== undefined) {
       throw new InvalidRequest(
@@ -83,6 +151,7 @@ function presentedCredentials(request: FastifyRequest, params: RawParams): Crede
     }
     return basic;
   }
+  if (asserted) return assertionCredentials(params);
   if (bodyId === undefined) {
     throw new InvalidClient('client authentication failed: no client credentials were sent');
   }
@@ -99,17 +168,42 @@ export function secretMatches(client: Client, secret: string): boolean {
 const METHOD_WORDS: Record<ClientAuthMethod, string> = {
   client_secret_basic: 'its secret in HTTP Basic credentials (client_secret_basic)',
   client_secret_post: 'client_id and client_secret in the request body (client_secret_post)',
+  client_secret_jwt: 'a JWT signed with its secret (client_secret_jwt)',
+  private_key_jwt: 'a JWT signed with its registered private key (private_key_jwt)',
   none: 'only its client_id (none): it has no secret',
 };
+
+/**
+ * The outcome of a request's authentication, kept with the request: the abuse limits may check
+ * the credentials before the endpoint does (rate-limit.ts), and a client assertion can be used
+ * only once, so the second check must not verify it again.
+ */
+const outcomes = new WeakMap<FastifyRequest, Promise<AuthenticatedClient>>();
 
 /**
  * Authenticates the client of a token, revocation or introspection request
  * with the one method it registered (`token_endpoint_auth_method`), as
  * RFC 7591 §2 and OpenID Connect Core §9 intend: a client registered for Basic
  * cannot send its secret in the body, nor the reverse, and a public client
- * sends only its id. A failure is a 401 invalid_client with the Basic challenge.
+ * sends only its id; a client registered for client_secret_jwt or private_key_jwt sends a
+ * client assertion (RFC 7523 §2.2) signed with its secret or its key, and nothing else. A
+ * failure is a 401 invalid_client with the Basic challenge. Called twice for one request, it
+ * answers the first outcome again.
  */
-export async function authenticateClient(
+export function authenticateClient(
+  ctx: AppContext,
+  request: FastifyRequest,
+  params: RawParams,
+): Promise<AuthenticatedClient> {
+  let outcome = outcomes.get(request);
+  if (!outcome) {
+    outcome = authenticate(ctx, request, params);
+    outcomes.set(request, outcome);
+  }
+  return outcome;
+}
+
+async function authenticate(
   ctx: AppContext,
   request: FastifyRequest,
   params: RawParams,
@@ -126,6 +220,19 @@ export async function authenticateClient(
   }
   if (credentials.secret !== undefined && !secretMatches(client, credentials.secret)) {
     throw new InvalidClient('client authentication failed: wrong client secret');
+  }
+  if (credentials.assertion) {
+    const { jwt, read } = credentials.assertion;
+    const issuer = ctx.config.issuer;
+    // The endpoint receiving it (introspection, revocation, PAR…) may be its audience too.
+    const here = `${issuer}${request.routeOptions.url ?? ''}`;
+    await verifyAssertion(ctx, client, jwt, read, {
+      what: 'client_assertion',
+      keyType: credentials.method === 'client_secret_jwt' ? 'secret' : 'public',
+      alg: client.tokenEndpointAuthSigningAlg,
+      audiences: [...new Set([issuer, `${issuer}/token`, here])],
+      refuse: refuseAssertion,
+    });
   }
   return { client, method: credentials.method };
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { ACR_VALUES } from '../domain/acr.js';
+import { ASSERTION_ALGS } from '../domain/client-jwks.js';
 import { JWS_ALGS } from '../lib/jws.js';
 import { RESPONSE_MODES, RESPONSE_TYPES } from './authorize/request.js';
 import { PROMPTS } from './authorize/sign-in-parameters.js';
@@ -43,6 +44,10 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     introspection_endpoint_auth_methods_supported: [...secretMethods],
+    // The algs of client assertions (client_secret_jwt: HS*, private_key_jwt: the others).
+    token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],
+    revocation_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],
+    introspection_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],
     code_challenge_methods_supported: ['S256'],
     claims_supported: [
       'iss',

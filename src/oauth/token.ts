@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AppContext, nowSeconds } from '../context.js';
 import type { Client } from '../store/types.js';
-import { authenticateClient } from './client-auth.js';
+import { authenticateClient, presentsClientCredentials } from './client-auth.js';
 import { checkDpopProof, type DpopProof } from './dpop.js';
 import { currentDpopNonce } from './dpop-nonce.js';
 import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from './errors.js';
@@ -45,7 +45,11 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: AppContext): vo
     const params = bodyParams(request.body);
     const grantType = requireParam(params, 'grant_type');
     const grant = offeredGrant(ctx.config, grantType);
-    const { client } = await authenticateClient(ctx, request, params);
+    // A grant that proves its own client (JWT bearer) may come without client credentials.
+    const client =
+      grant?.authenticate && !presentsClientCredentials(request, params)
+        ? await grant.authenticate(ctx, request, params)
+        : (await authenticateClient(ctx, request, params)).client;
     if (!grant) throw new UnsupportedGrantType(`grant_type "${grantType}" is not supported`);
     if (!client.grantTypes.includes(grantType)) {
       throw new UnauthorizedClient(`this client is not allowed the ${grantType} grant`);

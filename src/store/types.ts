@@ -49,15 +49,30 @@ export type NewUser = Omit<User, 'createdAt' | 'updatedAt'> & { createdAt: numbe
 export type UserPatch = Partial<Omit<User, 'id' | 'createdAt' | 'updatedAt'>>;
 
 export type ClientType = 'confidential' | 'public';
-export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type TokenEndpointAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'client_secret_jwt'
+  | 'private_key_jwt'
+  | 'none';
+
+/** A JSON Web Key Set (RFC 7517 §5) as a client registered it: public keys only. */
+export interface JwkSet {
+  keys: Record<string, unknown>[];
+}
 export type AccessTokenFormat = 'jwt' | 'opaque';
 
 export interface Client {
   id: string;
   name: string;
   contactEmail: string | null;
-  /** SHA-256 of the secret; null for public clients. */
+  /** SHA-256 of the secret; null for public clients and those that sign with their own keys. */
   secretHash: string | null;
+  /**
+   * The secret itself, sealed under the instance secret (lib/seal.ts, purpose
+   * `client-secret-jwt`): kept only for `client_secret_jwt`, whose HMAC needs the plain secret.
+   */
+  secretSealed: string | null;
   type: ClientType;
   redirectUris: string[];
   postLogoutRedirectUris: string[];
@@ -82,6 +97,14 @@ export interface Client {
    * issuer), besides its own. Other clients introspect only their own tokens.
    */
   resourceServer: boolean;
+  /** The client's public keys, registered inline (RFC 7591 `jwks`); exclusive with `jwksUri`. */
+  jwks: JwkSet | null;
+  /** Where the client publishes its public keys (RFC 7591 `jwks_uri`). */
+  jwksUri: string | null;
+  /** The one JWS alg its client assertions may use; any allowed one when null. */
+  tokenEndpointAuthSigningAlg: string | null;
+  /** User ids of the people this client may act for with the JWT bearer grant (RFC 7523 §2.1). */
+  jwtBearerSubjects: string[];
   /**
    * Token exchange (RFC 8693) policy: the audiences this client may ask tokens for, besides the
    * default one (the issuer).

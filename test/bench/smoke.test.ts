@@ -111,6 +111,19 @@ describe('benchmark smoke run on SQLite', () => {
       expect(JSON.parse(res.body).active).toBe(true);
     }
     expect(await once(target.d)).toBe(200);
+    // g: each request spends a fresh assertion from the pool signed ahead; none is signed live.
+    for (const id of ['g-pkjwt', 'g-bearer'] as const) {
+      const load = target.g[id]!;
+      const pool = load.pool();
+      pool.fill(2 / 12_000);
+      const spec = load.spec(pool);
+      for (let i = 0; i < 2; i++) {
+        const res = await answer(spec);
+        expect(res.status, `${id}: ${res.body}`).toBe(200);
+        expect(JSON.parse(res.body).scope).toBe('api:read');
+      }
+      expect(pool.dry).toBe(0);
+    }
     expect(await once(await signInSpec(url, fixtures))).toBe(303);
     for (const id of ['e-rs256', 'e-es256'] as const) {
       const trips = await runRoundTrips(target.e[id], {
@@ -202,6 +215,15 @@ describe.each(peers)('the $name peer', ({ env }) => {
     }
     expect(JSON.parse((await answer(target['c-opaque'])).body).active).toBe(true);
     expect(await once(target.d)).toBe(200);
+    // g: oidc-provider's private_key_jwt client; it has no JWT bearer grant.
+    const keyed = target.g['g-pkjwt']!;
+    const pool = keyed.pool();
+    pool.fill(2 / 12_000);
+    for (let i = 0; i < 2; i++) {
+      const res = await answer(keyed.spec(pool));
+      expect(res.status, res.body).toBe(200);
+    }
+    expect(target.g['g-bearer']).toBeUndefined();
     for (const id of ['e-rs256', 'e-es256'] as const) {
       const trips = await runRoundTrips(target.e[id], {
         warmup: 0,

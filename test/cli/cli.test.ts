@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -362,6 +362,79 @@ describe('tessera CLI', () => {
       post_logout_redirect_uris: ['http://localhost:5173/'],
     });
     expect(spa.client_secret).toBeUndefined();
+  });
+
+  it('client create registers a private_key_jwt service account from a JWKS file', async () => {
+    const { generateKeyPair, exportJWK } = await import('jose');
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const file = join(dir, 'jwks.json');
+    writeFileSync(file, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1' }] }));
+    // A database of its own: the tests after this one count the clients of the shared one.
+    const own = { DATABASE_URL: `sqlite:${join(dir, 'keys.sqlite')}` };
+    const made = await tessera(
+      [
+        'client',
+        'create',
+        '--name',
+        'Keyed service',
+        '--grant-types',
+        'client_credentials,urn:ietf:params:oauth:grant-type:jwt-bearer',
+        '--scopes',
+        'api:read',
+        '--token-endpoint-auth-method',
+        'private_key_jwt',
+        '--jwks-file',
+        file,
+        '--jwt-bearer-subjects',
+        'user-1,user-2',
+        '--json',
+      ],
+      own,
+    );
+    expect(made.code, made.stderr).toBe(0);
+    const body = JSON.parse(made.stdout);
+    expect(body.client_secret).toBeUndefined();
+    expect(body).toMatchObject({
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [{ kid: 'k1', kty: 'EC' }] },
+      jwt_bearer_subjects: ['user-1', 'user-2'],
+    });
+    // A private key in the file is refused, naming the flag.
+    writeFileSync(
+      file,
+      JSON.stringify({ keys: [{ ...(await exportJWK(privateKey)), kid: 'k2' }] }),
+    );
+    const refused = await tessera(
+      [
+        'client',
+        'create',
+        '--name',
+        'Leaky',
+        '--grant-types',
+        'client_credentials',
+        '--auth-method',
+        'private_key_jwt',
+        '--jwks-file',
+        file,
+      ],
+      own,
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/--jwks-file: .*private or secret key material/);
+    const missing = await tessera(
+      [
+        'client',
+        'create',
+        '--name',
+        'Lost',
+        '--auth-method',
+        'private_key_jwt',
+        '--jwks-file',
+        join(dir, 'nope.json'),
+      ],
+      own,
+    );
+    expect(missing.stderr).toMatch(/--jwks-file: cannot read .*ENOENT/);
   });
 
   it('client create refuses a bad redirect URI', async () => {

@@ -7,6 +7,7 @@ import { startSession } from '../../src/domain/sessions.js';
 import { registerUser } from '../../src/domain/users.js';
 import { sha256 } from '../../src/lib/hash.js';
 import { randomId, randomToken } from '../../src/lib/random.js';
+import { seal } from '../../src/lib/seal.js';
 import { s256 } from '../../src/oauth/pkce.js';
 import type { Client, User } from '../../src/store/types.js';
 import { Browser, type Page } from './browser.js';
@@ -35,6 +36,11 @@ export async function makeClient(
     id: randomId(),
     name: 'Test App',
     secretHash: secret ? sha256(secret) : null,
+    // As domain/clients.ts keeps it: the secret itself, sealed, only for client_secret_jwt.
+    secretSealed:
+      secret && overrides.tokenEndpointAuthMethod === 'client_secret_jwt'
+        ? seal(ctx.config.secret, 'client-secret-jwt', secret)
+        : null,
     type: isPublic ? 'public' : 'confidential',
     redirectUris: [REDIRECT_URI],
     tokenEndpointAuthMethod: isPublic ? 'none' : 'client_secret_basic',

@@ -5,6 +5,12 @@ import type { TokenEndpointAuthMethod } from '../../src/store/types.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
 import { Browser, type Page, readForms } from '../helpers/browser.js';
 import {
+  assertionClaims,
+  CLIENT_ASSERTION_TYPE,
+  keyPair,
+  signWith,
+} from '../helpers/client-jwt.js';
+import {
   authorizePath,
   basicAuth,
   makeClient,
@@ -170,23 +176,33 @@ describe('discovery metadata is complete and true', () => {
   });
 
   it('every advertised token endpoint auth method authenticates a client', async () => {
+    const key = await keyPair();
     for (const method of meta.token_endpoint_auth_methods_supported) {
       const isPublic = method === 'none';
       const { client, secret } = await makeClient(ctx, {
         grantTypes: ['authorization_code'],
         tokenEndpointAuthMethod: method as TokenEndpointAuthMethod,
         ...(isPublic ? { type: 'public' } : {}),
+        ...(method === 'private_key_jwt' ? { jwks: { keys: [key.publicJwk] } } : {}),
       });
       const form: Record<string, string> = { grant_type: 'authorization_code', code: 'not-a-code' };
       const headers: Record<string, string> = {};
+      const claims = assertionClaims(client.id, server.url, Math.floor(Date.now() / 1000));
       if (method === 'client_secret_basic') headers.authorization = basicAuth(client.id, secret!);
       else if (method === 'client_secret_post')
         Object.assign(form, { client_id: client.id, client_secret: secret! });
-      else form.client_id = client.id;
+      else if (method === 'client_secret_jwt' || method === 'private_key_jwt') {
+        const signer = method === 'private_key_jwt' ? key : new TextEncoder().encode(secret!);
+        Object.assign(form, {
+          client_assertion_type: CLIENT_ASSERTION_TYPE,
+          client_assertion: await signWith(signer, claims),
+        });
+      } else form.client_id = client.id;
       const res = await postForm(server.url, '/token', form, headers);
       // Authentication passed: the error is about the code, not the client.
       expect(res.body.error, method).toBe('invalid_grant');
     }
+    // A client registered for a secret cannot send an assertion instead.
     const { client } = await makeClient(ctx);
     const jwt = await postForm(server.url, '/token', {
       grant_type: 'authorization_code',

@@ -45,6 +45,41 @@ for (const factory of storeFactories()) {
       });
     });
 
+    it('round-trips the keys of a client that signs its assertions, and updates them', async () => {
+      const jwk = { kty: 'EC', crv: 'P-256', x: 'eA', y: 'eQ', kid: 'k1', alg: 'ES256' };
+      const input = newClient({
+        tokenEndpointAuthMethod: 'client_secret_jwt',
+        secretSealed: 'v1.iv.body.tag',
+        jwks: { keys: [jwk] },
+        tokenEndpointAuthSigningAlg: 'HS256',
+        jwtBearerSubjects: ['u1', 'u2'],
+        grantTypes: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
+      });
+      await store.clients.create(input);
+      expect(await store.clients.findById(input.id)).toEqual({
+        ...input,
+        updatedAt: input.createdAt,
+      });
+      const updated = await store.clients.update(
+        input.id,
+        {
+          jwks: null,
+          jwksUri: 'https://keys.example.com/jwks',
+          secretSealed: null,
+          tokenEndpointAuthSigningAlg: null,
+          jwtBearerSubjects: [],
+        },
+        NOW + 1,
+      );
+      expect(updated).toMatchObject({
+        jwks: null,
+        jwksUri: 'https://keys.example.com/jwks',
+        secretSealed: null,
+        tokenEndpointAuthSigningAlg: null,
+        jwtBearerSubjects: [],
+      });
+    });
+
     it('answers undefined for an unknown client', async () => {
       expect(await store.clients.findById('no-such-client')).toBeUndefined();
       expect(await store.clients.update('no-such-client', { name: 'x' }, NOW)).toBeUndefined();

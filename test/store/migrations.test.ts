@@ -131,5 +131,66 @@ for (const factory of storeFactories()) {
         await old.drop();
       }
     });
+
+    it('005 gives clients written before no keys, no sealed secret and no JWT bearer subjects', async () => {
+      const old = freshDatabase(factory.name);
+      const options = old.schema ? { schema: old.schema } : {};
+      try {
+        const db = await connect(old.target, old.schema);
+        try {
+          await new Migrator({
+            db,
+            provider: migrations(factory.name),
+            ...(old.schema ? { migrationTableSchema: old.schema } : {}),
+          }).migrateTo('003_email_fold');
+          await db
+            .insertInto('clients')
+            .values({
+              id: 'old-client',
+              name: 'Old',
+              contact_email: null,
+              secret_hash: 'h',
+              type: 'confidential',
+              redirect_uris: '[]',
+              post_logout_redirect_uris: '[]',
+              grant_types: '["client_credentials"]',
+              response_types: '[]',
+              scopes: 'api:read',
+              token_endpoint_auth_method: 'client_secret_basic',
+              access_token_format: 'jwt',
+              id_token_signed_response_alg: 'RS256',
+              userinfo_signed_response_alg: null,
+              backchannel_logout_uri: null,
+              default_max_age: null,
+              require_auth_time: 0,
+              first_party: 0,
+              require_pkce: 0,
+              resource_server: 0,
+              created_at: 1,
+              updated_at: 1,
+              // The row as 003's schema had it: today's type has 005's columns too.
+            } as never)
+            .execute();
+          expect(await migrateToLatest(db, factory.name)).toContain('005_client_keys');
+        } finally {
+          await db.destroy();
+        }
+        const store = await openStore(old.target, { ...options, migrate: false });
+        try {
+          expect(await store.clients.findById('old-client')).toMatchObject({
+            secretHash: 'h',
+            secretSealed: null,
+            jwks: null,
+            jwksUri: null,
+            tokenEndpointAuthSigningAlg: null,
+            jwtBearerSubjects: [],
+          });
+        } finally {
+          await store.close();
+        }
+      } finally {
+        await old.drop();
+      }
+    });
   });
 }

@@ -2,6 +2,7 @@ import type { Config } from '../../config.js';
 import { authorizationCodeGrant } from './authorization-code.js';
 import { clientCredentialsGrant } from './client-credentials.js';
 import { deviceCodeGrant } from './device-code.js';
+import { jwtBearerGrant } from './jwt-bearer.js';
 import { refreshTokenGrant } from './refresh-token.js';
 import { tokenExchangeGrant } from './token-exchange.js';
 import type { Grant } from './types.js';
@@ -14,6 +15,7 @@ export const GRANTS: ReadonlyMap<string, Grant> = new Map(
     clientCredentialsGrant,
     tokenExchangeGrant,
     deviceCodeGrant,
+    jwtBearerGrant,
   ].map((g) => [g.grantType, g]),
 );
 

@@ -23,6 +23,11 @@ export interface Grant {
   grantType: string;
   /** The parameters this grant reads, besides grant_type and client authentication. */
   parameters: readonly string[];
+  /**
+   * For a grant that can prove its client by itself (the JWT bearer grant, RFC 7523 §3.1): when
+   * the request carries no client credentials, finds and authenticates the client from the grant.
+   */
+  authenticate?(ctx: AppContext, request: FastifyRequest, params: RawParams): Promise<Client>;
   /** Whether the server offers this grant; absent: always. Off, it is unsupported and unadvertised. */
   enabled?: (config: Config) => boolean;
   handle(

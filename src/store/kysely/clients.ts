@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Client, ClientPatch, ClientStore, NewClient } from '../types.js';
-import { flag, isSet, list } from './codec.js';
+import type { Client, ClientPatch, ClientStore, JwkSet, NewClient } from '../types.js';
+import { flag, fromJson, isSet, list, toJson } from './codec.js';
 import type { ClientsTable, Database } from './schema.js';
 
 function toClient(row: Selectable<ClientsTable>): Client {
@@ -9,6 +9,7 @@ function toClient(row: Selectable<ClientsTable>): Client {
     name: row.name,
     contactEmail: row.contact_email,
     secretHash: row.secret_hash,
+    secretSealed: row.secret_sealed,
     type: row.type === 'public' ? 'public' : 'confidential',
     redirectUris: list(row.redirect_uris),
     postLogoutRedirectUris: list(row.post_logout_redirect_uris),
@@ -25,6 +26,10 @@ function toClient(row: Selectable<ClientsTable>): Client {
     firstParty: isSet(row.first_party),
     requirePkce: isSet(row.require_pkce),
     resourceServer: isSet(row.resource_server),
+    jwks: fromJson<JwkSet>(row.jwks),
+    jwksUri: row.jwks_uri,
+    tokenEndpointAuthSigningAlg: row.token_endpoint_auth_signing_alg,
+    jwtBearerSubjects: list(row.jwt_bearer_subjects),
     tokenExchangeAudiences: list(row.token_exchange_audiences),
     tokenExchangeSubjectTokenTypes: list(row.token_exchange_subject_token_types),
     tokenExchangeTrustedIssuers: list(row.token_exchange_trusted_issuers),
@@ -65,6 +70,15 @@ function toColumns(patch: ClientPatch): Partial<ClientsTable> {
   if (patch.firstParty !== undefined) row.first_party = flag(patch.firstParty);
   if (patch.requirePkce !== undefined) row.require_pkce = flag(patch.requirePkce);
   if (patch.resourceServer !== undefined) row.resource_server = flag(patch.resourceServer);
+  if (patch.secretSealed !== undefined) row.secret_sealed = patch.secretSealed;
+  if (patch.jwks !== undefined) row.jwks = toJson(patch.jwks);
+  if (patch.jwksUri !== undefined) row.jwks_uri = patch.jwksUri;
+  if (patch.tokenEndpointAuthSigningAlg !== undefined) {
+    row.token_endpoint_auth_signing_alg = patch.tokenEndpointAuthSigningAlg;
+  }
+  if (patch.jwtBearerSubjects !== undefined) {
+    row.jwt_bearer_subjects = JSON.stringify(patch.jwtBearerSubjects);
+  }
   if (patch.tokenExchangeAudiences !== undefined)
     row.token_exchange_audiences = JSON.stringify(patch.tokenExchangeAudiences);
   if (patch.tokenExchangeSubjectTokenTypes !== undefined) {

@@ -53,6 +53,12 @@ export interface ClientsTable {
   first_party: number;
   require_pkce: number;
   resource_server: number;
+  secret_sealed: string | null;
+  jwks: string | null;
+  jwks_uri: string | null;
+  token_endpoint_auth_signing_alg: string | null;
+  /** JSON list of user ids. */
+  jwt_bearer_subjects: string;
   token_exchange_audiences: string;
   token_exchange_subject_token_types: string;
   token_exchange_trusted_issuers: string;

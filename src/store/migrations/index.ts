@@ -3,6 +3,7 @@ import { initial } from './001_initial.js';
 import { security } from './002_security.js';
 import { emailFold } from './003_email_fold.js';
 import { deviceCodes } from './004_device_codes.js';
+import { clientKeys } from './005_client_keys.js';
 import { externalIdentities } from './006_external_identities.js';
 import { pushedRequests } from './007_pushed_requests.js';
 import { dpop } from './008_dpop.js';
@@ -19,6 +20,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '002_security': security,
     '003_email_fold': emailFold(),
     '004_device_codes': deviceCodes,
+    '005_client_keys': clientKeys,
     '006_external_identities': externalIdentities,
     '007_pushed_requests': pushedRequests,
     '008_dpop': dpop,
