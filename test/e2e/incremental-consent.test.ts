@@ -321,6 +321,44 @@ describe('incremental authorization: asking for more later', () => {
     expect(payload.scope).toBe('openid profile email');
   });
 
+  it('include_granted_scopes works in a pushed authorization request (RFC 9126), and a bad value is refused at /par', async () => {
+    const { config, browser } = await setup();
+    await firstConsent(config, browser, 'openid profile');
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const url = await oidc.buildAuthorizationUrlWithPAR(config, {
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid email',
+      include_granted_scopes: 'true',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+    });
+    const page = await browser.get(url.toString());
+    expect(listed(page, 'New')).toEqual(['email']);
+    expect(listed(page, 'Already allowed')).toEqual(['openid', 'profile']);
+    const back = await browser.submit(page, {}, 'Allow');
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(back.location!), {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    expect(tokens.scope).toBe('openid profile email');
+
+    await expect(
+      oidc.buildAuthorizationUrlWithPAR(config, {
+        redirect_uri: REDIRECT_URI,
+        scope: 'openid',
+        include_granted_scopes: 'yes',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      }),
+    ).rejects.toMatchObject({
+      error: 'invalid_request',
+      error_description: 'include_granted_scopes must be "true" or "false"',
+      status: 400,
+    });
+  });
+
   describe('hostile input', () => {
     it.each([['yes'], ['TRUE'], ['1'], ['true ']])(
       'include_granted_scopes=%j is invalid_request',
