@@ -592,6 +592,7 @@ const PROFILED: ScenarioId[] = [
   'b-es256',
   'e-rs256',
   'e-es256',
+  'g-pkjwt',
 ];
 
 /** A scenario profiled on one server: the summary, and how its time divides per operation. */
@@ -649,7 +650,7 @@ async function runProfiles(stores: StoreName[]): Promise<void> {
       }
     }
     for (const id of PROFILED) {
-      if (!peer || !included(id) || !(isRefresh(id) || isRoundTrip(id))) continue;
+      if (!peer || !included(id) || !(isRefresh(id) || isRoundTrip(id) || id === 'g-pkjwt')) continue;
       const split = await profileOne(id, peer, 'peer', dir);
       if (split) splits[`${id} peer`] = split;
     }

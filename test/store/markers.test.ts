@@ -28,6 +28,17 @@ for (const factory of storeFactories()) {
       expect(results.filter(Boolean)).toHaveLength(1);
     });
 
+    it('gives each of several markers asked for at once to exactly one of its uses', async () => {
+      // On PostgreSQL these share one insert; on SQLite one commit.
+      const ids = Array.from({ length: 5 }, () => `test:${unique()}`);
+      const uses = ids.flatMap((id) => [id, id, id, id]);
+      const results = await Promise.all(uses.map((id) => store.markers.use(id, NOW + 60)));
+      for (const id of ids) {
+        expect(results.filter((won, i) => won && uses[i] === id)).toHaveLength(1);
+      }
+      expect(await store.markers.use(ids[0]!, NOW + 60)).toBe(false);
+    });
+
     it('forgets markers once they have expired and are purged', async () => {
       const id = `test:${unique()}`;
       await store.markers.use(id, NOW - 1);

@@ -150,7 +150,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
     tokens: tokenStore(db, dialect, group),
     sessions: sessionStore(db, dialect),
     keys: keyStore(db),
-    markers: markerStore(db),
+    markers: markerStore(db, group),
     pushedRequests: pushedRequestStore(db),
     audit: auditStore(db),
 

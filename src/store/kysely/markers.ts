@@ -1,17 +1,63 @@
 import type { Kysely } from 'kysely';
 import type { MarkerStore } from '../types.js';
+import type { CommitGroup } from './commit-group.js';
 import type { Database } from './schema.js';
 
-export function markerStore(db: Kysely<Database>): MarkerStore {
-  return {
-    async use(id, expiresAt) {
-      // The primary key lets the insert happen once, however many instances race for it.
-      const result = await db
+interface Waiting {
+  id: string;
+  expiresAt: number;
+  resolve(used: boolean): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Markers are spent on every token request that carries a client assertion or a DPoP proof, so
+ * their inserts are shared: on SQLite in the commit group's next commit; on PostgreSQL as one
+ * multi-row insert for all the markers asked for in one turn of the event loop, which answers
+ * which of them it stored (`returning`). Either way the primary key lets a marker be inserted
+ * once, however many requests or instances race for it.
+ */
+export function markerStore(db: Kysely<Database>, group?: CommitGroup): MarkerStore {
+  const insertOne = async (into: Kysely<Database>, id: string, expiresAt: number) => {
+    const result = await into
+      .insertInto('used_markers')
+      .values({ id, expires_at: expiresAt })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  };
+  if (group) return { use: (id, expiresAt) => group.run((tx) => insertOne(tx, id, expiresAt)) };
+
+  let batch: Waiting[] = [];
+  const flush = async () => {
+    const waiting = batch;
+    batch = [];
+    // The first request for a marker in a batch may win it; a second one in the same batch has
+    // lost already (one statement cannot tell which of two equal rows it stored).
+    const first = new Map<string, Waiting>();
+    for (const w of waiting) {
+      if (first.has(w.id)) w.resolve(false);
+      else first.set(w.id, w);
+    }
+    try {
+      const stored = await db
         .insertInto('used_markers')
-        .values({ id, expires_at: expiresAt })
+        .values([...first.values()].map((w) => ({ id: w.id, expires_at: w.expiresAt })))
         .onConflict((oc) => oc.column('id').doNothing())
-        .executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+        .returning('id')
+        .execute();
+      const won = new Set(stored.map((row) => row.id));
+      for (const w of first.values()) w.resolve(won.has(w.id));
+    } catch (error) {
+      for (const w of first.values()) w.reject(error);
+    }
+  };
+  return {
+    use(id, expiresAt) {
+      return new Promise<boolean>((resolve, reject) => {
+        batch.push({ id, expiresAt, resolve, reject });
+        if (batch.length === 1) setImmediate(() => void flush());
+      });
     },
   };
 }
