@@ -160,6 +160,14 @@ function checkAudience(claims: JWTPayload, { what, refuse, audiences }: Assertio
   const aud = claims.aud;
   const values = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
   if (values.length === 0) throw refuse(`${what} has no aud: it must name this server`);
+  // An assertion naming other audiences besides us could be replayed to them, or was made for
+  // them (the audience injection that RFC 7523bis closes): only our own names are accepted.
+  const others = values.filter((v) => typeof v !== 'string' || !audiences.includes(v));
+  if (others.length > 0 && values.length > 1) {
+    throw refuse(
+      `${what} names other audiences besides this server: aud must hold only one of ${audiences.join(', ')}`,
+    );
+  }
   if (!values.some((v) => typeof v === 'string' && audiences.includes(v))) {
     throw refuse(
       `${what} is meant for another audience: aud must be one of ${audiences.join(', ')}`,

@@ -43,6 +43,7 @@ describe('docs/token-exchange.md', () => {
       expect(stdout).toMatch(/^true$/m);
       expect(stdout).toContain('"error":"invalid_scope"');
       expect(stdout).toContain('"error":"invalid_target"');
+      expect(stdout).toContain('the subject_token is meant for another audience');
       expect(stdout).toMatch(/"sub":"[\w-]+"}/);
       expect(stdout).toContain('no local account is linked to subject \\"alice-at-idp\\"');
     },

@@ -79,9 +79,10 @@ for (const factory of storeFactories()) {
       });
       service = await makeClient(ctx, {
         name: 'Service',
-        grantTypes: ['client_credentials'],
+        grantTypes: ['client_credentials', TOKEN_EXCHANGE],
         redirectUris: [],
-        scopes: ['jobs'],
+        scopes: ['jobs', 'orders:read', 'orders:write'],
+        tokenExchangeAudiences: [apiA.client.id],
       });
       backend = await makeClient(ctx, {
         name: 'Backend',
@@ -242,38 +243,109 @@ for (const factory of storeFactories()) {
 
       it('delegates: the actor token’s subject is the actor, and earlier actors nest in act', async () => {
         const tokens = await personTokens();
+        // The service is the one exchanging; its own token names it as the actor.
         const serviceToken = await oidc.clientCredentialsGrant(await rpFor(service), {
           scope: 'jobs',
         });
-        const first = await oidc.genericGrantRequest(await rpFor(apiA), TOKEN_EXCHANGE, {
+        const first = await oidc.genericGrantRequest(await rpFor(service), TOKEN_EXCHANGE, {
           subject_token: tokens.access_token,
           subject_token_type: ACCESS_TOKEN_TYPE,
           actor_token: serviceToken.access_token,
           actor_token_type: ACCESS_TOKEN_TYPE,
+          audience: apiA.client.id,
           scope: 'orders:read orders:write',
         });
-        expect(decodeJwt(first.access_token).act).toEqual({ sub: service.client.id });
-        expect((await introspect(server.url, apiA, first.access_token)).body.act).toEqual({
+        expect(decodeJwt(first.access_token)).toMatchObject({
+          aud: apiA.client.id,
+          act: { sub: service.client.id },
+        });
+        expect((await introspect(server.url, service, first.access_token)).body.act).toEqual({
           sub: service.client.id,
         });
-        // API A passes the delegated token on: the new actor is API A, the service nested.
+        // API A, the token's audience, passes it on: the new actor is API A, the service nested.
         const second = await oidc.genericGrantRequest(await rpFor(apiA), TOKEN_EXCHANGE, {
           subject_token: first.access_token,
           subject_token_type: ACCESS_TOKEN_TYPE,
+          audience: API_B,
           scope: 'orders:read',
         });
         expect(decodeJwt(second.access_token)).toMatchObject({
           sub: person.id,
+          aud: API_B,
           act: { sub: apiA.client.id, act: { sub: service.client.id } },
         });
-        // A person's access token as the actor: the person acts.
-        const personActs = await exchange(apiA, {
+      });
+
+      it('refuses actor tokens the client was not issued, and the subject as its own actor', async () => {
+        const tokens = await personTokens();
+        const serviceToken = await oidc.clientCredentialsGrant(await rpFor(service), {
+          scope: 'jobs',
+        });
+        // Another client's token, another person's token given to another app, the subject's own.
+        for (const actor of [
+          serviceToken.access_token,
+          (await personTokens(linked)).access_token,
+          tokens.access_token,
+        ]) {
+          const refused = await exchange(apiA, {
+            subject_token: tokens.access_token,
+            subject_token_type: ACCESS_TOKEN_TYPE,
+            actor_token: actor,
+            actor_token_type: ACCESS_TOKEN_TYPE,
+          });
+          expectOAuthError(refused, 400, 'invalid_request');
+          expect(refused.body.error_description).toContain('issued to another client');
+        }
+      });
+
+      it('never widens an audience: a token meant for one API is exchanged only by it, and not back to the default', async () => {
+        const tokens = await personTokens();
+        const forB = await exchange(apiA, {
           subject_token: tokens.access_token,
           subject_token_type: ACCESS_TOKEN_TYPE,
-          actor_token: (await personTokens(linked)).access_token,
-          actor_token_type: ACCESS_TOKEN_TYPE,
+          audience: API_B,
         });
-        expect(decodeJwt(personActs.body.access_token as string).act).toEqual({ sub: linked.id });
+        expect(forB.status).toBe(200);
+        const tokenForB = forB.body.access_token as string;
+        expect((await userinfo(server.url, tokenForB)).status).toBe(401);
+        // Another exchanging client, with no audience on its policy, asks for the default audience.
+        const other = await makeClient(ctx, {
+          grantTypes: [TOKEN_EXCHANGE],
+          redirectUris: [],
+          scopes: ['openid', 'profile', 'orders:read'],
+        });
+        for (const client of [other, apiA]) {
+          const refused = await exchange(client, {
+            subject_token: tokenForB,
+            subject_token_type: ACCESS_TOKEN_TYPE,
+          });
+          expectOAuthError(refused, 400, 'invalid_request');
+          expect(refused.body.error_description).toContain('meant for another audience');
+        }
+        // A token for API A, exchanged by API A without a target, stays a token for API A;
+        // the default audience is not on its policy.
+        const forA = await exchange(service, {
+          subject_token: tokens.access_token,
+          subject_token_type: ACCESS_TOKEN_TYPE,
+          audience: apiA.client.id,
+        });
+        const tokenForA = forA.body.access_token as string;
+        const again = await exchange(apiA, {
+          subject_token: tokenForA,
+          subject_token_type: ACCESS_TOKEN_TYPE,
+          scope: 'orders:read',
+        });
+        expect(again.status).toBe(200);
+        expect(decodeJwt(again.body.access_token as string).aud).toBe(apiA.client.id);
+        expectOAuthError(
+          await exchange(apiA, {
+            subject_token: tokenForA,
+            subject_token_type: ACCESS_TOKEN_TYPE,
+            audience: server.url,
+          }),
+          400,
+          'invalid_target',
+        );
       });
 
       it('shows act in the introspection of an opaque exchanged token', async () => {
@@ -495,13 +567,22 @@ for (const factory of storeFactories()) {
           userId: linked.id,
           createdAt: Math.floor(Date.now() / 1000),
         });
+        const idToken = await idp.idToken({});
         const answer = await exchange(backend, {
-          subject_token: await idp.idToken({}),
+          subject_token: idToken,
           subject_token_type: ID_TOKEN_TYPE,
           scope: 'orders:read',
         });
         expect(answer.status).toBe(200);
         expect(decodeJwt(answer.body.access_token as string).sub).toBe(linked.id);
+        // Traded once: the same ID token again is refused for the rest of its life.
+        const again = await exchange(backend, {
+          subject_token: idToken,
+          subject_token_type: ID_TOKEN_TYPE,
+          scope: 'orders:read',
+        });
+        expectOAuthError(again, 400, 'invalid_request');
+        expect(again.body.error_description).toContain('exchanged before');
         const allowed = await exchange(backend, {
           subject_token: await idp.idToken({ may_act: { sub: backend.client.id } }),
           subject_token_type: ID_TOKEN_TYPE,

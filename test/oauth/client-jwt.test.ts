@@ -80,7 +80,7 @@ describe.each(storeFactories())('client assertions on $name', (factory) => {
 
     it('accepts as aud the issuer, the token endpoint, or the endpoint receiving it', async () => {
       const tc = await makeKeyedClient(ctx);
-      for (const aud of [server.url, `${server.url}/token`, [`${server.url}/token`, 'x']]) {
+      for (const aud of [server.url, `${server.url}/token`, [`${server.url}/token`, server.url]]) {
         const res = await withAssertion('/token', await goodAssertion(tc, { aud }));
         expect(res.status, `${aud}: ${res.text}`).toBe(200);
       }
@@ -139,6 +139,14 @@ describe.each(storeFactories())('client assertions on $name', (factory) => {
       expectRefused(
         await withAssertion('/token', await goodAssertion(tc, { aud: undefined })),
         /no aud/,
+      );
+      // Audience injection: our name beside another server's is refused (RFC 7523bis).
+      expectRefused(
+        await withAssertion(
+          '/token',
+          await goodAssertion(tc, { aud: [`${server.url}/token`, 'https://evil.example'] }),
+        ),
+        /names other audiences besides this server/,
       );
     });
 

@@ -187,6 +187,19 @@ describe.each(storeFactories())('JWT bearer grant on $name', (factory) => {
     expectInvalidGrant(res, /signed with HS256: this client signs with its registered public keys/);
   });
 
+  it('keeps to the registered token_endpoint_auth_signing_alg, and lets the assertion alone authenticate only a private_key_jwt client', async () => {
+    const pinned = await serviceAccount(
+      { tokenEndpointAuthSigningAlg: 'ES256' },
+      await keyPair('RS256'),
+    );
+    expectInvalidGrant(await grant(pinned), /signed with RS256: this client registered ES256/);
+    const basic = await serviceAccount({ tokenEndpointAuthMethod: 'client_secret_basic' });
+    const res = await grant(basic);
+    expect(res.status, res.text).toBe(401);
+    expect(res.body.error).toBe('invalid_client');
+    expect(String(res.body.error_description)).toMatch(/registered for client_secret_basic/);
+  });
+
   it('with client authentication, the assertion must come from that same client', async () => {
     const tc = await serviceAccount();
     const other = await serviceAccount();

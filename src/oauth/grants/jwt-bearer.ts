@@ -3,7 +3,7 @@ import type { AppContext } from '../../context.js';
 import { JWT_BEARER } from '../../domain/client-rules.js';
 import type { Client } from '../../store/types.js';
 import { type ReadAssertion, readAssertion, verifyAssertion } from '../assertion.js';
-import { InvalidGrant, InvalidScope, UnauthorizedClient } from '../errors.js';
+import { InvalidClient, InvalidGrant, InvalidScope, UnauthorizedClient } from '../errors.js';
 import { issueAccessToken } from '../issue.js';
 import { param, type RawParams, requireParam } from '../params.js';
 import { checkAllowed, formatScope, OIDC_SCOPES, parseScope } from '../scopes.js';
@@ -33,6 +33,7 @@ function verifyGrantAssertion(
   return verifyAssertion(ctx, client, jwt, read, {
     what: 'the assertion',
     keyType: 'public',
+    alg: client.tokenEndpointAuthSigningAlg,
     audiences: [issuer, `${issuer}/token`],
     refuse,
   });
@@ -62,6 +63,13 @@ export const jwtBearerGrant: Grant = {
       );
     const client = iss.length <= 200 ? await ctx.clients.get(iss) : undefined;
     if (!client) throw refuse('the assertion’s iss is not a registered client');
+    // Without other credentials the assertion is the client's authentication: a private_key_jwt
+    // one, which only a client registered for that method may use (OpenID Connect Core §9).
+    if (client.tokenEndpointAuthMethod !== 'private_key_jwt') {
+      throw new InvalidClient(
+        `client authentication failed: this client is registered for ${client.tokenEndpointAuthMethod}, so it must authenticate that way; only a private_key_jwt client may let the assertion alone authenticate it`,
+      );
+    }
     verified.set(params, await verifyGrantAssertion(ctx, client, jwt, read));
     return client;
   },

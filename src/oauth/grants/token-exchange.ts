@@ -4,6 +4,7 @@ import {
   EXCHANGE_SUBJECT_TOKEN_TYPES,
   TOKEN_EXCHANGE,
 } from '../../domain/client-rules.js';
+import { sha256 } from '../../lib/hash.js';
 import type { Client, User } from '../../store/types.js';
 import { InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient } from '../errors.js';
 import { type Actor, accessTokenAudience, mintAccessToken } from '../issue.js';
@@ -28,6 +29,8 @@ interface Subject {
   act: Actor | undefined;
   /** RFC 8693 §4.4: who may act for the subject, when the subject token says. */
   mayAct: string | undefined;
+  /** The audience the subject token was issued for; undefined: the default one. */
+  audience: string | undefined;
 }
 
 /**
@@ -67,21 +70,33 @@ export const tokenExchangeGrant: Grant = {
       actorType,
       param(params, 'requested_token_type'),
     );
-    const audience = targetOf(ctx, client, params);
+    const target = targetOf(params);
     const requestedScope = param(params, 'scope');
 
     const subject =
       subjectType === ACCESS_TOKEN_TYPE
         ? await accessTokenSubject(ctx, client, subjectToken)
         : await idTokenSubject(ctx, client, subjectToken);
-    const actor = actorToken === undefined ? client.id : await actorSub(ctx, actorToken);
-    if (subject.mayAct !== undefined && subject.mayAct !== actor) {
+    const audience = audienceOf(ctx, client, subject, target);
+    const actor =
+      actorToken === undefined ? undefined : await actorSub(ctx, client, subject, actorToken);
+    // Without an actor token the client acts for the subject itself: may_act must name it.
+    if (subject.mayAct !== undefined && subject.mayAct !== (actor ?? client.id)) {
       throw new InvalidRequest(
         'the subject token\'s "may_act" claim does not name this actor: it may not act for the subject',
       );
     }
+    if (depthOf(subject.act) >= MAX_ACTORS) {
+      throw new InvalidRequest(
+        `the subject token already carries ${MAX_ACTORS} actors: a delegation chain may not be longer`,
+      );
+    }
     const scopes = scopesOf(subject.scopes, requestedScope);
-    const act: Actor = subject.act ? { sub: actor, act: subject.act } : { sub: actor };
+    // RFC 8693 §4.1: `act` names who acts for the subject, with the earlier actors nested. With
+    // no actor token the exchanging client itself is named: Tessera records who acts, never
+    // impersonation without a trace (docs/token-exchange.md).
+    const actorId = actor ?? client.id;
+    const act: Actor = subject.act ? { sub: actorId, act: subject.act } : { sub: actorId };
 
     const minted = mintAccessToken(ctx, {
       client,
@@ -148,11 +163,18 @@ function checkTokenTypes(
   }
 }
 
+/** The longest delegation chain a token may carry (nested `act`). */
+const MAX_ACTORS = 10;
+
+function depthOf(act: Actor | undefined): number {
+  return act ? 1 + depthOf(act.act) : 0;
+}
+
 /**
- * The audience of the new token (RFC 8693 §2.1, RFC 8707): `audience` or `resource`, one
- * target, which the client's policy must list; the default audience (the issuer) when none.
+ * The target asked for (RFC 8693 §2.1, RFC 8707): `audience` or `resource`, one target, or
+ * undefined when neither was sent.
  */
-function targetOf(ctx: AppContext, client: Client, params: RawParams): string {
+function targetOf(params: RawParams): string | undefined {
   for (const name of ['audience', 'resource']) {
     if (Array.isArray(params[name])) {
       throw new InvalidTarget(
@@ -170,13 +192,35 @@ function targetOf(ctx: AppContext, client: Client, params: RawParams): string {
       'audience and resource name different targets: a token exchange issues a token for one',
     );
   }
-  const target = audience ?? resource;
+  return audience ?? resource;
+}
+
+/**
+ * The audience of the new token. A subject token is exchanged by a client it was meant for:
+ * one of the default audience (the issuer), or one issued for this client as its audience (an
+ * API trading the token it was called with). Without a target the new token keeps the subject's
+ * audience; any other audience — the default one included, for a subject meant for an API —
+ * must be on the client's exchange policy, so that a token narrowed to one API never becomes a
+ * token for all of them again.
+ */
+function audienceOf(
+  ctx: AppContext,
+  client: Client,
+  subject: Subject,
+  target: string | undefined,
+): string {
   const fallback = accessTokenAudience(ctx);
-  if (target === undefined || target === fallback) return fallback;
-  if (!client.tokenExchangeAudiences.includes(target)) {
-    throw new InvalidTarget(`this client may not obtain tokens for the audience "${target}"`);
+  const from = subject.audience ?? fallback;
+  if (from !== fallback && from !== client.id) {
+    throw new InvalidRequest(
+      `the subject_token is meant for another audience ("${from}"): only that audience may exchange it`,
+    );
   }
-  return target;
+  const to = target ?? from;
+  if (to !== from && !client.tokenExchangeAudiences.includes(to)) {
+    throw new InvalidTarget(`this client may not obtain tokens for the audience "${to}"`);
+  }
+  return to;
 }
 
 function isAbsoluteUri(value: string): boolean {
@@ -228,6 +272,7 @@ async function accessTokenSubject(
     amr: record?.amr ?? null,
     act: active.act,
     mayAct: undefined,
+    audience: active.audience,
   };
 }
 
@@ -248,6 +293,12 @@ async function idTokenSubject(ctx: AppContext, client: Client, token: string): P
       `no local account is linked to subject "${claims.sub}" of "${claims.iss}"`,
     );
   }
+  // An ID token trades once: one seen by whoever sits between the front end and this server
+  // cannot be traded again for the rest of its lifetime.
+  const marker = `exchanged-id-token:${sha256(`${claims.iss} ${token}`)}`;
+  if (!(await ctx.store.markers.use(marker, claims.exp as number))) {
+    throw new InvalidRequest('the subject_token was exchanged before: an ID token is traded once');
+  }
   const mayAct = actorOf(claims.may_act);
   return {
     user,
@@ -255,11 +306,21 @@ async function idTokenSubject(ctx: AppContext, client: Client, token: string): P
     ...(typeof claims.auth_time === 'number' ? { authTime: claims.auth_time } : {}),
     act: undefined,
     mayAct: mayAct?.sub,
+    audience: undefined,
   };
 }
 
-/** The `sub` of the actor token: a Tessera access token, active now. */
-async function actorSub(ctx: AppContext, token: string): Promise<string> {
+/**
+ * The `sub` of the actor token: a Tessera access token, active now, issued to the client that
+ * exchanges (its own token, or one a person gave it), and not the subject's own: a client puts
+ * in `act` only a party it holds a token for itself.
+ */
+async function actorSub(
+  ctx: AppContext,
+  client: Client,
+  subject: Subject,
+  token: string,
+): Promise<string> {
   const active = await findActiveAccessToken(ctx, token);
   if (!active) {
     throw new InvalidRequest(
@@ -268,6 +329,15 @@ async function actorSub(ctx: AppContext, token: string): Promise<string> {
   }
   if (active.jkt)
     throw new InvalidRequest('the actor_token is DPoP-bound: it cannot stand for its holder here');
+  if (active.clientId !== client.id) {
+    throw new InvalidRequest(
+      'the actor_token was issued to another client: an actor token must be one this client was issued',
+    );
+  }
+  if (active.sub === subject.user.id)
+    throw new InvalidRequest(
+      'the actor_token is the subject’s own: the subject cannot act for itself',
+    );
   return active.sub;
 }
 
