@@ -650,7 +650,8 @@ async function runProfiles(stores: StoreName[]): Promise<void> {
       }
     }
     for (const id of PROFILED) {
-      if (!peer || !included(id) || !(isRefresh(id) || isRoundTrip(id) || id === 'g-pkjwt')) continue;
+      if (!peer || !included(id) || !(isRefresh(id) || isRoundTrip(id) || id === 'g-pkjwt'))
+        continue;
       const split = await profileOne(id, peer, 'peer', dir);
       if (split) splits[`${id} peer`] = split;
     }
