@@ -583,6 +583,34 @@ for (const factory of storeFactories()) {
         });
         expectOAuthError(again, 400, 'invalid_request');
         expect(again.body.error_description).toContain('exchanged before');
+        // Nor spelt another way: the last character's unused bits changed, the signature the same.
+        const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+        const last = alphabet.indexOf(idToken.at(-1)!);
+        const respelt = idToken.slice(0, -1) + alphabet[last ^ 1];
+        const respeltAgain = await exchange(backend, {
+          subject_token: respelt,
+          subject_token_type: ID_TOKEN_TYPE,
+          scope: 'orders:read',
+        });
+        expectOAuthError(respeltAgain, 400, 'invalid_request');
+        expect(respeltAgain.body.error_description).toContain('exchanged before');
+        // A refused exchange does not spend an ID token: this one is refused for its scope first.
+        const fresh = await idp.idToken({});
+        expectOAuthError(
+          await exchange(backend, {
+            subject_token: fresh,
+            subject_token_type: ID_TOKEN_TYPE,
+            scope: 'orders:write',
+          }),
+          400,
+          'invalid_scope',
+        );
+        const afterRefusal = await exchange(backend, {
+          subject_token: fresh,
+          subject_token_type: ID_TOKEN_TYPE,
+          scope: 'orders:read',
+        });
+        expect(afterRefusal.status).toBe(200);
         const allowed = await exchange(backend, {
           subject_token: await idp.idToken({ may_act: { sub: backend.client.id } }),
           subject_token_type: ID_TOKEN_TYPE,

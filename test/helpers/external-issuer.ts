@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
@@ -58,6 +59,8 @@ export async function startExternalIssuer(audience: string): Promise<ExternalIss
         aud: audience,
         iat: now,
         exp: now + 300,
+        // As a provider's tokens differ (nonce, jti): two made in one second are two tokens.
+        jti: randomUUID(),
         ...claims,
       }).setProtectedHeader({ alg, kid: 'idp-1', typ: 'JWT' });
       if (alg === 'HS256')

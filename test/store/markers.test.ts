@@ -39,6 +39,16 @@ for (const factory of storeFactories()) {
       expect(await store.markers.use(ids[0]!, NOW + 60)).toBe(false);
     });
 
+    it('takes a fractional expiry (JWT times may be), and a thousands-strong turn of markers', async () => {
+      const id = `test:${unique()}`;
+      expect(await store.markers.use(id, NOW + 60.5)).toBe(true);
+      expect(await store.markers.use(id, NOW + 60.5)).toBe(false);
+      // More than one insert's worth at once (PostgreSQL sends them in chunks).
+      const ids = Array.from({ length: 2500 }, () => `test:${unique()}`);
+      const results = await Promise.all(ids.map((m) => store.markers.use(m, NOW + 60)));
+      expect(results.every(Boolean)).toBe(true);
+    });
+
     it('forgets markers once they have expired and are purged', async () => {
       const id = `test:${unique()}`;
       await store.markers.use(id, NOW - 1);

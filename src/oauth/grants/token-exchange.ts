@@ -31,6 +31,8 @@ interface Subject {
   mayAct: string | undefined;
   /** The audience the subject token was issued for; undefined: the default one. */
   audience: string | undefined;
+  /** The marker that lets the subject token be traded once (an ID token). */
+  tradedOnce?: { id: string; expiresAt: number };
 }
 
 /**
@@ -98,6 +100,16 @@ export const tokenExchangeGrant: Grant = {
     const actorId = actor ?? client.id;
     const act: Actor = subject.act ? { sub: actorId, act: subject.act } : { sub: actorId };
 
+    // Spent last, once every check has passed: a refused exchange leaves the ID token usable.
+    // One seen by whoever sits between the front end and this server cannot be traded again.
+    if (
+      subject.tradedOnce &&
+      !(await ctx.store.markers.use(subject.tradedOnce.id, subject.tradedOnce.expiresAt))
+    ) {
+      throw new InvalidRequest(
+        'the subject_token was exchanged before: an ID token is traded once',
+      );
+    }
     const minted = mintAccessToken(ctx, {
       client,
       user: subject.user,
@@ -293,12 +305,6 @@ async function idTokenSubject(ctx: AppContext, client: Client, token: string): P
       `no local account is linked to subject "${claims.sub}" of "${claims.iss}"`,
     );
   }
-  // An ID token trades once: one seen by whoever sits between the front end and this server
-  // cannot be traded again for the rest of its lifetime.
-  const marker = `exchanged-id-token:${sha256(`${claims.iss} ${token}`)}`;
-  if (!(await ctx.store.markers.use(marker, claims.exp as number))) {
-    throw new InvalidRequest('the subject_token was exchanged before: an ID token is traded once');
-  }
   const mayAct = actorOf(claims.may_act);
   return {
     user,
@@ -307,6 +313,11 @@ async function idTokenSubject(ctx: AppContext, client: Client, token: string): P
     act: undefined,
     mayAct: mayAct?.sub,
     audience: undefined,
+    // Keyed by what the signature covers: a signature can be spelt more than one way.
+    tradedOnce: {
+      id: `exchanged-id-token:${sha256(`${claims.iss} ${token.slice(0, token.lastIndexOf('.'))}`)}`,
+      expiresAt: claims.exp as number,
+    },
   };
 }
 

@@ -3,6 +3,17 @@ import type { MarkerStore } from '../types.js';
 import type { CommitGroup } from './commit-group.js';
 import type { Database } from './schema.js';
 
+/** The most markers one insert carries. */
+const MAX_BATCH = 1000;
+
+/**
+ * An expiry as the column holds it: JWT times may be fractional (RFC 7519 §2), and a marker is
+ * kept until the second after.
+ */
+function wholeSeconds(expiresAt: number): number {
+  return Number.isFinite(expiresAt) ? Math.ceil(expiresAt) : Number.MAX_SAFE_INTEGER;
+}
+
 interface Waiting {
   id: string;
   expiresAt: number;
@@ -26,7 +37,11 @@ export function markerStore(db: Kysely<Database>, group?: CommitGroup): MarkerSt
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   };
-  if (group) return { use: (id, expiresAt) => group.run((tx) => insertOne(tx, id, expiresAt)) };
+  if (group) {
+    return {
+      use: (id, expiresAt) => group.run((tx) => insertOne(tx, id, wholeSeconds(expiresAt))),
+    };
+  }
 
   let batch: Waiting[] = [];
   const flush = async () => {
@@ -39,23 +54,32 @@ export function markerStore(db: Kysely<Database>, group?: CommitGroup): MarkerSt
       if (first.has(w.id)) w.resolve(false);
       else first.set(w.id, w);
     }
-    try {
-      const stored = await db
-        .insertInto('used_markers')
-        .values([...first.values()].map((w) => ({ id: w.id, expires_at: w.expiresAt })))
-        .onConflict((oc) => oc.column('id').doNothing())
-        .returning('id')
-        .execute();
-      const won = new Set(stored.map((row) => row.id));
-      for (const w of first.values()) w.resolve(won.has(w.id));
-    } catch (error) {
-      for (const w of first.values()) w.reject(error);
+    // Sorted, so that instances inserting overlapping markers take their locks in one order
+    // (no deadlock), and in chunks well under PostgreSQL's limit of parameters per statement.
+    const rows = [...first.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (let i = 0; i < rows.length; i += MAX_BATCH) {
+      const chunk = rows.slice(i, i + MAX_BATCH);
+      try {
+        const stored = await db
+          .insertInto('used_markers')
+          .values(chunk.map((w) => ({ id: w.id, expires_at: w.expiresAt })))
+          .onConflict((oc) => oc.column('id').doNothing())
+          .returning('id')
+          .execute();
+        const won = new Set(stored.map((row) => row.id));
+        for (const w of chunk) w.resolve(won.has(w.id));
+      } catch {
+        // One failing row must not fail the others': each is tried alone.
+        await Promise.all(
+          chunk.map((w) => insertOne(db, w.id, w.expiresAt).then(w.resolve, w.reject)),
+        );
+      }
     }
   };
   return {
     use(id, expiresAt) {
       return new Promise<boolean>((resolve, reject) => {
-        batch.push({ id, expiresAt, resolve, reject });
+        batch.push({ id, expiresAt: wholeSeconds(expiresAt), resolve, reject });
         if (batch.length === 1) setImmediate(() => void flush());
       });
     },
