@@ -9,22 +9,10 @@ import {
 } from 'jose';
 import { parseTrustedIssuers, type TrustedIssuer } from '../config.js';
 import { type AppContext, nowSeconds } from '../context.js';
+// Signatures a key pair makes: an ID token MACed with a shared secret proves nothing to us.
+import { ASYMMETRIC_ALGS } from '../domain/client-jwks.js';
 import { InvalidRequest } from './errors.js';
 
-/** Signatures a key pair makes: an ID token MACed with a shared secret proves nothing to us. */
-const ASYMMETRIC_ALGS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-];
 /** Limits on what a trusted issuer's server may make us wait for or read. */
 const FETCH_TIMEOUT_MS = 5000;
 const MAX_DOCUMENT_BYTES = 256 * 1024;
@@ -167,7 +155,7 @@ export async function verifyTrustedIdToken(
     const { payload } = await jwtVerify(token, keys, {
       issuer,
       audience: entry.audience,
-      algorithms: ASYMMETRIC_ALGS,
+      algorithms: [...ASYMMETRIC_ALGS],
       currentDate: new Date(nowSeconds(ctx) * 1000),
       maxTokenAge: MAX_TOKEN_AGE_SECONDS,
       requiredClaims: ['exp', 'iat', 'sub'],
