@@ -156,6 +156,7 @@ export function clientView(client: Client): Record<string, unknown> {
     token_exchange_trusted_issuers: client.tokenExchangeTrustedIssuers,
     dpop_bound_access_tokens: client.dpopBoundAccessTokens,
     require_pushed_authorization_requests: client.requirePushedAuthorizationRequests,
+    registration: client.registration,
     updated_at: client.updatedAt,
   };
 }

@@ -141,6 +141,7 @@ export const CLIENT_DEFAULTS: Omit<ClientMetadata, 'name'> = {
   tokenExchangeTrustedIssuers: [],
   dpopBoundAccessTokens: false,
   requirePushedAuthorizationRequests: false,
+  registration: 'admin',
 };
 
 /**

@@ -116,9 +116,17 @@ export interface Client {
   tokenExchangeTrustedIssuers: string[];
   /** RFC 9449 §5.2: every token request of this client must carry a DPoP proof. */
   dpopBoundAccessTokens: boolean;
+  /**
+   * How the client came to be: registered by an admin (admin API, CLI), by itself through dynamic
+   * client registration (RFC 7591), or read from the Client ID Metadata Document its id names.
+   * Set when it is created, never changed by an update.
+   */
+  registration: ClientRegistration;
   createdAt: number;
   updatedAt: number;
 }
+
+export type ClientRegistration = 'admin' | 'dynamic' | 'metadata_document';
 
 export type NewClient = Omit<Client, 'updatedAt'>;
 export type ClientPatch = Partial<Omit<Client, 'id' | 'createdAt' | 'updatedAt'>>;

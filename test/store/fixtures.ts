@@ -85,6 +85,7 @@ export function newClient(overrides: Partial<NewClient> = {}): NewClient {
     tokenExchangeTrustedIssuers: [],
     dpopBoundAccessTokens: true,
     requirePushedAuthorizationRequests: true,
+    registration: 'dynamic',
     createdAt: NOW,
     ...overrides,
   };

@@ -1,7 +1,18 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Client, ClientPatch, ClientStore, JwkSet, NewClient } from '../types.js';
+import type {
+  Client,
+  ClientPatch,
+  ClientRegistration,
+  ClientStore,
+  JwkSet,
+  NewClient,
+} from '../types.js';
 import { flag, fromJson, isSet, list, toJson } from './codec.js';
 import type { ClientsTable, Database } from './schema.js';
+
+function registrationOf(value: string): ClientRegistration {
+  return value === 'dynamic' || value === 'metadata_document' ? value : 'admin';
+}
 
 function toClient(row: Selectable<ClientsTable>): Client {
   return {
@@ -35,6 +46,7 @@ function toClient(row: Selectable<ClientsTable>): Client {
     tokenExchangeTrustedIssuers: list(row.token_exchange_trusted_issuers),
     dpopBoundAccessTokens: isSet(row.dpop_bound_access_tokens),
     requirePushedAuthorizationRequests: isSet(row.require_pushed_authorization_requests),
+    registration: registrationOf(row.registration),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -70,6 +82,7 @@ function toColumns(patch: ClientPatch): Partial<ClientsTable> {
   if (patch.firstParty !== undefined) row.first_party = flag(patch.firstParty);
   if (patch.requirePkce !== undefined) row.require_pkce = flag(patch.requirePkce);
   if (patch.resourceServer !== undefined) row.resource_server = flag(patch.resourceServer);
+  if (patch.registration !== undefined) row.registration = patch.registration;
   if (patch.secretSealed !== undefined) row.secret_sealed = patch.secretSealed;
   if (patch.jwks !== undefined) row.jwks = toJson(patch.jwks);
   if (patch.jwksUri !== undefined) row.jwks_uri = patch.jwksUri;

@@ -64,6 +64,8 @@ export interface ClientsTable {
   token_exchange_trusted_issuers: string;
   dpop_bound_access_tokens: number;
   require_pushed_authorization_requests: number;
+  /** 'admin', 'dynamic' or 'metadata_document'. */
+  registration: string;
   created_at: number;
   updated_at: number;
 }

@@ -7,6 +7,7 @@ import { clientKeys } from './005_client_keys.js';
 import { externalIdentities } from './006_external_identities.js';
 import { pushedRequests } from './007_pushed_requests.js';
 import { dpop } from './008_dpop.js';
+import { clientRegistration } from './009_client_registration.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -24,6 +25,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '006_external_identities': externalIdentities,
     '007_pushed_requests': pushedRequests,
     '008_dpop': dpop,
+    '009_client_registration': clientRegistration,
   };
   return { getMigrations: async () => all };
 }
