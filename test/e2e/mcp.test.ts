@@ -1,0 +1,217 @@
+import { auth, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningMcpServer, startMcpServer } from '../../examples/mcp-server/server.js';
+import { type RunningServer, startServer } from '../helpers/app.js';
+import { Browser } from '../helpers/browser.js';
+import { TEST_ADMIN_KEY } from '../helpers/config.js';
+import {
+  clientMetadataDocument,
+  type DocumentHost,
+  documentHost,
+  MemoryOAuthProvider,
+} from '../helpers/mcp.js';
+import { makeUser } from '../helpers/oauth.js';
+import { signInAndConsent } from '../helpers/sign-in-page.js';
+
+/**
+ * Issue 13's acceptance: the official MCP SDK's client, knowing nothing but an MCP server's URL,
+ * gets the 401, discovers the protected resource and Tessera's metadata, registers (by a Client
+ * ID Metadata Document, or by dynamic registration), signs in and consents through Tessera's real
+ * pages, calls a tool, refreshes, and is refused by a second MCP server with the first one's token.
+ * The MCP servers are examples/mcp-server, protected by the resource kit.
+ */
+describe.each([
+  { registration: 'a Client ID Metadata Document', byDocument: true },
+  { registration: 'dynamic client registration', byDocument: false },
+])('the MCP SDK client registering by $registration', ({ byDocument }) => {
+  let tessera: RunningServer;
+  let first: RunningMcpServer;
+  let second: RunningMcpServer;
+  let documents: DocumentHost | undefined;
+  let person: { login: string; password: string; id: string };
+  /** Where the client says Tessera sends the browser back: a loopback port nothing listens on. */
+  const redirectUrl = 'http://127.0.0.1:1/callback';
+
+  beforeAll(async () => {
+    documents = byDocument ? await documentHost() : undefined;
+    tessera = await startServer({
+      env: {
+        TESSERA_REGISTRATION: 'open',
+        TESSERA_CIMD_ALLOW_LOOPBACK: 'true',
+      },
+    });
+    first = await startMcpServer({ issuer: tessera.url });
+    second = await startMcpServer({ issuer: tessera.url });
+    await registerApi(first.url, 'Notes (first)');
+    await registerApi(second.url, 'Notes (second)');
+    const { user, password } = await makeUser(tessera.app.tessera);
+    person = { login: user.username, password, id: user.id };
+  });
+  afterAll(async () => {
+    await first?.close();
+    await second?.close();
+    await documents?.close();
+    await tessera?.close();
+  });
+
+  /** Registers an MCP server in Tessera as an API, as an operator does with the admin API. */
+  async function registerApi(identifier: string, name: string) {
+    const res = await tessera.app.inject({
+      method: 'POST',
+      url: '/admin/api/apis',
+      headers: { 'x-admin-key': TEST_ADMIN_KEY },
+      payload: { identifier, name, scopes: ['notes:read', 'notes:write'], allow_dynamic_clients: true },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+  }
+
+  function newProvider(): MemoryOAuthProvider {
+    if (!documents) return new MemoryOAuthProvider(redirectUrl);
+    const provider = new MemoryOAuthProvider(redirectUrl, `${documents.origin}/agent.json`);
+    documents.serve('/agent.json', clientMetadataDocument(provider));
+    return provider;
+  }
+
+  /** A connected MCP client: the first connect meets the 401 and sends the person to Tessera. */
+  async function connect(server: RunningMcpServer, provider: MemoryOAuthProvider) {
+    const url = new URL(server.url);
+    const refused = new Client({ name: 'test-agent', version: '1.0.0' });
+    await expect(
+      refused.connect(new StreamableHTTPClientTransport(url, { authProvider: provider })),
+    ).rejects.toBeInstanceOf(UnauthorizedError);
+    const authorizationUrl = provider.authorizationUrl!;
+    expect(authorizationUrl.origin).toBe(tessera.url);
+    const browser = new Browser(tessera.url);
+    const { consent, callback } = await signInAndConsent(
+      browser,
+      authorizationUrl,
+      person.login,
+      person.password,
+    );
+    expect(`${callback.origin}${callback.pathname}`).toBe(redirectUrl);
+    const code = callback.searchParams.get('code');
+    expect(code, callback.toString()).toBeTruthy();
+    const transport = new StreamableHTTPClientTransport(url, { authProvider: provider });
+    await transport.finishAuth(code!);
+    const client = new Client({ name: 'test-agent', version: '1.0.0' });
+    await client.connect(transport);
+    return { client, authorizationUrl, consent };
+  }
+
+  async function whoami(client: Client) {
+    const result = await client.callTool({ name: 'whoami', arguments: {} });
+    expect(result.isError ?? false, JSON.stringify(result)).toBe(false);
+    const [content] = result.content as { type: string; text: string }[];
+    return JSON.parse(content!.text) as {
+      subject: string;
+      client_id: string;
+      scopes: string[];
+      audience: unknown;
+    };
+  }
+
+  it('connects from the server URL alone, calls a tool, refreshes, and is refused by another server', async () => {
+    const provider = newProvider();
+    const { client, authorizationUrl } = await connect(first, provider);
+
+    // What the SDK found on its own and sent: PKCE, the resource indicator, the client it became.
+    expect(authorizationUrl.searchParams.get('resource')).toBe(first.url);
+    expect(authorizationUrl.searchParams.get('code_challenge_method')).toBe('S256');
+    const clientId = provider.information!.client_id;
+    if (byDocument) {
+      expect(clientId).toBe(provider.clientMetadataUrl);
+      expect(documents!.hits.get('/agent.json')).toBeGreaterThan(0);
+    } else {
+      expect(clientId).not.toMatch(/^https?:/);
+    }
+
+    // The tool sees the person, the client and a token meant for this server alone.
+    const me = await whoami(client);
+    expect(me).toMatchObject({ subject: person.id, client_id: clientId, audience: first.url });
+    expect(me.scopes).toEqual(expect.arrayContaining(['notes:read', 'notes:write']));
+    const issued = provider.saved!;
+    expect(decodeJwt(issued.access_token).aud).toBe(first.url);
+
+    // A refresh, by the SDK as it refreshes when a token has expired: new tokens, same audience.
+    expect(await auth(provider, { serverUrl: first.url })).toBe('AUTHORIZED');
+    const refreshed = provider.saved!;
+    expect(refreshed.access_token).not.toBe(issued.access_token);
+    expect(refreshed.refresh_token).not.toBe(issued.refresh_token);
+    expect(decodeJwt(refreshed.access_token).aud).toBe(first.url);
+    expect(await whoami(client)).toMatchObject({ subject: person.id, audience: first.url });
+    await client.close();
+
+    // The second server refuses the first one's token, and says where to learn how to get one.
+    const res = await fetch(second.url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${refreshed.access_token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect(res.status).toBe(401);
+    const challenge = res.headers.get('www-authenticate') ?? '';
+    expect(challenge).toMatch(/^Bearer /);
+    expect(challenge).toContain('error="invalid_token"');
+    expect(challenge).toContain(
+      `resource_metadata="${new URL(second.url).origin}/.well-known/oauth-protected-resource/mcp"`,
+    );
+
+    // And so does the SDK's client: connecting there with the first server's tokens starts over.
+    const stranger = new Client({ name: 'test-agent', version: '1.0.0' });
+    provider.authorizationUrl = undefined;
+    await expect(
+      stranger.connect(
+        new StreamableHTTPClientTransport(new URL(second.url), { authProvider: provider }),
+      ),
+    ).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+
+  it('refuses a tool whose scope the token lacks, with 403 insufficient_scope naming it', async () => {
+    // A token for notes:read alone, asked for as a client that wants less does.
+    const provider = newProvider();
+    expect(await auth(provider, { serverUrl: first.url, scope: 'notes:read' })).toBe('REDIRECT');
+    const browser = new Browser(tessera.url);
+    const { callback } = await signInAndConsent(
+      browser,
+      provider.authorizationUrl!,
+      person.login,
+      person.password,
+    );
+    const code = callback.searchParams.get('code')!;
+    expect(await auth(provider, { serverUrl: first.url, authorizationCode: code })).toBe(
+      'AUTHORIZED',
+    );
+    const narrow = provider.saved!;
+    expect(narrow.scope).toBe('notes:read');
+
+    const call = (name: string, args: Record<string, unknown>) =>
+      fetch(first.url, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${narrow.access_token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-06-18',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: { name, arguments: args },
+        }),
+      });
+    const listed = await call('list_notes', {});
+    expect(listed.status).toBe(200);
+    const refused = await call('add_note', { text: 'buy milk' });
+    expect(refused.status).toBe(403);
+    const challenge = refused.headers.get('www-authenticate') ?? '';
+    expect(challenge).toContain('error="insufficient_scope"');
+    expect(challenge).toContain('scope="notes:write"');
+  });
+});
