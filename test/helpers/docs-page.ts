@@ -24,6 +24,8 @@ export interface DocsPageOptions {
   nodeModules?: boolean;
   /** Settings of the server (and the page's shell) besides the defaults. */
   env?: NodeJS.ProcessEnv;
+  /** Folders of the repository the page runs files from (examples), linked into its folder. */
+  links?: string[];
 }
 
 export interface DocsPage {
@@ -50,6 +52,7 @@ export function docsPage(page: string, options: DocsPageOptions = {}): DocsPage 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), `tessera-docs-${page.replace(/\W/g, '-')}-`));
     if (options.nodeModules) symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    for (const link of options.links ?? []) symlinkSync(join(ROOT, link), join(dir, link));
     // The issuer is a relay's address, taken before the server starts on a port of the
     // system's choosing (see relay()).
     front = await relay();
