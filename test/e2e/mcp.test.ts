@@ -31,12 +31,14 @@ describe.each([
   let first: RunningMcpServer;
   let second: RunningMcpServer;
   let documents: DocumentHost | undefined;
+  let untrust = () => {};
   let person: { login: string; password: string; id: string };
   /** Where the client says Tessera sends the browser back: a loopback port nothing listens on. */
   const redirectUrl = 'http://127.0.0.1:1/callback';
 
   beforeAll(async () => {
     documents = byDocument ? await documentHost() : undefined;
+    if (documents) untrust = documents.trustInProcess();
     tessera = await startServer({
       env: {
         TESSERA_REGISTRATION: 'open',
@@ -54,6 +56,7 @@ describe.each([
     await first?.close();
     await second?.close();
     await documents?.close();
+    untrust();
     await tessera?.close();
   });
 

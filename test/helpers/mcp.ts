@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:https';
+import { createServer, globalAgent } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,8 +70,13 @@ export function clientMetadataDocument(provider: MemoryOAuthProvider): Record<st
 export interface DocumentHost {
   /** https://127.0.0.1:port, with a certificate made for this run. */
   origin: string;
-  /** The certificate, in PEM, for whoever must trust it. */
+  /** The certificate, in PEM. */
   certificate: string;
+  /**
+   * Makes this process's https requests trust the certificate (and only it): Tessera, running in
+   * the test's process, fetches documents with node:https on its global agent. Returns the undo.
+   */
+  trustInProcess(): () => void;
   /** Serves `body` as JSON at `path`. */
   serve(path: string, body: unknown): void;
   /** How many times each path was fetched. */
@@ -82,7 +87,7 @@ export interface DocumentHost {
 /**
  * An HTTPS server on 127.0.0.1 for a client's metadata document: the MCP SDK accepts only an
  * https client_id URL, so the test's document host has a certificate of its own, self-signed for
- * 127.0.0.1 by openssl, which the test makes Tessera trust.
+ * 127.0.0.1 by openssl, which the test makes Tessera trust (trustInProcess).
  */
 export async function documentHost(): Promise<DocumentHost> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-cimd-'));
@@ -112,6 +117,13 @@ export async function documentHost(): Promise<DocumentHost> {
     return {
       origin: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
       certificate,
+      trustInProcess() {
+        const before = globalAgent.options.ca;
+        globalAgent.options.ca = certificate;
+        return () => {
+          globalAgent.options.ca = before;
+        };
+      },
       serve: (path, body) => documents.set(path, JSON.stringify(body)),
       hits,
       close: () =>
