@@ -31,6 +31,6 @@ console.log(`MCP server listening on port ${server.port}; endpoint ${server.url}
 
 for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
   process.once(signal, () => {
-    server.close().then(() => process.exit(0));
+    void server.close().then(() => process.exit(0));
   });
 }

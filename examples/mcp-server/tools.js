@@ -67,7 +67,8 @@ export function registerTools(server, notes) {
     (extra) =>
       guarded('whoami', extra.authInfo, () => {
         const auth = /** @type {AuthInfo} */ (extra.authInfo);
-        const claims = /** @type {{ claims?: Record<string, unknown> }} */ (auth.extra ?? {}).claims;
+        const kit = /** @type {{ claims?: Record<string, unknown> } | undefined} */ (auth.extra);
+        const claims = kit?.claims;
         return json({
           subject: subjectOf(auth),
           client_id: auth.clientId,

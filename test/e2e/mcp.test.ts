@@ -66,7 +66,12 @@ describe.each([
       method: 'POST',
       url: '/admin/api/apis',
       headers: { 'x-admin-key': TEST_ADMIN_KEY },
-      payload: { identifier, name, scopes: ['notes:read', 'notes:write'], allow_dynamic_clients: true },
+      payload: {
+        identifier,
+        name,
+        scopes: ['notes:read', 'notes:write'],
+        allow_dynamic_clients: true,
+      },
     });
     expect(res.statusCode, res.body).toBe(201);
   }
@@ -217,4 +222,62 @@ describe.each([
     expect(challenge).toContain('error="insufficient_scope"');
     expect(challenge).toContain('scope="notes:write"');
   });
+
+  it.runIf(!byDocument)(
+    'answers requests it cannot serve with HTTP errors, never a 500',
+    async () => {
+      const provider = newProvider();
+      expect(await auth(provider, { serverUrl: first.url })).toBe('REDIRECT');
+      const { callback } = await signInAndConsent(
+        new Browser(tessera.url),
+        provider.authorizationUrl!,
+        person.login,
+        person.password,
+      );
+      const code = callback.searchParams.get('code')!;
+      await auth(provider, { serverUrl: first.url, authorizationCode: code });
+      const bearer = { authorization: `Bearer ${provider.saved!.access_token}` };
+      const post = (body: string, headers: Record<string, string> = bearer) =>
+        fetch(first.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            ...headers,
+          },
+          body,
+        });
+
+      // Without a token, or with a forged one: 401 before anything is read.
+      expect((await post('{}', {})).status).toBe(401);
+      const forged = await post('{}', { authorization: 'Bearer not-a-token' });
+      expect(forged.status).toBe(401);
+      expect(forged.headers.get('www-authenticate')).toContain('resource_metadata=');
+      expect((await fetch(first.url)).status).toBe(401);
+      // With one: a stateless server has no stream (GET) and no session (DELETE) to offer.
+      const get = await fetch(first.url, { headers: bearer });
+      expect(get.status).toBe(405);
+      expect(get.headers.get('allow')).toBe('POST');
+      expect((await fetch(first.url, { method: 'DELETE', headers: bearer })).status).toBe(405);
+      // Bodies that are not JSON, or too large, are refused as JSON-RPC errors.
+      const broken = await post('{"jsonrpc":');
+      expect(broken.status).toBe(400);
+      expect(await broken.json()).toMatchObject({ error: { code: -32700 } });
+      const huge = await post(JSON.stringify({ text: 'x'.repeat(2 << 20) }));
+      expect(huge.status).toBe(413);
+      // An unknown tool, or a tool call with bad arguments: a JSON-RPC answer, not an HTTP error.
+      const unknown = await post(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: { name: 'rm_rf', arguments: {} },
+        }),
+      );
+      expect(unknown.status).toBe(200);
+      expect(JSON.stringify(await unknown.json())).toMatch(/rm_rf/);
+      // Other paths are not the MCP endpoint.
+      expect((await fetch(new URL('/other', first.url), { headers: bearer })).status).toBe(404);
+    },
+  );
 });

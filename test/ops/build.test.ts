@@ -138,7 +138,10 @@ describe('the build in dist/', () => {
       const origin = `http://127.0.0.1:${port}`;
       const metadata = await fetch(`${origin}/.well-known/oauth-protected-resource/mcp`);
       expect(metadata.status).toBe(200);
-      expect(await metadata.json()).toMatchObject({ resource, authorization_servers: ['http://127.0.0.1:9'] });
+      expect(await metadata.json()).toMatchObject({
+        resource,
+        authorization_servers: ['http://127.0.0.1:9'],
+      });
       const refused = await fetch(`${origin}/mcp`, { method: 'POST', body: '{}' });
       expect(refused.status).toBe(401);
       expect(refused.headers.get('www-authenticate')).toContain('resource_metadata=');
