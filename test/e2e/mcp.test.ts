@@ -70,7 +70,7 @@ describe.each([
         identifier,
         name,
         scopes: ['notes:read', 'notes:write'],
-        allow_dynamic_clients: true,
+        open_to_self_registered: true,
       },
     });
     expect(res.statusCode, res.body).toBe(201);
