@@ -91,22 +91,31 @@ describe.each([
       refused.connect(new StreamableHTTPClientTransport(url, { authProvider: provider })),
     ).rejects.toBeInstanceOf(UnauthorizedError);
     const authorizationUrl = provider.authorizationUrl!;
-    expect(authorizationUrl.origin).toBe(tessera.url);
-    const browser = new Browser(tessera.url);
+    const { consent, code } = await approve(provider);
+    const transport = new StreamableHTTPClientTransport(url, { authProvider: provider });
+    await transport.finishAuth(code);
+    const client = new Client({ name: 'test-agent', version: '1.0.0' });
+    await client.connect(transport);
+    return { client, authorizationUrl, consent };
+  }
+
+  /**
+   * The person at Tessera's pages, for the authorization URL the SDK handed the provider: signs
+   * in, allows, and returns the consent page (when shown) and the code from the redirect.
+   */
+  async function approve(provider: MemoryOAuthProvider) {
+    const authorizationUrl = provider.authorizationUrl;
+    expect(authorizationUrl?.origin).toBe(tessera.url);
     const { consent, callback } = await signInAndConsent(
-      browser,
-      authorizationUrl,
+      new Browser(tessera.url),
+      authorizationUrl!,
       person.login,
       person.password,
     );
     expect(`${callback.origin}${callback.pathname}`).toBe(redirectUrl);
     const code = callback.searchParams.get('code');
     expect(code, callback.toString()).toBeTruthy();
-    const transport = new StreamableHTTPClientTransport(url, { authProvider: provider });
-    await transport.finishAuth(code!);
-    const client = new Client({ name: 'test-agent', version: '1.0.0' });
-    await client.connect(transport);
-    return { client, authorizationUrl, consent };
+    return { consent, code: code! };
   }
 
   async function whoami(client: Client) {
@@ -184,14 +193,7 @@ describe.each([
     // A token for notes:read alone, asked for as a client that wants less does.
     const provider = newProvider();
     expect(await auth(provider, { serverUrl: first.url, scope: 'notes:read' })).toBe('REDIRECT');
-    const browser = new Browser(tessera.url);
-    const { callback } = await signInAndConsent(
-      browser,
-      provider.authorizationUrl!,
-      person.login,
-      person.password,
-    );
-    const code = callback.searchParams.get('code')!;
+    const { code } = await approve(provider);
     expect(await auth(provider, { serverUrl: first.url, authorizationCode: code })).toBe(
       'AUTHORIZED',
     );
@@ -228,13 +230,7 @@ describe.each([
     async () => {
       const provider = newProvider();
       expect(await auth(provider, { serverUrl: first.url })).toBe('REDIRECT');
-      const { callback } = await signInAndConsent(
-        new Browser(tessera.url),
-        provider.authorizationUrl!,
-        person.login,
-        person.password,
-      );
-      const code = callback.searchParams.get('code')!;
+      const { code } = await approve(provider);
       await auth(provider, { serverUrl: first.url, authorizationCode: code });
       const bearer = { authorization: `Bearer ${provider.saved!.access_token}` };
       const post = (body: string, headers: Record<string, string> = bearer) =>
