@@ -99,6 +99,11 @@ export function docsPage(page: string, options: DocsPageOptions = {}): DocsPage 
         cwd: dir,
         env,
         maxBuffer: 1 << 22,
+      }).catch((error: Error & { stdout?: string; stderr?: string }) => {
+        // The command is in the message already; what it printed says which step failed.
+        throw new Error(
+          `docs/${page} failed:\n--- stdout (end)\n${error.stdout?.slice(-3000)}\n--- stderr\n${error.stderr?.slice(-3000)}`,
+        );
       });
       // Every block ran: `set -e` stops at the first failing command.
       if ((stdout.match(/^--- block \d+$/gm) ?? []).length !== blocks.length) {
