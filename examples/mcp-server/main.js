@@ -4,7 +4,8 @@
  *   TESSERA_ISSUER  Tessera's issuer URL (required)
  *   MCP_RESOURCE    the MCP endpoint's public URL, registered in Tessera as the API's identifier
  *                   (default http://localhost:3001/mcp)
- *   PORT, HOST      where to listen (default: MCP_RESOURCE's port, or 3001; 127.0.0.1)
+ *   MCP_PORT, MCP_HOST  where to listen (default: MCP_RESOURCE's port, or 3001; 127.0.0.1); not
+ *                   PORT and HOST, which Tessera reads, so that one shell or .env can hold both
  *   MCP_INTROSPECTION_CLIENT_ID, MCP_INTROSPECTION_CLIENT_SECRET
  *                   the API's credentials, needed only when its tokens are opaque
  */
@@ -16,7 +17,7 @@ if (!issuer) {
   process.exit(2);
 }
 const resource = process.env.MCP_RESOURCE ?? 'http://localhost:3001/mcp';
-const port = Number(process.env.PORT ?? (new URL(resource).port || 3001));
+const port = Number(process.env.MCP_PORT ?? (new URL(resource).port || 3001));
 const { MCP_INTROSPECTION_CLIENT_ID: clientId, MCP_INTROSPECTION_CLIENT_SECRET: clientSecret } =
   process.env;
 
@@ -24,7 +25,7 @@ const server = await startMcpServer({
   issuer,
   resource,
   port,
-  host: process.env.HOST ?? '127.0.0.1',
+  host: process.env.MCP_HOST ?? '127.0.0.1',
   ...(clientId && clientSecret ? { introspection: { clientId, clientSecret } } : {}),
 });
 console.log(`MCP server listening on port ${server.port}; endpoint ${server.url}`);

@@ -113,7 +113,7 @@ describe('the build in dist/', () => {
   it('runs the example MCP server with plain Node, tessera/resource resolved to dist/ by self-reference', async () => {
     const resource = 'http://127.0.0.1:0/mcp';
     const child = spawn(process.execPath, [join(ROOT, 'examples', 'mcp-server', 'main.js')], {
-      env: { ...env, TESSERA_ISSUER: 'http://127.0.0.1:9', MCP_RESOURCE: resource, PORT: '0' },
+      env: { ...env, TESSERA_ISSUER: 'http://127.0.0.1:9', MCP_RESOURCE: resource, MCP_PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
