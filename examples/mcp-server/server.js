@@ -154,6 +154,8 @@ async function readJson(req, res) {
   for await (const chunk of req) {
     size += chunk.length;
     if (size > MAX_BODY) {
+      // The rest is left unread: the connection cannot carry another request, so it ends here.
+      res.setHeader('connection', 'close');
       send(res, 413, rpcError(-32600, 'Request body too large'));
       return undefined;
     }

@@ -1,6 +1,7 @@
 import { auth, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { InvalidTargetError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningMcpServer, startMcpServer } from '../../examples/mcp-server/server.js';
@@ -179,14 +180,19 @@ describe.each([
       `resource_metadata="${new URL(second.url).origin}/.well-known/oauth-protected-resource/mcp"`,
     );
 
-    // And so does the SDK's client: connecting there with the first server's tokens starts over.
+    // The SDK's client, sent there with the first server's tokens, meets the same 401 and tries
+    // to refresh them for the second server (resource = its URL): Tessera refuses, as a refresh
+    // may narrow to a granted resource but never reach another (RFC 8707 invalid_target).
     const stranger = new Client({ name: 'test-agent', version: '1.0.0' });
-    provider.authorizationUrl = undefined;
-    await expect(
-      stranger.connect(
-        new StreamableHTTPClientTransport(new URL(second.url), { authProvider: provider }),
-      ),
-    ).rejects.toBeInstanceOf(UnauthorizedError);
+    const refusal = await stranger
+      .connect(new StreamableHTTPClientTransport(new URL(second.url), { authProvider: provider }))
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(refusal).toBeInstanceOf(InvalidTargetError);
+    expect((refusal as Error).message).toContain(second.url);
+    expect(decodeJwt(provider.saved!.access_token).aud).toBe(first.url);
   });
 
   it('refuses a tool whose scope the token lacks, with 403 insufficient_scope naming it', async () => {
