@@ -133,15 +133,20 @@ describe.each([
 
   it('connects from the server URL alone, calls a tool, refreshes, and is refused by another server', async () => {
     const provider = newProvider();
-    const { client, authorizationUrl } = await connect(first, provider);
+    const { client, authorizationUrl, consent } = await connect(first, provider);
 
     // What the SDK found on its own and sent: PKCE, the resource indicator, the client it became.
     expect(authorizationUrl.searchParams.get('resource')).toBe(first.url);
     expect(authorizationUrl.searchParams.get('code_challenge_method')).toBe('S256');
     const clientId = provider.information!.client_id;
+    // The consent page named the MCP server the client asked for, by name and URL.
+    expect(consent?.text).toContain('Notes (first)');
+    expect(consent?.text).toContain(first.url);
     if (byDocument) {
       expect(clientId).toBe(provider.clientMetadataUrl);
       expect(documents!.hits.get('/agent.json')).toBeGreaterThan(0);
+      // A client nobody vetted is shown by the host that publishes it.
+      expect(consent?.text).toContain(new URL(documents!.origin).host);
     } else {
       expect(clientId).not.toMatch(/^https?:/);
     }
