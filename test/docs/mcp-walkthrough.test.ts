@@ -48,6 +48,8 @@ describe('docs/mcp.md walkthrough', () => {
         scopes_supported: ['notes:read', 'notes:write'],
       });
       expect(stdout).toContain(`${page.url}\n${page.url}/register\nS256\ntrue\n`);
+      // The consent page named the API the client asked for.
+      expect(stdout).toMatch(/^Notes MCP server$/m);
       // The token is for the MCP server, and the tool saw it so.
       expect(stdout.match(new RegExp(`^${MCP}$`, 'gm'))?.length).toBe(2);
     },
