@@ -103,7 +103,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   registerSecurityHeaders(app, { https: config.issuer.startsWith('https:') });
   registerErrorHandler(app, errorPages(config.issuerPath));
 
-  // At the host's root whatever the issuer: a probe asks the process, not one issuer's path.
+  // At the host's root whatever the issuer (a probe asks the process, not one issuer), and under
+  // the issuer's path too, for a proxy that forwards only that path.
   registerHealthRoutes(app, ctx);
   // Hooks that look at routes as they are added or at every request, so before any route.
   registerClientLimits(app, ctx);
@@ -114,6 +115,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   // prefix at start-up, so routing does the work and no request is rewritten.
   await app.register(
     async (issuerScope) => {
+      if (config.issuerPath !== '') registerHealthRoutes(issuerScope, ctx);
       registerAssets(issuerScope);
       registerUiRoutes(issuerScope, ctx);
       registerApiRoutes(issuerScope, ctx);
