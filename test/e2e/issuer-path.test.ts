@@ -118,7 +118,11 @@ describe('an issuer with a path, with real clients', () => {
       new URLSearchParams(),
       insecure,
     );
-    const result = await oauth.processClientCredentialsResponse(as, { client_id: client.id }, response);
+    const result = await oauth.processClientCredentialsResponse(
+      as,
+      { client_id: client.id },
+      response,
+    );
     expect(result.token_type.toLowerCase()).toBe('bearer');
   });
 
