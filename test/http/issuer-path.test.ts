@@ -117,9 +117,19 @@ describe(`an issuer with a path (${ISSUER})`, () => {
     expect(get.headers['access-control-allow-origin']).toBe('*');
   });
 
+  it('takes the path with or without a trailing slash, and no path that merely starts like it', async () => {
+    for (const path of [PATH, `${PATH}/`]) {
+      const home = await call('GET', path);
+      expect(home.statusCode, path).toBe(303);
+      expect(home.headers.location).toBe(`${PATH}/login`);
+    }
+    expect((await call('GET', `${PATH}/login/`)).statusCode).toBe(200);
+    for (const path of ['/tenant-ab', '/tenant-ab/login', '/TENANT-A/login']) {
+      expect((await call('GET', path)).statusCode, path).toBe(404);
+    }
+  });
+
   it('redirects only to pages under the path, and keeps return_to a path under it', async () => {
-    const home = await call('GET', `${PATH}/`);
-    expect(home.headers.location).toBe(`${PATH}/login`);
     const account = await call('GET', `${PATH}/account`);
     expect(account.headers.location).toBe(`${PATH}/login?return_to=/account`);
   });
