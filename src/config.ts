@@ -480,6 +480,11 @@ function parseIssuer(raw: string, url: URL, fail: (message: string) => never): s
       `its path may hold only letters, digits and "-", ".", "_", "~" between single slashes, got "${path}"`,
     );
   }
+  if (segments[0] === '.well-known')
+    fail('its path must not start with /.well-known, which RFC 8615 keeps for metadata');
+  // The probes answer at the root (app.ts): the front door at the same path would collide.
+  if (path === '/healthz' || path === '/readyz')
+    fail(`its path must not be ${path}, where the probes answer`);
   const issuer = `${url.origin}${path}`;
   const written = path === '' && raw.endsWith('/') ? raw.slice(0, -1) : raw;
   if (written !== issuer)

@@ -176,6 +176,8 @@ describe('parseConfig', () => {
       /written as "https:\/\/id\.example\.com\/t"/,
     ],
     ['TESSERA_ISSUER', { TESSERA_ISSUER: 'https://u:p@id.example.com' }, /user name or password/],
+    ['TESSERA_ISSUER', { TESSERA_ISSUER: 'https://id.example.com/.well-known/x' }, /RFC 8615/],
+    ['TESSERA_ISSUER', { TESSERA_ISSUER: 'https://id.example.com/healthz' }, /probes/],
     ['TESSERA_REDIS_URL', { TESSERA_REDIS_URL: 'not a url' }, /absolute URL/],
     ['TESSERA_REDIS_URL', { TESSERA_REDIS_URL: 'localhost:6379' }, /redis:\/\/ or rediss:\/\//],
     ['DATABASE_URL', { DATABASE_URL: 'mysql://x' }, /sqlite: or postgres:\/\//],

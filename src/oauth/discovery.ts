@@ -85,8 +85,8 @@ const OAUTH = '/.well-known/oauth-authorization-server';
 
 /**
  * Every path, from the host's root, where the metadata is served. Without a path in the issuer:
- * the two well-known documents at the root. With one (say /tenant-a), only under it, in each form
- * a client may try: `/.well-known/oauth-authorization-server/tenant-a` (RFC 8414 §3.1, the path
+ * the two well-known documents at the root. With one (say /tenant-a), only the forms that name
+ * it, each a client may try: `/.well-known/oauth-authorization-server/tenant-a` (RFC 8414 §3.1, the path
  * inserted after the well-known part), `/tenant-a/.well-known/openid-configuration` (OpenID
  * Connect Discovery §4.1, appended), and their two mirror forms, which clients also try (the MCP
  * SDK's order: RFC 8414 inserted, OpenID inserted, OpenID appended). The root forms without
