@@ -26,6 +26,13 @@ describe('an issuer with a path, with real clients', () => {
   });
   afterAll(async () => server.close());
 
+  /** Every link, form action and stylesheet of a page lies under the issuer's path. */
+  function expectLinksUnderPath(page: Page): void {
+    const urls = [...page.text.matchAll(/(?:href|src|action)="([^"]*)"/g)].map((m) => m[1]!);
+    expect(urls.length).toBeGreaterThan(0);
+    for (const url of urls) expect(url.replace(/&#x2F;/g, '/'), page.url).toMatch(/^\/tenant-a\//);
+  }
+
   /** Every page the person is sent to lies under the issuer's path. */
   async function followUnderPath(browser: Browser, page: Page): Promise<Page> {
     let current = page;
@@ -71,6 +78,7 @@ describe('an issuer with a path, with real clients', () => {
       await signInThroughPage(browser, toLogin, user.username, password),
     );
     expect(consent.text).toContain('Allow');
+    expectLinksUnderPath(consent);
     const back = await browser.submit(consent, {}, 'Allow');
     expect(back.location!.startsWith(REDIRECT_URI)).toBe(true);
 
@@ -88,6 +96,17 @@ describe('an issuer with a path, with real clients', () => {
     expect((await oidc.tokenIntrospection(config, refreshed.access_token)).active).toBe(true);
     await oidc.tokenRevocation(config, refreshed.access_token);
     expect((await oidc.tokenIntrospection(config, refreshed.access_token)).active).toBe(false);
+
+    // The account page lists the app; its forms and the header's "Sign out" work under the path.
+    const account = await browser.get(`${server.url}/account`);
+    expect(account.status).toBe(200);
+    expect(account.text).toContain('Test App');
+    expectLinksUnderPath(account);
+    const out = await browser.submit(account, {}, 'Sign out');
+    expect(out.location).toBe(`${server.url}/login`);
+    expect((await browser.get(`${server.url}/account`)).location).toBe(
+      `${server.url}/login?return_to=/account`,
+    );
   });
 
   it('oauth4webapi finds RFC 8414 metadata at the path-inserted URL and OpenID metadata at the appended one', async () => {
@@ -161,6 +180,7 @@ describe('an issuer with a path, with real clients', () => {
     const browser = new Browser(server.url);
     const typed = await browser.get(String(started.body.verification_uri_complete));
     expect(typed.status).toBe(200);
+    expectLinksUnderPath(typed);
     const checked = await browser.submit(typed, {}, 'Continue');
     expect(new URL(checked.location!).pathname).toBe(`${PATH}/device/confirm`);
     const toLogin = await browser.get(checked.location!);
@@ -170,8 +190,10 @@ describe('an issuer with a path, with real clients', () => {
       await signInThroughPage(browser, toLogin, user.username, password),
     );
     expect(consent.text).toContain('A device is asking to use your account');
+    expectLinksUnderPath(consent);
     const done = await browser.submit(consent, {}, 'Allow');
     expect(done.status, done.text.slice(0, 300)).toBe(200);
+    expectLinksUnderPath(done);
 
     const token = await postForm(
       server.url,
