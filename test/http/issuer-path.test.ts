@@ -9,7 +9,7 @@ import {
   signWith,
 } from '../helpers/client-jwt.js';
 import { TEST_ADMIN_KEY } from '../helpers/config.js';
-import { basicAuth, makeClient } from '../helpers/oauth.js';
+import { basicAuth, makeClient, makeUser } from '../helpers/oauth.js';
 
 const ISSUER = 'https://id.example.com/tenant-a';
 const PATH = '/tenant-a';
@@ -151,6 +151,29 @@ describe(`an issuer with a path (${ISSUER})`, () => {
     const cookies = [res.headers['set-cookie'] ?? []].flat();
     expect(cookies.length).toBeGreaterThan(0);
     for (const cookie of cookies) expect(cookie).toMatch(/; Path=\/tenant-a(;|$)/);
+  });
+
+  it('signs in at the form under the path: the session cookie lives there, and return_to cannot leave it', async () => {
+    const { user, password } = await makeUser(app.tessera);
+    const form = await call('GET', `${PATH}/login`);
+    const csrf = form.cookies.find((c) => c.name === 'tessera_csrf')!;
+    const token = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
+    const done = await app.inject({
+      method: 'POST',
+      url: `${PATH}/login`,
+      cookies: { tessera_csrf: csrf.value },
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({
+        _csrf: token,
+        username: user.username,
+        password,
+        return_to: '/../elsewhere',
+      }).toString(),
+    });
+    expect(done.statusCode, done.body.slice(0, 200)).toBe(303);
+    expect(done.headers.location).toBe(`${PATH}/account`);
+    const session = done.cookies.find((c) => c.name === 'tessera_session');
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: PATH });
   });
 
   it('accepts a client assertion whose audience is the endpoint receiving it, path included', async () => {
