@@ -165,6 +165,11 @@ describe.each([
     expect(refreshed.refresh_token).not.toBe(issued.refresh_token);
     expect(decodeJwt(refreshed.access_token).aud).toBe(first.url);
     expect(await whoami(client)).toMatchObject({ subject: person.id, audience: first.url });
+    // And by itself, when the server refuses the access token it holds (as once it has expired):
+    // the 401 makes the SDK refresh and send the call again.
+    provider.saved = { ...refreshed, access_token: 'expired' };
+    expect(await whoami(client)).toMatchObject({ subject: person.id, audience: first.url });
+    expect(provider.saved.refresh_token).not.toBe(refreshed.refresh_token);
     await client.close();
 
     // The second server refuses the first one's token, and says where to learn how to get one.
