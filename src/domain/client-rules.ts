@@ -116,6 +116,7 @@ export type ClientMetadata = Omit<
 /** What a client gets for each setting it was not registered with. */
 export const CLIENT_DEFAULTS: Omit<ClientMetadata, 'name'> = {
   contactEmail: null,
+  allowedResources: [],
   type: 'confidential',
   redirectUris: [],
   postLogoutRedirectUris: [],

@@ -35,6 +35,7 @@ async function createDeviceCode(
         userCodeHash: sha256(userCode),
         clientId: client.id,
         scope: formatScope(scopes),
+        resources: [],
         status: 'pending',
         userId: null,
         grantId: null,
