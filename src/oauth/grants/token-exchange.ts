@@ -1,5 +1,5 @@
 import { type AppContext, nowSeconds } from '../../context.js';
-import { findApi, mayUseApi } from '../../domain/apis.js';
+import { findApi, mayUseApi, scopesForClient } from '../../domain/apis.js';
 import {
   ACCESS_TOKEN_TYPE,
   EXCHANGE_SUBJECT_TOKEN_TYPES,
@@ -290,10 +290,12 @@ async function accessTokenSubject(
   if (!active.user)
     throw new InvalidRequest('the person the subject_token was issued for no longer exists');
   const record = active.record;
+  // What this client may ask for: its own scopes, and those of the APIs it may use (RFC 8707).
+  const allowed = await scopesForClient(ctx, client);
   return {
     user: active.user,
     // Never wider than the subject token, nor than what this client may ask for.
-    scopes: active.scopes.filter((s) => client.scopes.includes(s) && s !== 'offline_access'),
+    scopes: active.scopes.filter((s) => allowed.includes(s) && s !== 'offline_access'),
     ...(record?.grantId ? { grantId: record.grantId } : {}),
     ...(record?.familyId ? { familyId: record.familyId } : {}),
     sessionId: record?.sessionId ?? active.sessionId ?? null,
