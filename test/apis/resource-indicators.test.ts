@@ -186,6 +186,30 @@ describe('APIs and resource indicators', () => {
     expect(toMail.body.scope).toBe('mail:read');
   });
 
+  it('the consent page names each API asked for, by name and identifier', async () => {
+    const tc = await shop();
+    const { user } = await makeUser(ctx);
+    const browser = new Browser(server.url);
+    await signInBrowser(ctx, browser, user);
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id: tc.client.id,
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid orders:read mail:read',
+      code_challenge: pkce().challenge,
+      code_challenge_method: 'S256',
+    });
+    query.append('resource', ORDERS);
+    query.append('resource', MAIL);
+    const page = await browser.get(`/authorize?${query}`);
+    expect(page.status).toBe(200);
+    const apis = page.text.slice(page.text.indexOf('aria-label="APIs"'));
+    expect(apis).toContain('<strong>Orders API</strong>');
+    expect(apis).toContain(`<code>${ORDERS}</code>`);
+    expect(apis).toContain('<strong>Mail API</strong>');
+    expect(apis).toContain(`<code>${MAIL}</code>`);
+  });
+
   it('refuses two resources in one token request', async () => {
     const tc = await shop();
     const { params, verifier } = await authorize(tc, [ORDERS, MAIL]);

@@ -130,6 +130,7 @@ export function showConsent(
     claims: claimsBeyondScopes(request).map(claim),
     alreadyGranted: [...plan.grantedScopes, ...plan.grantedClaims],
     carried: plan.grantedScopes.filter((name) => !request.scopes.includes(name)).map(scope),
+    apis: request.apis.map((api) => ({ name: api.name, identifier: api.identifier })),
     username: signedIn.user.username,
     interaction: sealInteraction(
       ctx,
