@@ -102,6 +102,23 @@ function checkPatch(input: ApiInput): ApiPatch {
   return patch;
 }
 
+/**
+ * Each scope belongs to one API: a token for an API carries only its own scopes, so a scope the
+ * person allowed for one API never reaches another through a shared name.
+ */
+async function checkScopesUnique(ctx: AppContext, scopes: readonly string[], self?: string) {
+  for (const other of await ctx.store.apis.list()) {
+    if (other.id === self) continue;
+    const shared = scopes.find((scope) => other.scopes.includes(scope));
+    if (shared !== undefined) {
+      throw new ValidationError(
+        'scopes',
+        `scope "${shared}" belongs to the API "${other.name}" (${other.identifier}): each scope belongs to one API`,
+      );
+    }
+  }
+}
+
 async function audit(ctx: AppContext, type: string, api: Api) {
   await ctx.store.audit.record({
     type,
@@ -122,6 +139,7 @@ export async function createApi(ctx: AppContext, input: ApiInput): Promise<ApiWi
   const patch = checkPatch({ ...input, name: input.name ?? '' });
   const now = nowSeconds(ctx);
   if (await ctx.store.apis.findByIdentifier(identifier)) throw new ConflictError('identifier');
+  await checkScopesUnique(ctx, patch.scopes ?? []);
   const secret = randomToken(32);
   const client = await ctx.store.clients.create({
     ...CLIENT_DEFAULTS,
@@ -170,6 +188,7 @@ export async function updateApi(ctx: AppContext, id: string, input: ApiInput): P
     );
   }
   const patch = checkPatch(input);
+  if (patch.scopes) await checkScopesUnique(ctx, patch.scopes, id);
   const api = await ctx.store.apis.update(id, patch, nowSeconds(ctx));
   if (!api) throw new NotFoundError('api');
   ctx.apis.invalidate();

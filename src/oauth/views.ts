@@ -60,6 +60,8 @@ export interface DeviceCodeView {
 export interface DeviceConsentView {
   clientName: string;
   scopes: { name: string; description: string }[];
+  /** The APIs (RFC 8707 resources) the device asks access to, by name and identifier. */
+  apis?: { name: string; identifier: string }[];
   username: string;
   /** The signed, opaque interaction to post back with the decision. */
   interaction: string;

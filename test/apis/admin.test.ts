@@ -111,6 +111,42 @@ describe.each(storeFactories())('admin API for APIs on $name', (factory) => {
     expect(res.statusCode).toBe(400);
   });
 
+  it('refuses a scope another API defines: each scope belongs to one API', async () => {
+    const first = await create({
+      identifier: 'https://scopes-a.example/',
+      name: 'A',
+      scopes: 'shared:read',
+    });
+    expect(first.statusCode).toBe(201);
+    const second = await create({
+      identifier: 'https://scopes-b.example/',
+      name: 'B',
+      scopes: 'b:read shared:read',
+    });
+    expect(second.statusCode).toBe(400);
+    expect(second.json().error_description ?? second.body).toContain('belongs to the API "A"');
+    const b = await create({
+      identifier: 'https://scopes-b.example/',
+      name: 'B',
+      scopes: 'b:read',
+    });
+    const widened = await app.inject({
+      method: 'PATCH',
+      url: `/admin/api/apis/${b.json().id}`,
+      headers: KEY,
+      payload: { scopes: ['b:read', 'shared:read'] },
+    });
+    expect(widened.statusCode).toBe(400);
+    // An API keeps its own scopes when it is updated.
+    const same = await app.inject({
+      method: 'PATCH',
+      url: `/admin/api/apis/${first.json().id}`,
+      headers: KEY,
+      payload: { scopes: ['shared:read', 'shared:write'] },
+    });
+    expect(same.statusCode, same.body).toBe(200);
+  });
+
   it('answers only an admin', async () => {
     expect((await app.inject({ url: '/admin/api/apis' })).statusCode).toBe(401);
   });

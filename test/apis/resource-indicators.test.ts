@@ -5,7 +5,7 @@ import { createApi } from '../../src/domain/apis.js';
 import type { Api } from '../../src/store/types.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
-import { answerDevice, DEVICE_GRANT } from '../helpers/device.js';
+import { DEVICE_GRANT, enterUserCode } from '../helpers/device.js';
 import {
   authorizeAndConsent,
   basicAuth,
@@ -395,7 +395,13 @@ describe('APIs and resource indicators', () => {
     const { user } = await makeUser(ctx);
     const browser = new Browser(server.url);
     await signInBrowser(ctx, browser, user);
-    await answerDevice(browser, started.body.user_code as string);
+    const checked = await enterUserCode(browser, started.body.user_code as string);
+    const consent = await browser.follow(checked);
+    // The device's consent page names the API too.
+    expect(consent.text).toContain(
+      `<strong>Orders API</strong> <span class="muted">(<code>${ORDERS}</code>)`,
+    );
+    await browser.submit(consent, {}, 'Allow');
     const wrong = await postAsClient(server.url, '/token', tc, {
       grant_type: DEVICE_GRANT,
       device_code: started.body.device_code as string,
