@@ -126,6 +126,8 @@ export async function composeContext(options: ComposeOptions): Promise<Composed>
       hooks: { sessionEnded: [backchannelLogout] },
       background: new Background(log),
     };
+    // The APIs are read once before the first request, so no token request waits for them.
+    if (server) await ctx.apis.get();
     bus.subscribe((event) => {
       if (event.type === 'client.changed') ctx.clients.forget(event.id);
       else if (event.type === 'apis.changed') ctx.apis.forget();
