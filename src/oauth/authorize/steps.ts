@@ -141,7 +141,7 @@ export function showConsent(
       fresh,
       shown,
     ),
-    action: '/consent',
+    action: `${ctx.config.issuerPath}/consent`,
   });
 }
 
@@ -166,7 +166,7 @@ export function showAccountChooser(
       signedIn.session,
       false,
     ),
-    action: '/select-account',
+    action: `${ctx.config.issuerPath}/select-account`,
   });
 }
 
