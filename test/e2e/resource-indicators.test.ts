@@ -19,11 +19,14 @@ const MAIL = 'https://mail.example.com/';
  * openid-client, a strict relying party, asking for tokens for registered APIs with `resource`
  * (RFC 8707) at /authorize and /token, against a listening Tessera.
  */
-describe('openid-client with resource indicators', () => {
+describe.each([
+  ['at the root', undefined],
+  ['under a path', '/tenant-a'],
+])('openid-client with resource indicators, issuer %s', (_where, issuerPath) => {
   let server: RunningServer;
   let introspectors: Record<string, { id: string; secret: string }>;
   beforeAll(async () => {
-    server = await startServer();
+    server = await startServer(issuerPath ? { issuerPath } : {});
     introspectors = {};
     for (const [identifier, name, scopes] of [
       [ORDERS, 'Orders API', ['orders:read']],
