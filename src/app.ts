@@ -108,7 +108,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   registerApiRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
   registerClientLimits(app, ctx);
-  registerCors(app, CORS_PATHS, { dpop: config.dpop });
+  // A browser app (an MCP client in a page) may register itself when registration is on.
+  const corsPaths = config.registration === 'off' ? CORS_PATHS : [...CORS_PATHS, '/register'];
+  registerCors(app, corsPaths, { dpop: config.dpop });
   await registerOAuthRoutes(app, ctx, protocolViews(ctx), browserSession(ctx));
 
   return app;

@@ -8,6 +8,7 @@ import { registerDiscovery, registerJwks } from './discovery.js';
 import { registerIntrospectionEndpoint } from './introspect.js';
 import { registerLogoutEndpoint } from './logout.js';
 import { registerPushedAuthorizationEndpoint } from './par.js';
+import { registerRegistrationEndpoint } from './register.js';
 import { registerRevocationEndpoint } from './revoke.js';
 import { registerTokenEndpoint } from './token.js';
 import { registerUserinfoEndpoint } from './userinfo.js';
@@ -29,7 +30,7 @@ export const CORS_PATHS: readonly string[] = [
 
 /**
  * The protocol endpoints: /authorize, /par, /token, /userinfo, /revoke, /introspect, /jwks, discovery,
- * /logout, and the device flow's /device_authorization and /device pages (RFC 8628). The pages they show (`views`) and the browser's session (`browser`) come from ui/ and
+ * /logout, dynamic client registration (/register, RFC 7591 and 7592), and the device flow's /device_authorization and /device pages (RFC 8628). The pages they show (`views`) and the browser's session (`browser`) come from ui/ and
  * http/, passed in by app.ts.
  */
 export async function registerOAuthRoutes(
@@ -52,4 +53,6 @@ export async function registerOAuthRoutes(
     registerDeviceAuthorizationEndpoint(app, ctx);
     registerDeviceVerification(app, ctx, views, browser);
   }
+  // Off (the default): /register does not exist (404), and discovery does not advertise it.
+  if (ctx.config.registration !== 'off') registerRegistrationEndpoint(app, ctx);
 }

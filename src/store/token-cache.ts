@@ -97,6 +97,14 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   markers: ['use'],
   // Pushed authorization requests are kept by no cache.
   pushedRequests: ['save', 'start', 'resume', 'finish'],
+  // Initial access tokens and registration records are kept by no cache and end no token.
+  registrations: [
+    'createInitialToken',
+    'spendInitialToken',
+    'deleteInitialToken',
+    'saveRecord',
+    'setApplicationType',
+  ],
   audit: ['record'],
 };
 
@@ -151,6 +159,7 @@ export function withTokenCache(
     'keys',
     'markers',
     'pushedRequests',
+    'registrations',
     'audit',
   ] as const;
   const wrapped = guarded(store, [], clear);

@@ -13,6 +13,7 @@ import { keyStore } from './keys.js';
 import { markerStore } from './markers.js';
 import { openPostgres, quoteIdent } from './postgres.js';
 import { pushedRequestStore } from './pushed-requests.js';
+import { registrationStore } from './registrations.js';
 import type { Database } from './schema.js';
 import { sessionStore } from './sessions.js';
 import { openSqlite } from './sqlite.js';
@@ -152,6 +153,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
     keys: keyStore(db),
     markers: markerStore(db, group),
     pushedRequests: pushedRequestStore(db),
+    registrations: registrationStore(db),
     audit: auditStore(db),
 
     async ping() {
