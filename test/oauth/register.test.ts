@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueInitialToken } from '../../src/domain/registration-tokens.js';
-import { type RunningServer, startServer } from '../helpers/app.js';
+import { type RunningServer, startServer, testApp } from '../helpers/app.js';
 import { expectOAuthError, type HttpAnswer, postJson, postRaw } from '../helpers/oauth.js';
 
 /** RFC 7591 / RFC 7592 at a listening Tessera: what /register takes, answers and refuses. */
@@ -378,5 +379,33 @@ describe('the registration quota per address', () => {
     const over = await register(server, MCP_LIKE);
     expectOAuthError(over, 429, 'too_many_requests');
     expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(3500);
+  });
+});
+
+const redisUrl = process.env.TEST_REDIS_URL;
+
+describe.skipIf(!redisUrl)('the registration quota across instances sharing Redis', () => {
+  it('counts the registrations of one address at every instance together', async () => {
+    const env = {
+      TESSERA_REGISTRATION: 'open',
+      TESSERA_REGISTRATION_RATE_LIMIT: '2',
+      TESSERA_REDIS_URL: redisUrl!,
+      TESSERA_RATE_LIMIT_PREFIX: `tessera-test:${process.pid}:${randomBytes(4).toString('hex')}:`,
+    };
+    const [one, two] = [await testApp({ env }), await testApp({ env })];
+    try {
+      const post = (app: typeof one, remoteAddress: string) =>
+        app.inject({ method: 'POST', url: '/register', remoteAddress, payload: MCP_LIKE });
+      expect((await post(one, '198.51.100.7')).statusCode).toBe(201);
+      expect((await post(two, '198.51.100.7')).statusCode).toBe(201);
+      const over = await post(one, '198.51.100.7');
+      expect(over.statusCode).toBe(429);
+      expect(over.headers['retry-after']).toBeDefined();
+      // Another address has its own count.
+      expect((await post(two, '198.51.100.8')).statusCode).toBe(201);
+    } finally {
+      await one.close();
+      await two.close();
+    }
   });
 });
