@@ -177,7 +177,7 @@ export const settings = {
     env: 'TESSERA_REGISTRATION_SCOPES',
     kind: 'string',
     default: 'openid profile email offline_access',
-    doc: 'The scopes a self-registered client may ask for (space-separated). A registration asking for another is refused with `invalid_client_metadata`; one that asks for none is given all of these.',
+    doc: 'The scopes a self-registered client may hold (space-separated). Others it asks for at registration are dropped (RFC 7591 §2; the scopes of an API come with the API, when it is open to self-registered clients), and the response says which it got; one that asks for none is given all of these.',
   },
   registrationGrantTypes: {
     env: 'TESSERA_REGISTRATION_GRANT_TYPES',

@@ -6,8 +6,11 @@ import { isScopeToken } from './scopes.js';
 
 /**
  * What a client that registers itself (RFC 7591) may get: the policy of TESSERA_REGISTRATION_*.
- * A request outside it is refused, naming the field, rather than quietly trimmed, so that a
- * client never believes it has what it has not (RFC 7591 §3.2.2 allows either).
+ * A grant type, response type, auth method or redirect URI outside it is refused, naming the
+ * field. Scopes outside it are dropped instead (RFC 7591 §2 lets the server replace `scope`):
+ * MCP clients ask at registration for the scopes of the API they are about to call, which are
+ * not the client's to hold but come with the API (domain/apis.ts, an API open to
+ * self-registered clients); the response says which scopes the client got.
  */
 
 /** How a self-registered client may prove itself: none of them needs a secret kept in two places. */
@@ -123,11 +126,13 @@ export function applyRegistrationPolicy(
   checkWithin('grant_types', grantTypes, policy.grantTypes);
   const responseTypes = request.responseTypes ?? ['code'];
   checkWithin('response_types', responseTypes, REGISTRATION_RESPONSE_TYPES);
-  const scopes = request.scopes ?? [...policy.scopes];
-  for (const scope of scopes) {
+  for (const scope of request.scopes ?? []) {
     if (!isScopeToken(scope)) throw new ValidationError('scope', `"${scope}" is not a valid scope`);
   }
-  checkWithin('scope', scopes, policy.scopes);
+  const scopes =
+    request.scopes === undefined
+      ? [...policy.scopes]
+      : request.scopes.filter((scope) => policy.scopes.includes(scope));
   // RFC 7591 §2: token_endpoint_auth_method defaults to client_secret_basic.
   const method = request.tokenEndpointAuthMethod ?? 'client_secret_basic';
   checkWithin('token_endpoint_auth_method', [method], REGISTRATION_AUTH_METHODS);

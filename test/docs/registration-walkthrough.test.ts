@@ -23,10 +23,11 @@ describe('docs/registration.md walkthrough', () => {
         '{"error":"invalid_token","error_description":"the registration access token is not valid for this client"} 401',
       );
       expect(stdout).toMatch(/^401$/m);
+      // Scopes outside the policy dropped, not refused.
+      expect(stdout).toMatch(/^openid$/m);
       for (const line of [
         '{"error":"invalid_redirect_uri","error_description":"redirect_uris: \\"http://app.example.com/cb\\" must use https (http is allowed only on loopback)"} 400',
         '{"error":"invalid_redirect_uri","error_description":"redirect_uris: \\"com.example.app:/cb\\" uses a private-use scheme, which only an application_type \\"native\\" client may register"} 400',
-        '{"error":"invalid_client_metadata","error_description":"scope: \\"admin\\" is not allowed for a self-registered client (allowed: openid, profile, email, offline_access)"} 400',
         '{"error":"invalid_client_metadata","error_description":"grant_types: \\"client_credentials\\" is not allowed for a self-registered client (allowed: authorization_code, refresh_token)"} 400',
         '{"error":"invalid_token","error_description":"an initial access token is required to register a client"} 401',
         '{"error":"invalid_token","error_description":"the initial access token has been used up"} 401',
