@@ -83,6 +83,19 @@ describe('dynamic client registration with real clients', () => {
     const account = await browser.get('/account');
     expect(account.text).toContain('MCP-style client');
     expect(account.text).toContain('registered itself');
+
+    // RFC 7592: the app deletes itself; its grant and tokens go with it.
+    const deleted = await fetch(metadata.registration_client_uri as string, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${metadata.registration_access_token}` },
+    });
+    expect(deleted.status).toBe(204);
+    expect(await server.app.tessera.store.grants.find(user.id, metadata.client_id)).toBeUndefined();
+    await expect(oidc.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toBeDefined();
+    const info = await fetch(`${server.url}/userinfo`, {
+      headers: { authorization: `Bearer ${refreshed.access_token}` },
+    });
+    expect(info.status).toBe(401);
   });
 
   it('oauth4webapi registers a confidential client_secret_post client and runs the code flow', async () => {
