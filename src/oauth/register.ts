@@ -80,7 +80,7 @@ export function registerRegistrationEndpoint(app: FastifyInstance, ctx: AppConte
       const token = bearer(request);
       // Before the body: without a good token, nothing about the request is looked at.
       if (ctx.config.registration === 'token' && token === undefined)
-        throw new InitialTokenRefused('an initial access token is required to register a client');
+        throw new InvalidToken('an initial access token is required to register a client');
       requireJson(request);
       return registerClient(ctx, registrationRequest(request.body), {
         initialToken: token,
@@ -98,8 +98,7 @@ export function registerRegistrationEndpoint(app: FastifyInstance, ctx: AppConte
   app.put<{ Params: { id: string } }>('/register/:id', options, async (request, reply) => {
     const updated = await translated(async () => {
       const token = bearer(request);
-      if (token === undefined)
-        throw new RegistrationAccessDenied('a registration access token is required');
+      if (token === undefined) throw new InvalidToken('a registration access token is required');
       requireJson(request);
       const body = request.body as Record<string, unknown> | null;
       return updateRegistration(ctx, request.params.id, token, registrationRequest(body), {
