@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueInitialToken } from '../../src/domain/registration-tokens.js';
 import { type RunningServer, startServer, testApp } from '../helpers/app.js';
@@ -158,6 +159,57 @@ describe('dynamic client registration, open', () => {
     const only = await register(server, { ...MCP_LIKE, scope: 'notes:read' });
     expect(only.status).toBe(201);
     expect(only.body.scope).toBe('');
+  });
+
+  it('registers a private_key_jwt client with its public keys, and no secret', async () => {
+    const { publicKey } = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+    const res = await register(server, {
+      redirect_uris: ['https://pk.example.com/cb'],
+      token_endpoint_auth_method: 'private_key_jwt',
+      token_endpoint_auth_signing_alg: 'ES256',
+      jwks: { keys: [jwk] },
+    });
+    expect(res.status, res.text).toBe(201);
+    expect(res.body).not.toHaveProperty('client_secret');
+    expect(res.body.jwks).toEqual({ keys: [jwk] });
+    // A private key is refused.
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const leaked = await register(server, {
+      redirect_uris: ['https://pk.example.com/cb'],
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [await exportJWK(privateKey)] },
+    });
+    expectOAuthError(leaked, 400, 'invalid_client_metadata');
+  });
+
+  it('PUT from a public client to client_secret_basic answers the new secret once', async () => {
+    const made = (await register(server, MCP_LIKE)).body;
+    const res = await call(
+      server,
+      'PUT',
+      `/register/${made.client_id}`,
+      made.registration_access_token as string,
+      { ...MCP_LIKE, client_id: made.client_id, token_endpoint_auth_method: 'client_secret_basic' },
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.client_secret).toMatch(/^[\w-]{43}$/);
+    expect(res.body.client_secret_expires_at).toBe(0);
+    // With that secret, a later PUT may send it; a GET never shows it.
+    const again = await call(
+      server,
+      'PUT',
+      `/register/${made.client_id}`,
+      made.registration_access_token as string,
+      {
+        ...MCP_LIKE,
+        client_id: made.client_id,
+        client_secret: res.body.client_secret,
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+    );
+    expect(again.status, again.text).toBe(200);
+    expect(again.body).not.toHaveProperty('client_secret');
   });
 
   it('takes a private-use scheme and any loopback port from a native app', async () => {
