@@ -643,6 +643,8 @@ export interface PurgeCounts {
   pushedRequests: number;
   audit: number;
   deviceCodes: number;
+  /** Initial access tokens past their expiry (RFC 7591). */
+  registrationTokens: number;
 }
 
 export interface PurgeOptions {

@@ -200,6 +200,11 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         .deleteFrom('pushed_requests')
         .where('expires_at', '<', now - 600)
         .executeTakeFirst();
+      // An expired initial access token can never register a client again.
+      const registrationTokens = await db
+        .deleteFrom('registration_tokens')
+        .where('expires_at', '<', now)
+        .executeTakeFirst();
       // By the created_at index; failed sign-ins are aggregated (domain/sign-in.ts), so this stays small.
       const audit =
         options.auditBefore === undefined
@@ -217,6 +222,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         pushedRequests: Number(pushed.numDeletedRows),
         audit: Number(audit?.numDeletedRows ?? 0),
         deviceCodes: Number(deviceCodes.numDeletedRows),
+        registrationTokens: Number(registrationTokens.numDeletedRows),
       };
     },
 
