@@ -78,7 +78,7 @@ export function registerRegistrationEndpoint(app: FastifyInstance, ctx: AppConte
       );
     const made = await translated(async () => {
       const token = bearer(request);
-      // Before the body: without a good token, nothing about the request is looked at.
+      // Before the metadata: without a token, none of it is checked (nor its content type).
       if (ctx.config.registration === 'token' && token === undefined)
         throw new InvalidToken('an initial access token is required to register a client');
       requireJson(request);
