@@ -198,3 +198,43 @@ describe('dynamic client registration with real clients', () => {
     ).rejects.toMatchObject({ status: 401 });
   });
 });
+
+describe('dynamic client registration under an issuer with a path', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer({
+      issuerPath: '/tenant-a',
+      env: { TESSERA_REGISTRATION: 'open', TESSERA_REGISTRATION_RATE_LIMIT: '1000' },
+    });
+  });
+  afterAll(async () => server.close());
+
+  it('advertises, registers and manages clients under the path, none at the root', async () => {
+    const config = await oidc.dynamicClientRegistration(
+      new URL(server.url),
+      { redirect_uris: ['https://rp.example.com/cb'], token_endpoint_auth_method: 'none' },
+      oidc.None(),
+      { execute: [oidc.allowInsecureRequests] },
+    );
+    expect(config.serverMetadata().registration_endpoint).toBe(`${server.url}/register`);
+    const metadata = config.clientMetadata();
+    expect(metadata.registration_client_uri).toBe(`${server.url}/register/${metadata.client_id}`);
+    const read = await fetch(metadata.registration_client_uri as string, {
+      headers: { authorization: `Bearer ${metadata.registration_access_token}` },
+    });
+    expect(read.status).toBe(200);
+    const root = await fetch(`${new URL(server.url).origin}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['https://rp.example.com/cb'] }),
+    });
+    expect(root.status).toBe(404);
+    // Browser apps may register cross-origin, at the path.
+    const preflight = await fetch(`${server.url}/register`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://inspector.example', 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+  });
+});
