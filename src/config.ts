@@ -164,6 +164,43 @@ export const settings = {
     max: 86400,
     doc: 'The window of TESSERA_DEVICE_USER_CODE_MAX_FAILURES, in seconds.',
   },
+  registration: {
+    env: 'TESSERA_REGISTRATION',
+    kind: 'enum',
+    default: 'off',
+    values: ['off', 'open', 'token'],
+    doc: 'Dynamic client registration (RFC 7591, RFC 7592, docs/registration.md) at `/register`. `off`: `/register` answers 404 and discovery has no `registration_endpoint`; `open`: anyone may register a client; `token`: a registration needs an initial access token issued by an admin (`tessera registration-token create`). Self-registered clients get only what the TESSERA_REGISTRATION_* policy allows, always see the consent page, and are never first party.',
+    recommend:
+      '`token` when apps you know register themselves; `open` only for MCP clients and others you cannot know in advance, with the quota below.',
+  },
+  registrationScopes: {
+    env: 'TESSERA_REGISTRATION_SCOPES',
+    kind: 'string',
+    default: 'openid profile email offline_access',
+    doc: 'The scopes a self-registered client may hold (space-separated). Others it asks for at registration are dropped (RFC 7591 §2; the scopes of an API come with the API, when it is open to self-registered clients), and the response says which it got; one that asks for none is given all of these.',
+  },
+  registrationGrantTypes: {
+    env: 'TESSERA_REGISTRATION_GRANT_TYPES',
+    kind: 'string',
+    default: 'authorization_code refresh_token',
+    doc: 'The grant types a self-registered client may have (space-separated), among `authorization_code`, `refresh_token`, `client_credentials` and `urn:ietf:params:oauth:grant-type:device_code`. A registration asking for another is refused with `invalid_client_metadata`.',
+  },
+  registrationRateLimit: {
+    env: 'TESSERA_REGISTRATION_RATE_LIMIT',
+    kind: 'int',
+    default: '10',
+    min: 1,
+    max: 100000,
+    doc: 'Requests to `POST /register` from one address within TESSERA_REGISTRATION_RATE_WINDOW_SECONDS, successful or not; after that it answers 429 with `Retry-After` until the window ends. Counted in Redis when TESSERA_REDIS_URL is set.',
+  },
+  registrationRateWindow: {
+    env: 'TESSERA_REGISTRATION_RATE_WINDOW_SECONDS',
+    kind: 'int',
+    default: '3600',
+    min: 1,
+    max: 86400,
+    doc: 'The window of TESSERA_REGISTRATION_RATE_LIMIT, in seconds.',
+  },
   accessTokenTtl: {
     env: 'TESSERA_ACCESS_TOKEN_TTL',
     kind: 'int',
@@ -659,11 +696,31 @@ export function parseConfig(env: Env): Config {
   if (config.nodeEnv === 'production' && !config.secret) {
     throw new ConfigError('TESSERA_SECRET', 'is required when NODE_ENV=production');
   }
+  checkRegistrationGrantTypes(config.registrationGrantTypes);
   return {
     ...config,
     database: parseDatabase(config.databaseUrl),
     issuerPath: issuerPathOf(config.issuer),
   } as Config;
+}
+
+/** What TESSERA_REGISTRATION_GRANT_TYPES may hold: grants that need no setting only an admin can make. */
+const REGISTRATION_GRANT_TYPES = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  'urn:ietf:params:oauth:grant-type:device_code',
+];
+
+function checkRegistrationGrantTypes(value: string): void {
+  for (const type of value.split(' ').filter(Boolean)) {
+    if (!REGISTRATION_GRANT_TYPES.includes(type)) {
+      throw new ConfigError(
+        'TESSERA_REGISTRATION_GRANT_TYPES',
+        `"${type}" cannot be given to self-registered clients (one of: ${REGISTRATION_GRANT_TYPES.join(', ')})`,
+      );
+    }
+  }
 }
 
 /**

@@ -100,6 +100,20 @@ export const ERRORS = {
       'The requested `resource` (RFC 8707) or token exchange `audience` is not a registered API this client may obtain tokens for, is not an absolute URI without a fragment, names more than one target in a token request, or (code, refresh and device grants) was not named by the authorization request.',
     surfaces: { oauth: [400] },
   },
+  invalid_redirect_uri: {
+    status: 400,
+    spec: 'RFC 7591 §3.2.2',
+    description:
+      'At /register: a redirect URI is not allowed for a self-registered client (not https or loopback http, a fragment, a forbidden scheme, a private-use scheme for a web app); `error_description` names it.',
+    surfaces: { oauth: [400] },
+  },
+  invalid_client_metadata: {
+    status: 400,
+    spec: 'RFC 7591 §3.2.2',
+    description:
+      'At /register: a metadata value is invalid or outside the registration policy (a grant type, scope, response type or authentication method a self-registered client may not have), or (RFC 7592) the `client_id` or `client_secret` of an update does not match; `error_description` names the field.',
+    surfaces: { oauth: [400] },
+  },
   access_denied: {
     status: 403,
     spec: 'RFC 6749 §4.1.2.1, RFC 8628 §3.5',
@@ -181,7 +195,7 @@ export const ERRORS = {
     status: 401,
     spec: 'RFC 6750 §3.1',
     description:
-      'The access token is malformed, expired or revoked, or its person or client no longer exists; answered with `WWW-Authenticate: Bearer`.',
+      'The access token is malformed, expired or revoked, or its person or client no longer exists; answered with `WWW-Authenticate: Bearer`. At /register, the initial access token is missing, unknown, expired or used up; at /register/{client_id}, the registration access token is missing or not this client’s.',
     surfaces: { oauth: [401] },
   },
   insufficient_scope: {
@@ -248,7 +262,7 @@ export const ERRORS = {
       'Refused by an abuse limit before the request was looked at; `Retry-After` says when to try again.',
     notes: {
       oauth:
-        'Too many failed requests at /token, /par, /introspect or /revoke from the address or for the client.',
+        'Too many failed requests at /token, /par, /introspect or /revoke from the address or for the client; at /register, too many registrations from the address (TESSERA_REGISTRATION_RATE_LIMIT).',
       account: 'Too many sign-ups from the address.',
     },
     surfaces: { oauth: [429], account: [429] },

@@ -34,6 +34,7 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
     ...(ctx.config.deviceFlow
       ? { device_authorization_endpoint: `${issuer}/device_authorization` }
       : {}),
+    ...(ctx.config.registration !== 'off' ? { registration_endpoint: `${issuer}/register` } : {}),
     scopes_supported: [...OIDC_SCOPES],
     response_types_supported: [...RESPONSE_TYPES],
     response_modes_supported: [...RESPONSE_MODES],
