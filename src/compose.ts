@@ -3,6 +3,7 @@ import type { AppContext, RuntimeConfig } from './context.js';
 import { ClientCache } from './domain/client-cache.js';
 import { ClientKeys } from './domain/client-keys.js';
 import { KeyRing } from './domain/keys.js';
+import { MetadataDocuments } from './domain/metadata-documents.js';
 import { openThrottle } from './domain/throttle.js';
 import { Background } from './lib/background.js';
 import type { Clock } from './lib/clock.js';
@@ -124,6 +125,8 @@ export async function composeContext(options: ComposeOptions): Promise<Composed>
       hooks: { sessionEnded: [backchannelLogout] },
       background: new Background(log),
     };
+    // Client ID Metadata Documents (TESSERA_CIMD): URL client ids resolved by fetching them.
+    if (config.cimd) ctx.clients.useDocuments(new MetadataDocuments(ctx));
     bus.subscribe((event) => {
       if (event.type === 'client.changed') ctx.clients.forget(event.id);
       else if (event.type === 'tokens.changed') {

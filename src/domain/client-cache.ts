@@ -1,5 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Client, ClientStore } from '../store/types.js';
+import { looksLikeDocumentUrl } from './metadata-document.js';
+import { MetadataDocumentError, type MetadataDocuments } from './metadata-documents.js';
 
 /**
  * Clients by id, kept in process: the token endpoint looks its client up on
@@ -11,6 +13,9 @@ import type { Client, ClientStore } from '../store/types.js';
  * At most `maxEntries` are kept, the least recently used going first, so a
  * flood of unknown ids cannot push out the clients in steady use. Each entry
  * carries its own `until` (see TokenCache for why not lru-cache's `ttl`).
+ *
+ * A client id that is an http(s) URL names a Client ID Metadata Document: it is resolved by
+ * `documents` (metadata-documents.ts), or is unknown when none is set (TESSERA_CIMD=off).
  */
 export class ClientCache {
   private readonly entries: LRUCache<string, { client: Client | undefined; until: number }>;
@@ -26,7 +31,30 @@ export class ClientCache {
     this.entries = new LRUCache({ max: maxEntries });
   }
 
+  /** The resolver of metadata-document client ids; undefined when they are turned off. */
+  documents: MetadataDocuments | undefined;
+
+  /** Sets (or, with undefined, removes) the resolver of metadata-document client ids. */
+  useDocuments(documents: MetadataDocuments | undefined): void {
+    this.documents = documents;
+  }
+
+  /**
+   * The client, or undefined when there is none. Where the reason a metadata document was
+   * refused must reach the client (/authorize, client authentication), use resolve().
+   */
   async get(id: string): Promise<Client | undefined> {
+    try {
+      return await this.resolve(id);
+    } catch (error) {
+      if (error instanceof MetadataDocumentError) return undefined;
+      throw error;
+    }
+  }
+
+  /** As get(), but a refused metadata document throws MetadataDocumentError saying why. */
+  async resolve(id: string): Promise<Client | undefined> {
+    if (looksLikeDocumentUrl(id)) return this.documents?.resolve(id);
     const hit = this.entries.get(id);
     const now = this.now();
     if (hit && hit.until > now) return hit.client;
@@ -46,5 +74,6 @@ export class ClientCache {
   forget(id?: string): void {
     if (id === undefined) this.entries.clear();
     else this.entries.delete(id);
+    this.documents?.forget(id);
   }
 }
