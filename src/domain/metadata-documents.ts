@@ -1,7 +1,12 @@
 import { LRUCache } from 'lru-cache';
 import type { AppContext } from '../context.js';
 import { cacheLifetime, type LifetimeBounds } from '../lib/http-cache.js';
-import { getOutbound, InternalAddressError, type OutboundAnswer, TooLargeError } from '../lib/outbound.js';
+import {
+  getOutbound,
+  InternalAddressError,
+  type OutboundAnswer,
+  TooLargeError,
+} from '../lib/outbound.js';
 import type { Client } from '../store/types.js';
 import type { ClientMetadata } from './client-rules.js';
 import { ValidationError } from './errors.js';
@@ -183,10 +188,14 @@ export class MetadataDocuments {
       throw new MetadataDocumentError('the client metadata document is not valid JSON');
     }
     try {
-      return clientFromDocument(url, value, { production: this.ctx.config.nodeEnv === 'production' });
+      return clientFromDocument(url, value, {
+        production: this.ctx.config.nodeEnv === 'production',
+      });
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
-      throw new MetadataDocumentError(`the client metadata document is not acceptable: ${error.message}`);
+      throw new MetadataDocumentError(
+        `the client metadata document is not acceptable: ${error.message}`,
+      );
     }
   }
 
@@ -228,7 +237,8 @@ export class MetadataDocuments {
     }
     if (sameSettings(existing, settings)) return existing;
     const updated = await store.clients.update(url, settings, now);
-    if (!updated) throw new MetadataDocumentError('the client was deleted while its document was read');
+    if (!updated)
+      throw new MetadataDocumentError('the client was deleted while its document was read');
     clients.invalidate(url);
     return updated;
   }

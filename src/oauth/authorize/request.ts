@@ -121,7 +121,8 @@ export async function loadClient(ctx: AppContext, params: RawParams): Promise<Cl
     client = isClientIdLength(clientId) ? await ctx.clients.resolve(clientId) : undefined;
   } catch (error) {
     // Never a redirect: the redirect URIs of a refused document cannot be trusted.
-    if (error instanceof MetadataDocumentError) throw new UnsafeRedirect('invalid_client', error.message);
+    if (error instanceof MetadataDocumentError)
+      throw new UnsafeRedirect('invalid_client', error.message);
     throw error;
   }
   if (!client)
