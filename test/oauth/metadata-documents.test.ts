@@ -190,6 +190,22 @@ describe('Client ID Metadata Documents', () => {
     expect(res.body.error_description).toContain('client_id is not the URL it was fetched from');
   });
 
+  it('takes the document client at /par too, and refuses ids longer than 1,024 characters', async () => {
+    const { url } = publish();
+    const { challenge } = pkce();
+    const pushed = await postForm(server.url, '/par', {
+      response_type: 'code',
+      client_id: url,
+      redirect_uri: 'https://app.example.com/callback',
+      scope: 'openid',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+    expect(pushed.status, pushed.text).toBe(201);
+    expect(pushed.body.request_uri).toMatch(/^urn:ietf:params:oauth:request_uri:/);
+    await expectRefused(`${docs.url}/${'a'.repeat(1_100)}.json`, 'unknown client_id');
+  });
+
   it('honours max-age by the app clock, then fetches again and applies the change', async () => {
     const { url, path } = publish({ client_name: 'Before' }, { 'cache-control': 'max-age=120' });
     await authorize(url);
