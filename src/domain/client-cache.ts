@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Client, ClientStore } from '../store/types.js';
 import { looksLikeDocumentUrl } from './metadata-document.js';
-import { MetadataDocumentError, type MetadataDocuments } from './metadata-documents.js';
+import type { MetadataDocuments } from './metadata-documents.js';
 
 /**
  * Clients by id, kept in process: the token endpoint looks its client up on
@@ -14,8 +14,12 @@ import { MetadataDocumentError, type MetadataDocuments } from './metadata-docume
  * flood of unknown ids cannot push out the clients in steady use. Each entry
  * carries its own `until` (see TokenCache for why not lru-cache's `ttl`).
  *
- * A client id that is an http(s) URL names a Client ID Metadata Document: it is resolved by
- * `documents` (metadata-documents.ts), or is unknown when none is set (TESSERA_CIMD=off).
+ * A client id that is an http(s) URL names a Client ID Metadata Document (metadata-documents.ts;
+ * unknown when TESSERA_CIMD is off). Where a client starts something (/authorize, /par, client
+ * authentication at /token, refreshes included), resolve() fetches its document again once the
+ * cached one is stale. Where it only uses what it was given (userinfo, introspection, back-channel
+ * logout, the abuse counters), get() answers the client as last accepted, and fetches nothing: a
+ * stream of userinfo calls must not become a stream of fetches.
  */
 export class ClientCache {
   private readonly entries: LRUCache<string, { client: Client | undefined; until: number }>;
@@ -40,21 +44,30 @@ export class ClientCache {
   }
 
   /**
-   * The client, or undefined when there is none. Where the reason a metadata document was
-   * refused must reach the client (/authorize, client authentication), use resolve().
+   * The client, or undefined when there is none; a metadata-document client as last accepted
+   * (undefined while its document is refused), without fetching it.
    */
   async get(id: string): Promise<Client | undefined> {
-    try {
-      return await this.resolve(id);
-    } catch (error) {
-      if (error instanceof MetadataDocumentError) return undefined;
-      throw error;
+    if (looksLikeDocumentUrl(id)) {
+      if (!this.documents) return undefined;
+      const known = this.documents.cached(id);
+      if (known !== undefined) return known ?? undefined;
+      const stored = await this.stored(id);
+      return stored?.registration === 'metadata_document' ? stored : undefined;
     }
+    return this.stored(id);
   }
 
-  /** As get(), but a refused metadata document throws MetadataDocumentError saying why. */
+  /**
+   * The client, its metadata document fetched first when the one held is stale; a refused
+   * document throws MetadataDocumentError saying why (for /authorize and client authentication).
+   */
   async resolve(id: string): Promise<Client | undefined> {
     if (looksLikeDocumentUrl(id)) return this.documents?.resolve(id);
+    return this.stored(id);
+  }
+
+  private async stored(id: string): Promise<Client | undefined> {
     const hit = this.entries.get(id);
     const now = this.now();
     if (hit && hit.until > now) return hit.client;

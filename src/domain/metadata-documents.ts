@@ -96,6 +96,16 @@ export class MetadataDocuments {
     return pending;
   }
 
+  /**
+   * What is known of `url` now, without fetching: its client while the document is fresh, null
+   * while it is refused, undefined when nothing fresh is held.
+   */
+  cached(url: string): Client | null | undefined {
+    const hit = this.entries.get(url);
+    if (!hit || hit.until <= this.ctx.clock.now()) return undefined;
+    return 'client' in hit ? hit.client : null;
+  }
+
   /** Forgets one document, or all of them: the client changed (or was deleted) elsewhere. */
   forget(url?: string): void {
     if (url === undefined) this.entries.clear();

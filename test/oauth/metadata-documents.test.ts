@@ -224,6 +224,19 @@ describe('Client ID Metadata Documents', () => {
     expect((await server.app.tessera.store.clients.findById(url))?.name).toBe('After');
   });
 
+  it('refetches a stale document where the client starts something, never where it only uses its tokens', async () => {
+    const ctx = server.app.tessera;
+    const { url, path } = publish({}, { 'cache-control': 'max-age=60' });
+    await authorize(url);
+    clock.advance(61);
+    // userinfo, introspection, back-channel logout and the abuse counters read it this way.
+    expect((await ctx.clients.get(url))?.id).toBe(url);
+    expect(docs.hits(path)).toBe(1);
+    // /authorize, /par and client authentication at /token read it this way.
+    expect((await ctx.clients.resolve(url))?.id).toBe(url);
+    expect(docs.hits(path)).toBe(2);
+  });
+
   it('fetches a no-store document at every use', async () => {
     const { url, path } = publish({}, { 'cache-control': 'no-store' });
     await authorize(url);
