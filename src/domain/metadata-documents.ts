@@ -153,6 +153,8 @@ export class MetadataDocuments {
         maxBytes: this.limits.maxBytes,
         externalOnly: true,
         allowLoopback: this.ctx.config.cimdAllowLoopback,
+        // A development server on 127.0.0.1 has a self-signed certificate (the MCP SDK wants https).
+        loopbackAnyCertificate: this.ctx.config.cimdAllowLoopback,
         accept: 'application/json',
       });
     } catch (error) {

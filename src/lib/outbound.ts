@@ -47,12 +47,24 @@ export interface OutboundOptions {
   externalOnly: boolean;
   /** With `externalOnly`, still allow loopback addresses (a development setting). */
   allowLoopback?: boolean;
+  /**
+   * Accept any TLS certificate: only for a URL whose host is a loopback IP literal, where the
+   * traffic never leaves the machine and a development server's certificate is self-signed.
+   */
+  loopbackAnyCertificate?: boolean;
 }
 
 /** The lookup option of a request: the guarded lookup when internal addresses are refused. */
 function lookupOption(options: OutboundOptions): { lookup?: LookupFunction } {
   if (!options.externalOnly) return {};
   return { lookup: options.allowLoopback ? externalOrLoopback : externalOnly };
+}
+
+/** `rejectUnauthorized: false` when asked for and the host is a loopback IP literal, else nothing. */
+function tlsOption(target: URL, options: OutboundOptions): { rejectUnauthorized?: false } {
+  const host = target.hostname.replace(/^\[|\]$/g, '');
+  if (!options.loopbackAnyCertificate || target.protocol !== 'https:') return {};
+  return isLoopbackAddress(host) ? { rejectUnauthorized: false } : {};
 }
 
 /** Refuses a URL whose host is an internal IP literal (a literal is never looked up). */
@@ -141,6 +153,7 @@ export function getOutbound(
         headers: { accept: options.accept ?? 'application/json' },
         signal: AbortSignal.timeout(options.timeoutMs),
         ...lookupOption(options),
+        ...tlsOption(target, options),
       },
       (res) => {
         const declared = Number(res.headers['content-length']);

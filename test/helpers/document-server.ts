@@ -1,5 +1,19 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+
+const TLS_DIR = new URL('./tls/', import.meta.url);
+/** The self-signed certificate of 127.0.0.1 (test/helpers/tls/README.md). */
+export const LOOPBACK_TLS = {
+  cert: readFileSync(new URL('loopback-cert.pem', TLS_DIR)),
+  key: readFileSync(new URL('loopback-key.pem', TLS_DIR)),
+};
+
+export interface DocumentServerOptions {
+  /** Serve https with the self-signed loopback certificate (the MCP SDK wants https URLs). */
+  tls?: boolean;
+}
 
 /** What the server answers at one path. */
 export interface DocumentRoute {
@@ -25,11 +39,13 @@ export interface DocumentServer {
  * A real HTTP server on loopback that serves Client ID Metadata Documents (and misbehaves on
  * request: slow, oversized, redirecting), for tests that make Tessera fetch them.
  */
-export async function startDocumentServer(): Promise<DocumentServer> {
+export async function startDocumentServer(
+  options: DocumentServerOptions = {},
+): Promise<DocumentServer> {
   const routes = new Map<string, DocumentRoute | (() => DocumentRoute)>();
   const counts = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     counts.set(path, (counts.get(path) ?? 0) + 1);
     const found = routes.get(path);
@@ -52,9 +68,13 @@ export async function startDocumentServer(): Promise<DocumentServer> {
       answer();
     }, route.delayMs);
     timers.add(timer);
-  });
+  };
+  const server: Server = options.tls
+    ? createHttpsServer(LOOPBACK_TLS, handle)
+    : createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const scheme = options.tls ? 'https' : 'http';
+  const url = `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
     serve(path, route) {

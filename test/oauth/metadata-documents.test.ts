@@ -321,6 +321,26 @@ describe('Client ID Metadata Documents', () => {
       expect(meta.client_id_metadata_document_supported).toBeUndefined();
     });
 
+    it('TESSERA_CIMD_ALLOW_LOOPBACK: https on a loopback address with a self-signed certificate, as the MCP SDK needs', async () => {
+      const secure = await startDocumentServer({ tls: true });
+      try {
+        const url = secure.serve('/mcp/client.json', {
+          body: clientDocument(`${secure.url}/mcp/client.json`),
+        });
+        expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\//);
+        const allowed = await appWith({ TESSERA_CIMD_ALLOW_LOOPBACK: 'true' });
+        expect((await injectAuthorize(allowed, url)).status).toBe(303);
+        expect(secure.hits('/mcp/client.json')).toBe(1);
+        // Without the setting, loopback is refused before any connection.
+        const refused = await appWith({});
+        const page = await injectAuthorize(refused, url);
+        expect(page.text).toContain('private or link-local address');
+        expect(secure.hits('/mcp/client.json')).toBe(1);
+      } finally {
+        await secure.close();
+      }
+    });
+
     it('refuses loopback unless TESSERA_CIMD_ALLOW_LOOPBACK, by address and by name', async () => {
       const app = await appWith({});
       const { path } = publish();
