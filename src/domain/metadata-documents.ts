@@ -34,12 +34,18 @@ export interface DocumentLimits {
   failureSeconds: number;
   /** How many documents (and failures) are kept, the least recently used going first. */
   maxEntries: number;
+  /**
+   * How many different documents may be in flight at once: a flood of made-up URLs (each one a
+   * fetch) cannot turn Tessera into a crawler holding thousands of connections open.
+   */
+  maxConcurrentFetches: number;
 }
 
 /**
  * The limits of issue 13: 5 s and 64 KiB per document; a document's own Cache-Control or Expires
  * decides how long it is used, held between 30 s and 24 h (5 min when it says nothing); a failure
- * is answered again for 10 s, so a dead or hostile URL is not fetched on every request.
+ * is answered again for 10 s, so a dead or hostile URL is not fetched on every request; at most
+ * 32 different documents are fetched at once per instance.
  */
 export const DOCUMENT_LIMITS: DocumentLimits = {
   timeoutMs: 5_000,
@@ -47,6 +53,7 @@ export const DOCUMENT_LIMITS: DocumentLimits = {
   lifetime: { fallback: 300, min: 30, max: 86_400 },
   failureSeconds: 10,
   maxEntries: 1_000,
+  maxConcurrentFetches: 32,
 };
 
 type Entry = { client: Client; until: number } | { problem: string; until: number };
@@ -89,6 +96,12 @@ export class MetadataDocuments {
     }
     this.refuseUrl(url);
     let pending = this.pending.get(url);
+    if (!pending && this.pending.size >= this.limits.maxConcurrentFetches) {
+      // Not remembered as this document's failure: it says nothing about the document.
+      throw new MetadataDocumentError(
+        'too many client metadata documents are being fetched at once; try again shortly',
+      );
+    }
     if (!pending) {
       pending = this.load(url).finally(() => this.pending.delete(url));
       this.pending.set(url, pending);

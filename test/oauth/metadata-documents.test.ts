@@ -136,6 +136,29 @@ describe('Client ID Metadata Documents', () => {
     }
   });
 
+  it('fetches at most maxConcurrentFetches different documents at once (32 by default)', async () => {
+    const ctx = server.app.tessera;
+    const configured = ctx.clients.documents!;
+    expect(configured.limits.maxConcurrentFetches).toBe(32);
+    ctx.clients.useDocuments(new MetadataDocuments(ctx, { maxConcurrentFetches: 2 }));
+    try {
+      const slow = [1, 2, 3].map((n) => {
+        const path = `/crowd-${n}.json`;
+        return docs.serve(path, () => ({
+          body: clientDocument(`${docs.url}${path}`),
+          delayMs: 300,
+        }));
+      });
+      const pages = await Promise.all(slow.map((url) => authorize(url)));
+      expect(pages.map((p) => p.status).sort()).toEqual([303, 303, 400]);
+      expect(pages.find((p) => p.status === 400)?.text).toContain('being fetched at once');
+      // Once the crowd has passed, the third one is fetched as any other.
+      expect((await authorize(slow[2]!)).status).toBe(303);
+    } finally {
+      ctx.clients.useDocuments(configured);
+    }
+  });
+
   it('does not follow a redirect to another host', async () => {
     const path = '/moved.json';
     const url = docs.serve(path, {
