@@ -52,6 +52,8 @@ export class ClientCache {
       if (!this.documents) return undefined;
       const known = this.documents.cached(id);
       if (known !== undefined) return known ?? undefined;
+      // A host denied since (TESSERA_CIMD_DENY_HOSTS) loses its tokens' use too.
+      if (!this.documents.accepts(id)) return undefined;
       const stored = await this.stored(id);
       return stored?.registration === 'metadata_document' ? stored : undefined;
     }

@@ -119,6 +119,16 @@ export class MetadataDocuments {
     return 'client' in hit ? hit.client : null;
   }
 
+  /** Whether documents are accepted from this URL at all (its form, scheme and host). */
+  accepts(url: string): boolean {
+    try {
+      this.refuseUrl(url);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Forgets one document, or all of them: the client changed (or was deleted) elsewhere. */
   forget(url?: string): void {
     if (url === undefined) this.entries.clear();

@@ -130,6 +130,23 @@ describe('Client ID Metadata Documents: settings', () => {
     expect(docs.hits(path)).toBe(0);
   });
 
+  it('a host denied after its client was accepted: no new sign-ins, and its tokens are no longer honoured', async () => {
+    const { url } = publish();
+    const before = await appWith({ TESSERA_CIMD_ALLOW_LOOPBACK: 'true' });
+    expect((await injectAuthorize(before, url)).status).toBe(303);
+    // The same store, restarted with the host denied.
+    const after = await testApp({
+      store: before.tessera.store,
+      env: { TESSERA_CIMD_ALLOW_LOOPBACK: 'true', TESSERA_CIMD_DENY_HOSTS: '127.0.0.1' },
+    });
+    apps.unshift(after);
+    expect((await after.tessera.store.clients.findById(url))?.registration).toBe(
+      'metadata_document',
+    );
+    expect(await after.tessera.clients.get(url)).toBeUndefined();
+    expect((await injectAuthorize(after, url)).text).toContain('from 127.0.0.1 are refused');
+  });
+
   it('the allow-list admits only its hosts and patterns', async () => {
     const only = await appWith({
       TESSERA_CIMD_ALLOW_LOOPBACK: 'true',
