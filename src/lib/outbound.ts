@@ -130,7 +130,7 @@ export class TooLargeError extends Error {
 }
 
 /**
- * GETs `url` from Tessera's server (a client's `jwks_uri`), never following redirects, reading
+ * GETs `url` from Tessera's server (a client's `jwks_uri` or metadata document), never following redirects, reading
  * at most `maxBytes` of the body: a longer one is cut off and refused, so a hostile URL cannot
  * make Tessera read without end. Resolves with the status, the headers and the body.
  */
