@@ -131,7 +131,7 @@ export function showConsent(
       fresh,
       shown,
     ),
-    action: '/consent',
+    action: `${ctx.config.issuerPath}/consent`,
   });
 }
 
@@ -156,7 +156,7 @@ export function showAccountChooser(
       signedIn.session,
       false,
     ),
-    action: '/select-account',
+    action: `${ctx.config.issuerPath}/select-account`,
   });
 }
 
