@@ -86,12 +86,13 @@ export function metadataHandler(
   options: ResourceOptions,
 ): (req: AuthRequest, res: ServerResponse, next?: Next) => void {
   const path = metadataPath(options.resource);
+  // Compared without the query and a trailing slash, on both sides.
+  const bare = (url: string) => url.split('?')[0]!.replace(/(.)\/$/, '$1');
   const document = JSON.stringify(protectedResourceMetadata(options));
   return (req, res, next) => {
     // Express strips a mount path from req.url; originalUrl is what the client asked for.
-    const url = req.originalUrl ?? req.url ?? '/';
-    const asked = url.split('?')[0]!.replace(/(.)\/$/, '$1');
-    if (asked !== path.split('?')[0] || (req.method !== 'GET' && req.method !== 'HEAD')) {
+    const asked = bare(req.originalUrl ?? req.url ?? '/');
+    if (asked !== bare(path) || (req.method !== 'GET' && req.method !== 'HEAD')) {
       if (next) return next();
       return send(
         res,

@@ -94,6 +94,13 @@ describe('tessera/resource: protected resource metadata (RFC 9728)', () => {
   });
 
   it('metadataHandler answers GET and HEAD at its path, passes the rest to next, 404 without next', async () => {
+    const slashed = metadataHandler({ ...MCP, resource: 'https://api.example.com/v1/' });
+    const answered = await new Promise<number>((resolve) => {
+      const req = { method: 'GET', url: '/.well-known/oauth-protected-resource/v1' };
+      const res = { writeHead: (status: number) => resolve(status), end: () => undefined };
+      slashed(req as never, res as never, () => resolve(0));
+    });
+    expect(answered).toBe(200);
     const handler = metadataHandler(MCP);
     let passed = 0;
     const server = createServer((req, res) => {
