@@ -44,7 +44,7 @@ function accepted(setting: DocSetting): string | undefined {
       return `One of ${(setting.values ?? []).map((v) => `\`${v}\``).join(', ')}.`;
     case 'url':
       if (setting.env === 'TESSERA_ISSUER') {
-        return 'An http or https URL without query or fragment; a trailing slash is dropped.';
+        return 'An http or https URL without query or fragment, written as clients compare it: no trailing slash after a path (a host alone may have one), path segments of letters, digits and `-._~`. With a path, every route lives under it (docs/operations.md, "Running under a path").';
       }
       if (setting.env === 'TESSERA_REDIS_URL') return 'A `redis://` or `rediss://` URL.';
       return 'An absolute URL.';

@@ -16,13 +16,14 @@ import { LOG_SERIALIZERS } from './http/log.js';
 import { registerClientLimits } from './http/rate-limit.js';
 import { registerSecurityHeaders } from './http/security.js';
 import { type Clock, systemClock } from './lib/clock.js';
-import { CORS_PATHS, registerOAuthRoutes } from './oauth/routes.js';
+import { registerDiscovery } from './oauth/discovery.js';
+import { corsPaths, registerOAuthRoutes } from './oauth/routes.js';
 import { registerHealthRoutes } from './ops/health.js';
 import type { EventBus } from './store/events.js';
 import type { Store } from './store/types.js';
 import { registerAssets } from './ui/assets.js';
 import { protocolViews } from './ui/pages/protocol-views.js';
-import { errorPage } from './ui/render.js';
+import { errorPages } from './ui/render.js';
 import { registerUiRoutes } from './ui/routes.js';
 
 export interface BuildOptions {
@@ -100,16 +101,29 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   registerBodyParsers(app);
   registerInputCheck(app);
   registerSecurityHeaders(app, { https: config.issuer.startsWith('https:') });
-  registerErrorHandler(app, errorPage);
+  registerErrorHandler(app, errorPages(config.issuerPath));
 
+  // At the host's root whatever the issuer (a probe asks the process, not one issuer), and under
+  // the issuer's path too, for a proxy that forwards only that path.
   registerHealthRoutes(app, ctx);
-  registerAssets(app);
-  registerUiRoutes(app, ctx);
-  registerApiRoutes(app, ctx);
-  registerAdminRoutes(app, ctx);
+  // Hooks that look at routes as they are added or at every request, so before any route.
   registerClientLimits(app, ctx);
-  registerCors(app, CORS_PATHS, { dpop: config.dpop });
-  await registerOAuthRoutes(app, ctx, protocolViews(ctx), browserSession(ctx));
+  registerCors(app, corsPaths(config.issuerPath), { dpop: config.dpop });
+  // The metadata at each form clients try, two of which lie outside the issuer's path.
+  registerDiscovery(app, ctx);
+  // Everything else lives under the issuer's path (none for an issuer without one): one Fastify
+  // prefix at start-up, so routing does the work and no request is rewritten.
+  await app.register(
+    async (issuerScope) => {
+      if (config.issuerPath !== '') registerHealthRoutes(issuerScope, ctx);
+      registerAssets(issuerScope);
+      registerUiRoutes(issuerScope, ctx);
+      registerApiRoutes(issuerScope, ctx);
+      registerAdminRoutes(issuerScope, ctx);
+      await registerOAuthRoutes(issuerScope, ctx, protocolViews(ctx), browserSession(ctx));
+    },
+    { prefix: config.issuerPath },
+  );
 
   return app;
 }

@@ -445,9 +445,58 @@ type Resolved<S extends Setting> = S extends { default: string }
 export type Config = { [K in keyof Settings]: Resolved<Settings[K]> } & {
   /** Parsed from databaseUrl. */
   database: { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string };
+  /**
+   * The issuer's path, "" or e.g. "/tenant-a": every route but the probes is served under it,
+   * and every link, redirect and cookie path the pages make starts with it.
+   */
+  issuerPath: string;
 };
 
 export type Env = Record<string, string | undefined>;
+
+/** Letters, digits and `-._~` (RFC 3986's unreserved characters): nothing a router or a browser rewrites. */
+const ISSUER_SEGMENT = /^[A-Za-z0-9._~-]+$/;
+
+/**
+ * TESSERA_ISSUER, checked. Clients compare the issuer exactly (RFC 8414 §3.3, OpenID Connect
+ * Discovery §4.3) and every route lives under its path, so it must be written as a URL parser
+ * writes it. A host alone may end with "/" (it is the same URL); a path may not, since
+ * `https://id.example.com/a/` and `https://id.example.com/a` are two issuers to a client.
+ */
+function parseIssuer(raw: string, url: URL, fail: (message: string) => never): string {
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail('must be an http(s) URL');
+  if (url.search || url.hash || raw.includes('?') || raw.includes('#'))
+    fail('must not have a query or fragment');
+  if (url.username || url.password) fail('must not hold a user name or password');
+  const path = url.pathname === '/' ? '' : url.pathname;
+  if (path.endsWith('/')) {
+    fail(
+      `must not end with "/" after a path: clients compare the issuer exactly, so write "${url.origin}${path.replace(/\/+$/, '')}"`,
+    );
+  }
+  const segments = path.split('/').slice(1);
+  if (segments.some((s) => !ISSUER_SEGMENT.test(s) || s === '.' || s === '..')) {
+    fail(
+      `its path may hold only letters, digits and "-", ".", "_", "~" between single slashes, got "${path}"`,
+    );
+  }
+  if (segments[0] === '.well-known')
+    fail('its path must not start with /.well-known, which RFC 8615 keeps for metadata');
+  // The probes answer at the root (app.ts): the front door at the same path would collide.
+  if (path === '/healthz' || path === '/readyz')
+    fail(`its path must not be ${path}, where the probes answer`);
+  const issuer = `${url.origin}${path}`;
+  const written = path === '' && raw.endsWith('/') ? raw.slice(0, -1) : raw;
+  if (written !== issuer)
+    fail(`must be written as "${issuer}": clients compare the issuer exactly`);
+  return issuer;
+}
+
+/** The issuer's path: "" for a host alone, else e.g. "/tenant-a" (no trailing slash). */
+export function issuerPathOf(issuer: string): string {
+  const { pathname } = new URL(issuer);
+  return pathname === '/' ? '' : pathname;
+}
 
 function parseValue(setting: Setting, raw: string): string | number | boolean {
   const fail = (message: string): never => {
@@ -477,11 +526,7 @@ function parseValue(setting: Setting, raw: string): string | number | boolean {
       } catch {
         return fail(`must be an absolute URL, got "${raw}"`);
       }
-      if (setting.env === 'TESSERA_ISSUER') {
-        if (url.protocol !== 'https:' && url.protocol !== 'http:') fail('must be an http(s) URL');
-        if (url.search || url.hash) fail('must not have a query or fragment');
-        return raw.replace(/\/+$/, '');
-      }
+      if (setting.env === 'TESSERA_ISSUER') return parseIssuer(raw, url, fail);
       // `localhost:6379` parses as a URL with the scheme `localhost:`; say so now, not at first use.
       if (setting.env === 'TESSERA_REDIS_URL' && !/^rediss?:$/.test(url.protocol)) {
         fail('must be a redis:// or rediss:// URL');
@@ -605,11 +650,15 @@ export function parseConfig(env: Env): Config {
     const value = raw === undefined || raw === '' ? setting.default : raw;
     out[key] = value === undefined ? undefined : parseValue(setting, value);
   }
-  const config = out as Omit<Config, 'database'>;
+  const config = out as Omit<Config, 'database' | 'issuerPath'>;
   if (config.nodeEnv === 'production' && !config.secret) {
     throw new ConfigError('TESSERA_SECRET', 'is required when NODE_ENV=production');
   }
-  return { ...config, database: parseDatabase(config.databaseUrl) } as Config;
+  return {
+    ...config,
+    database: parseDatabase(config.databaseUrl),
+    issuerPath: issuerPathOf(config.issuer),
+  } as Config;
 }
 
 /**

@@ -65,6 +65,19 @@ describe('parseConfig', () => {
     }
   });
 
+  it('reads a host alone with or without a trailing slash, and a path as written', () => {
+    for (const raw of ['https://id.example.com', 'https://id.example.com/']) {
+      expect(parseConfig({ TESSERA_ISSUER: raw })).toMatchObject({
+        issuer: 'https://id.example.com',
+        issuerPath: '',
+      });
+    }
+    expect(parseConfig({ TESSERA_ISSUER: 'http://127.0.0.1:9000/a/tenant_1.x~' })).toMatchObject({
+      issuer: 'http://127.0.0.1:9000/a/tenant_1.x~',
+      issuerPath: '/a/tenant_1.x~',
+    });
+  });
+
   it('treats an empty variable as unset', () => {
     expect(parseConfig({ PORT: '', TESSERA_ISSUER: '', TESSERA_SECRET: '' })).toMatchObject({
       port: 9000,
@@ -75,7 +88,7 @@ describe('parseConfig', () => {
 
   it('reads each kind of value', () => {
     const config = parseConfig({
-      TESSERA_ISSUER: 'https://id.example.com/tenant/',
+      TESSERA_ISSUER: 'https://id.example.com/tenant',
       PORT: '0',
       HOST: '127.0.0.1',
       DATABASE_URL: 'postgresql://u:p@db:5432/tessera',
@@ -90,6 +103,7 @@ describe('parseConfig', () => {
     });
     expect(config).toMatchObject({
       issuer: 'https://id.example.com/tenant',
+      issuerPath: '/tenant',
       port: 0,
       host: '127.0.0.1',
       database: { dialect: 'postgres', url: 'postgresql://u:p@db:5432/tessera' },
@@ -136,6 +150,34 @@ describe('parseConfig', () => {
     ['TESSERA_ISSUER', { TESSERA_ISSUER: 'ftp://id.example.com' }, /http\(s\)/],
     ['TESSERA_ISSUER', { TESSERA_ISSUER: 'https://id.example.com/?tenant=1' }, /query/],
     ['TESSERA_ISSUER', { TESSERA_ISSUER: 'https://id.example.com/#x' }, /fragment/],
+    [
+      'TESSERA_ISSUER',
+      { TESSERA_ISSUER: 'https://id.example.com/tenant-a/' },
+      /must not end with "\/" after a path: .* write "https:\/\/id\.example\.com\/tenant-a"$/,
+    ],
+    ['TESSERA_ISSUER', { TESSERA_ISSUER: 'https://id.example.com/a//b' }, /letters, digits/],
+    ['TESSERA_ISSUER', { TESSERA_ISSUER: 'https://id.example.com/a b' }, /letters, digits/],
+    ['TESSERA_ISSUER', { TESSERA_ISSUER: 'https://id.example.com/:tenant' }, /letters, digits/],
+    ['TESSERA_ISSUER', { TESSERA_ISSUER: 'https://id.example.com/%2e%2e/t' }, /written as/],
+    ['TESSERA_ISSUER', { TESSERA_ISSUER: 'https://id.example.com/t%20a' }, /letters, digits/],
+    [
+      'TESSERA_ISSUER',
+      { TESSERA_ISSUER: 'https://id.example.com/a/../b' },
+      /written as "https:\/\/id\.example\.com\/b"/,
+    ],
+    [
+      'TESSERA_ISSUER',
+      { TESSERA_ISSUER: 'https://ID.example.com' },
+      /written as "https:\/\/id\.example\.com"/,
+    ],
+    [
+      'TESSERA_ISSUER',
+      { TESSERA_ISSUER: 'https://id.example.com:443/t' },
+      /written as "https:\/\/id\.example\.com\/t"/,
+    ],
+    ['TESSERA_ISSUER', { TESSERA_ISSUER: 'https://u:p@id.example.com' }, /user name or password/],
+    ['TESSERA_ISSUER', { TESSERA_ISSUER: 'https://id.example.com/.well-known/x' }, /RFC 8615/],
+    ['TESSERA_ISSUER', { TESSERA_ISSUER: 'https://id.example.com/healthz' }, /probes/],
     ['TESSERA_REDIS_URL', { TESSERA_REDIS_URL: 'not a url' }, /absolute URL/],
     ['TESSERA_REDIS_URL', { TESSERA_REDIS_URL: 'localhost:6379' }, /redis:\/\/ or rediss:\/\//],
     ['DATABASE_URL', { DATABASE_URL: 'mysql://x' }, /sqlite: or postgres:\/\//],

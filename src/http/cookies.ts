@@ -7,9 +7,13 @@ export const CSRF_COOKIE = 'tessera_csrf';
 /** Ties a device code checked at /device to the browser that typed it (oauth/device/verification.ts). */
 export const DEVICE_COOKIE = 'tessera_device';
 
+/**
+ * Every cookie lives under the issuer's path, so that two Tesseras under two paths of one host
+ * (https://id.example.com/tenant-a and …/tenant-b) never see each other's sessions.
+ */
 export function cookieOptions(ctx: AppContext, maxAge?: number) {
   return {
-    path: '/',
+    path: ctx.config.issuerPath || '/',
     httpOnly: true,
     sameSite: 'lax' as const,
     secure: ctx.config.issuer.startsWith('https:'),

@@ -79,9 +79,11 @@ export function registerClientLimits(app: FastifyInstance, ctx: AppContext): voi
     }
   }
 
+  // Routes are registered under the issuer's path (app.ts), and their URL holds it.
+  const endpoints = new Set([...CLIENT_ENDPOINTS].map((path) => `${ctx.config.issuerPath}${path}`));
   app.addHook('onRoute', (route: RouteOptions) => {
     const methods = hooks(route.method);
-    if (!CLIENT_ENDPOINTS.has(route.url) || !methods.includes('POST')) return;
+    if (!endpoints.has(route.url) || !methods.includes('POST')) return;
     route.preHandler = [...hooks(route.preHandler), refuseBlocked];
     route.onError = [...hooks(route.onError), countFailure];
   });

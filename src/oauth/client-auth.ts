@@ -223,9 +223,11 @@ async function authenticate(
   }
   if (credentials.assertion) {
     const { jwt, read } = credentials.assertion;
-    const issuer = ctx.config.issuer;
-    // The endpoint receiving it (introspection, revocation, PAR…) may be its audience too.
-    const here = `${issuer}${request.routeOptions.url ?? ''}`;
+    const { issuer, issuerPath } = ctx.config;
+    // The endpoint receiving it (introspection, revocation, PAR…) may be its audience too; the
+    // route's URL already starts with the issuer's path, so it goes after the origin.
+    const origin = issuer.slice(0, issuer.length - issuerPath.length);
+    const here = `${origin}${request.routeOptions.url ?? ''}`;
     await verifyAssertion(ctx, client, jwt, read, {
       what: 'client_assertion',
       keyType: credentials.method === 'client_secret_jwt' ? 'secret' : 'public',

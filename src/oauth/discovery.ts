@@ -80,6 +80,33 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
   };
 }
 
+const OPENID = '/.well-known/openid-configuration';
+const OAUTH = '/.well-known/oauth-authorization-server';
+
+/**
+ * Every path, from the host's root, where the metadata is served. Without a path in the issuer:
+ * the two well-known documents at the root. With one (say /tenant-a), only the forms that name
+ * it, each a client may try: `/.well-known/oauth-authorization-server/tenant-a` (RFC 8414 §3.1, the path
+ * inserted after the well-known part), `/tenant-a/.well-known/openid-configuration` (OpenID
+ * Connect Discovery §4.1, appended), and their two mirror forms, which clients also try (the MCP
+ * SDK's order: RFC 8414 inserted, OpenID inserted, OpenID appended). The root forms without
+ * the path are not served: they belong to whatever else lives on the host.
+ */
+export function discoveryPaths(issuerPath: string): string[] {
+  if (issuerPath === '') return [OPENID, OAUTH];
+  return [
+    `${issuerPath}${OPENID}`,
+    `${issuerPath}${OAUTH}`,
+    `${OAUTH}${issuerPath}`,
+    `${OPENID}${issuerPath}`,
+  ];
+}
+
+/**
+ * The metadata at every path of `discoveryPaths`: one document, so the OpenID Connect and the
+ * RFC 8414 forms cannot disagree (every OpenID member is registered for RFC 8414 metadata too, §7.1).
+ * Registered from the host's root (app.ts), since two of the forms lie outside the issuer's path.
+ */
 export function registerDiscovery(app: FastifyInstance, ctx: AppContext): void {
   // Serialised once: the configuration cannot change while the process runs.
   let body: string | undefined;
@@ -87,8 +114,7 @@ export function registerDiscovery(app: FastifyInstance, ctx: AppContext): void {
     body ??= JSON.stringify(providerMetadata(ctx));
     return reply.type('application/json').header('cache-control', 'public, max-age=300').send(body);
   };
-  app.get('/.well-known/openid-configuration', send);
-  app.get('/.well-known/oauth-authorization-server', send);
+  for (const path of discoveryPaths(ctx.config.issuerPath)) app.get(path, send);
 }
 
 export function registerJwks(app: FastifyInstance, ctx: AppContext): void {

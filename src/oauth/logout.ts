@@ -97,10 +97,11 @@ async function logout(
   if (!signedIn) return finish(request, reply, views, req);
 
   if (confirming) {
-    if (params.logout === 'no') return reply.redirect('/account', 303);
+    if (params.logout === 'no') return reply.redirect(`${ctx.config.issuerPath}/account`, 303);
     await browser.signOut(request, reply);
     // The header's "Sign out" button of our own pages names no client: back to the sign-in page.
-    if (params.logout === undefined && !req.client) return reply.redirect('/login', 303);
+    if (params.logout === undefined && !req.client)
+      return reply.redirect(`${ctx.config.issuerPath}/login`, 303);
     return finish(request, reply, views, req);
   }
   const trusted =
@@ -115,7 +116,7 @@ async function logout(
     clientName: req.client?.name,
     username: signedIn.user.username,
     fields: req.fields,
-    action: '/logout',
+    action: `${ctx.config.issuerPath}/logout`,
   });
 }
 

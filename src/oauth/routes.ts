@@ -4,7 +4,7 @@ import { registerAuthorizationEndpoint } from './authorize/endpoint.js';
 import type { BrowserSession } from './browser.js';
 import { registerDeviceAuthorizationEndpoint } from './device/authorization.js';
 import { registerDeviceVerification } from './device/verification.js';
-import { registerDiscovery, registerJwks } from './discovery.js';
+import { discoveryPaths, registerJwks } from './discovery.js';
 import { registerIntrospectionEndpoint } from './introspect.js';
 import { registerLogoutEndpoint } from './logout.js';
 import { registerPushedAuthorizationEndpoint } from './par.js';
@@ -13,24 +13,26 @@ import { registerTokenEndpoint } from './token.js';
 import { registerUserinfoEndpoint } from './userinfo.js';
 import type { ProtocolViews } from './views.js';
 
-/**
- * The endpoints a browser app calls directly (token, userinfo, revocation, JWKS, discovery):
- * the HTTP layer answers cross-origin requests to these, and to no other.
- */
-export const CORS_PATHS: readonly string[] = [
-  '/token',
-  '/par',
-  '/userinfo',
-  '/revoke',
-  '/jwks',
-  '/.well-known/openid-configuration',
-  '/.well-known/oauth-authorization-server',
-];
+/** The endpoints a browser app calls directly (token, userinfo, revocation, JWKS), under the issuer's path. */
+const BROWSER_ENDPOINTS: readonly string[] = ['/token', '/par', '/userinfo', '/revoke', '/jwks'];
 
 /**
- * The protocol endpoints: /authorize, /par, /token, /userinfo, /revoke, /introspect, /jwks, discovery,
- * /logout, and the device flow's /device_authorization and /device pages (RFC 8628). The pages they show (`views`) and the browser's session (`browser`) come from ui/ and
- * http/, passed in by app.ts.
+ * The paths, from the host's root, that a browser app calls directly: the endpoints above and
+ * every form of the metadata. The HTTP layer answers cross-origin requests to these, and to no other.
+ */
+export function corsPaths(issuerPath: string): string[] {
+  return [
+    ...BROWSER_ENDPOINTS.map((path) => `${issuerPath}${path}`),
+    ...discoveryPaths(issuerPath),
+  ];
+}
+
+/**
+ * The protocol endpoints: /authorize, /par, /token, /userinfo, /revoke, /introspect, /jwks,
+ * /logout, and the device flow's /device_authorization and /device pages (RFC 8628), registered
+ * under the issuer's path (app.ts); discovery is registered from the host's root
+ * (`registerDiscovery`). The pages they show (`views`) and the browser's session (`browser`)
+ * come from ui/ and http/, passed in by app.ts.
  */
 export async function registerOAuthRoutes(
   app: FastifyInstance,
@@ -38,7 +40,6 @@ export async function registerOAuthRoutes(
   views: ProtocolViews,
   browser: BrowserSession,
 ): Promise<void> {
-  registerDiscovery(app, ctx);
   registerJwks(app, ctx);
   registerAuthorizationEndpoint(app, ctx, views, browser);
   registerTokenEndpoint(app, ctx);

@@ -3,7 +3,7 @@ import { Eta } from 'eta';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import { csrfToken } from '../http/csrf.js';
-import type { ErrorBody } from '../http/errors.js';
+import type { ErrorPageRenderer } from '../http/errors.js';
 
 const eta = new Eta({
   views: fileURLToPath(new URL('./views', import.meta.url)),
@@ -22,8 +22,11 @@ export interface PageData {
   [key: string]: unknown;
 }
 
-/** Renders `views/<template>.eta` inside the layout. */
-export function renderView(template: string, data: PageData): string {
+/**
+ * Renders `views/<template>.eta` inside the layout. `base` is the issuer's path ("" or e.g.
+ * "/tenant-a"): every link, form action and asset the templates name starts with it.
+ */
+export function renderView(template: string, data: PageData & { base: string }): string {
   return eta.render(template, data);
 }
 
@@ -36,22 +39,24 @@ export function sendPage(
   data: PageData,
   status = 200,
 ): FastifyReply {
-  const html = renderView(template, { ...data, csrf: csrfToken(ctx, request, reply) });
+  const html = renderView(template, {
+    ...data,
+    base: ctx.config.issuerPath,
+    csrf: csrfToken(ctx, request, reply),
+  });
   return reply.code(status).type('text/html; charset=utf-8').send(html);
 }
 
-/** The error page the HTTP error handler shows for page routes. */
-export function errorPage(
-  _request: FastifyRequest,
-  reply: FastifyReply,
-  status: number,
-  body: ErrorBody,
-): FastifyReply {
-  const html = renderView('error', {
-    title: status === 404 ? 'Not found' : 'Something went wrong',
-    error: body.error,
-    description: body.error_description,
-    requestId: body.request_id,
-  });
-  return reply.code(status).type('text/html; charset=utf-8').send(html);
+/** The error page the HTTP error handler shows for page routes, its links under `base` (the issuer's path). */
+export function errorPages(base: string): ErrorPageRenderer {
+  return (_request, reply, status, body) => {
+    const html = renderView('error', {
+      base,
+      title: status === 404 ? 'Not found' : 'Something went wrong',
+      error: body.error,
+      description: body.error_description,
+      requestId: body.request_id,
+    });
+    return reply.code(status).type('text/html; charset=utf-8').send(html);
+  };
 }

@@ -14,6 +14,11 @@ export interface TestAppOptions {
   logger?: BuildOptions['logger'];
 }
 
+export interface ServerOptions extends TestAppOptions {
+  /** A path for the issuer, e.g. "/tenant-a": the issuer is then http://127.0.0.1:PORT/tenant-a. */
+  issuerPath?: string;
+}
+
 /** An app on a fresh in-memory SQLite store (or the given store), for inject() tests. */
 export async function testApp(options: TestAppOptions = {}): Promise<FastifyInstance> {
   const owned = options.store ? undefined : await openSqlite();
@@ -29,8 +34,10 @@ export async function testApp(options: TestAppOptions = {}): Promise<FastifyInst
 
 export interface RunningServer {
   app: FastifyInstance;
-  /** The issuer and base URL, e.g. http://127.0.0.1:41234 */
+  /** The issuer and base URL, e.g. http://127.0.0.1:41234 (or …/tenant-a with `issuerPath`) */
   url: string;
+  /** The server's origin, e.g. http://127.0.0.1:41234, whatever the issuer's path. */
+  origin: string;
   close(): Promise<void>;
 }
 
@@ -42,13 +49,14 @@ export interface RunningServer {
  * system chooses, and hands each connection to the app's own HTTP server, which Fastify has set
  * up as for app.listen() (Node documents emitting 'connection' to give a server a socket).
  */
-export async function startServer(options: TestAppOptions = {}): Promise<RunningServer> {
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const door = createServer();
   await new Promise<void>((resolve, reject) => {
     door.once('error', reject);
     door.listen(0, '127.0.0.1', () => resolve());
   });
-  const url = `http://127.0.0.1:${(door.address() as AddressInfo).port}`;
+  const origin = `http://127.0.0.1:${(door.address() as AddressInfo).port}`;
+  const url = `${origin}${options.issuerPath ?? ''}`;
   let app: FastifyInstance;
   try {
     app = await testApp({ ...options, env: { TESSERA_ISSUER: url, ...options.env } });
@@ -66,6 +74,7 @@ export async function startServer(options: TestAppOptions = {}): Promise<Running
   return {
     app,
     url,
+    origin,
     async close() {
       // As app.close() after app.listen(): no new connections, the kept-alive ones ended.
       door.close();

@@ -13,9 +13,15 @@ const ROOT = join(import.meta.dirname, '../..');
 /** How long a page's walkthrough may take: its steps run one process after another. */
 export const WALKTHROUGH_TIMEOUT = 120_000;
 
-/** The shell blocks of a docs page, in order. */
-export function shellBlocks(page: string): string[] {
-  const text = readFileSync(join(ROOT, 'docs', page), 'utf8');
+/** The shell blocks of a docs page, in order; of one `## section` of it only, when given. */
+export function shellBlocks(page: string, section?: string): string[] {
+  let text = readFileSync(join(ROOT, 'docs', page), 'utf8');
+  if (section !== undefined) {
+    const start = text.indexOf(`\n## ${section}\n`);
+    if (start < 0) throw new Error(`docs/${page} has no section "## ${section}"`);
+    const end = text.indexOf('\n## ', start + 1);
+    text = text.slice(start, end < 0 ? undefined : end);
+  }
   return [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
 }
 
@@ -26,6 +32,10 @@ export interface DocsPageOptions {
   env?: NodeJS.ProcessEnv;
   /** Settings of the page's shell only, not the server's. */
   shellEnv?: NodeJS.ProcessEnv;
+  /** Only the shell blocks of this `## section` of the page (the rest of it is not a walkthrough). */
+  section?: string;
+  /** A path for the issuer, e.g. "/tenant-a": TESSERA_ISSUER and $TESSERA then end with it. */
+  issuerPath?: string;
 }
 
 export interface DocsPage {
@@ -55,12 +65,13 @@ export function docsPage(page: string, options: DocsPageOptions = {}): DocsPage 
     // The issuer is a relay's address, taken before the server starts on a port of the
     // system's choosing (see relay()).
     front = await relay();
+    const issuer = `${front.url}${options.issuerPath ?? ''}`;
     env = {
       ...process.env,
       PORT: '0',
       HOST: '127.0.0.1',
-      TESSERA_ISSUER: front.url,
-      TESSERA: front.url,
+      TESSERA_ISSUER: issuer,
+      TESSERA: issuer,
       DATABASE_URL: `sqlite:${join(dir, 'docs.sqlite')}`,
       TESSERA_DATA_DIR: dir,
       LOG_LEVEL: 'silent',
@@ -84,10 +95,10 @@ export function docsPage(page: string, options: DocsPageOptions = {}): DocsPage 
       return dir;
     },
     get url() {
-      return front?.url ?? '';
+      return front ? `${front.url}${options.issuerPath ?? ''}` : '';
     },
     async run() {
-      const blocks = shellBlocks(page);
+      const blocks = shellBlocks(page, options.section);
       const script = [
         'set -euo pipefail',
         // `npx tessera` as the page writes it, run from this checkout whatever the working folder.

@@ -9,6 +9,8 @@ describe('tessera start with a bad setting', () => {
     ['PORT', { PORT: '70000' }],
     ['TESSERA_ISSUER', { TESSERA_ISSUER: 'ftp://x' }],
     ['TESSERA_ISSUER', { TESSERA_ISSUER: 'not-a-url' }],
+    ['TESSERA_ISSUER', { TESSERA_ISSUER: 'https://id.example.com/tenant-a/' }],
+    ['TESSERA_ISSUER', { TESSERA_ISSUER: 'https://id.example.com/tenant a' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['DATABASE_URL', { DATABASE_URL: 'mysql://x' }],
     ['TESSERA_SECRET', { TESSERA_SECRET: 'short' }],

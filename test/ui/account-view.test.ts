@@ -3,7 +3,8 @@ import type { AccountPageData } from '../../src/ui/pages/account-data.js';
 import { renderView } from '../../src/ui/render.js';
 import { fieldNameByLabel, readForms } from '../helpers/browser.js';
 
-const base: AccountPageData = {
+const base: AccountPageData & { base: string } = {
+  base: '',
   title: 'Your account',
   csrf: 'token-123',
   signedInAs: 'ada',
@@ -84,6 +85,16 @@ describe('account page template', () => {
     expect(byButton('End all other sessions')[0]?.action).toBe(
       'http://localhost/account/sessions/end-all',
     );
+  });
+
+  it('puts every link, form and the stylesheet under the issuer path it is given', () => {
+    const html = renderView('account', { ...base, base: '/tenant-a' });
+    const forms = readForms(html, 'http://localhost/tenant-a/account');
+    expect(forms.length).toBeGreaterThan(0);
+    for (const form of forms) expect(new URL(form.action).pathname).toMatch(/^\/tenant-a\//);
+    const urls = [...html.matchAll(/(?:href|src|action)="([^"]*)"/g)].map((m) => m[1]!);
+    expect(urls.length).toBeGreaterThan(forms.length);
+    for (const url of urls) expect(url).toMatch(/^\/tenant-a\//);
   });
 
   it('says so when no app has access', () => {

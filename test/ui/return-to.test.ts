@@ -30,6 +30,12 @@ describe('return_to', () => {
     ['space', '/ /evil.example'],
     ['empty', ''],
     ['too long', `/${'a'.repeat(9000)}`],
+    // The path goes after the issuer's: /tenant-a/../elsewhere would leave it.
+    ['a dot-dot segment', '/../elsewhere'],
+    ['a dot-dot segment later', '/account/../../elsewhere?x=1'],
+    ['a percent-encoded dot-dot segment', '/%2e%2E/elsewhere'],
+    ['a half-encoded dot-dot segment', '/.%2e/elsewhere'],
+    ['a dot segment', '/./account'],
   ])('refuses %s', (_name, value) => {
     expect(safeReturnTo(value)).toBeUndefined();
     expect(returnToOrDefault(value)).toBe('/account');
@@ -58,12 +64,18 @@ describe('return_to', () => {
   });
 
   it('builds the sign-in URL with a readable, encoded return_to', () => {
-    expect(loginUrl('/account')).toBe('/login?return_to=/account');
-    expect(loginUrl('/authorize?a=1&b=2')).toBe('/login?return_to=/authorize%3Fa%3D1%26b%3D2');
-    expect(new URL(loginUrl('/authorize?a=1&b=2'), 'http://x').searchParams.get('return_to')).toBe(
-      '/authorize?a=1&b=2',
-    );
-    expect(loginUrl('//evil.example')).toBe('/login');
+    expect(loginUrl('', '/account')).toBe('/login?return_to=/account');
+    expect(loginUrl('', '/authorize?a=1&b=2')).toBe('/login?return_to=/authorize%3Fa%3D1%26b%3D2');
+    expect(
+      new URL(loginUrl('', '/authorize?a=1&b=2'), 'http://x').searchParams.get('return_to'),
+    ).toBe('/authorize?a=1&b=2');
+    expect(loginUrl('', '//evil.example')).toBe('/login');
+    // Under an issuer's path, the page is there; return_to stays a path under it.
+    expect(loginUrl('/tenant-a', '/account')).toBe('/tenant-a/login?return_to=/account');
+  });
+
+  it('keeps dots that are not whole segments', () => {
+    expect(safeReturnTo('/a.b/..c/...?x=..')).toBe('/a.b/..c/...?x=..');
   });
 });
 

@@ -80,7 +80,7 @@ export function loginRedirect(
   const login = new URLSearchParams({ return_to: `/authorize?${resume.toString()}` });
   if (hint && request.loginHint) login.set('login_hint', request.loginHint);
   if (forced) login.set('prompt', 'login');
-  return `/login?${login.toString()}`;
+  return `${ctx.config.issuerPath}/login?${login.toString()}`;
 }
 
 export type LoginDecision =

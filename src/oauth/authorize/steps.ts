@@ -129,7 +129,7 @@ export function showConsent(
       fresh,
       shown,
     ),
-    action: '/consent',
+    action: `${ctx.config.issuerPath}/consent`,
   });
 }
 
@@ -154,7 +154,7 @@ export function showAccountChooser(
       signedIn.session,
       false,
     ),
-    action: '/select-account',
+    action: `${ctx.config.issuerPath}/select-account`,
   });
 }
 

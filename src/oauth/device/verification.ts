@@ -91,7 +91,7 @@ export function registerDeviceVerification(
     views.deviceCode(
       request,
       reply,
-      { userCode, action: DEVICE, ...(error ? { error } : {}) },
+      { userCode, action: `${ctx.config.issuerPath}${DEVICE}`, ...(error ? { error } : {}) },
       status,
     );
 
@@ -141,7 +141,7 @@ export function registerDeviceVerification(
     }
     const binding = sha256(browser.deviceBinding(request, reply));
     const ticket = seal(ctx, 'ticket', { d: code.id, t: now, b: binding } satisfies Ticket);
-    return reply.redirect(`${CONFIRM}?ticket=${ticket}`, 303);
+    return reply.redirect(`${ctx.config.issuerPath}${CONFIRM}?ticket=${ticket}`, 303);
   });
 
   app.get(CONFIRM, page, async (request, reply) => {
@@ -157,7 +157,11 @@ export function registerDeviceVerification(
     const signedIn = await browser.signedIn(request);
     if (!signedIn) {
       const back = `${CONFIRM}?ticket=${sealed as string}`;
-      return reply.redirect(`/login?return_to=${encodeURIComponent(back)}`, 303);
+      // return_to is a path under the issuer's, as every page's is (ui/pages/return-to.ts).
+      return reply.redirect(
+        `${ctx.config.issuerPath}/login?return_to=${encodeURIComponent(back)}`,
+        303,
+      );
     }
     const found = await usableCode(ctx, ticket.d);
     if (!found) return showCode(request, reply, '', CODE_REFUSED, 400);
@@ -230,7 +234,7 @@ function showConsent(
     })),
     username: signedIn.user.username,
     interaction: seal(ctx, 'consent', interaction),
-    action: CONFIRM,
+    action: `${ctx.config.issuerPath}${CONFIRM}`,
   });
 }
 

@@ -78,6 +78,6 @@ export function registerAccountEdit(app: FastifyInstance, ctx: AppContext): void
       if (!shown) throw error;
       return showEdit(ctx, request, reply, signedIn, form, shown.error, shown.status);
     }
-    return reply.redirect('/account?notice=updated', 303);
+    return reply.redirect(`${ctx.config.issuerPath}/account?notice=updated`, 303);
   });
 }

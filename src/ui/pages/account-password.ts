@@ -74,6 +74,6 @@ export function registerAccountPassword(app: FastifyInstance, ctx: AppContext): 
       if (!shown) throw error;
       return refuse(shown.error.message, 'new_password', shown.status);
     }
-    return reply.redirect('/account?notice=password-changed', 303);
+    return reply.redirect(`${ctx.config.issuerPath}/account?notice=password-changed`, 303);
   });
 }

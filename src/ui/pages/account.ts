@@ -71,6 +71,6 @@ export function registerAccount(app: FastifyInstance, ctx: AppContext): void {
     await deleteUser(ctx, signedIn.user, { by: 'self', ip: request.ip });
     // The session ended with the account; this clears the cookie.
     await signOut(ctx, request, reply);
-    return reply.redirect('/login?deleted=1', 303);
+    return reply.redirect(`${ctx.config.issuerPath}/login?deleted=1`, 303);
   });
 }

@@ -24,6 +24,6 @@ export function registerConnectedApps(app: FastifyInstance, ctx: AppContext): vo
     const grant = await findGrantOfUser(ctx, signedIn.user.id, { grantId, clientId });
     if (!grant) throw new NotFoundError('connected app');
     await revokeGrant(ctx, grant, { by: 'self', ip: request.ip });
-    return reply.redirect('/account?notice=revoked', 303);
+    return reply.redirect(`${ctx.config.issuerPath}/account?notice=revoked`, 303);
   });
 }

@@ -22,13 +22,13 @@ export function withReturnTo(path: string, returnTo: string | undefined): string
 }
 
 /**
- * The sign-in page's URL that brings the person back to `returnTo` afterwards;
- * a `returnTo` that is not a same-origin path is dropped (they land on /account).
+ * The sign-in page's URL that brings the person back to `returnTo` afterwards (a path under the
+ * issuer's, `base`); a `returnTo` that is not a safe path is dropped (they land on /account).
  *
- * @example loginUrl('/authorize?client_id=abc') // '/login?return_to=/authorize%3Fclient_id%3Dabc'
+ * @example loginUrl('/tenant-a', '/authorize?client_id=abc') // '/tenant-a/login?return_to=/authorize%3Fclient_id%3Dabc'
  */
-export function loginUrl(returnTo: string): string {
-  return withReturnTo('/login', safeReturnTo(returnTo));
+export function loginUrl(base: string, returnTo: string): string {
+  return withReturnTo(`${base}/login`, safeReturnTo(returnTo));
 }
 
 interface LoginView {
@@ -58,7 +58,9 @@ async function showLogin(
       returnTo: view.returnTo,
       error: view.error,
       notice: view.notice,
-      signupUrl: ctx.config.signupEnabled ? withReturnTo('/signup', view.returnTo) : undefined,
+      signupUrl: ctx.config.signupEnabled
+        ? withReturnTo(`${ctx.config.issuerPath}/signup`, view.returnTo)
+        : undefined,
       limits: LIMITS,
     },
     status,
@@ -122,6 +124,6 @@ export function registerLogin(app: FastifyInstance, ctx: AppContext): void {
       session_id: session.id,
       amr: ['pwd'],
     });
-    return reply.redirect(returnToOrDefault(returnTo), 303);
+    return reply.redirect(`${ctx.config.issuerPath}${returnToOrDefault(returnTo)}`, 303);
   });
 }

@@ -40,7 +40,13 @@ export function protocolViews(ctx: AppContext): ProtocolViews {
     formPost(_request, reply, action, fields) {
       // The one script on any page: it submits the form at once. Without JavaScript the button does.
       const nonce = randomBytes(16).toString('base64');
-      const html = renderView('form-post', { title: 'Continue', action, fields, nonce });
+      const html = renderView('form-post', {
+        base: ctx.config.issuerPath,
+        title: 'Continue',
+        action,
+        fields,
+        nonce,
+      });
       const csp = `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'self'; form-action ${formActionSource(action)}; frame-ancestors 'none'; base-uri 'none'`;
       return reply
         .type('text/html; charset=utf-8')

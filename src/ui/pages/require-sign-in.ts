@@ -5,7 +5,7 @@ import { loginUrl } from './login.js';
 
 /**
  * The signed-in person, or undefined after answering with a 303 to the
- * sign-in page that comes back to `returnTo`; the caller then returns `reply`.
+ * sign-in page that comes back to `returnTo` (a path under the issuer's); the caller then returns `reply`.
  */
 export async function requireSignIn(
   ctx: AppContext,
@@ -14,6 +14,6 @@ export async function requireSignIn(
   returnTo: string,
 ): Promise<SignedIn | undefined> {
   const signedIn = await currentUser(ctx, request);
-  if (!signedIn) await reply.redirect(loginUrl(returnTo), 303);
+  if (!signedIn) await reply.redirect(loginUrl(ctx.config.issuerPath, returnTo), 303);
   return signedIn;
 }

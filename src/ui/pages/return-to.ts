@@ -1,4 +1,7 @@
-/** Where a page sends people when no safe `return_to` was given. */
+/**
+ * Where a page sends people when no safe `return_to` was given. Like every `return_to`, a path
+ * under the issuer's: the pages put the issuer's path (config.issuerPath) in front when they redirect.
+ */
 export const DEFAULT_RETURN_TO = '/account';
 
 // Long enough for an /authorize request carried through sign-in, short enough to bound the page.
@@ -26,6 +29,14 @@ function asciiOnly(value: string): string | undefined {
   }
 }
 
+/** A "." or ".." segment, written plainly or percent-encoded: browsers resolve both. */
+function hasDotSegment(path: string): boolean {
+  return path
+    .split(/[?#]/, 1)[0]!
+    .split('/')
+    .some((segment) => /^(\.|%2e){1,2}$/i.test(segment));
+}
+
 /**
  * `value` when it is a same-origin relative path, else undefined. A path
  * starts with one "/" (not "//" or "/\\", which browsers read as another
@@ -34,13 +45,14 @@ function asciiOnly(value: string): string | undefined {
  * after they sign in (an open redirect). Characters outside ASCII come back
  * percent-encoded: the value goes into a Location header, which holds only
  * Latin-1, and anything past U+00FF there was a 500 after sign-in had
- * already started the session.
+ * already started the session. No "." or ".." segment: the path goes after
+ * the issuer's, and `/tenant-a/../elsewhere` would leave it.
  */
 export function safeReturnTo(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_LENGTH)
     return undefined;
   if (!value.startsWith('/') || value.startsWith('//')) return undefined;
-  if (hasUnsafeCharacter(value)) return undefined;
+  if (hasUnsafeCharacter(value) || hasDotSegment(value)) return undefined;
   const path = asciiOnly(value);
   if (path === undefined || path.length > MAX_LENGTH) return undefined;
   try {

@@ -17,9 +17,10 @@ export function registerSessionPages(app: FastifyInstance, ctx: AppContext): voi
     if (!session || session.userId !== signedIn.user.id || session.endedAt !== null) {
       throw new NotFoundError('session');
     }
-    if (session.id === signedIn.session.id) return reply.redirect('/account', 303);
+    if (session.id === signedIn.session.id)
+      return reply.redirect(`${ctx.config.issuerPath}/account`, 303);
     await endSession(ctx, session, { by: 'self', reason: 'ended', ip: request.ip });
-    return reply.redirect('/account?notice=session-ended', 303);
+    return reply.redirect(`${ctx.config.issuerPath}/account?notice=session-ended`, 303);
   });
 
   app.post('/account/sessions/end-all', { config: { page: true } }, async (request, reply) => {
@@ -28,6 +29,6 @@ export function registerSessionPages(app: FastifyInstance, ctx: AppContext): voi
     if (!signedIn) return reply;
     const ending = { by: 'self', reason: 'ended', ip: request.ip } as const;
     await endSessionsOfUser(ctx, signedIn.user.id, ending, signedIn.session.id);
-    return reply.redirect('/account?notice=sessions-ended', 303);
+    return reply.redirect(`${ctx.config.issuerPath}/account?notice=sessions-ended`, 303);
   });
 }

@@ -3,7 +3,7 @@ import type { AppContext } from '../../context.js';
 import { LIMITS, registerUser } from '../../domain/users.js';
 import { checkCsrf } from '../../http/csrf.js';
 import { currentUser } from '../../http/session.js';
-import { errorPage, sendPage } from '../render.js';
+import { errorPages, sendPage } from '../render.js';
 import { recordAudit } from './audit.js';
 import { queryParam, readForm } from './form.js';
 import { withReturnTo } from './login.js';
@@ -46,7 +46,7 @@ async function showSignup(
       values: view.values,
       returnTo: view.returnTo,
       error: view.error,
-      loginUrl: withReturnTo('/login', view.returnTo),
+      loginUrl: withReturnTo(`${ctx.config.issuerPath}/login`, view.returnTo),
       limits: LIMITS,
       passwordMinLength: ctx.config.passwordMinLength,
     },
@@ -55,8 +55,8 @@ async function showSignup(
 }
 
 /** With self sign-up off there is no such page: a 404, as for any unknown page. */
-function signupOff(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return errorPage(request, reply, 404, {
+function signupOff(ctx: AppContext, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return errorPages(ctx.config.issuerPath)(request, reply, 404, {
     error: 'not_found',
     error_description: 'There is no sign-up page here: accounts are created by an administrator.',
   });
@@ -65,7 +65,7 @@ function signupOff(request: FastifyRequest, reply: FastifyReply): FastifyReply {
 /** GET /signup shows the form; POST /signup creates the account and signs the person in. */
 export function registerSignup(app: FastifyInstance, ctx: AppContext): void {
   app.get('/signup', { config: { page: true } }, async (request, reply) => {
-    if (!ctx.config.signupEnabled) return signupOff(request, reply);
+    if (!ctx.config.signupEnabled) return signupOff(ctx, request, reply);
     return showSignup(ctx, request, reply, {
       values: {},
       returnTo: safeReturnTo(queryParam(request, 'return_to')),
@@ -73,7 +73,7 @@ export function registerSignup(app: FastifyInstance, ctx: AppContext): void {
   });
 
   app.post('/signup', { config: { page: true } }, async (request, reply) => {
-    if (!ctx.config.signupEnabled) return signupOff(request, reply);
+    if (!ctx.config.signupEnabled) return signupOff(ctx, request, reply);
     checkCsrf(ctx, request);
     const form = readForm(request, FIELDS);
     const returnTo = safeReturnTo(form.return_to);
@@ -114,6 +114,6 @@ export function registerSignup(app: FastifyInstance, ctx: AppContext): void {
       amr: ['pwd'],
       via: 'signup',
     });
-    return reply.redirect(returnToOrDefault(returnTo), 303);
+    return reply.redirect(`${ctx.config.issuerPath}${returnToOrDefault(returnTo)}`, 303);
   });
 }
