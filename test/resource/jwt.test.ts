@@ -257,3 +257,45 @@ describe('tessera/resource: Tessera rotates its signing keys', () => {
     }
   });
 });
+
+describe('tessera/resource: an issuer with a path', () => {
+  it('finds the metadata by RFC 8414 path insertion and checks the tokens of that issuer', async () => {
+    const tessera = await startServer({ issuerPath: '/tenant-a' });
+    try {
+      expect(tessera.url).toMatch(/\/tenant-a$/);
+      const tc = await makeClient(tessera.app.tessera, {
+        grantTypes: ['client_credentials'],
+        scopes: ['a'],
+      });
+      // Relative to the issuer's path: /tenant-a/token.
+      const res = await postAsClient(`${tessera.url}/`, 'token', tc, {
+        grant_type: 'client_credentials',
+      });
+      expect(res.status, res.text).toBe(200);
+      const asked: string[] = [];
+      const verifier = createTokenVerifier({
+        issuer: tessera.url,
+        resource: tessera.url,
+        fetch: (input, init) => {
+          asked.push(String(input));
+          return fetch(input, init);
+        },
+      });
+      const info = await verifier.verify(String(res.body.access_token));
+      expect(info.extra.claims.iss).toBe(tessera.url);
+      expect(asked[0]).toBe(
+        `${new URL(tessera.url).origin}/.well-known/oauth-authorization-server/tenant-a`,
+      );
+      // The issuer without its path is another issuer: its metadata names the path, so it is refused.
+      const origin = createTokenVerifier({
+        issuer: new URL(tessera.url).origin,
+        resource: tessera.url,
+      });
+      await expect(origin.verify(String(res.body.access_token))).rejects.not.toBeInstanceOf(
+        TokenError,
+      );
+    } finally {
+      await tessera.close();
+    }
+  });
+});
