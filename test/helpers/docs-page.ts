@@ -32,6 +32,8 @@ export interface DocsPageOptions {
   env?: NodeJS.ProcessEnv;
   /** Folders of the repository the page runs files from (examples), linked into its folder. */
   links?: string[];
+  /** Settings of the page's shell only, not the server's. */
+  shellEnv?: NodeJS.ProcessEnv;
   /** Only the shell blocks of this `## section` of the page (the rest of it is not a walkthrough). */
   section?: string;
   /** A path for the issuer, e.g. "/tenant-a": TESSERA_ISSUER and $TESSERA then end with it. */
@@ -108,7 +110,7 @@ export function docsPage(page: string, options: DocsPageOptions = {}): DocsPage 
       ].join('\n');
       const { stdout } = await promisify(execFile)('bash', ['-c', script], {
         cwd: dir,
-        env,
+        env: { ...env, ...options.shellEnv },
         maxBuffer: 1 << 22,
       }).catch((error: Error & { stdout?: string; stderr?: string }) => {
         // The command is in the message already; what it printed says which step failed.
