@@ -25,6 +25,8 @@ describe('docs/mcp.md walkthrough', () => {
     env: {
       TESSERA_REGISTRATION: 'open',
       MCP_RESOURCE: MCP,
+    },
+    shellEnv: {
       // `node examples/mcp-server/main.js` as the page writes it, with tessera/resource taken
       // from the sources (the `tessera-source` export condition, through tsx) rather than from a
       // dist/ that may be stale: test/ops/build.test.ts runs the example on the build.

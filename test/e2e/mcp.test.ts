@@ -8,12 +8,8 @@ import { type RunningMcpServer, startMcpServer } from '../../examples/mcp-server
 import { type RunningServer, startServer } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
 import { TEST_ADMIN_KEY } from '../helpers/config.js';
-import {
-  clientMetadataDocument,
-  type DocumentHost,
-  documentHost,
-  MemoryOAuthProvider,
-} from '../helpers/mcp.js';
+import { type DocumentServer, startDocumentServer } from '../helpers/document-server.js';
+import { clientMetadataDocument, MemoryOAuthProvider } from '../helpers/mcp.js';
 import { makeUser } from '../helpers/oauth.js';
 import { signInAndConsent } from '../helpers/sign-in-page.js';
 
@@ -31,15 +27,14 @@ describe.each([
   let tessera: RunningServer;
   let first: RunningMcpServer;
   let second: RunningMcpServer;
-  let documents: DocumentHost | undefined;
-  let untrust = () => {};
+  /** Where the client publishes its metadata document: https on 127.0.0.1, as the SDK wants. */
+  let documents: DocumentServer | undefined;
   let person: { login: string; password: string; id: string };
   /** Where the client says Tessera sends the browser back: a loopback port nothing listens on. */
   const redirectUrl = 'http://127.0.0.1:1/callback';
 
   beforeAll(async () => {
-    documents = byDocument ? await documentHost() : undefined;
-    if (documents) untrust = documents.trustInProcess();
+    documents = byDocument ? await startDocumentServer({ tls: true }) : undefined;
     tessera = await startServer({
       env: {
         TESSERA_REGISTRATION: 'open',
@@ -57,7 +52,6 @@ describe.each([
     await first?.close();
     await second?.close();
     await documents?.close();
-    untrust();
     await tessera?.close();
   });
 
@@ -79,8 +73,8 @@ describe.each([
 
   function newProvider(): MemoryOAuthProvider {
     if (!documents) return new MemoryOAuthProvider(redirectUrl);
-    const provider = new MemoryOAuthProvider(redirectUrl, `${documents.origin}/agent.json`);
-    documents.serve('/agent.json', clientMetadataDocument(provider));
+    const provider = new MemoryOAuthProvider(redirectUrl, `${documents.url}/agent.json`);
+    documents.serve('/agent.json', { body: clientMetadataDocument(provider) });
     return provider;
   }
 
@@ -144,9 +138,9 @@ describe.each([
     expect(consent?.text).toContain(first.url);
     if (byDocument) {
       expect(clientId).toBe(provider.clientMetadataUrl);
-      expect(documents!.hits.get('/agent.json')).toBeGreaterThan(0);
+      expect(documents!.hits('/agent.json')).toBeGreaterThan(0);
       // A client nobody vetted is shown by the host that publishes it.
-      expect(consent?.text).toContain(new URL(documents!.origin).host);
+      expect(consent?.text).toContain(new URL(documents!.url).host);
     } else {
       expect(clientId).not.toMatch(/^https?:/);
     }

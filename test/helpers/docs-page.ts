@@ -112,10 +112,10 @@ export function docsPage(page: string, options: DocsPageOptions = {}): DocsPage 
         cwd: dir,
         env: { ...env, ...options.shellEnv },
         maxBuffer: 1 << 22,
-      }).catch((error: Error & { stdout?: string; stderr?: string }) => {
+      }).catch((error: Error & { stdout?: string; stderr?: string; code?: unknown }) => {
         // The command is in the message already; what it printed says which step failed.
         throw new Error(
-          `docs/${page} failed:\n--- stdout (end)\n${error.stdout?.slice(-3000)}\n--- stderr\n${error.stderr?.slice(-3000)}`,
+          `docs/${page} failed (${String(error.code)}):\n--- stdout (end)\n${error.stdout?.slice(-3000)}\n--- stderr\n${error.stderr?.slice(-3000)}`,
         );
       });
       // Every block ran: `set -e` stops at the first failing command.

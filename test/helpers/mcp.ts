@@ -1,9 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, globalAgent } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import type {
   OAuthClientInformationMixed,
@@ -65,74 +59,4 @@ export class MemoryOAuthProvider implements OAuthClientProvider {
 /** The document a client publishes at its client_id URL, as the metadata-document draft says. */
 export function clientMetadataDocument(provider: MemoryOAuthProvider): Record<string, unknown> {
   return { client_id: provider.clientMetadataUrl, ...provider.clientMetadata };
-}
-
-export interface DocumentHost {
-  /** https://127.0.0.1:port, with a certificate made for this run. */
-  origin: string;
-  /** The certificate, in PEM. */
-  certificate: string;
-  /**
-   * Makes this process's https requests trust the certificate (and only it): Tessera, running in
-   * the test's process, fetches documents with node:https on its global agent. Returns the undo.
-   */
-  trustInProcess(): () => void;
-  /** Serves `body` as JSON at `path`. */
-  serve(path: string, body: unknown): void;
-  /** How many times each path was fetched. */
-  hits: Map<string, number>;
-  close(): Promise<void>;
-}
-
-/**
- * An HTTPS server on 127.0.0.1 for a client's metadata document: the MCP SDK accepts only an
- * https client_id URL, so the test's document host has a certificate of its own, self-signed for
- * 127.0.0.1 by openssl, which the test makes Tessera trust (trustInProcess).
- */
-export async function documentHost(): Promise<DocumentHost> {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-cimd-'));
-  try {
-    execFileSync(
-      'openssl',
-      [
-        ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'],
-        ...['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1'],
-        ...['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
-      ],
-      { stdio: 'ignore' },
-    );
-    const key = readFileSync(join(dir, 'key.pem'), 'utf8');
-    const certificate = readFileSync(join(dir, 'cert.pem'), 'utf8');
-    const documents = new Map<string, string>();
-    const hits = new Map<string, number>();
-    const server = createServer({ key, cert: certificate }, (req, res) => {
-      const path = new URL(req.url ?? '/', 'https://x').pathname;
-      hits.set(path, (hits.get(path) ?? 0) + 1);
-      const body = documents.get(path);
-      res.statusCode = body ? 200 : 404;
-      res.setHeader('content-type', 'application/json');
-      res.end(body ?? '{}');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    return {
-      origin: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      certificate,
-      trustInProcess() {
-        const before = globalAgent.options.ca;
-        globalAgent.options.ca = certificate;
-        return () => {
-          globalAgent.options.ca = before;
-        };
-      },
-      serve: (path, body) => documents.set(path, JSON.stringify(body)),
-      hits,
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
