@@ -43,8 +43,10 @@ describe.each([
     });
     first = await startMcpServer({ issuer: tessera.url });
     second = await startMcpServer({ issuer: tessera.url });
-    await registerApi(first.url, 'Notes (first)');
-    await registerApi(second.url, 'Notes (second)');
+    await registerApi(first.url, 'Notes (first)', ['notes:read', 'notes:write']);
+    // Each scope belongs to one API: the second server's API defines none of the first's. What
+    // is tested with it is the audience: the first server's token is not for it.
+    await registerApi(second.url, 'Notes (second)', ['second:read']);
     const { user, password } = await makeUser(tessera.app.tessera);
     person = { login: user.username, password, id: user.id };
   });
@@ -56,7 +58,7 @@ describe.each([
   });
 
   /** Registers an MCP server in Tessera as an API, as an operator does with the admin API. */
-  async function registerApi(identifier: string, name: string) {
+  async function registerApi(identifier: string, name: string, scopes: string[]) {
     const res = await tessera.app.inject({
       method: 'POST',
       url: '/admin/api/apis',
@@ -64,7 +66,7 @@ describe.each([
       payload: {
         identifier,
         name,
-        scopes: ['notes:read', 'notes:write'],
+        scopes,
         open_to_self_registered: true,
       },
     });
