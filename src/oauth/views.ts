@@ -3,6 +3,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 /** What the consent page shows; ui/ renders it. */
 export interface ConsentView {
   clientName: string;
+  /**
+   * For a client that described itself (a Client ID Metadata Document): the host it is published
+   * on, shown first, its name being only what it says, and whether it redirects to this computer only.
+   */
+  selfDescribed?: { host: string; localOnly: boolean } | undefined;
   /** The scopes to grant, each with words a person understands. */
   scopes: { name: string; description: string }[];
   /** Claims asked for by name (the `claims` parameter) beyond what the scopes release. */
@@ -17,6 +22,8 @@ export interface ConsentView {
    * (include_granted_scopes=true): listed with those allowed already.
    */
   carried?: { name: string; description: string }[];
+  /** The APIs (RFC 8707 resources) the app asks access to, by name and identifier. */
+  apis?: { name: string; identifier: string }[];
   username: string;
   /** The signed, opaque interaction to post back with the decision. */
   interaction: string;
@@ -58,6 +65,8 @@ export interface DeviceCodeView {
 export interface DeviceConsentView {
   clientName: string;
   scopes: { name: string; description: string }[];
+  /** The APIs (RFC 8707 resources) the device asks access to, by name and identifier. */
+  apis?: { name: string; identifier: string }[];
   username: string;
   /** The signed, opaque interaction to post back with the decision. */
   interaction: string;

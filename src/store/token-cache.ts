@@ -88,6 +88,8 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   users: ['create'],
   externalIdentities: ['link'],
   clients: ['create'],
+  // APIs are cached by domain/apis.ts, not here; a new or renamed API changes no token.
+  apis: ['create', 'update'],
   grants: ['touch'],
   codes: ['save', 'consume', 'redeem'],
   // Device codes are never cached; redeem stores new tokens in the commit that spends the code.
@@ -97,6 +99,14 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   markers: ['use'],
   // Pushed authorization requests are kept by no cache.
   pushedRequests: ['save', 'start', 'resume', 'finish'],
+  // Initial access tokens and registration records are kept by no cache and end no token.
+  registrations: [
+    'createInitialToken',
+    'spendInitialToken',
+    'deleteInitialToken',
+    'saveRecord',
+    'setApplicationType',
+  ],
   audit: ['record'],
 };
 
@@ -144,6 +154,7 @@ export function withTokenCache(
     'users',
     'externalIdentities',
     'clients',
+    'apis',
     'grants',
     'codes',
     'deviceCodes',
@@ -151,6 +162,7 @@ export function withTokenCache(
     'keys',
     'markers',
     'pushedRequests',
+    'registrations',
     'audit',
   ] as const;
   const wrapped = guarded(store, [], clear);

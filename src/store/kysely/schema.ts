@@ -66,6 +66,22 @@ export interface ClientsTable {
   require_pushed_authorization_requests: number;
   /** 'admin', 'dynamic' or 'metadata_document'. */
   registration: string;
+  /** JSON list of API identifiers. */
+  allowed_resources: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ApisTable {
+  id: string;
+  identifier: string;
+  name: string;
+  /** Space-separated. */
+  scopes: string;
+  access_token_format: string | null;
+  access_token_ttl: number | null;
+  open_to_self_registered: number;
+  client_id: string;
   created_at: number;
   updated_at: number;
 }
@@ -100,6 +116,8 @@ export interface CodesTable {
   claims: string | null;
   session_expires_at: number | null;
   dpop_jkt: string | null;
+  /** JSON list of API identifiers. */
+  resources: string;
   created_at: number;
   expires_at: number;
   consumed_at: number | null;
@@ -118,6 +136,8 @@ export interface DeviceCodesTable {
   amr: string | null;
   poll_interval: number;
   last_polled_at: number | null;
+  /** JSON list of API identifiers. */
+  resources: string;
   created_at: number;
   expires_at: number;
   consumed_at: number | null;
@@ -205,6 +225,20 @@ export interface PushedRequestsTable {
   finished_at: number | null;
 }
 
+export interface RegistrationTokensTable {
+  id: string;
+  token_hash: string;
+  created_at: number;
+  expires_at: number | null;
+  uses_left: number | null;
+}
+
+export interface ClientRegistrationsTable {
+  client_id: string;
+  access_token_hash: string;
+  application_type: string;
+}
+
 export interface LocksTable {
   name: string;
   taken_at: number;
@@ -221,6 +255,7 @@ export interface Database {
   users: UsersTable;
   external_identities: ExternalIdentitiesTable;
   clients: ClientsTable;
+  apis: ApisTable;
   grants: GrantsTable;
   authorization_codes: CodesTable;
   device_codes: DeviceCodesTable;
@@ -231,6 +266,8 @@ export interface Database {
   audit_events: AuditEventsTable;
   used_markers: UsedMarkersTable;
   pushed_requests: PushedRequestsTable;
+  registration_tokens: RegistrationTokensTable;
+  client_registrations: ClientRegistrationsTable;
   locks: LocksTable;
 }
 
