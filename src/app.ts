@@ -108,7 +108,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   registerHealthRoutes(app, ctx);
   // Hooks that look at routes as they are added or at every request, so before any route.
   registerClientLimits(app, ctx);
-  registerCors(app, corsPaths(config.issuerPath), { dpop: config.dpop });
+  registerCors(app, corsPaths(config.issuerPath, { registration: config.registration !== 'off' }), {
+    dpop: config.dpop,
+  });
   // The metadata at each form clients try, two of which lie outside the issuer's path.
   registerDiscovery(app, ctx);
   // Everything else lives under the issuer's path (none for an issuer without one): one Fastify

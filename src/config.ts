@@ -164,6 +164,43 @@ export const settings = {
     max: 86400,
     doc: 'The window of TESSERA_DEVICE_USER_CODE_MAX_FAILURES, in seconds.',
   },
+  registration: {
+    env: 'TESSERA_REGISTRATION',
+    kind: 'enum',
+    default: 'off',
+    values: ['off', 'open', 'token'],
+    doc: 'Dynamic client registration (RFC 7591, RFC 7592, docs/registration.md) at `/register`. `off`: `/register` answers 404 and discovery has no `registration_endpoint`; `open`: anyone may register a client; `token`: a registration needs an initial access token issued by an admin (`tessera registration-token create`). Self-registered clients get only what the TESSERA_REGISTRATION_* policy allows, always see the consent page, and are never first party.',
+    recommend:
+      '`token` when apps you know register themselves; `open` only for MCP clients and others you cannot know in advance, with the quota below.',
+  },
+  registrationScopes: {
+    env: 'TESSERA_REGISTRATION_SCOPES',
+    kind: 'string',
+    default: 'openid profile email offline_access',
+    doc: 'The scopes a self-registered client may hold (space-separated). Others it asks for at registration are dropped (RFC 7591 §2; the scopes of an API come with the API, when it is open to self-registered clients), and the response says which it got; one that asks for none is given all of these.',
+  },
+  registrationGrantTypes: {
+    env: 'TESSERA_REGISTRATION_GRANT_TYPES',
+    kind: 'string',
+    default: 'authorization_code refresh_token',
+    doc: 'The grant types a self-registered client may have (space-separated), among `authorization_code`, `refresh_token`, `client_credentials` and `urn:ietf:params:oauth:grant-type:device_code`. A registration asking for another is refused with `invalid_client_metadata`.',
+  },
+  registrationRateLimit: {
+    env: 'TESSERA_REGISTRATION_RATE_LIMIT',
+    kind: 'int',
+    default: '10',
+    min: 1,
+    max: 100000,
+    doc: 'Requests to `POST /register` from one address within TESSERA_REGISTRATION_RATE_WINDOW_SECONDS, successful or not; after that it answers 429 with `Retry-After` until the window ends. Counted in Redis when TESSERA_REDIS_URL is set.',
+  },
+  registrationRateWindow: {
+    env: 'TESSERA_REGISTRATION_RATE_WINDOW_SECONDS',
+    kind: 'int',
+    default: '3600',
+    min: 1,
+    max: 86400,
+    doc: 'The window of TESSERA_REGISTRATION_RATE_LIMIT, in seconds.',
+  },
   accessTokenTtl: {
     env: 'TESSERA_ACCESS_TOKEN_TTL',
     kind: 'int',
@@ -400,6 +437,28 @@ export const settings = {
     min: 0,
     max: 3600,
     doc: 'An assertion signed with a key (`kid`) that a client’s `jwks_uri` did not list makes Tessera fetch it again (the client rotated its keys), at most once per this many seconds per client.',
+  },
+  cimd: {
+    env: 'TESSERA_CIMD',
+    kind: 'bool',
+    default: 'true',
+    doc: 'Client ID Metadata Documents (docs/client-metadata-documents.md): `on` or `off` (or true/false). On, a `client_id` that is an https URL with a path is fetched and its document describes the client; off, such ids are unknown clients and discovery does not advertise `client_id_metadata_document_supported`.',
+  },
+  cimdAllowHosts: {
+    env: 'TESSERA_CIMD_ALLOW_HOSTS',
+    kind: 'string',
+    doc: 'The only hosts whose client metadata documents are accepted, separated by commas or spaces; `*.example.com` matches every name below example.com (not example.com itself). Unset: any public host.',
+  },
+  cimdDenyHosts: {
+    env: 'TESSERA_CIMD_DENY_HOSTS',
+    kind: 'string',
+    doc: 'Hosts whose client metadata documents are refused, in the same form as TESSERA_CIMD_ALLOW_HOSTS; a host on both lists is refused.',
+  },
+  cimdAllowLoopback: {
+    env: 'TESSERA_CIMD_ALLOW_LOOPBACK',
+    kind: 'bool',
+    default: 'false',
+    doc: 'Fetch client metadata documents from loopback addresses (127.0.0.0/8, ::1, localhost), over http too, and over https from a loopback IP address without checking its certificate (a development server’s is self-signed): for development and tests. Refused at start when `NODE_ENV=production`. Private and link-local addresses stay refused.',
   },
   auditRetentionDays: {
     env: 'TESSERA_AUDIT_RETENTION_DAYS',
@@ -659,11 +718,37 @@ export function parseConfig(env: Env): Config {
   if (config.nodeEnv === 'production' && !config.secret) {
     throw new ConfigError('TESSERA_SECRET', 'is required when NODE_ENV=production');
   }
+  checkRegistrationGrantTypes(config.registrationGrantTypes);
+  if (config.nodeEnv === 'production' && config.cimdAllowLoopback) {
+    throw new ConfigError(
+      'TESSERA_CIMD_ALLOW_LOOPBACK',
+      'must not be set when NODE_ENV=production: it lets any client id make Tessera call its own machine',
+    );
+  }
   return {
     ...config,
     database: parseDatabase(config.databaseUrl),
     issuerPath: issuerPathOf(config.issuer),
   } as Config;
+}
+
+/** What TESSERA_REGISTRATION_GRANT_TYPES may hold: grants that need no setting only an admin can make. */
+const REGISTRATION_GRANT_TYPES = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  'urn:ietf:params:oauth:grant-type:device_code',
+];
+
+function checkRegistrationGrantTypes(value: string): void {
+  for (const type of value.split(' ').filter(Boolean)) {
+    if (!REGISTRATION_GRANT_TYPES.includes(type)) {
+      throw new ConfigError(
+        'TESSERA_REGISTRATION_GRANT_TYPES',
+        `"${type}" cannot be given to self-registered clients (one of: ${REGISTRATION_GRANT_TYPES.join(', ')})`,
+      );
+    }
+  }
 }
 
 /**

@@ -57,7 +57,7 @@ export const ERRORS = {
     status: 401,
     spec: 'RFC 6749 §5.2',
     description:
-      'Client authentication failed (unknown client, wrong or missing secret, a method the client is not registered for), answered with `WWW-Authenticate: Basic`; at /authorize, an unknown `client_id`, shown as a page (400) and never redirected.',
+      'Client authentication failed (unknown client, wrong or missing secret, a method the client is not registered for), answered with `WWW-Authenticate: Basic`; at /authorize, an unknown `client_id`, shown as a page (400) and never redirected. For a `client_id` that is the URL of a Client ID Metadata Document, also a document that could not be fetched or was refused, `error_description` saying why (docs/client-metadata-documents.md).',
     surfaces: { oauth: [401, 400] },
   },
   invalid_grant: {
@@ -98,6 +98,20 @@ export const ERRORS = {
     spec: 'RFC 8693 §2.2.2, RFC 8707 §2',
     description:
       'The requested `resource` (RFC 8707) or token exchange `audience` is not a registered API this client may obtain tokens for, is not an absolute URI without a fragment, names more than one target in a token request, or (code, refresh and device grants) was not named by the authorization request.',
+    surfaces: { oauth: [400] },
+  },
+  invalid_redirect_uri: {
+    status: 400,
+    spec: 'RFC 7591 §3.2.2',
+    description:
+      'At /register: a redirect URI is not allowed for a self-registered client (not https or loopback http, a fragment, a forbidden scheme, a private-use scheme for a web app); `error_description` names it.',
+    surfaces: { oauth: [400] },
+  },
+  invalid_client_metadata: {
+    status: 400,
+    spec: 'RFC 7591 §3.2.2',
+    description:
+      'At /register: a metadata value is invalid or outside the registration policy (a grant type, scope, response type or authentication method a self-registered client may not have), or (RFC 7592) the `client_id` or `client_secret` of an update does not match; `error_description` names the field.',
     surfaces: { oauth: [400] },
   },
   access_denied: {
@@ -181,7 +195,7 @@ export const ERRORS = {
     status: 401,
     spec: 'RFC 6750 §3.1',
     description:
-      'The access token is malformed, expired or revoked, or its person or client no longer exists; answered with `WWW-Authenticate: Bearer`.',
+      'The access token is malformed, expired or revoked, or its person or client no longer exists; answered with `WWW-Authenticate: Bearer`. At /register, the initial access token is missing, unknown, expired or used up; at /register/{client_id}, the registration access token is missing or not this client’s.',
     surfaces: { oauth: [401] },
   },
   insufficient_scope: {
@@ -248,7 +262,7 @@ export const ERRORS = {
       'Refused by an abuse limit before the request was looked at; `Retry-After` says when to try again.',
     notes: {
       oauth:
-        'Too many failed requests at /token, /par, /introspect or /revoke from the address or for the client.',
+        'Too many failed requests at /token, /par, /introspect or /revoke from the address or for the client; at /register, too many registrations from the address (TESSERA_REGISTRATION_RATE_LIMIT).',
       account: 'Too many sign-ups from the address.',
     },
     surfaces: { oauth: [429], account: [429] },

@@ -171,6 +171,29 @@ Tokens signed before keep verifying until their key retires.`,
     usage: 'Usage: tessera keys list [--json]',
     load: async () => (await import('./cli/keys.js')).keysList,
   },
+  'registration-token create': {
+    summary: 'issue an initial access token for dynamic client registration',
+    usage: `Usage: tessera registration-token create [--expires-in SECONDS] [--uses N] [--json]
+
+Issues an initial access token (RFC 7591 §3) and prints it once; only its hash is kept.
+With TESSERA_REGISTRATION=token, a client registers itself at /register by sending it as
+"Authorization: Bearer <token>" (docs/registration.md).
+  --expires-in SECONDS   it stops working this many seconds from now (default: never)
+  --uses N               it allows N registrations (default: unlimited)`,
+    load: async () => (await import('./cli/registration-token.js')).registrationTokenCreate,
+  },
+  'registration-token list': {
+    summary: 'the initial access tokens, their expiry and uses left',
+    usage: 'Usage: tessera registration-token list [--json]',
+    load: async () => (await import('./cli/registration-token.js')).registrationTokenList,
+  },
+  'registration-token delete': {
+    summary: 'revoke an initial access token',
+    usage: `Usage: tessera registration-token delete ID [--json]
+
+The token stops working at once; clients it registered stay.`,
+    load: async () => (await import('./cli/registration-token.js')).registrationTokenDelete,
+  },
 };
 
 const USAGE = `Usage: tessera <command> [options]

@@ -2,7 +2,7 @@ import { type AppContext, nowSeconds } from '../context.js';
 import { safeEqual, sha256 } from '../lib/hash.js';
 import { randomId, randomToken } from '../lib/random.js';
 import { seal } from '../lib/seal.js';
-import type { Client, ClientPatch } from '../store/types.js';
+import type { Client, ClientPatch, ClientRegistration } from '../store/types.js';
 import {
   CLIENT_DEFAULTS,
   type ClientInput,
@@ -71,6 +71,11 @@ function rulesOf(ctx: AppContext): ClientRules {
   return { production: ctx.config.nodeEnv === 'production' };
 }
 
+/** The settings a new client with `input` would have, checked as a whole; nothing is stored. */
+export function checkNewClient(ctx: AppContext, input: ClientInput): ClientMetadata {
+  return resolveClient({ ...CLIENT_DEFAULTS, name: checkName(input.name) }, input, rulesOf(ctx));
+}
+
 async function audit(
   ctx: AppContext,
   type: string,
@@ -87,13 +92,17 @@ async function audit(
   });
 }
 
-/** Registers a client; a confidential one gets a 256-bit secret, stored only as its SHA-256. */
-export async function createClient(ctx: AppContext, input: ClientInput): Promise<ClientWithSecret> {
-  const settings = resolveClient(
-    { ...CLIENT_DEFAULTS, name: checkName(input.name) },
-    input,
-    rulesOf(ctx),
-  );
+/**
+ * Registers a client; a confidential one gets a 256-bit secret, stored only as its SHA-256.
+ * `registration` says how it came to be (an admin's, unless it registered itself).
+ */
+export async function createClient(
+  ctx: AppContext,
+  input: ClientInput,
+  registration: ClientRegistration = 'admin',
+): Promise<ClientWithSecret> {
+  const settings = checkNewClient(ctx, input);
+  settings.registration = registration;
   const made = needsSecret(settings.tokenEndpointAuthMethod)
     ? newSecret(ctx, settings.tokenEndpointAuthMethod)
     : undefined;
@@ -106,7 +115,7 @@ export async function createClient(ctx: AppContext, input: ClientInput): Promise
   });
   // Every change reaches the cache (and, through it, other instances), creation included.
   ctx.clients.invalidate(client.id);
-  await audit(ctx, 'client.created', client.id, { name: client.name });
+  await audit(ctx, 'client.created', client.id, { name: client.name, registration });
   return { client, secret: made?.secret };
 }
 

@@ -1,4 +1,4 @@
-import { RateLimiterRes } from 'rate-limiter-flexible';
+import { type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../config.js';
 import { addressKey } from '../lib/address-key.js';
 import type { Counters } from '../store/counters.js';
@@ -18,6 +18,8 @@ export interface Throttle {
   /** Counts a sign-up attempt from `address`; the seconds to wait, or 0 to go ahead. */
   signUp(address: string): Promise<number>;
   clients: ClientFailures;
+  /** Counts a request to POST /register from `address`; the seconds to wait, or 0 to go ahead. */
+  registration(address: string): Promise<number>;
   /** Wrong user codes typed at /device, per address (RFC 8628 §5.1). */
   userCodes: UserCodeGuesses;
   close(): Promise<void>;
@@ -41,7 +43,20 @@ type LimitSettings = Pick<
   | 'clientBlock'
   | 'deviceUserCodeMaxFailures'
   | 'deviceUserCodeWindow'
+  | 'registrationRateLimit'
+  | 'registrationRateWindow'
 >;
+
+/** Spends one point of `counter` for `address`: the seconds to wait, or 0 to go ahead. */
+async function spend(counter: RateLimiterAbstract, address: string): Promise<number> {
+  try {
+    await counter.consume(addressKey(address));
+    return 0;
+  } catch (refusal) {
+    if (!(refusal instanceof RateLimiterRes)) throw refusal;
+    return wholeSeconds(refusal.msBeforeNext);
+  }
+}
 
 export function openThrottle(
   config: LimitSettings,
@@ -52,6 +67,11 @@ export function openThrottle(
     name: 'signup:ip',
     points: config.signupMaxPerIp,
     duration: config.signupWindow,
+  });
+  const registrations = counters.counter({
+    name: 'register:ip',
+    points: config.registrationRateLimit,
+    duration: config.registrationRateWindow,
   });
   return {
     passwords: new PasswordAttempts(counters, {
@@ -64,15 +84,8 @@ export function openThrottle(
       window: config.signinWindow,
       knownFor: config.signinKnownAddressDays * 86_400,
     }),
-    async signUp(address) {
-      try {
-        await signups.consume(addressKey(address));
-        return 0;
-      } catch (refusal) {
-        if (!(refusal instanceof RateLimiterRes)) throw refusal;
-        return wholeSeconds(refusal.msBeforeNext);
-      }
-    },
+    signUp: (address) => spend(signups, address),
+    registration: (address) => spend(registrations, address),
     clients: new ClientFailures(
       counters,
       {

@@ -8,6 +8,7 @@ import {
 import { ERRORS, type ErrorBody, statusOf } from '../error-catalogue.js';
 import { OAuthError } from '../oauth/errors.js';
 import { StoreUnavailableError } from '../store/types.js';
+import { BODY_LIMIT } from './body.js';
 import { CsrfError } from './csrf.js';
 
 /** The statuses invalid_request comes with on every surface (error-catalogue.ts). */
@@ -31,7 +32,10 @@ export type ErrorPageRenderer = (
 ) => FastifyReply;
 
 /** Maps framework errors (body parsing, schema validation) to a status and a message naming the problem. */
-function frameworkError(error: FastifyError): { status: number; body: ErrorBody } | undefined {
+function frameworkError(
+  error: FastifyError,
+  bodyLimit: number,
+): { status: number; body: ErrorBody } | undefined {
   if (error.validation) {
     const first = error.validation[0];
     const path = first?.instancePath?.replace(/^\//, '').replace(/\//g, '.');
@@ -50,7 +54,11 @@ function frameworkError(error: FastifyError): { status: number; body: ErrorBody 
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return {
         status: 413,
-        body: { error: 'invalid_request', error_description: 'request body is larger than 64 KiB' },
+        body: {
+          error: 'invalid_request',
+          // The route's own limit: /register takes less than the 64 KiB of the others.
+          error_description: `request body is larger than ${Math.floor(bodyLimit / 1024)} KiB`,
+        },
       };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return {
@@ -140,7 +148,7 @@ export function registerErrorHandler(app: FastifyInstance, renderPage: ErrorPage
       body = { error: 'temporarily_unavailable', error_description: error.message };
       request.log.warn({ err: error }, 'database unavailable: answered 503');
     } else {
-      const known = frameworkError(error);
+      const known = frameworkError(error, request.routeOptions.bodyLimit ?? BODY_LIMIT);
       if (known) {
         ({ status, body } = known);
       } else {

@@ -34,6 +34,7 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
     ...(ctx.config.deviceFlow
       ? { device_authorization_endpoint: `${issuer}/device_authorization` }
       : {}),
+    ...(ctx.config.registration !== 'off' ? { registration_endpoint: `${issuer}/register` } : {}),
     scopes_supported: [...OIDC_SCOPES],
     response_types_supported: [...RESPONSE_TYPES],
     response_modes_supported: [...RESPONSE_MODES],
@@ -77,6 +78,7 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
     backchannel_logout_session_supported: true,
     frontchannel_logout_supported: false,
     ...(ctx.config.dpop ? { dpop_signing_alg_values_supported: [...DPOP_ALGS] } : {}),
+    ...(ctx.config.cimd ? { client_id_metadata_document_supported: true } : {}),
   };
 }
 

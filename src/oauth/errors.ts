@@ -166,6 +166,22 @@ export class InvalidRequestUri extends OAuthError {
   }
 }
 
+/** RFC 7591 §3.2.2: a redirect URI a registration may not have. */
+export class InvalidRedirectUri extends OAuthError {
+  constructor(description: string) {
+    super('invalid_redirect_uri', description);
+    this.redirectable = false;
+  }
+}
+
+/** RFC 7591 §3.2.2: a client metadata value that is invalid or outside the policy. */
+export class InvalidClientMetadata extends OAuthError {
+  constructor(description: string) {
+    super('invalid_client_metadata', description);
+    this.redirectable = false;
+  }
+}
+
 /** A bearer token that is missing, malformed, expired or revoked (RFC 6750 §3.1). */
 export class InvalidToken extends OAuthError {
   constructor(description: string, options?: { cause?: unknown }) {

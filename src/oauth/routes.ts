@@ -8,6 +8,7 @@ import { discoveryPaths, registerJwks } from './discovery.js';
 import { registerIntrospectionEndpoint } from './introspect.js';
 import { registerLogoutEndpoint } from './logout.js';
 import { registerPushedAuthorizationEndpoint } from './par.js';
+import { registerRegistrationEndpoint } from './register.js';
 import { registerRevocationEndpoint } from './revoke.js';
 import { registerTokenEndpoint } from './token.js';
 import { registerUserinfoEndpoint } from './userinfo.js';
@@ -20,16 +21,16 @@ const BROWSER_ENDPOINTS: readonly string[] = ['/token', '/par', '/userinfo', '/r
  * The paths, from the host's root, that a browser app calls directly: the endpoints above and
  * every form of the metadata. The HTTP layer answers cross-origin requests to these, and to no other.
  */
-export function corsPaths(issuerPath: string): string[] {
-  return [
-    ...BROWSER_ENDPOINTS.map((path) => `${issuerPath}${path}`),
-    ...discoveryPaths(issuerPath),
-  ];
+export function corsPaths(issuerPath: string, options: { registration: boolean }): string[] {
+  // A browser app (an MCP client in a page) may register itself when registration is on.
+  const endpoints = options.registration ? [...BROWSER_ENDPOINTS, '/register'] : BROWSER_ENDPOINTS;
+  return [...endpoints.map((path) => `${issuerPath}${path}`), ...discoveryPaths(issuerPath)];
 }
 
 /**
  * The protocol endpoints: /authorize, /par, /token, /userinfo, /revoke, /introspect, /jwks,
- * /logout, and the device flow's /device_authorization and /device pages (RFC 8628), registered
+ * /logout, dynamic client registration (/register, RFC 7591 and 7592, when on), and the device
+ * flow's /device_authorization and /device pages (RFC 8628), registered
  * under the issuer's path (app.ts); discovery is registered from the host's root
  * (`registerDiscovery`). The pages they show (`views`) and the browser's session (`browser`)
  * come from ui/ and http/, passed in by app.ts.
@@ -53,4 +54,6 @@ export async function registerOAuthRoutes(
     registerDeviceAuthorizationEndpoint(app, ctx);
     registerDeviceVerification(app, ctx, views, browser);
   }
+  // Off (the default): /register does not exist (404), and discovery does not advertise it.
+  if (ctx.config.registration !== 'off') registerRegistrationEndpoint(app, ctx);
 }

@@ -99,6 +99,14 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   markers: ['use'],
   // Pushed authorization requests are kept by no cache.
   pushedRequests: ['save', 'start', 'resume', 'finish'],
+  // Initial access tokens and registration records are kept by no cache and end no token.
+  registrations: [
+    'createInitialToken',
+    'spendInitialToken',
+    'deleteInitialToken',
+    'saveRecord',
+    'setApplicationType',
+  ],
   audit: ['record'],
 };
 
@@ -154,6 +162,7 @@ export function withTokenCache(
     'keys',
     'markers',
     'pushedRequests',
+    'registrations',
     'audit',
   ] as const;
   const wrapped = guarded(store, [], clear);

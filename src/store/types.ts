@@ -424,6 +424,47 @@ export interface ApiStore {
   delete(id: string): Promise<boolean>;
 }
 
+/** OpenID Connect Registration §2: a web app (the default) or a native app (RFC 8252). */
+export type ApplicationType = 'web' | 'native';
+
+/** An initial access token (RFC 7591 §3): lets whoever holds it register a client. */
+export interface InitialAccessToken {
+  id: string;
+  /** SHA-256 of the token; the token itself is shown once, when it is made. */
+  tokenHash: string;
+  createdAt: number;
+  /** Unusable from this time on; never expires when null. */
+  expiresAt: number | null;
+  /** Registrations it may still make; unlimited when null. */
+  usesLeft: number | null;
+}
+
+/** What a client that registered itself has besides its client record (RFC 7592). */
+export interface RegistrationRecord {
+  clientId: string;
+  /** SHA-256 of its registration access token. */
+  accessTokenHash: string;
+  applicationType: ApplicationType;
+}
+
+/** Initial access tokens and the registration records of self-registered clients. */
+export interface RegistrationStore {
+  createInitialToken(token: InitialAccessToken): Promise<void>;
+  listInitialTokens(): Promise<InitialAccessToken[]>;
+  findInitialToken(tokenHash: string): Promise<InitialAccessToken | undefined>;
+  /**
+   * Spends one use of the token in one conditional update: the token as it is after, or
+   * undefined when it is unknown, expired at `now` or used up. Of concurrent callers on a last
+   * use, exactly one gets it.
+   */
+  spendInitialToken(tokenHash: string, now: number): Promise<InitialAccessToken | undefined>;
+  deleteInitialToken(id: string): Promise<boolean>;
+  saveRecord(record: RegistrationRecord): Promise<void>;
+  /** Changes the application type of a client's record; false when it has none. */
+  setApplicationType(clientId: string, applicationType: ApplicationType): Promise<boolean>;
+  findRecord(clientId: string): Promise<RegistrationRecord | undefined>;
+}
+
 export interface GrantStore {
   find(userId: string, clientId: string): Promise<Grant | undefined>;
   findById(id: string): Promise<Grant | undefined>;
@@ -662,6 +703,8 @@ export interface PurgeCounts {
   pushedRequests: number;
   audit: number;
   deviceCodes: number;
+  /** Initial access tokens past their expiry (RFC 7591). */
+  registrationTokens: number;
 }
 
 export interface PurgeOptions {
@@ -703,6 +746,7 @@ export interface Store {
   keys: KeyStore;
   markers: MarkerStore;
   pushedRequests: PushedRequestStore;
+  registrations: RegistrationStore;
   audit: AuditStore;
   /**
    * Throws when the database cannot serve requests: cannot be reached, or (SQLite)

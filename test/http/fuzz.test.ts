@@ -52,7 +52,10 @@ const LEAK = /\n\s+at \S|node_modules|\/src\/|\bERR_[A-Z_]{4,}|SqliteError|"stac
 /** Names read by the runtime rather than by Tessera (JSON.stringify, await, inspection). */
 const NOT_A_PARAMETER = new Set(['toJSON', 'then', 'constructor', 'valueOf', 'toString']);
 
-const discovered = discoverRoutes(await testApp());
+/** Routes that are off by default are on here, so that they are fuzzed too. */
+const ENV = { TESSERA_REGISTRATION: 'open' };
+
+const discovered = discoverRoutes(await testApp({ env: ENV }));
 
 /** A seed per route, from the run's seed, so that routes do not all walk the same values. */
 function routeSeed(route: Route): number {
@@ -153,7 +156,7 @@ for (const factory of storeFactories()) {
 
     beforeAll(async () => {
       ts = await factory.open();
-      app = await testApp({ store: ts.store });
+      app = await testApp({ store: ts.store, env: ENV });
       reads = recordReads(app);
       const person = await newPerson();
       world = {

@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sha256 } from '../../src/lib/hash.js';
+import { randomId } from '../../src/lib/random.js';
 import type { Store } from '../../src/store/types.js';
 import { storeFactories, type TestStore } from '../helpers/stores.js';
 import {
@@ -76,6 +78,32 @@ for (const factory of storeFactories()) {
       };
       for (const key of Object.values(keys)) await store.keys.insert(key);
 
+      const initialTokens = {
+        expired: {
+          id: randomId(),
+          tokenHash: sha256(randomId()),
+          createdAt: NOW - 100,
+          expiresAt: NOW - 1,
+          usesLeft: null,
+        },
+        live: {
+          id: randomId(),
+          tokenHash: sha256(randomId()),
+          createdAt: NOW - 100,
+          expiresAt: NOW + 100,
+          usesLeft: 1,
+        },
+        forever: {
+          id: randomId(),
+          tokenHash: sha256(randomId()),
+          createdAt: NOW - 100,
+          expiresAt: null,
+          usesLeft: 0,
+        },
+      };
+      for (const token of Object.values(initialTokens))
+        await store.registrations.createInitialToken(token);
+
       expect(await store.purgeExpired(NOW)).toEqual({
         codes: 1,
         tokens: 1,
@@ -85,7 +113,11 @@ for (const factory of storeFactories()) {
         pushedRequests: 0,
         audit: 0,
         deviceCodes: 1,
+        registrationTokens: 1,
       });
+      expect((await store.registrations.listInitialTokens()).map((t) => t.id).sort()).toEqual(
+        [initialTokens.live.id, initialTokens.forever.id].sort(),
+      );
 
       expect(await store.deviceCodes.find(deviceCodes.longGone.id)).toBeUndefined();
       expect(await store.deviceCodes.find(deviceCodes.recentlyExpired.id)).toBeDefined();
@@ -121,6 +153,7 @@ for (const factory of storeFactories()) {
 
         audit: 0,
         deviceCodes: 0,
+        registrationTokens: 0,
       });
     });
 

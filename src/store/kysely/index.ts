@@ -14,6 +14,7 @@ import { keyStore } from './keys.js';
 import { markerStore } from './markers.js';
 import { openPostgres, quoteIdent } from './postgres.js';
 import { pushedRequestStore } from './pushed-requests.js';
+import { registrationStore } from './registrations.js';
 import type { Database } from './schema.js';
 import { sessionStore } from './sessions.js';
 import { openSqlite } from './sqlite.js';
@@ -154,6 +155,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
     keys: keyStore(db),
     markers: markerStore(db, group),
     pushedRequests: pushedRequestStore(db),
+    registrations: registrationStore(db),
     audit: auditStore(db),
 
     async ping() {
@@ -200,6 +202,11 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         .deleteFrom('pushed_requests')
         .where('expires_at', '<', now - 600)
         .executeTakeFirst();
+      // An expired initial access token can never register a client again.
+      const registrationTokens = await db
+        .deleteFrom('registration_tokens')
+        .where('expires_at', '<', now)
+        .executeTakeFirst();
       // By the created_at index; failed sign-ins are aggregated (domain/sign-in.ts), so this stays small.
       const audit =
         options.auditBefore === undefined
@@ -217,6 +224,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         pushedRequests: Number(pushed.numDeletedRows),
         audit: Number(audit?.numDeletedRows ?? 0),
         deviceCodes: Number(deviceCodes.numDeletedRows),
+        registrationTokens: Number(registrationTokens.numDeletedRows),
       };
     },
 

@@ -225,6 +225,20 @@ export interface PushedRequestsTable {
   finished_at: number | null;
 }
 
+export interface RegistrationTokensTable {
+  id: string;
+  token_hash: string;
+  created_at: number;
+  expires_at: number | null;
+  uses_left: number | null;
+}
+
+export interface ClientRegistrationsTable {
+  client_id: string;
+  access_token_hash: string;
+  application_type: string;
+}
+
 export interface LocksTable {
   name: string;
   taken_at: number;
@@ -252,6 +266,8 @@ export interface Database {
   audit_events: AuditEventsTable;
   used_markers: UsedMarkersTable;
   pushed_requests: PushedRequestsTable;
+  registration_tokens: RegistrationTokensTable;
+  client_registrations: ClientRegistrationsTable;
   locks: LocksTable;
 }
 

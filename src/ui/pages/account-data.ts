@@ -1,5 +1,6 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import type { SignedIn } from '../../http/session.js';
+import type { Client } from '../../store/types.js';
 import type { PageData } from '../render.js';
 import { browserName } from './browser-name.js';
 import type { FormError } from './messages.js';
@@ -20,6 +21,11 @@ export interface ProfileView {
 export interface AccountGrantView {
   id: string;
   clientName: string;
+  /**
+   * How the app came to be, when not by an admin: "registered itself" (dynamic registration), or
+   * the host of its Client ID Metadata Document. Such an app names itself: the person should know.
+   */
+  clientOrigin: string | null;
   scopes: string[];
   /** Already formatted for display, e.g. "2025-01-31 14:05 UTC". */
   grantedAt: string;
@@ -53,6 +59,19 @@ export interface AccountPageData extends PageData {
   passwordMinLength: number;
 }
 
+/** What "Connected apps" says of how an app came to be; nothing for an admin's. */
+export function originOf(client: Client | undefined): string | null {
+  if (client?.registration === 'dynamic') return 'registered itself';
+  if (client?.registration === 'metadata_document') {
+    try {
+      return `metadata document at ${new URL(client.id).host}`;
+    } catch {
+      return 'metadata document';
+    }
+  }
+  return null;
+}
+
 /** Seconds since the epoch as "YYYY-MM-DD HH:MM UTC". */
 export function formatTime(seconds: number): string {
   return `${new Date(seconds * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
@@ -72,13 +91,16 @@ export async function accountPageData(
     ctx.store.sessions.listActiveForUser(user.id, nowSeconds(ctx)),
   ]);
   return {
-    grants: grants.map((g) => ({
-      id: g.id,
-      clientName: g.clientName,
-      scopes: g.scopes,
-      grantedAt: formatTime(g.createdAt),
-      lastUsedAt: g.lastUsedAt === null ? null : formatTime(g.lastUsedAt),
-    })),
+    grants: await Promise.all(
+      grants.map(async (g) => ({
+        id: g.id,
+        clientName: g.clientName,
+        clientOrigin: originOf(await ctx.clients.get(g.clientId)),
+        scopes: g.scopes,
+        grantedAt: formatTime(g.createdAt),
+        lastUsedAt: g.lastUsedAt === null ? null : formatTime(g.lastUsedAt),
+      })),
+    ),
     sessions: sessions.map((s) => ({
       id: s.id,
       current: s.id === current.id,

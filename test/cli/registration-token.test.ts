@@ -1,0 +1,68 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/cli.js';
+
+const run = promisify(execFile);
+
+/** `tessera registration-token …` as an admin runs it: a separate process on its settings. */
+describe('tessera registration-token', () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-cli-rt-'));
+    env = {
+      ...process.env,
+      DATABASE_URL: `sqlite:${join(dir, 'cli.sqlite')}`,
+      TESSERA_DATA_DIR: dir,
+      LOG_LEVEL: 'silent',
+      NODE_ENV: 'test',
+    };
+    delete env.TESSERA_SECRET;
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function tessera(args: string[]) {
+    try {
+      const { stdout, stderr } = await run('node', [...CLI, ...args], { env });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  it('creates a token shown once, lists it without the token, deletes it', async () => {
+    const made = await tessera(['registration-token', 'create', '--uses', '3']);
+    expect(made.code, made.stderr).toBe(0);
+    const token = /token: ([\w-]{43})/.exec(made.stdout)?.[1];
+    const id = /Registration token (\S+)/.exec(made.stdout)?.[1];
+    expect(token).toBeDefined();
+    expect(made.stdout).toContain('uses: 3');
+    expect(made.stdout).toContain('expires: never');
+
+    const listed = await tessera(['registration-token', 'list', '--json']);
+    const { registration_tokens } = JSON.parse(listed.stdout);
+    expect(registration_tokens).toEqual([
+      { id, created_at: expect.any(Number), expires_at: null, uses_left: 3 },
+    ]);
+    expect(listed.stdout).not.toContain(token);
+
+    expect((await tessera(['registration-token', 'delete', id!])).code).toBe(0);
+    const again = await tessera(['registration-token', 'delete', id!, '--json']);
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout).error).toBe('not_found');
+  });
+
+  it('refuses a use count or lifetime that is not a whole number in range', async () => {
+    const zero = await tessera(['registration-token', 'create', '--uses', '0']);
+    expect(zero.code).toBe(1);
+    expect(zero.stderr).toContain('--uses must be a whole number from 1');
+    const words = await tessera(['registration-token', 'create', '--expires-in', 'soon']);
+    expect(words.code).toBe(1);
+    expect(words.stderr).toContain('--expires-in must be a whole number');
+  });
+});
