@@ -14,7 +14,8 @@ export interface ApiSnapshot {
  * once; a change made through this instance (or told by another, through the event bus) drops
  * it, so the next request reads it again. Changes made elsewhere without an event bus (the CLI,
  * with no Redis) are seen after `ttlMs`: the list is then reloaded in the background while
- * requests keep using the one they have, so the hot path never waits on the database for it.
+ * requests keep using the one they have, so the hot path never waits on the database for it;
+ * an identifier the list lacks is looked for in one read at most a second old (fresh()).
  */
 export class ApiCache {
   private snapshot: ApiSnapshot | undefined;
@@ -41,6 +42,13 @@ export class ApiCache {
       });
     }
     return snapshot;
+  }
+
+  /** The APIs as read at most `maxAgeMs` ago: waits for the database when the list is older. */
+  async fresh(maxAgeMs: number): Promise<ApiSnapshot> {
+    const snapshot = this.snapshot;
+    if (snapshot !== undefined && this.now() - this.loadedAt < maxAgeMs) return snapshot;
+    return this.load();
   }
 
   /** Forgets the list, here and in every other instance. */
