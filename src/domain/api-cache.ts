@@ -13,11 +13,9 @@ export interface ApiSnapshot {
  * endpoint needs them on every request with `resource`, and they change rarely. The list is read
  * once; a change made through this instance (or told by another, through the event bus) drops
  * it, so the next request reads it again. Changes made elsewhere without an event bus (the CLI,
- * with no Redis) are seen after `ttlMs`: the first request past it waits for the list to be read
- * again (requests that arrive meanwhile share that one read), so that the first client to use an
- * API just created with `tessera api create` is not refused with the old list (an MCP client's
- * first attempt would fail with invalid_scope). One query per `ttlMs` at most; should the
- * database fail, the list in hand is used.
+ * with no Redis) are seen after `ttlMs`: the list is then reloaded in the background while
+ * requests keep using the one they have, so the hot path never waits on the database for it;
+ * an identifier the list lacks is looked for in one read at most a second old (fresh()).
  */
 export class ApiCache {
   private snapshot: ApiSnapshot | undefined;
@@ -34,15 +32,23 @@ export class ApiCache {
     private readonly broadcast: () => void = () => {},
   ) {}
 
-  /** The APIs as this instance knows them; reads the database when it knows none, or past `ttlMs`. */
+  /** The APIs as this instance knows them; waits for the database only when it knows none yet. */
   async get(): Promise<ApiSnapshot> {
     const snapshot = this.snapshot;
     if (snapshot === undefined) return this.load();
-    if (this.now() - this.loadedAt >= this.ttlMs) {
-      // Kept as it was if the database fails; the next request tries again.
-      return this.load().catch(() => snapshot);
+    if (this.now() - this.loadedAt >= this.ttlMs && this.loading === undefined) {
+      this.load().catch(() => {
+        // Kept as it was; the next request tries again.
+      });
     }
     return snapshot;
+  }
+
+  /** The APIs as read at most `maxAgeMs` ago: waits for the database when the list is older. */
+  async fresh(maxAgeMs: number): Promise<ApiSnapshot> {
+    const snapshot = this.snapshot;
+    if (snapshot !== undefined && this.now() - this.loadedAt < maxAgeMs) return snapshot;
+    return this.load();
   }
 
   /** Forgets the list, here and in every other instance. */

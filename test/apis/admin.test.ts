@@ -230,6 +230,27 @@ describe('the API cache', () => {
     expect(counter.reads).toBe(2);
   });
 
+  it('fresh() reads again only when its list is older than asked, merging concurrent reads', async () => {
+    let now = 0;
+    const apis = [api('https://a.example/')];
+    const { store, counter } = countingStore(apis);
+    const cache = new ApiCache(store, 60_000, () => now);
+    await cache.get();
+    apis.push(api('https://b.example/'));
+    now = 999;
+    expect((await cache.fresh(1_000)).byIdentifier.has('https://b.example/')).toBe(false);
+    expect(counter.reads).toBe(1);
+    now = 1_000;
+    const [one, two] = await Promise.all([cache.fresh(1_000), cache.fresh(1_000)]);
+    expect(one.byIdentifier.has('https://b.example/')).toBe(true);
+    expect(two).toBe(one);
+    expect(counter.reads).toBe(2);
+    // Fresh enough now: no more reads, and get() serves the new list too.
+    await cache.fresh(1_000);
+    expect((await cache.get()).all).toHaveLength(2);
+    expect(counter.reads).toBe(2);
+  });
+
   it('tells other instances when invalidated', () => {
     let told = 0;
     const cache = new ApiCache(countingStore([]).store, 5_000, Date.now, () => (told += 1));

@@ -131,5 +131,6 @@ describe('tessera CLI for APIs', () => {
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain('no such API');
     expect((await tessera(['api', 'list'])).stdout).toContain('No APIs yet');
-  });
+    // A dozen CLI processes, one after another, each loading the sources through tsx.
+  }, 120_000);
 });

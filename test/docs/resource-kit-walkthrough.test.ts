@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -6,16 +7,28 @@ import { docsPage, WALKTHROUGH_TIMEOUT } from '../helpers/docs-page.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
+/** A port nobody listens on now, for the page's API (its identifier names the port). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 /**
  * docs/resource-kit.md says its commands work as written: run them, in order, against a real
  * `tessera start`. The page's API imports `tessera/resource` from the checkout it links; here it
  * runs the sources (the tessera-source condition, through tsx), never a stale dist/.
  */
-describe('docs/resource-kit.md walkthrough', () => {
+describe('docs/resource-kit.md walkthrough', async () => {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const port = await freePort();
   const page = docsPage('resource-kit.md', {
+    env: { TESSERA_ADMIN_KEY: 'docs-walkthrough-admin-key-0123456789abcdef' },
     shellEnv: {
       TESSERA_CHECKOUT: ROOT,
+      API_PORT: String(port),
       NODE_OPTIONS: `--conditions=tessera-source --import=${tsx}`,
     },
   });
@@ -24,11 +37,14 @@ describe('docs/resource-kit.md walkthrough', () => {
     'runs every shell block of the page without an error, with the results it describes',
     async () => {
       const stdout = await page.run();
-      const metadataUrl = `${page.url}/.well-known/oauth-protected-resource`;
+      const resource = `http://127.0.0.1:${port}/notes`;
+      const metadataUrl = `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/notes`;
+      const inactive =
+        '{"error":"invalid_token","error_description":"the access token is not active (expired, revoked or unknown)"}';
       expect(stdout).toContain(`www-authenticate: Bearer resource_metadata="${metadataUrl}"`);
       expect(stdout).toContain(
         JSON.stringify({
-          resource: page.url,
+          resource,
           authorization_servers: [page.url],
           scopes_supported: ['notes:read', 'notes:write'],
           bearer_methods_supported: ['header'],
@@ -44,16 +60,15 @@ describe('docs/resource-kit.md walkthrough', () => {
         `www-authenticate: Bearer error="insufficient_scope", error_description="the access token lacks the scope notes:write", scope="notes:write", resource_metadata="${metadataUrl}"`,
       );
       expect(stdout).toContain(
-        '{"error":"invalid_token","error_description":"the access token is not active (expired, revoked or unknown)"}',
+        '{"error":"invalid_token","error_description":"the access token is not meant for this resource (aud)"}',
       );
+      expect(stdout).toContain(inactive);
       const opaque = page.json('opaque.json') as { client_id: string };
       expect(stdout).toContain(
         JSON.stringify({ notes: [], for: opaque.client_id, scopes: ['notes:read'] }),
       );
       // The last answer: the revoked opaque token, refused.
-      expect(stdout.trim().split('\n').at(-1)).toBe(
-        '{"error":"invalid_token","error_description":"the access token is not active (expired, revoked or unknown)"}',
-      );
+      expect(stdout.trim().split('\n').at(-1)).toBe(inactive);
     },
     WALKTHROUGH_TIMEOUT,
   );

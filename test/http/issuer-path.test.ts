@@ -37,6 +37,7 @@ const ROUTES: [method: 'GET' | 'POST', path: string][] = [
   ['GET', '/jwks'],
   ['POST', '/api/users'],
   ['GET', '/admin/api/clients'],
+  ['GET', '/admin/api/apis'],
   ['GET', '/assets/tessera.css'],
   ['GET', '/.well-known/openid-configuration'],
   ['GET', '/.well-known/oauth-authorization-server'],
@@ -225,6 +226,43 @@ describe('the limits on failed client requests, under a path', () => {
       expect((await wrong()).statusCode).toBe(401);
       expect((await wrong()).statusCode).toBe(401);
       expect((await wrong()).statusCode).toBe(429);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('dynamic client registration under a path', () => {
+  it('registers at the path, and hands out a registration_client_uri that works there', async () => {
+    const app = await testApp({ env: { TESSERA_ISSUER: ISSUER, TESSERA_REGISTRATION: 'open' } });
+    try {
+      const meta = await app.inject({
+        method: 'GET',
+        url: `/.well-known/oauth-authorization-server${PATH}`,
+      });
+      expect(meta.json().registration_endpoint).toBe(`${ISSUER}/register`);
+      const body = {
+        redirect_uris: ['https://app.example.com/cb'],
+        token_endpoint_auth_method: 'none',
+      };
+      expect(
+        (await app.inject({ method: 'POST', url: '/register', payload: body })).statusCode,
+      ).toBe(404);
+      const made = await app.inject({ method: 'POST', url: `${PATH}/register`, payload: body });
+      expect(made.statusCode, made.body).toBe(201);
+      const {
+        client_id: id,
+        registration_client_uri: uri,
+        registration_access_token: token,
+      } = made.json();
+      expect(uri).toBe(`${ISSUER}/register/${id}`);
+      const read = await app.inject({
+        method: 'GET',
+        url: new URL(uri).pathname,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(read.statusCode, read.body).toBe(200);
+      expect(read.json().client_id).toBe(id);
     } finally {
       await app.close();
     }
