@@ -32,7 +32,7 @@ export class ApiCache {
     private readonly broadcast: () => void = () => {},
   ) {}
 
-  /** The APIs as this instance knows them; waits for the database only when it knows none yet. */
+  /** The APIs as this instance knows them; waits for the database when it knows none yet or its list is past `ttlMs`. */
   async get(): Promise<ApiSnapshot> {
     const snapshot = this.snapshot;
     if (snapshot === undefined) return this.load();
