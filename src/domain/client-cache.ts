@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Client, ClientStore } from '../store/types.js';
 import { looksLikeDocumentUrl } from './metadata-document.js';
-import type { MetadataDocuments } from './metadata-documents.js';
+import type { MetadataDocuments, ResolveOptions } from './metadata-documents.js';
 
 /**
  * Clients by id, kept in process: the token endpoint looks its client up on
@@ -62,10 +62,11 @@ export class ClientCache {
 
   /**
    * The client, its metadata document fetched first when the one held is stale; a refused
-   * document throws MetadataDocumentError saying why (for /authorize and client authentication).
+   * document throws MetadataDocumentError saying why (for /authorize and client authentication;
+   * `options` say whether a client accepted before waits for its document: see ResolveOptions).
    */
-  async resolve(id: string): Promise<Client | undefined> {
-    if (looksLikeDocumentUrl(id)) return this.documents?.resolve(id);
+  async resolve(id: string, options: ResolveOptions = {}): Promise<Client | undefined> {
+    if (looksLikeDocumentUrl(id)) return this.documents?.resolve(id, options);
     return this.stored(id);
   }
 

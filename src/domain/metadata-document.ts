@@ -1,3 +1,4 @@
+import { domainToASCII, domainToUnicode } from 'node:url';
 import {
   CLIENT_DEFAULTS,
   type ClientInput,
@@ -46,6 +47,8 @@ export function documentUrlProblem(id: string): string | undefined {
   if (id.includes('#')) return 'the client_id URL must not have a fragment';
   if (url.username !== '' || url.password !== '')
     return 'the client_id URL must not contain a user name or password';
+  const hostRefused = hostSpellingProblem(url.hostname);
+  if (hostRefused) return hostRefused;
   if (url.pathname === '/' || url.pathname === '')
     return 'the client_id URL must have a path (draft-ietf-oauth-client-id-metadata-document §3)';
   // The URL parser resolves dot segments, so the id as sent must not hold any.
@@ -56,12 +59,39 @@ export function documentUrlProblem(id: string): string | undefined {
   return undefined;
 }
 
-/** Host names and `*.example.com` patterns, from a setting listing them by commas or spaces. */
+/**
+ * Why a URL's host name is not in its one canonical spelling, or undefined when it is: the
+ * allow and deny lists compare names as text, so `evil.example.com.` (the same host, fully
+ * qualified), an empty label, or an IDN label that does not decode and encode back to itself
+ * would slip past `evil.example.com`. The URL parser already lowercases, decodes percent-escapes
+ * and encodes Unicode names to xn-- labels; documentUrlProblem refuses ids it rewrote that way.
+ */
+export function hostSpellingProblem(hostname: string): string | undefined {
+  if (hostname.startsWith('[')) return undefined; // an IPv6 literal, already in its normal form
+  const refused = `the client_id URL's host ${hostname} is not written in its canonical form`;
+  if (hostname.endsWith('.')) return `${refused} (no trailing dot)`;
+  if (!/^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/.test(hostname)) return refused;
+  if (domainToASCII(domainToUnicode(hostname)) !== hostname) return refused;
+  return undefined;
+}
+
+/**
+ * Host names and `*.example.com` patterns, from a setting listing them by commas or spaces, in
+ * the spelling URL hosts are compared in: lowercase, no trailing dot, Unicode names as xn-- labels.
+ */
 export function parseHostList(raw: string | undefined): string[] {
   return (raw ?? '')
     .split(/[\s,]+/)
-    .map((h) => h.trim().toLowerCase())
+    .map((h) => canonicalPattern(h.trim().toLowerCase().replace(/\.$/, '')))
     .filter(Boolean);
+}
+
+function canonicalPattern(pattern: string): string {
+  const wildcard = pattern.startsWith('*.');
+  const name = wildcard ? pattern.slice(2) : pattern;
+  // domainToASCII answers '' for a name it cannot encode: kept as written, it matches nothing.
+  const ascii = /^[\x21-\x7e]*$/.test(name) ? name : domainToASCII(name) || name;
+  return wildcard ? `*.${ascii}` : ascii;
 }
 
 /** Whether `host` is one of `patterns`: an exact name, or `*.name` for any name below it. */

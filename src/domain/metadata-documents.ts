@@ -1,27 +1,17 @@
 import { LRUCache } from 'lru-cache';
 import type { AppContext } from '../context.js';
 import { cacheLifetime, type LifetimeBounds } from '../lib/http-cache.js';
-import {
-  getOutbound,
-  InternalAddressError,
-  type OutboundAnswer,
-  TooLargeError,
-} from '../lib/outbound.js';
 import type { Client } from '../store/types.js';
 import type { ClientMetadata } from './client-rules.js';
-import { ValidationError } from './errors.js';
 import {
-  clientFromDocument,
   documentUrlProblem,
   type HostPolicy,
   hostProblem,
   parseHostList,
 } from './metadata-document.js';
+import { fetchDocument, MetadataDocumentError, readDocument } from './metadata-document-fetch.js';
 
-/** A client id whose metadata document could not be fetched or was not acceptable; the message says why. */
-export class MetadataDocumentError extends Error {
-  override name = 'MetadataDocumentError';
-}
+export { MetadataDocumentError };
 
 export interface DocumentLimits {
   /** The whole fetch's deadline. */
@@ -39,13 +29,23 @@ export interface DocumentLimits {
    * fetch) cannot turn Tessera into a crawler holding thousands of connections open.
    */
   maxConcurrentFetches: number;
+  /** How many of those may be on one host: one slow host cannot take every slot. */
+  maxConcurrentFetchesPerHost: number;
+  /**
+   * How long after its document was last accepted (the row's updatedAt, seconds) a client keeps
+   * working from that record when its document cannot be fetched now (limits, timeout, error,
+   * an answer that is not acceptable).
+   */
+  graceSeconds: number;
 }
 
 /**
  * The limits of issue 13: 5 s and 64 KiB per document; a document's own Cache-Control or Expires
  * decides how long it is used, held between 30 s and 24 h (5 min when it says nothing); a failure
  * is answered again for 10 s, so a dead or hostile URL is not fetched on every request; at most
- * 32 different documents are fetched at once per instance.
+ * 32 different documents are fetched at once per instance, 4 of one host; a client accepted
+ * before works from its last accepted record for 48 h (longer than any document is cached) while
+ * its document cannot be had.
  */
 export const DOCUMENT_LIMITS: DocumentLimits = {
   timeoutMs: 5_000,
@@ -54,9 +54,25 @@ export const DOCUMENT_LIMITS: DocumentLimits = {
   failureSeconds: 10,
   maxEntries: 1_000,
   maxConcurrentFetches: 32,
+  maxConcurrentFetchesPerHost: 4,
+  graceSeconds: 2 * 86_400,
 };
 
-type Entry = { client: Client; until: number } | { problem: string; until: number };
+/** A failure keeps the client last accepted, if any, to serve during the grace time. */
+type Entry =
+  | { client: Client; until: number }
+  | { problem: string; until: number; accepted: Client | undefined };
+
+/** How resolve() treats a stale document of a client accepted before. */
+export interface ResolveOptions {
+  /**
+   * Answer the last accepted record at once and fetch the document in the background (client
+   * authentication at /token: a refresh must not wait on, or fail with, the client's web site).
+   * Without it (/authorize, /par), the document is fetched and waited for, and the record is
+   * the answer only when the fetch cannot start or fails.
+   */
+  staleWhileRefreshing?: boolean;
+}
 
 /**
  * The clients that Client ID Metadata Documents describe
@@ -66,13 +82,17 @@ type Entry = { client: Client; until: number } | { problem: string; until: numbe
  * and kept as a clients row with registration `metadata_document`, so grants, tokens,
  * "Connected apps" and the admin API treat it as any other client. A document is used for as
  * long as its caching headers say (within DocumentLimits), in a bounded LRU cache, and
- * concurrent requests for one URL share one fetch. Everything is async I/O: a slow document
- * holds up only the requests that name it.
+ * concurrent requests for one URL share one fetch. Fetches in flight are limited per instance
+ * and per host; a client accepted before outlives a fetch that cannot start or fails by
+ * `graceSeconds` (its row's updatedAt records each acceptance), so a hostile slow host cannot
+ * lock other hosts' clients out.
  */
 export class MetadataDocuments {
   readonly limits: DocumentLimits;
   private readonly entries: LRUCache<string, Entry>;
   private readonly pending = new Map<string, Promise<Client>>();
+  /** Fetches in flight per host name. */
+  private readonly perHost = new Map<string, number>();
   private readonly hosts: HostPolicy;
 
   constructor(
@@ -88,35 +108,88 @@ export class MetadataDocuments {
   }
 
   /** The client the document at `url` describes; throws MetadataDocumentError saying why not. */
-  async resolve(url: string): Promise<Client> {
+  async resolve(url: string, options: ResolveOptions = {}): Promise<Client> {
     const hit = this.entries.get(url);
     if (hit && hit.until > this.ctx.clock.now()) {
       if ('client' in hit) return hit.client;
+      const kept = this.withinGrace(hit.accepted);
+      if (kept) return kept;
       throw new MetadataDocumentError(hit.problem);
     }
+    // A host denied, or a URL refused, loses its grace too.
     this.refuseUrl(url);
-    let pending = this.pending.get(url);
-    if (!pending && this.pending.size >= this.limits.maxConcurrentFetches) {
+    if (options.staleWhileRefreshing) {
+      const kept = await this.lastAccepted(url, hit);
+      if (kept) {
+        this.start(url)?.catch((error: unknown) => {
+          if (!(error instanceof MetadataDocumentError))
+            this.ctx.log.warn({ err: error, clientId: url }, 'client metadata document refresh failed');
+        });
+        return kept;
+      }
+    }
+    const fetching = this.start(url);
+    if (!fetching) {
+      const kept = await this.lastAccepted(url, hit);
+      if (kept) return kept;
       // Not remembered as this document's failure: it says nothing about the document.
       throw new MetadataDocumentError(
         'too many client metadata documents are being fetched at once; try again shortly',
       );
     }
-    if (!pending) {
-      pending = this.load(url).finally(() => this.pending.delete(url));
-      this.pending.set(url, pending);
-    }
-    return pending;
+    return fetching;
+  }
+
+  /** The fetch of `url` in flight, joined or started; undefined when the limits forbid one now. */
+  private start(url: string): Promise<Client> | undefined {
+    const joined = this.pending.get(url);
+    if (joined) return joined;
+    const host = new URL(url).hostname;
+    const onHost = this.perHost.get(host) ?? 0;
+    if (
+      this.pending.size >= this.limits.maxConcurrentFetches ||
+      onHost >= this.limits.maxConcurrentFetchesPerHost
+    )
+      return undefined;
+    this.perHost.set(host, onHost + 1);
+    const fetching = this.load(url).finally(() => {
+      this.pending.delete(url);
+      const left = (this.perHost.get(host) ?? 1) - 1;
+      if (left > 0) this.perHost.set(host, left);
+      else this.perHost.delete(host);
+    });
+    this.pending.set(url, fetching);
+    return fetching;
+  }
+
+  /** `client` while its last acceptance is within the grace time, else undefined. */
+  private withinGrace(client: Client | undefined): Client | undefined {
+    if (!client) return undefined;
+    const graceEnds = (client.updatedAt + this.limits.graceSeconds) * 1000;
+    return graceEnds > this.ctx.clock.now() ? client : undefined;
   }
 
   /**
-   * What is known of `url` now, without fetching: its client while the document is fresh, null
-   * while it is refused, undefined when nothing fresh is held.
+   * The client as last accepted, while within the grace time: the stale entry's, else the
+   * clients row (another instance, or this one before a restart, accepted it).
+   */
+  private async lastAccepted(url: string, stale: Entry | undefined): Promise<Client | undefined> {
+    const held = stale && ('client' in stale ? stale.client : stale.accepted);
+    if (held) return this.withinGrace(held);
+    const row = await this.ctx.store.clients.findById(url);
+    return row?.registration === 'metadata_document' ? this.withinGrace(row) : undefined;
+  }
+
+  /**
+   * What is known of `url` now, without fetching: its client while the document is fresh (or,
+   * while it cannot be had, the client as last accepted within the grace time), null while it is
+   * refused, undefined when nothing fresh is held.
    */
   cached(url: string): Client | null | undefined {
     const hit = this.entries.get(url);
     if (!hit || hit.until <= this.ctx.clock.now()) return undefined;
-    return 'client' in hit ? hit.client : null;
+    if ('client' in hit) return hit.client;
+    return this.withinGrace(hit.accepted) ?? null;
   }
 
   /** Whether documents are accepted from this URL at all (its form, scheme and host). */
@@ -150,90 +223,40 @@ export class MetadataDocuments {
     if (hostRefused) throw new MetadataDocumentError(hostRefused);
   }
 
+  /**
+   * Fetches, checks and keeps the document. A failure is remembered for `failureSeconds`; a
+   * client accepted before is then answered from its last accepted record within the grace time.
+   */
   private async load(url: string): Promise<Client> {
     const startedAt = this.ctx.clock.now();
     try {
-      const answer = await this.fetch(url);
-      const settings = this.read(url, answer);
+      const answer = await fetchDocument(url, this.limits, this.ctx.config);
+      const settings = readDocument(url, answer, this.ctx.config);
       const client = await this.persist(url, settings);
       const seconds = cacheLifetime(answer.headers, startedAt, this.limits.lifetime);
-      if (seconds > 0) this.entries.set(url, { client, until: startedAt + seconds * 1000 });
-      else this.entries.delete(url);
+      this.entries.set(url, { client, until: startedAt + seconds * 1000 });
       return client;
     } catch (error) {
       if (!(error instanceof MetadataDocumentError)) throw error;
+      const accepted = await this.lastAccepted(url, this.entries.get(url));
       const until = startedAt + this.limits.failureSeconds * 1000;
-      this.entries.set(url, { problem: error.message, until });
+      this.entries.set(url, { problem: error.message, until, accepted });
+      if (accepted) {
+        this.ctx.log.info(
+          { clientId: url, problem: error.message },
+          'client metadata document unavailable; using the client as last accepted',
+        );
+        return accepted;
+      }
       throw error;
-    }
-  }
-
-  private async fetch(url: string): Promise<OutboundAnswer> {
-    let answer: OutboundAnswer;
-    try {
-      answer = await getOutbound(url, {
-        timeoutMs: this.limits.timeoutMs,
-        maxBytes: this.limits.maxBytes,
-        externalOnly: true,
-        allowLoopback: this.ctx.config.cimdAllowLoopback,
-        // A development server on 127.0.0.1 has a self-signed certificate (the MCP SDK wants https).
-        loopbackAnyCertificate: this.ctx.config.cimdAllowLoopback,
-        accept: 'application/json',
-      });
-    } catch (error) {
-      throw new MetadataDocumentError(this.fetchProblem(error), { cause: error });
-    }
-    if (answer.status >= 300 && answer.status < 400) {
-      throw new MetadataDocumentError(
-        `the client metadata document's URL answered a redirect (HTTP ${answer.status}): redirects are not followed`,
-      );
-    }
-    if (answer.status !== 200) {
-      throw new MetadataDocumentError(
-        `the client metadata document's URL answered HTTP ${answer.status}`,
-      );
-    }
-    return answer;
-  }
-
-  private fetchProblem(error: unknown): string {
-    if (error instanceof InternalAddressError)
-      return 'the client metadata document is on a loopback, private or link-local address, which Tessera does not fetch from';
-    if (error instanceof TooLargeError)
-      return `the client metadata document is larger than ${this.limits.maxBytes / 1024} KiB`;
-    const timedOut =
-      error instanceof Error &&
-      (error.name === 'TimeoutError' ||
-        error.name === 'AbortError' ||
-        (error.cause as Error | undefined)?.name === 'TimeoutError');
-    if (timedOut)
-      return `the client metadata document did not arrive within ${this.limits.timeoutMs / 1000} s`;
-    const code = (error as { code?: unknown }).code;
-    return `the client metadata document could not be fetched${typeof code === 'string' ? ` (${code})` : ''}`;
-  }
-
-  private read(url: string, answer: OutboundAnswer): ClientMetadata {
-    let value: unknown;
-    try {
-      value = JSON.parse(answer.body.toString('utf8'));
-    } catch {
-      throw new MetadataDocumentError('the client metadata document is not valid JSON');
-    }
-    try {
-      return clientFromDocument(url, value, {
-        production: this.ctx.config.nodeEnv === 'production',
-      });
-    } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      throw new MetadataDocumentError(
-        `the client metadata document is not acceptable: ${error.message}`,
-      );
     }
   }
 
   /**
    * The document's client as a clients row: created on first sight, updated when the document
-   * changed, left alone (no write) when it did not.
+   * changed; when it did not, only its updatedAt is moved to now (one write per fetch, at most
+   * one per URL every 30 s per instance), so the row records the last acceptance: the grace
+   * time and the purge of unused clients count from it.
    */
   private async persist(url: string, settings: ClientMetadata): Promise<Client> {
     const { store, clients } = this.ctx;
@@ -267,7 +290,11 @@ export class MetadataDocuments {
     if (existing.registration !== 'metadata_document') {
       throw new MetadataDocumentError('a client registered otherwise already has this client_id');
     }
-    if (sameSettings(existing, settings)) return existing;
+    if (sameSettings(existing, settings)) {
+      if (existing.updatedAt >= now) return existing;
+      // No invalidation: the settings are unchanged, and other instances read it from the row.
+      return (await store.clients.update(url, {}, now)) ?? existing;
+    }
     const updated = await store.clients.update(url, settings, now);
     if (!updated)
       throw new MetadataDocumentError('the client was deleted while its document was read');

@@ -4,18 +4,22 @@ import type { IncomingHttpHeaders } from 'node:http';
 export interface LifetimeBounds {
   /** When the answer says nothing (no Cache-Control lifetime, no Expires). */
   fallback: number;
-  /** The shortest lifetime kept: a positive max-age below it is raised to it. */
+  /**
+   * The shortest lifetime kept: any lifetime below it, `no-store`, `no-cache` and `max-age=0`
+   * included, is raised to it.
+   */
   min: number;
   /** The longest: a document can change, so it is fetched again at least this often. */
   max: number;
 }
 
 /**
- * How long an answer may be reused, in seconds, from its headers (RFC 9111 §4.2.1): 0 for
- * `no-store`, `no-cache` or `max-age=0` (fetched again at each use), else `max-age`, else
- * `Expires` minus `Date` (or `now`), else the fallback; a positive lifetime is clamped to
- * [min, max], so a tiny max-age cannot make every request a fetch and a huge one cannot pin a
- * document for a year.
+ * How long an answer may be reused, in seconds, from its headers (RFC 9111 §4.2.1): `max-age`,
+ * else `Expires` minus `Date` (or `now`), else the fallback, clamped to [min, max]. `no-store`,
+ * `no-cache`, `max-age=0` and an invalid or past lifetime get the minimum too: Tessera is not a
+ * shared HTTP cache but the checker of a client's settings, and a document that asked to be
+ * fetched at every use would turn each /authorize and /token request into an outbound fetch.
+ * A huge lifetime cannot pin a document for a year either.
  */
 export function cacheLifetime(
   headers: IncomingHttpHeaders,
@@ -26,7 +30,7 @@ export function cacheLifetime(
     .toLowerCase()
     .split(',')
     .map((d) => d.trim());
-  if (directives.includes('no-store') || directives.includes('no-cache')) return 0;
+  if (directives.includes('no-store') || directives.includes('no-cache')) return bounds.min;
   let seconds: number | undefined;
   const maxAge = directives.find((d) => d.startsWith('max-age='));
   if (maxAge !== undefined) {
@@ -42,6 +46,5 @@ export function cacheLifetime(
       : Math.floor((expires - (Number.isNaN(date) ? nowMs : date)) / 1000);
   }
   if (seconds === undefined) return bounds.fallback;
-  if (seconds <= 0) return 0;
   return Math.min(bounds.max, Math.max(bounds.min, seconds));
 }

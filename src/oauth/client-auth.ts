@@ -213,8 +213,10 @@ async function authenticate(
   const credentials = presentedCredentials(request, params);
   let client: Client | undefined;
   try {
+    // A metadata-document client accepted before is not held up by its web site (a refresh above
+    // all): its last accepted record answers at once while the document is fetched behind.
     client = isClientIdLength(credentials.clientId)
-      ? await ctx.clients.resolve(credentials.clientId)
+      ? await ctx.clients.resolve(credentials.clientId, { staleWhileRefreshing: true })
       : undefined;
   } catch (error) {
     if (error instanceof MetadataDocumentError)

@@ -11,11 +11,11 @@ describe('cacheLifetime', () => {
     expect(cacheLifetime({ 'cache-control': 'max-age=31536000' }, now, bounds)).toBe(86_400);
   });
 
-  it('answers 0 (fetch at each use) for no-store, no-cache, max-age=0 and an invalid max-age', () => {
-    expect(cacheLifetime({ 'cache-control': 'no-store' }, now, bounds)).toBe(0);
-    expect(cacheLifetime({ 'cache-control': 'max-age=600, no-cache' }, now, bounds)).toBe(0);
-    expect(cacheLifetime({ 'cache-control': 'max-age=0' }, now, bounds)).toBe(0);
-    expect(cacheLifetime({ 'cache-control': 'max-age=soon' }, now, bounds)).toBe(0);
+  it('holds no-store, no-cache, max-age=0 and an invalid max-age to the minimum, as any lifetime', () => {
+    expect(cacheLifetime({ 'cache-control': 'no-store' }, now, bounds)).toBe(30);
+    expect(cacheLifetime({ 'cache-control': 'max-age=600, no-cache' }, now, bounds)).toBe(30);
+    expect(cacheLifetime({ 'cache-control': 'max-age=0' }, now, bounds)).toBe(30);
+    expect(cacheLifetime({ 'cache-control': 'max-age=soon' }, now, bounds)).toBe(30);
   });
 
   it('falls back to Expires (against Date, else now), max-age winning over it', () => {
@@ -24,7 +24,7 @@ describe('cacheLifetime', () => {
     const date = new Date(now - 1_800_000).toUTCString();
     expect(cacheLifetime({ expires, date }, now, bounds)).toBe(5_400);
     expect(cacheLifetime({ expires, 'cache-control': 'max-age=60' }, now, bounds)).toBe(60);
-    expect(cacheLifetime({ expires: '0' }, now, bounds)).toBe(0);
+    expect(cacheLifetime({ expires: '0' }, now, bounds)).toBe(30);
   });
 
   it('uses the fallback when the answer says nothing', () => {
