@@ -37,6 +37,13 @@ export interface DocumentLimits {
    * an answer that is not acceptable).
    */
   graceSeconds: number;
+  /**
+   * How long a client no one consented to (no grant, code or token) is kept after its document
+   * was last accepted (seconds), before the purge job deletes it: naming a URL makes a row, so
+   * the rows of made-up or abandoned documents must not pile up. Longer than the grace time, so
+   * a client in use is never purged.
+   */
+  unusedSeconds: number;
 }
 
 /**
@@ -45,7 +52,7 @@ export interface DocumentLimits {
  * is answered again for 10 s, so a dead or hostile URL is not fetched on every request; at most
  * 32 different documents are fetched at once per instance, 4 of one host; a client accepted
  * before works from its last accepted record for 48 h (longer than any document is cached) while
- * its document cannot be had.
+ * its document cannot be had; one that no one consented to is purged 7 days after that.
  */
 export const DOCUMENT_LIMITS: DocumentLimits = {
   timeoutMs: 5_000,
@@ -56,6 +63,7 @@ export const DOCUMENT_LIMITS: DocumentLimits = {
   maxConcurrentFetches: 32,
   maxConcurrentFetchesPerHost: 4,
   graceSeconds: 2 * 86_400,
+  unusedSeconds: 7 * 86_400,
 };
 
 /** A failure keeps the client last accepted, if any, to serve during the grace time. */

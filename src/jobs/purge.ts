@@ -1,4 +1,5 @@
 import { type AppContext, nowSeconds } from '../context.js';
+import { DOCUMENT_LIMITS } from '../domain/metadata-documents.js';
 import { endExpiredSessions } from '../domain/sessions.js';
 
 const DAY = 86_400;
@@ -6,16 +7,17 @@ const DAY = 86_400;
 /**
  * One round of the purge job: sessions that expired are ended (their apps are told, their tokens
  * revoked), then everything expired is deleted, with audit events older than
- * `auditRetentionDays`.
+ * `auditRetentionDays` and metadata-document clients left unused (DocumentLimits.unusedSeconds).
  */
 export async function purgeOnce(ctx: AppContext) {
   const ended = await endExpiredSessions(ctx);
   const now = nowSeconds(ctx);
   const days = ctx.config.auditRetentionDays;
-  const counts = await ctx.store.purgeExpired(
-    now,
-    days > 0 ? { auditBefore: now - days * DAY } : {},
-  );
+  const unused = ctx.clients.documents?.limits.unusedSeconds ?? DOCUMENT_LIMITS.unusedSeconds;
+  const counts = await ctx.store.purgeExpired(now, {
+    ...(days > 0 ? { auditBefore: now - days * DAY } : {}),
+    documentClientsUnusedBefore: now - unused,
+  });
   return { ...counts, sessionsEnded: ended };
 }
 

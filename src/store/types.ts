@@ -705,11 +705,20 @@ export interface PurgeCounts {
   deviceCodes: number;
   /** Initial access tokens past their expiry (RFC 7591). */
   registrationTokens: number;
+  /** Metadata-document clients left unused (PurgeOptions.documentClientsUnusedBefore). */
+  documentClients: number;
 }
 
 export interface PurgeOptions {
   /** Also delete audit events recorded before this time (the retention limit); kept when absent. */
   auditBefore?: number;
+  /**
+   * Also delete the clients read from a metadata document (registration `metadata_document`)
+   * whose row was last written (created, or its document last accepted) before this time and
+   * that hold no grant, code, token, device code or pushed request: anyone can make such a row
+   * appear by naming a document URL, so the ones nobody consented to do not pile up.
+   */
+  documentClientsUnusedBefore?: number;
 }
 
 /** A person's account at another OpenID provider, linked to their local account by an admin. */

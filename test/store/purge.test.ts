@@ -11,7 +11,9 @@ import {
   newKey,
   newSession,
   newToken,
+  newUser,
   seedGrant,
+  unique,
 } from './fixtures.js';
 
 for (const factory of storeFactories()) {
@@ -114,6 +116,7 @@ for (const factory of storeFactories()) {
         audit: 0,
         deviceCodes: 1,
         registrationTokens: 1,
+        documentClients: 0,
       });
       expect((await store.registrations.listInitialTokens()).map((t) => t.id).sort()).toEqual(
         [initialTokens.live.id, initialTokens.forever.id].sort(),
@@ -154,7 +157,68 @@ for (const factory of storeFactories()) {
         audit: 0,
         deviceCodes: 0,
         registrationTokens: 0,
+        documentClients: 0,
       });
+    });
+
+    it('deletes metadata-document clients unused since the limit when asked, and only those nothing hangs on', async () => {
+      const LIMIT = NOW - 600;
+      const documentClient = (writtenAt: number) =>
+        store.clients.create(
+          newClient({
+            id: `https://app-${unique()}.example/client.json`,
+            registration: 'metadata_document',
+            createdAt: writtenAt,
+          }),
+        );
+      const user = await store.users.create(newUser());
+      const unused = await documentClient(LIMIT - 1);
+      const session = newSession(user.id, { expiresAt: NOW + 100 });
+      await store.sessions.create(session);
+      await store.sessions.addClient(session.id, unused.id, LIMIT - 1);
+      const consented = await documentClient(LIMIT - 1);
+      await store.grants.upsert(user.id, consented.id, ['openid'], LIMIT - 1);
+      const withCode = await documentClient(LIMIT - 1);
+      await store.codes.save(
+        newCode({ grantId: randomId(), clientId: withCode.id, userId: user.id }),
+      );
+      const withToken = await documentClient(LIMIT - 1);
+      await store.tokens.save(
+        newToken({ grantId: randomId(), clientId: withToken.id, userId: user.id }),
+      );
+      const withDeviceCode = await documentClient(LIMIT - 1);
+      await store.deviceCodes.save(newDeviceCode(withDeviceCode.id));
+      const recent = await documentClient(LIMIT);
+      // Created long ago, its document accepted since: the row's updated_at counts.
+      const accepted = await documentClient(LIMIT - 1000);
+      await store.clients.update(accepted.id, {}, LIMIT + 1);
+      const admin = await store.clients.create(newClient({ createdAt: LIMIT - 1 }));
+      const dynamic = await store.clients.create(
+        newClient({ registration: 'dynamic', createdAt: LIMIT - 1 }),
+      );
+
+      expect((await store.purgeExpired(NOW)).documentClients).toBe(0);
+      expect(await store.clients.findById(unused.id)).toBeDefined();
+      expect(
+        (await store.purgeExpired(NOW, { documentClientsUnusedBefore: LIMIT })).documentClients,
+      ).toBe(1);
+      expect(await store.clients.findById(unused.id)).toBeUndefined();
+      expect(await store.sessions.listClients(session.id)).toEqual([]);
+      for (const kept of [
+        consented,
+        withCode,
+        withToken,
+        withDeviceCode,
+        recent,
+        accepted,
+        admin,
+        dynamic,
+      ]) {
+        expect(await store.clients.findById(kept.id), kept.id).toBeDefined();
+      }
+      expect(
+        (await store.purgeExpired(NOW, { documentClientsUnusedBefore: LIMIT })).documentClients,
+      ).toBe(0);
     });
 
     it('deletes audit events older than the retention limit only when asked, by their time', async () => {

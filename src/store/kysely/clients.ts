@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type {
   Client,
   ClientPatch,
@@ -176,4 +176,46 @@ export function clientStore(db: Kysely<Database>): ClientStore {
       });
     },
   };
+}
+
+/** The tables whose rows hang on a client: while one has a row of it, it is in use. */
+const DEPENDENTS = [
+  'grants',
+  'authorization_codes',
+  'tokens',
+  'device_codes',
+  'pushed_requests',
+] as const;
+
+/**
+ * Deletes the metadata-document clients last written before `before` that nothing hangs on (no
+ * grant, code, token, device code or pushed request), then their session links; answers how
+ * many. The DELETE itself checks, so a grant made meanwhile keeps its client.
+ */
+export async function purgeUnusedDocumentClients(
+  db: Kysely<Database>,
+  before: number,
+): Promise<number> {
+  const deleted = await db
+    .deleteFrom('clients')
+    .where('registration', '=', 'metadata_document')
+    .where('updated_at', '<', before)
+    .where(({ and, not, exists, selectFrom }) =>
+      and(
+        DEPENDENTS.map((table) =>
+          not(
+            exists(
+              selectFrom(table)
+                .select(sql.lit(1).as('one'))
+                .whereRef(`${table}.client_id`, '=', 'clients.id'),
+            ),
+          ),
+        ),
+      ),
+    )
+    .returning('id')
+    .execute();
+  const ids = deleted.map((row) => row.id);
+  if (ids.length > 0) await db.deleteFrom('session_clients').where('client_id', 'in', ids).execute();
+  return ids.length;
 }

@@ -4,7 +4,7 @@ import { migrations } from '../migrations/index.js';
 import type { Store } from '../types.js';
 import { apiStore } from './apis.js';
 import { auditStore } from './audit.js';
-import { clientStore } from './clients.js';
+import { clientStore, purgeUnusedDocumentClients } from './clients.js';
 import { codeStore } from './codes.js';
 import { CommitGroup } from './commit-group.js';
 import { deviceCodeStore } from './device-codes.js';
@@ -215,6 +215,11 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
               .deleteFrom('audit_events')
               .where('created_at', '<', options.auditBefore)
               .executeTakeFirst();
+      // After the expired codes, tokens and pushed requests above, which no longer hold a client.
+      const documentClients =
+        options.documentClientsUnusedBefore === undefined
+          ? 0
+          : await purgeUnusedDocumentClients(db, options.documentClientsUnusedBefore);
       return {
         codes: Number(codes.numDeletedRows),
         tokens: Number(tokens.numDeletedRows),
@@ -225,6 +230,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         audit: Number(audit?.numDeletedRows ?? 0),
         deviceCodes: Number(deviceCodes.numDeletedRows),
         registrationTokens: Number(registrationTokens.numDeletedRows),
+        documentClients,
       };
     },
 
