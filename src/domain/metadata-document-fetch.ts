@@ -27,69 +27,71 @@ export async function fetchDocument(
   limits: Pick<DocumentLimits, 'timeoutMs' | 'maxBytes'>,
   config: Pick<Config, 'cimdAllowLoopback'>,
 ): Promise<OutboundAnswer> {
-    let answer: OutboundAnswer;
-    try {
-      answer = await getOutbound(url, {
-        timeoutMs: limits.timeoutMs,
-        maxBytes: limits.maxBytes,
-        externalOnly: true,
-        allowLoopback: config.cimdAllowLoopback,
-        // A development server on 127.0.0.1 has a self-signed certificate (the MCP SDK wants https).
-        loopbackAnyCertificate: config.cimdAllowLoopback,
-        accept: 'application/json',
-      });
-    } catch (error) {
-      throw new MetadataDocumentError(fetchProblem(error, limits), { cause: error });
-    }
-    if (answer.status >= 300 && answer.status < 400) {
-      throw new MetadataDocumentError(
-        `the client metadata document's URL answered a redirect (HTTP ${answer.status}): redirects are not followed`,
-      );
-    }
-    if (answer.status !== 200) {
-      throw new MetadataDocumentError(
-        `the client metadata document's URL answered HTTP ${answer.status}`,
-      );
-    }
-    return answer;
+  let answer: OutboundAnswer;
+  try {
+    answer = await getOutbound(url, {
+      timeoutMs: limits.timeoutMs,
+      maxBytes: limits.maxBytes,
+      externalOnly: true,
+      allowLoopback: config.cimdAllowLoopback,
+      // A development server on 127.0.0.1 has a self-signed certificate (the MCP SDK wants https).
+      loopbackAnyCertificate: config.cimdAllowLoopback,
+      accept: 'application/json',
+    });
+  } catch (error) {
+    throw new MetadataDocumentError(fetchProblem(error, limits), { cause: error });
   }
+  if (answer.status >= 300 && answer.status < 400) {
+    throw new MetadataDocumentError(
+      `the client metadata document's URL answered a redirect (HTTP ${answer.status}): redirects are not followed`,
+    );
+  }
+  if (answer.status !== 200) {
+    throw new MetadataDocumentError(
+      `the client metadata document's URL answered HTTP ${answer.status}`,
+    );
+  }
+  return answer;
+}
 
-function fetchProblem(error: unknown, limits: Pick<DocumentLimits, 'timeoutMs' | 'maxBytes'>): string {
-    if (error instanceof InternalAddressError)
-      return 'the client metadata document is on a loopback, private or link-local address, which Tessera does not fetch from';
-    if (error instanceof TooLargeError)
-      return `the client metadata document is larger than ${limits.maxBytes / 1024} KiB`;
-    const timedOut =
-      error instanceof Error &&
-      (error.name === 'TimeoutError' ||
-        error.name === 'AbortError' ||
-        (error.cause as Error | undefined)?.name === 'TimeoutError');
-    if (timedOut)
-      return `the client metadata document did not arrive within ${limits.timeoutMs / 1000} s`;
-    const code = (error as { code?: unknown }).code;
-    return `the client metadata document could not be fetched${typeof code === 'string' ? ` (${code})` : ''}`;
-  }
+function fetchProblem(
+  error: unknown,
+  limits: Pick<DocumentLimits, 'timeoutMs' | 'maxBytes'>,
+): string {
+  if (error instanceof InternalAddressError)
+    return 'the client metadata document is on a loopback, private or link-local address, which Tessera does not fetch from';
+  if (error instanceof TooLargeError)
+    return `the client metadata document is larger than ${limits.maxBytes / 1024} KiB`;
+  const timedOut =
+    error instanceof Error &&
+    (error.name === 'TimeoutError' ||
+      error.name === 'AbortError' ||
+      (error.cause as Error | undefined)?.name === 'TimeoutError');
+  if (timedOut)
+    return `the client metadata document did not arrive within ${limits.timeoutMs / 1000} s`;
+  const code = (error as { code?: unknown }).code;
+  return `the client metadata document could not be fetched${typeof code === 'string' ? ` (${code})` : ''}`;
+}
 
 export function readDocument(
   url: string,
   answer: OutboundAnswer,
   config: Pick<Config, 'nodeEnv'>,
 ): ClientMetadata {
-    let value: unknown;
-    try {
-      value = JSON.parse(answer.body.toString('utf8'));
-    } catch {
-      throw new MetadataDocumentError('the client metadata document is not valid JSON');
-    }
-    try {
-      return clientFromDocument(url, value, {
-        production: config.nodeEnv === 'production',
-      });
-    } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      throw new MetadataDocumentError(
-        `the client metadata document is not acceptable: ${error.message}`,
-      );
-    }
+  let value: unknown;
+  try {
+    value = JSON.parse(answer.body.toString('utf8'));
+  } catch {
+    throw new MetadataDocumentError('the client metadata document is not valid JSON');
   }
-
+  try {
+    return clientFromDocument(url, value, {
+      production: config.nodeEnv === 'production',
+    });
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    throw new MetadataDocumentError(
+      `the client metadata document is not acceptable: ${error.message}`,
+    );
+  }
+}

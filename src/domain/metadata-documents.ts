@@ -131,7 +131,10 @@ export class MetadataDocuments {
       if (kept) {
         this.start(url)?.catch((error: unknown) => {
           if (!(error instanceof MetadataDocumentError))
-            this.ctx.log.warn({ err: error, clientId: url }, 'client metadata document refresh failed');
+            this.ctx.log.warn(
+              { err: error, clientId: url },
+              'client metadata document refresh failed',
+            );
         });
         return kept;
       }

@@ -13,6 +13,11 @@ export const LOOPBACK_TLS = {
 export interface DocumentServerOptions {
   /** Serve https with the self-signed loopback certificate (the MCP SDK wants https URLs). */
   tls?: boolean;
+  /**
+   * The loopback address to listen on (127.0.0.1 by default): another one (127.0.0.2…) is
+   * another host to Tessera, for tests of per-host limits.
+   */
+  host?: string;
 }
 
 /** What the server answers at one path. */
@@ -26,7 +31,7 @@ export interface DocumentRoute {
 }
 
 export interface DocumentServer {
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT (or the host asked for) */
   url: string;
   /** Serves `route` at `path`; a function builds it anew at each request. */
   serve(path: string, route: DocumentRoute | (() => DocumentRoute)): string;
@@ -72,9 +77,10 @@ export async function startDocumentServer(
   const server: Server = options.tls
     ? createHttpsServer(LOOPBACK_TLS, handle)
     : createServer(handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const scheme = options.tls ? 'https' : 'http';
-  const url = `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `${scheme}://${host}:${(server.address() as AddressInfo).port}`;
   return {
     url,
     serve(path, route) {

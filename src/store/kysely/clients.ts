@@ -216,6 +216,7 @@ export async function purgeUnusedDocumentClients(
     .returning('id')
     .execute();
   const ids = deleted.map((row) => row.id);
-  if (ids.length > 0) await db.deleteFrom('session_clients').where('client_id', 'in', ids).execute();
+  if (ids.length > 0)
+    await db.deleteFrom('session_clients').where('client_id', 'in', ids).execute();
   return ids.length;
 }
