@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
+import { hostSpellingProblem, parseHostList } from '../../src/domain/metadata-document.js';
 import { testApp } from '../helpers/app.js';
 import {
   clientDocument,
@@ -145,6 +146,49 @@ describe('Client ID Metadata Documents: settings', () => {
     );
     expect(await after.tessera.clients.get(url)).toBeUndefined();
     expect((await injectAuthorize(after, url)).text).toContain('from 127.0.0.1 are refused');
+  });
+
+  it('refuses a host spelled other than canonically (a trailing dot above all) before the lists are matched', async () => {
+    const secure = await startDocumentServer({ tls: true });
+    try {
+      const port = new URL(secure.url).port;
+      const dotted = `https://localhost.:${port}/dotted.json`;
+      // Served as asked, so only the host's spelling can keep it out.
+      secure.serve('/dotted.json', { body: clientDocument(dotted) });
+      const app = await appWith({
+        TESSERA_CIMD_ALLOW_LOOPBACK: 'true',
+        TESSERA_CIMD_DENY_HOSTS: 'localhost',
+      });
+      const page = await injectAuthorize(app, dotted);
+      expect(page.status).toBe(400);
+      expect(page.text).toContain('is not written in its canonical form (no trailing dot)');
+      expect(secure.hits('/dotted.json')).toBe(0);
+      for (const spelling of [
+        `https://LOCALHOST:${port}/dotted.json`,
+        `https://local%68ost:${port}/dotted.json`,
+        `https://xn--localhost-:${port}/dotted.json`,
+        `https://a..localhost:${port}/dotted.json`,
+      ]) {
+        const refused = await injectAuthorize(app, spelling);
+        expect(refused.status, spelling).toBe(400);
+        expect(refused.location, spelling).toBeUndefined();
+      }
+      expect(secure.hits('/dotted.json')).toBe(0);
+    } finally {
+      await secure.close();
+    }
+  });
+
+  it('reads the host lists in canonical spelling: case, a trailing dot and Unicode names', () => {
+    expect(parseHostList('Evil.Example.COM., *.Bücher.example, ,')).toEqual([
+      'evil.example.com',
+      '*.xn--bcher-kva.example',
+    ]);
+    expect(hostSpellingProblem('xn--bcher-kva.example')).toBeUndefined();
+    expect(hostSpellingProblem('127.0.0.1')).toBeUndefined();
+    expect(hostSpellingProblem('evil.example.com.')).toContain('no trailing dot');
+    expect(hostSpellingProblem('.evil.example.com')).toContain('canonical form');
+    expect(hostSpellingProblem('xn--a.example')).toContain('canonical form');
   });
 
   it('the allow-list admits only its hosts and patterns', async () => {

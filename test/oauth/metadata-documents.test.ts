@@ -258,11 +258,18 @@ describe('Client ID Metadata Documents', () => {
     expect(docs.hits(path)).toBe(2);
   });
 
-  it('fetches a no-store document at every use', async () => {
-    const { url, path } = publish({}, { 'cache-control': 'no-store' });
-    await authorize(url);
-    await authorize(url);
-    expect(docs.hits(path)).toBe(2);
+  it('holds no-store, no-cache and max-age=0 to the 30 s minimum, as any other lifetime', async () => {
+    for (const cacheControl of ['no-store', 'no-cache', 'max-age=0']) {
+      const { url, path } = publish({}, { 'cache-control': cacheControl });
+      await authorize(url);
+      await authorize(url);
+      clock.advance(29);
+      await authorize(url);
+      expect(docs.hits(path), cacheControl).toBe(1);
+      clock.advance(2);
+      await authorize(url);
+      expect(docs.hits(path), cacheControl).toBe(2);
+    }
   });
 
   it('merges ten concurrent /authorize requests for one document into one fetch', async () => {
