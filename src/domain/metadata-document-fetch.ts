@@ -73,6 +73,7 @@ function fetchProblem(
   return `the client metadata document could not be fetched${typeof code === 'string' ? ` (${code})` : ''}`;
 }
 
+/** The client settings of a fetched answer: JSON, and acceptable by the draft and Tessera's rules. */
 export function readDocument(
   url: string,
   answer: OutboundAnswer,
