@@ -22,8 +22,11 @@ export interface ConsentView {
    * (include_granted_scopes=true): listed with those allowed already.
    */
   carried?: { name: string; description: string }[];
-  /** The APIs (RFC 8707 resources) the app asks access to, by name and identifier. */
-  apis?: { name: string; identifier: string }[];
+  /**
+   * The APIs (RFC 8707 resources) the app asks access to, by name and identifier; `granted` for
+   * those allowed before, the others being marked "New" when anything was allowed before.
+   */
+  apis?: { name: string; identifier: string; granted?: boolean }[];
   username: string;
   /** The signed, opaque interaction to post back with the decision. */
   interaction: string;

@@ -102,6 +102,11 @@ export interface AuthorizationRequest extends ResponseTarget {
   pushed: string | undefined;
 }
 
+/** The identifiers of the APIs the request names: what its grant must hold (consent). */
+export function requestedResources(request: Pick<AuthorizationRequest, 'apis'>): string[] {
+  return request.apis.map((api) => api.identifier);
+}
+
 const IMPLICIT = new Set(['token', 'id_token', 'id_token token', 'token id_token']);
 
 /** Normalises the order of space-separated response_type values ("id_token code" is "code id_token"). */

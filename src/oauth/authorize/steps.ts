@@ -124,7 +124,11 @@ export function showConsent(
   const plan = planConsent(request, grant);
   const scope = (name: string) => ({ name, description: SCOPE_DESCRIPTIONS[name] ?? name });
   const claim = (name: string) => ({ name, description: CLAIM_DESCRIPTIONS[name] ?? name });
-  const shown = { scopes: plan.grantedScopes, claims: plan.grantedClaims };
+  const shown = {
+    scopes: plan.grantedScopes,
+    claims: plan.grantedClaims,
+    resources: plan.grantedResources,
+  };
   return views.consent(httpRequest, reply, {
     clientName: request.client.name,
     selfDescribed: selfDescribed(request.client),
@@ -132,7 +136,11 @@ export function showConsent(
     claims: claimsBeyondScopes(request).map(claim),
     alreadyGranted: [...plan.grantedScopes, ...plan.grantedClaims],
     carried: plan.grantedScopes.filter((name) => !request.scopes.includes(name)).map(scope),
-    apis: request.apis.map((api) => ({ name: api.name, identifier: api.identifier })),
+    apis: request.apis.map((api) => ({
+      name: api.name,
+      identifier: api.identifier,
+      granted: plan.grantedResources.includes(api.identifier),
+    })),
     username: signedIn.user.username,
     interaction: sealInteraction(
       ctx,
