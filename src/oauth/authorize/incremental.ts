@@ -35,11 +35,11 @@ export function claimsBeyondScopes(request: AuthorizationRequest): string[] {
 }
 
 /**
- * The scopes of `grant` the client may still ask for today: one whose allowed scopes were
- * narrowed since does not get the others back.
+ * The scopes of `grant` the client may still ask for today (its own and its APIs'): one whose
+ * allowed scopes were narrowed since does not get the others back.
  */
 function stillAllowed(request: AuthorizationRequest, grant: Grant | undefined): string[] {
-  return (grant?.scopes ?? []).filter((s) => request.client.scopes.includes(s));
+  return (grant?.scopes ?? []).filter((s) => request.allowedScopes.includes(s));
 }
 
 export function planConsent(request: AuthorizationRequest, grant: Grant | undefined): ConsentPlan {

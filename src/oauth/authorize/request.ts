@@ -79,6 +79,8 @@ export interface AuthorizationRequest extends ResponseTarget {
   dpopJkt: string | undefined;
   /** The registered APIs `resource` named (RFC 8707), each allowed to the client; in order. */
   apis: Api[];
+  /** The scopes the client may ask for today: its own and those of the APIs it may use. */
+  allowedScopes: readonly string[];
   prompt: Set<string>;
   /** max_age, or the client's default_max_age when the request has none. */
   maxAge: number | undefined;
@@ -251,7 +253,14 @@ export function checkParameters(
   allowedScopes: readonly string[],
 ): Omit<
   AuthorizationRequest,
-  keyof ResponseTarget | 'client' | 'redirectUriAsSent' | 'responseType' | 'raw' | 'pushed' | 'apis'
+  | keyof ResponseTarget
+  | 'client'
+  | 'redirectUriAsSent'
+  | 'responseType'
+  | 'raw'
+  | 'pushed'
+  | 'apis'
+  | 'allowedScopes'
 > {
   if (param(params, 'request') !== undefined)
     throw new RequestNotSupported('request objects are not supported');

@@ -80,19 +80,15 @@ export async function validate(
     }
     const { responseType, responseMode } = checkResponseType(client, params);
     target = { ...target, responseMode };
-    const rest = checkParameters(
-      ctx,
-      client,
-      params,
-      responseType,
-      await scopesForClient(ctx, client),
-    );
+    const allowedScopes = await scopesForClient(ctx, client);
+    const rest = checkParameters(ctx, client, params, responseType, allowedScopes);
     // RFC 8707: each resource a registered API this client may use, or invalid_target.
     const apis = await allowedApis(ctx, client, readResources(params));
     const request: AuthorizationRequest = {
       ...target,
       ...rest,
       apis,
+      allowedScopes,
       client,
       redirectUriAsSent: asSent,
       responseType,
