@@ -260,6 +260,8 @@ describe('consent for APIs (RFC 8707 resources)', () => {
     await consentOnce(browser, tc, 'openid', [ORDERS]);
     const grant = await grantOf(user.id, tc.client.id);
     const account = await browser.get('/account');
+    // "Connected apps" says which APIs the app may reach.
+    expect(account.text).toContain(`openid <span class="muted">for ${ORDERS}</span>`);
     const form = readForms(account.text, account.url).find(
       (f) => f.action.endsWith('/account/apps/revoke') && f.fields.grant_id === grant!.id,
     )!;
