@@ -203,6 +203,31 @@ describe('consent for APIs (RFC 8707 resources)', () => {
     expect((await grantOf(user.id, tc.client.id))?.resources).toEqual([PING]);
   });
 
+  it('a pushed request (PAR) naming a new API shows the consent page too', async () => {
+    const tc = await shop();
+    const { browser } = await signedIn();
+    await consentOnce(browser, tc, 'openid', []);
+    const { challenge } = pkce();
+    const pushed = await postAsClient(server.url, '/par', tc, {
+      client_id: tc.client.id,
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid',
+      state: 'st',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      resource: PING,
+    });
+    expect(pushed.status, pushed.text).toBe(201);
+    const query = new URLSearchParams({
+      client_id: tc.client.id,
+      request_uri: pushed.body.request_uri as string,
+    });
+    const page = await browser.get(`/authorize?${query}`);
+    expect(page.status).toBe(200);
+    expect(listedApis(page)).toEqual([`New ${PING}`]);
+  });
+
   it('a first-party app registered by an admin skips consent for APIs as for scopes, and the grant records them', async () => {
     const tc = await shop({ firstParty: true });
     const { user, browser } = await signedIn();
