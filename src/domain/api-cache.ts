@@ -13,8 +13,9 @@ export interface ApiSnapshot {
  * endpoint needs them on every request with `resource`, and they change rarely. The list is read
  * once; a change made through this instance (or told by another, through the event bus) drops
  * it, so the next request reads it again. Changes made elsewhere without an event bus (the CLI,
- * with no Redis) are seen after `ttlMs`: the list is then reloaded in the background while
- * requests keep using the one they have, so the hot path never waits on the database for it.
+ * with no Redis) are seen after `ttlMs`: the first request past it reads the list again (one
+ * query per `ttlMs` at most, shared by the requests that arrive meanwhile); an identifier the
+ * list lacks is looked for in one read at most a second old (fresh()).
  */
 export class ApiCache {
   private snapshot: ApiSnapshot | undefined;
@@ -31,16 +32,25 @@ export class ApiCache {
     private readonly broadcast: () => void = () => {},
   ) {}
 
-  /** The APIs as this instance knows them; waits for the database only when it knows none yet. */
+  /** The APIs as this instance knows them; waits for the database when it knows none yet or its list is past `ttlMs`. */
   async get(): Promise<ApiSnapshot> {
     const snapshot = this.snapshot;
     if (snapshot === undefined) return this.load();
-    if (this.now() - this.loadedAt >= this.ttlMs && this.loading === undefined) {
-      this.load().catch(() => {
-        // Kept as it was; the next request tries again.
-      });
+    if (this.now() - this.loadedAt >= this.ttlMs) {
+      // The first request past the lifetime waits for the fresh list (those meanwhile share the
+      // read): otherwise it would check scopes against the old one, and the first client of an
+      // API made by the CLI without Redis would be refused invalid_scope. Kept as it was if the
+      // database fails; the next request tries again.
+      return this.load().catch(() => snapshot);
     }
     return snapshot;
+  }
+
+  /** The APIs as read at most `maxAgeMs` ago: waits for the database when the list is older. */
+  async fresh(maxAgeMs: number): Promise<ApiSnapshot> {
+    const snapshot = this.snapshot;
+    if (snapshot !== undefined && this.now() - this.loadedAt < maxAgeMs) return snapshot;
+    return this.load();
   }
 
   /** Forgets the list, here and in every other instance. */

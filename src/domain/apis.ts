@@ -212,9 +212,15 @@ export async function deleteApi(ctx: AppContext, id: string): Promise<void> {
 /** Every API, from the database (for the admin API and the CLI). */
 export const listApis = (ctx: AppContext): Promise<Api[]> => ctx.store.apis.list();
 
-/** The API with this identifier, from the in-process cache. */
+/**
+ * The API with this identifier, from the in-process cache. An identifier it does not hold is
+ * looked for again in a list read at most a second ago: an API just made by the CLI on a server
+ * without Redis works at once, and a flood of unknown identifiers reads the list once a second.
+ */
 export async function findApi(ctx: AppContext, identifier: string): Promise<Api | undefined> {
-  return (await ctx.apis.get()).byIdentifier.get(identifier);
+  const known = (await ctx.apis.get()).byIdentifier.get(identifier);
+  if (known) return known;
+  return (await ctx.apis.fresh(1_000)).byIdentifier.get(identifier);
 }
 
 /** The API that authenticates as `clientId` at /introspect, if that client is one's. */

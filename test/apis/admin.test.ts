@@ -214,16 +214,39 @@ describe('the API cache', () => {
     expect(counter.reads).toBe(2);
   });
 
-  it('past its lifetime, answers at once with what it has and reloads in the background', async () => {
+  it('past its lifetime, reads the list again once before answering (a change by the CLI is seen at once)', async () => {
     let now = 0;
     const apis = [api('https://a.example/')];
     const { store, counter } = countingStore(apis);
     const cache = new ApiCache(store, 5_000, () => now);
     await cache.get();
     apis.push(api('https://b.example/'));
-    now = 6_000;
+    now = 4_000;
     expect((await cache.get()).all).toHaveLength(1);
-    await new Promise((resolve) => setImmediate(resolve));
+    now = 6_000;
+    const [first, second] = await Promise.all([cache.get(), cache.get()]);
+    expect(first.all).toHaveLength(2);
+    expect(second.all).toHaveLength(2);
+    expect(counter.reads).toBe(2);
+  });
+
+  it('fresh() reads again only when its list is older than asked, merging concurrent reads', async () => {
+    let now = 0;
+    const apis = [api('https://a.example/')];
+    const { store, counter } = countingStore(apis);
+    const cache = new ApiCache(store, 60_000, () => now);
+    await cache.get();
+    apis.push(api('https://b.example/'));
+    now = 999;
+    expect((await cache.fresh(1_000)).byIdentifier.has('https://b.example/')).toBe(false);
+    expect(counter.reads).toBe(1);
+    now = 1_000;
+    const [one, two] = await Promise.all([cache.fresh(1_000), cache.fresh(1_000)]);
+    expect(one.byIdentifier.has('https://b.example/')).toBe(true);
+    expect(two).toBe(one);
+    expect(counter.reads).toBe(2);
+    // Fresh enough now: no more reads, and get() serves the new list too.
+    await cache.fresh(1_000);
     expect((await cache.get()).all).toHaveLength(2);
     expect(counter.reads).toBe(2);
   });

@@ -325,6 +325,34 @@ describe('APIs and resource indicators', () => {
     expect(decodeJwt(plain.body.access_token as string).aud).toBe(server.url);
   });
 
+  it('an API another process just wrote to the database (the CLI, no Redis) is known at the next request', async () => {
+    const LATE = 'https://late.example.com/';
+    const introspector = await makeClient(ctx, { grantTypes: [] });
+    // Straight into the store, as `tessera api create` in another process does: nothing tells
+    // this server's cache.
+    await ctx.store.apis.create({
+      id: 'late-api',
+      identifier: LATE,
+      name: 'Late API',
+      scopes: ['late:read'],
+      accessTokenFormat: null,
+      accessTokenTtl: null,
+      openToSelfRegistered: false,
+      clientId: introspector.client.id,
+      createdAt: Math.floor(Date.now() / 1000),
+    });
+    const tc = await shop({ allowedResources: [LATE] });
+    // The server's list may have been read within the last second; an unknown identifier is
+    // looked for again in a list at most a second old.
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    const res = await postAsClient(server.url, '/token', tc, {
+      grant_type: 'client_credentials',
+      resource: LATE,
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(decodeJwt(res.body.access_token as string).aud).toBe(LATE);
+  });
+
   it('PAR carries several resources to the code', async () => {
     const tc = await shop();
     const { verifier, challenge } = pkce();

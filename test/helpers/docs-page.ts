@@ -30,6 +30,8 @@ export interface DocsPageOptions {
   nodeModules?: boolean;
   /** Settings of the server (and the page's shell) besides the defaults. */
   env?: NodeJS.ProcessEnv;
+  /** Folders of the repository the page runs files from (examples), linked into its folder. */
+  links?: string[];
   /** Settings of the page's shell only, not the server's. */
   shellEnv?: NodeJS.ProcessEnv;
   /** Only the shell blocks of this `## section` of the page (the rest of it is not a walkthrough). */
@@ -62,6 +64,7 @@ export function docsPage(page: string, options: DocsPageOptions = {}): DocsPage 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), `tessera-docs-${page.replace(/\W/g, '-')}-`));
     if (options.nodeModules) symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    for (const link of options.links ?? []) symlinkSync(join(ROOT, link), join(dir, link));
     // The issuer is a relay's address, taken before the server starts on a port of the
     // system's choosing (see relay()).
     front = await relay();
@@ -109,6 +112,11 @@ export function docsPage(page: string, options: DocsPageOptions = {}): DocsPage 
         cwd: dir,
         env: { ...env, ...options.shellEnv },
         maxBuffer: 1 << 22,
+      }).catch((error: Error & { stdout?: string; stderr?: string; code?: unknown }) => {
+        // The command is in the message already; what it printed says which step failed.
+        throw new Error(
+          `docs/${page} failed (${String(error.code)}):\n--- stdout (end)\n${error.stdout?.slice(-3000)}\n--- stderr\n${error.stderr?.slice(-3000)}`,
+        );
       });
       // Every block ran: `set -e` stops at the first failing command.
       if ((stdout.match(/^--- block \d+$/gm) ?? []).length !== blocks.length) {

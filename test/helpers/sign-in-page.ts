@@ -22,3 +22,29 @@ export async function signInThroughPage(
   expect(back.status, back.text.slice(0, 300)).toBe(303);
   return browser.follow(back);
 }
+
+/**
+ * Plays the person at Tessera's pages for an authorization URL an app built (a real client
+ * library's): opens it, signs in through the sign-in page, presses Allow on the consent page when
+ * it appears, and returns the consent page (if shown) and the redirect back to the app.
+ */
+export async function signInAndConsent(
+  browser: Browser,
+  authorizationUrl: string | URL,
+  login: string,
+  password: string,
+): Promise<{ consent: Page | undefined; callback: URL }> {
+  let page = await browser.get(authorizationUrl.toString());
+  if (page.location && new URL(page.location).pathname === '/login') {
+    page = await signInThroughPage(browser, page, login, password);
+  } else {
+    page = await browser.follow(page);
+  }
+  let consent: Page | undefined;
+  if (page.status === 200 && page.text.includes('Allow')) {
+    consent = page;
+    page = await browser.submit(page, {}, 'Allow');
+  }
+  expect(page.location, `${page.status}: ${page.text.slice(0, 300)}`).toBeDefined();
+  return { consent, callback: new URL(page.location!) };
+}

@@ -110,6 +110,47 @@ describe('the build in dist/', () => {
     expect(inDist).toEqual(fromSrc.filter((path) => !path.endsWith('.js')));
   });
 
+  it('runs the example MCP server with plain Node, tessera/resource resolved to dist/ by self-reference', async () => {
+    const resource = 'http://127.0.0.1:0/mcp';
+    const child = spawn(process.execPath, [join(ROOT, 'examples', 'mcp-server', 'main.js')], {
+      env: { ...env, TESSERA_ISSUER: 'http://127.0.0.1:9', MCP_RESOURCE: resource, MCP_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      err += chunk;
+    });
+    const exited = new Promise<number | string>((resolve) =>
+      child.once('close', (code, signal) => resolve(code ?? signal ?? -1)),
+    );
+    try {
+      const port = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', () => {
+          const match = /listening on port (\d+)/.exec(out);
+          if (match) resolve(match[1]!);
+        });
+        void exited.then((code) => reject(new Error(`exited (${code}).\n${out}\n${err}`)));
+      });
+      const origin = `http://127.0.0.1:${port}`;
+      const metadata = await fetch(`${origin}/.well-known/oauth-protected-resource/mcp`);
+      expect(metadata.status).toBe(200);
+      expect(await metadata.json()).toMatchObject({
+        resource,
+        authorization_servers: ['http://127.0.0.1:9'],
+      });
+      const refused = await fetch(`${origin}/mcp`, { method: 'POST', body: '{}' });
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toContain('resource_metadata=');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  }, 60_000);
+
   it('exports tessera/resource: plain Node resolves it to dist/ by self-reference, TypeScript finds its types', async () => {
     const names = await run(
       process.execPath,
