@@ -54,7 +54,7 @@ export function coveredClaims(
  * Whether `client` is the organisation's own app, which skips the consent page: flagged
  * first-party, and registered by an admin. A client that registered itself (dynamic
  * registration, a metadata document) is never one, even if an admin set the flag on it later:
- * its code and redirect URIs are whoever registered it's, not the organisation's.
+ * whoever registered it controls its code and redirect URIs, not the organisation.
  */
 export function isFirstParty(client: Pick<Client, 'firstParty' | 'registration'>): boolean {
   return client.firstParty && client.registration === 'admin';
@@ -93,7 +93,10 @@ export interface Consent extends Asked {
   releasedByScopes: (scopes: string[]) => ReadonlySet<string>;
 }
 
-/** What a consent page listed as allowed before (scopes, claims, APIs), which its Allow does not grant anew. */
+/**
+ * What a consent page listed as allowed before (scopes, claims, APIs), which its Allow does not
+ * grant anew.
+ */
 export type ShownAsGranted = Asked;
 
 export const NOTHING_SHOWN: ShownAsGranted = { scopes: [], claims: [], resources: [] };
