@@ -162,6 +162,21 @@ describe('consent for APIs (RFC 8707 resources)', () => {
     ).toBe(302);
   });
 
+  it('an API listed as allowed before but revoked while the page was open: Allow asks again', async () => {
+    const tc = await shop();
+    const { user, browser } = await signedIn();
+    await consentOnce(browser, tc, 'openid', [ORDERS]);
+    const later = await ask(browser, tc, 'openid', [ORDERS, PING]);
+    expect(listedApis(later.page)).toEqual([ORDERS, `New ${PING}`]);
+    const grant = await grantOf(user.id, tc.client.id);
+    await ctx.store.grants.revoke(grant!.id, Math.floor(Date.now() / 1000));
+    // The Allow stood for PING only: ORDERS is asked again, as new, and nothing is written.
+    const again = await browser.submit(later.page, {}, 'Allow');
+    expect(again.status).toBe(200);
+    expect(listedApis(again)).toEqual([ORDERS, PING]);
+    expect(await grantOf(user.id, tc.client.id)).toBeUndefined();
+  });
+
   it('Deny keeps the earlier grant as it was, and the API stays out of reach', async () => {
     const tc = await shop();
     const { user, browser } = await signedIn();
