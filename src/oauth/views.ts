@@ -7,7 +7,7 @@ export interface ConsentView {
    * For a client that described itself (a Client ID Metadata Document): the host it is published
    * on, shown first, its name being only what it says, and whether it redirects to this computer only.
    */
-  selfDescribed?: { host: string; localOnly: boolean } | undefined;
+  selfDescribed?: { kind: 'document' | 'registered'; host: string; localOnly: boolean } | undefined;
   /** The scopes to grant, each with words a person understands. */
   scopes: { name: string; description: string }[];
   /** Claims asked for by name (the `claims` parameter) beyond what the scopes release. */

@@ -127,7 +127,7 @@ export function showConsent(
   };
   return views.consent(httpRequest, reply, {
     clientName: request.client.name,
-    selfDescribed: selfDescribed(request.client),
+    selfDescribed: selfDescribed(request.client, request.redirectUri),
     scopes: request.scopes.map(scope),
     claims: claimsBeyondScopes(request).map(claim),
     alreadyGranted: [...plan.grantedScopes, ...plan.grantedClaims],
