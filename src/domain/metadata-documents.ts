@@ -222,6 +222,7 @@ export class MetadataDocuments {
     try {
       return clientFromDocument(url, value, {
         production: this.ctx.config.nodeEnv === 'production',
+        allowLoopback: this.ctx.config.cimdAllowLoopback,
       });
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;

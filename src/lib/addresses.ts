@@ -102,6 +102,12 @@ export function isInternalHost(hostname: string): boolean {
   return isInternalAddress(host);
 }
 
+/** Whether a URL's host is localhost or a loopback IP literal. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || isLoopbackAddress(host);
+}
+
 /** Whether `address` (an IP literal, IPv6 without brackets) is a loopback address. */
 export function isLoopbackAddress(address: string): boolean {
   const family = isIP(address);
