@@ -118,7 +118,13 @@ export async function composeContext(options: ComposeOptions): Promise<Composed>
         cacheSeconds: config.jwksUriCache,
         cooldownSeconds: config.jwksUriCooldown,
         production: config.nodeEnv === 'production',
+        allowLoopback: config.cimdAllowLoopback,
         now: () => clock.now(),
+        onFetchFailure: (client, url, error) =>
+          log.warn(
+            { clientId: client.id, jwksUri: url, reason: error.message, detail: error.detail },
+            "a client's jwks_uri could not be used",
+          ),
       }),
       keys,
       events: bus,

@@ -458,7 +458,7 @@ export const settings = {
     env: 'TESSERA_CIMD_ALLOW_LOOPBACK',
     kind: 'bool',
     default: 'false',
-    doc: 'Fetch client metadata documents from loopback addresses (127.0.0.0/8, ::1, localhost), over http too, and over https from a loopback IP address without checking its certificate (a development server’s is self-signed): for development and tests. Refused at start when `NODE_ENV=production`. Private and link-local addresses stay refused.',
+    doc: 'Fetch client metadata documents from loopback addresses (127.0.0.0/8, ::1, localhost), over http too, and over https from a loopback IP address without checking its certificate (a development server’s is self-signed): for development and tests. The same setting lets the `jwks_uri` of a client that registered itself or published a metadata document be on loopback. Refused at start when `NODE_ENV=production`. Private and link-local addresses stay refused.',
   },
   auditRetentionDays: {
     env: 'TESSERA_AUDIT_RETENTION_DAYS',

@@ -8,7 +8,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { RemoteJwks } from '../lib/remote-jwks.js';
+import { RemoteJwks, type RemoteJwksError } from '../lib/remote-jwks.js';
 import { unseal } from '../lib/seal.js';
 import type { Client, JwkSet } from '../store/types.js';
 import { forVerification, jwksProblem, MAX_JWKS_BYTES } from './client-jwks.js';
@@ -20,9 +20,13 @@ export interface ClientKeysOptions {
   timeoutMs: number;
   cacheSeconds: number;
   cooldownSeconds: number;
-  /** In production a jwks_uri must not reach an internal address. */
+  /** In production no jwks_uri may reach an internal address (elsewhere, only an admin's client's). */
   production: boolean;
+  /** TESSERA_CIMD_ALLOW_LOOPBACK: a self-registered client's jwks_uri may still reach loopback. */
+  allowLoopback: boolean;
   now: () => number;
+  /** Hears each failed fetch of a jwks_uri once, with the network error the client is not shown. */
+  onFetchFailure?: (client: Client, url: string, error: RemoteJwksError) => void;
 }
 
 /** The client has no key that could check this signature: no jwks, no jwks_uri, no secret. */
@@ -104,10 +108,14 @@ export class ClientKeys {
         maxBytes: MAX_JWKS_BYTES,
         cacheMs: o.cacheSeconds * 1000,
         cooldownMs: o.cooldownSeconds * 1000,
-        externalOnly: o.production,
+        // A client anyone could have made (dynamic registration, a metadata document) never
+        // reaches Tessera's own network, judged on the addresses the name resolves to now.
+        externalOnly: o.production || client.registration !== 'admin',
+        allowLoopback: o.allowLoopback && !o.production,
         validate: jwksProblem,
         prepare: (set) => forVerification(set as JwkSet) as JSONWebKeySet,
         now: o.now,
+        onFailure: (error) => o.onFetchFailure?.(client, url, error),
       });
       this.remote.set(id, remote);
     }

@@ -1,6 +1,6 @@
-import { isInternalHost } from '../lib/addresses.js';
+import { isInternalHost, isLoopbackHost } from '../lib/addresses.js';
 import { isJwsAlg, JWS_ALGS } from '../lib/jws.js';
-import type { AccessTokenFormat, Client, ClientType } from '../store/types.js';
+import type { AccessTokenFormat, Client, ClientRegistration, ClientType } from '../store/types.js';
 import { ASSERTION_ALGS, ASYMMETRIC_ALGS, checkJwks, HMAC_ALGS } from './client-jwks.js';
 import { ValidationError } from './errors.js';
 import { isResourceUri } from './resource-uri.js';
@@ -108,6 +108,11 @@ export interface ClientInput {
 export interface ClientRules {
   /** In production, URIs Tessera's server calls must not point into its own network. */
   production: boolean;
+  /**
+   * TESSERA_CIMD_ALLOW_LOOPBACK (never in production): a client that registered itself may
+   * still name a loopback address for Tessera to call, for development and tests.
+   */
+  allowLoopback?: boolean;
 }
 
 /** A client's settings: the record without its identity, secret and timestamps. */
@@ -215,16 +220,28 @@ function hasControlCharacter(value: string): boolean {
 }
 
 /**
- * A URI Tessera's own server calls (the back-channel logout URI): https, or http on loopback
- * outside production. In production it must not name an internal address (SSRF);
- * names that resolve to one are refused when the call is made.
+ * A URI Tessera's own server calls (a back-channel logout URI, a jwks_uri): https, or http on
+ * loopback where loopback is allowed. It must not name an internal address (SSRF) in production,
+ * nor ever for a client that was not made by an admin: anyone can register one of those, or
+ * publish a metadata document, so outside production they would otherwise reach Tessera's own
+ * network too (loopback only with `allowLoopback`). Names that resolve to an internal address are
+ * refused when the call is made (lib/outbound.ts). An admin's client keeps internal addresses
+ * outside production, for development.
  */
-export function checkServerCalledUri(field: string, value: unknown, rules: ClientRules): string {
+export function checkServerCalledUri(
+  field: string,
+  value: unknown,
+  rules: ClientRules,
+  registration: ClientRegistration,
+): string {
   const uri = checkRedirectUri(field, value);
   const url = new URL(uri);
-  if (rules.production) {
-    if (url.protocol !== 'https:') throw new ValidationError(field, `${field} must be https`);
-    if (isInternalHost(url.hostname)) {
+  if (rules.production || registration !== 'admin') {
+    const loopback =
+      !rules.production && rules.allowLoopback === true && isLoopbackHost(url.hostname);
+    if (url.protocol !== 'https:' && !(loopback && url.protocol === 'http:'))
+      throw new ValidationError(field, `${field} must be https`);
+    if (isInternalHost(url.hostname) && !loopback) {
       throw new ValidationError(
         field,
         `${field} must not point at a loopback, private or link-local address`,
@@ -386,7 +403,12 @@ export function resolveClient(
     next.backchannelLogoutUri =
       input.backchannelLogoutUri === null
         ? null
-        : checkServerCalledUri('backchannel_logout_uri', input.backchannelLogoutUri, rules);
+        : checkServerCalledUri(
+            'backchannel_logout_uri',
+            input.backchannelLogoutUri,
+            rules,
+            next.registration,
+          );
   }
   if (input.defaultMaxAge !== undefined) {
     const v = input.defaultMaxAge;
@@ -455,7 +477,9 @@ function resolveKeys(input: ClientInput, next: ClientMetadata, rules: ClientRule
   if (input.jwks !== undefined) next.jwks = input.jwks === null ? null : checkJwks(input.jwks);
   if (input.jwksUri !== undefined) {
     next.jwksUri =
-      input.jwksUri === null ? null : checkServerCalledUri('jwks_uri', input.jwksUri, rules);
+      input.jwksUri === null
+        ? null
+        : checkServerCalledUri('jwks_uri', input.jwksUri, rules, next.registration);
   }
   if (input.tokenEndpointAuthSigningAlg !== undefined) {
     const alg = input.tokenEndpointAuthSigningAlg;

@@ -68,12 +68,23 @@ export function verifyClientSecret(client: Client, presented: string): boolean {
 }
 
 function rulesOf(ctx: AppContext): ClientRules {
-  return { production: ctx.config.nodeEnv === 'production' };
+  return {
+    production: ctx.config.nodeEnv === 'production',
+    allowLoopback: ctx.config.cimdAllowLoopback,
+  };
 }
 
-/** The settings a new client with `input` would have, checked as a whole; nothing is stored. */
-export function checkNewClient(ctx: AppContext, input: ClientInput): ClientMetadata {
-  return resolveClient({ ...CLIENT_DEFAULTS, name: checkName(input.name) }, input, rulesOf(ctx));
+/**
+ * The settings a new client with `input` would have, checked as a whole; nothing is stored.
+ * `registration` matters: a client that registers itself may not name internal addresses.
+ */
+export function checkNewClient(
+  ctx: AppContext,
+  input: ClientInput,
+  registration: ClientRegistration = 'admin',
+): ClientMetadata {
+  const base = { ...CLIENT_DEFAULTS, name: checkName(input.name), registration };
+  return resolveClient(base, input, rulesOf(ctx));
 }
 
 async function audit(
@@ -101,8 +112,7 @@ export async function createClient(
   input: ClientInput,
   registration: ClientRegistration = 'admin',
 ): Promise<ClientWithSecret> {
-  const settings = checkNewClient(ctx, input);
-  settings.registration = registration;
+  const settings = checkNewClient(ctx, input, registration);
   const made = needsSecret(settings.tokenEndpointAuthMethod)
     ? newSecret(ctx, settings.tokenEndpointAuthMethod)
     : undefined;

@@ -69,15 +69,16 @@ function fetchProblem(
       (error.cause as Error | undefined)?.name === 'TimeoutError');
   if (timedOut)
     return `the client metadata document did not arrive within ${limits.timeoutMs / 1000} s`;
-  const code = (error as { code?: unknown }).code;
-  return `the client metadata document could not be fetched${typeof code === 'string' ? ` (${code})` : ''}`;
+  // The network's own words (a refused connection, a certificate) stay in the log: echoed, they
+  // would tell a stranger what answers where.
+  return 'the client metadata document could not be fetched';
 }
 
 /** The client settings of a fetched answer: JSON, and acceptable by the draft and Tessera's rules. */
 export function readDocument(
   url: string,
   answer: OutboundAnswer,
-  config: Pick<Config, 'nodeEnv'>,
+  config: Pick<Config, 'nodeEnv' | 'cimdAllowLoopback'>,
 ): ClientMetadata {
   let value: unknown;
   try {
@@ -88,6 +89,7 @@ export function readDocument(
   try {
     return clientFromDocument(url, value, {
       production: config.nodeEnv === 'production',
+      allowLoopback: config.cimdAllowLoopback,
     });
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;

@@ -71,7 +71,7 @@ export async function registerClient(
     request,
     registrationPolicy(ctx.config),
   );
-  checkNewClient(ctx, input);
+  checkNewClient(ctx, input, 'dynamic');
   const spent = gated ? await spendInitialToken(ctx, options.initialToken as string) : undefined;
   const { client, secret } = await createClient(ctx, input, 'dynamic');
   const accessToken = randomToken(32);

@@ -43,7 +43,7 @@ const externalOrLoopback = guardedLookup(true);
 export interface OutboundOptions {
   /** The whole request's deadline. */
   timeoutMs: number;
-  /** Refuse loopback, private and link-local addresses (in production). */
+  /** Refuse loopback, private and link-local addresses (in production, and for self-registered clients). */
   externalOnly: boolean;
   /** With `externalOnly`, still allow loopback addresses (a development setting). */
   allowLoopback?: boolean;

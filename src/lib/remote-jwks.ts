@@ -1,5 +1,5 @@
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import { getOutbound } from './outbound.js';
+import { getOutbound, InternalAddressError, TooLargeError } from './outbound.js';
 
 export interface RemoteJwksOptions {
   /** Deadline of one fetch. */
@@ -10,18 +10,45 @@ export interface RemoteJwksOptions {
   cacheMs: number;
   /** The least time between two fetches made because a key was not found. */
   cooldownMs: number;
-  /** Refuse internal addresses (production). */
+  /** Refuse internal addresses (production, and clients not made by an admin). */
   externalOnly: boolean;
+  /** With `externalOnly`, still allow loopback addresses (TESSERA_CIMD_ALLOW_LOOPBACK). */
+  allowLoopback?: boolean;
   /** Why a fetched set is not acceptable (private keys, no keys…), or undefined. */
   validate: (value: unknown) => string | undefined;
   /** The set as it is to be matched against signatures (after validate). */
   prepare?: (value: JSONWebKeySet) => JSONWebKeySet;
   now: () => number;
+  /** Hears each failed fetch once, with its `detail`, for the server's log. */
+  onFailure?: (error: RemoteJwksError) => void;
 }
 
-/** A JWK Set that could not be fetched or was not acceptable; the message says why. */
+/**
+ * A JWK Set that could not be fetched or was not acceptable. The message, shown to the client,
+ * says why in Tessera's words; `detail` holds the network or TLS error behind it, for the log
+ * only: echoed to a client, it would tell what answers at an address (a scanning oracle).
+ */
 export class RemoteJwksError extends Error {
   override name = 'RemoteJwksError';
+  constructor(
+    message: string,
+    readonly detail?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** What the client is told of a failed fetch: never the low-level error text. */
+function fetchFailure(error: unknown, limits: { timeoutMs: number; maxBytes: number }): string {
+  const cause = error instanceof Error ? (error.cause as Error | undefined) : undefined;
+  if (error instanceof Error && (error.name === 'TimeoutError' || cause?.name === 'TimeoutError'))
+    return `the client's jwks_uri could not be fetched: no answer within ${limits.timeoutMs} ms`;
+  if (error instanceof InternalAddressError)
+    return "the client's jwks_uri is on a loopback, private or link-local address, which Tessera does not fetch from";
+  if (error instanceof TooLargeError)
+    return `the JWK Set at the client's jwks_uri is larger than ${limits.maxBytes} bytes`;
+  return "the client's jwks_uri could not be fetched";
 }
 
 /**
@@ -81,6 +108,7 @@ export class RemoteJwks {
       (error: RemoteJwksError) => {
         this.pending = undefined;
         this.failure = error;
+        this.options.onFailure?.(error);
         throw error;
       },
     );
@@ -95,19 +123,12 @@ export class RemoteJwks {
         timeoutMs: this.options.timeoutMs,
         maxBytes: this.options.maxBytes,
         externalOnly: this.options.externalOnly,
+        allowLoopback: this.options.allowLoopback ?? false,
         accept: 'application/jwk-set+json, application/json',
       });
     } catch (error) {
-      const timedOut =
-        error instanceof Error &&
-        (error.name === 'TimeoutError' ||
-          (error.cause as Error | undefined)?.name === 'TimeoutError');
-      const why = timedOut
-        ? `no answer within ${this.options.timeoutMs} ms`
-        : error instanceof Error
-          ? error.message
-          : String(error);
-      throw new RemoteJwksError(`the client's jwks_uri could not be fetched: ${why}`, {
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new RemoteJwksError(fetchFailure(error, this.options), detail, {
         cause: error,
       });
     }

@@ -223,4 +223,30 @@ describe('jwks_uri in production', () => {
       ).jwksUri,
     ).toBe('http://127.0.0.1:8080/jwks');
   });
+
+  it('of a client not made by an admin: never internal, loopback only when allowed', () => {
+    const input = { tokenEndpointAuthMethod: 'private_key_jwt' };
+    for (const registration of ['dynamic', 'metadata_document'] as const) {
+      const base = {
+        ...CLIENT_DEFAULTS,
+        name: 'x',
+        grantTypes: ['client_credentials'],
+        registration,
+      };
+      const check = (uri: string, allowLoopback: boolean) =>
+        resolveClient(base, { ...input, jwksUri: uri }, { production: false, allowLoopback })
+          .jwksUri;
+      for (const uri of [
+        'https://10.0.0.5/jwks',
+        'https://[fd00::1]/jwks',
+        'http://keys.example.com/jwks',
+      ]) {
+        expect(() => check(uri, true), `${registration} ${uri}`).toThrow(ValidationError);
+      }
+      expect(() => check('http://127.0.0.1:8080/jwks', false)).toThrow(ValidationError);
+      expect(() => check('https://localhost/jwks', false)).toThrow(ValidationError);
+      expect(check('http://127.0.0.1:8080/jwks', true)).toBe('http://127.0.0.1:8080/jwks');
+      expect(check('https://keys.example.com/jwks', false)).toBe('https://keys.example.com/jwks');
+    }
+  });
 });

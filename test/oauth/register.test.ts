@@ -441,6 +441,24 @@ describe('the registration quota per address', () => {
     expectOAuthError(over, 429, 'too_many_requests');
     expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(3500);
   });
+
+  it('counts an IPv6 client by its /64, as the other per-address limits do', async () => {
+    const app = await testApp({
+      env: { TESSERA_REGISTRATION: 'open', TESSERA_REGISTRATION_RATE_LIMIT: '2' },
+    });
+    try {
+      const post = (remoteAddress: string) =>
+        app.inject({ method: 'POST', url: '/register', remoteAddress, payload: MCP_LIKE });
+      // Three addresses of one /64, as one subscriber holds them: two registrations in all.
+      expect((await post('2001:db8:7:1::a')).statusCode).toBe(201);
+      expect((await post('2001:db8:7:1:ffff:1:2:3')).statusCode).toBe(201);
+      expect((await post('2001:db8:7:1::b')).statusCode).toBe(429);
+      // A neighbouring /64 is counted apart.
+      expect((await post('2001:db8:7:2::a')).statusCode).toBe(201);
+    } finally {
+      await app.close();
+    }
+  });
 });
 
 const redisUrl = process.env.TEST_REDIS_URL;
