@@ -85,7 +85,7 @@ export async function validate(
       client,
       params,
       responseType,
-      await scopesForClient(ctx, client),
+      await scopesForClient(ctx, client, 'person'),
     );
     // RFC 8707: each resource a registered API this client may use, or invalid_target.
     const apis = await allowedApis(ctx, client, readResources(params));
