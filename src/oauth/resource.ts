@@ -16,17 +16,17 @@ const MAX_RESOURCES = 10;
 
 /**
  * The `resource` values of an authorization request, distinct and in order: the parameter may
- * be repeated (RFC 8707 §2). A request resumed after sign-in or consent, or pushed to /par,
- * carries them space-separated (authorize/request.ts `rawParams`), which no URI holds.
+ * be repeated (RFC 8707 §2), each value one URI. A request resumed after sign-in or consent, or
+ * pushed to /par, keeps them as the list they were sent as (authorize/request.ts `rawParams`).
  */
 export function readResources(params: RawParams): string[] {
   const value = params.resource;
   if (value === undefined || value === null || value === '') return [];
-  const values = Array.isArray(value) ? value : [value];
+  const values: unknown[] = Array.isArray(value) ? value : [value];
   const resources: string[] = [];
   for (const item of values) {
     if (typeof item !== 'string') throw new InvalidTarget('resource must be a string');
-    resources.push(...item.split(' ').filter(Boolean));
+    resources.push(item);
   }
   const distinct = [...new Set(resources)];
   if (distinct.length > MAX_RESOURCES)
@@ -49,6 +49,12 @@ export function readTokenResource(params: RawParams): string | undefined {
 }
 
 function checkUri(resource: string): void {
+  // One value is one URI: a space is no list separator here (repeat the parameter instead).
+  if (/\s/.test(resource)) {
+    throw new InvalidTarget(
+      `resource "${resource.slice(0, 200)}" contains a space: send each resource as its own resource parameter`,
+    );
+  }
   if (!isResourceUri(resource)) {
     throw new InvalidTarget(
       `resource "${resource.slice(0, 200)}" must be an absolute URI without a fragment (RFC 8707 §2)`,
