@@ -303,7 +303,7 @@ async function accessTokenSubject(ctx: AppContext, token: string): Promise<Subje
   return {
     user: active.user,
     // Never wider than the subject token; what this client may ask for is applied by ceilingOf.
-    scopes: active.scopes,
+    scopes: [...active.scopes, ...(await grantedApiScopes(ctx, active.audience, record?.grantId))],
     ...(record?.grantId ? { grantId: record.grantId } : {}),
     ...(record?.familyId ? { familyId: record.familyId } : {}),
     sessionId: record?.sessionId ?? active.sessionId ?? null,
@@ -314,6 +314,22 @@ async function accessTokenSubject(ctx: AppContext, token: string): Promise<Subje
     mayAct: undefined,
     audience: active.audience,
   };
+}
+
+/**
+ * A token for Tessera itself carries no scope of a registered API (issue.ts), yet an exchange
+ * for an API stands on what the person allowed: the API scopes of the subject token's grant.
+ */
+async function grantedApiScopes(
+  ctx: AppContext,
+  audience: string | undefined,
+  grantId: string | null | undefined,
+): Promise<string[]> {
+  if ((audience ?? accessTokenAudience(ctx)) !== accessTokenAudience(ctx) || !grantId) return [];
+  const grant = await ctx.store.grants.findById(grantId);
+  if (!grant) return [];
+  const apis = (await ctx.apis.get()).all;
+  return grant.scopes.filter((scope) => apis.some((api) => api.scopes.includes(scope)));
 }
 
 /*
