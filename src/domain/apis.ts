@@ -275,7 +275,10 @@ export async function scopesForClient(
  * `scopes` less those that belong to a registered API: what a token for Tessera itself (`aud` =
  * the issuer) carries, so an API's scope reaches only tokens whose `aud` is that API.
  */
-export async function withoutApiScopes(ctx: AppContext, scopes: readonly string[]): Promise<string[]> {
+export async function withoutApiScopes(
+  ctx: AppContext,
+  scopes: readonly string[],
+): Promise<string[]> {
   const apis = (await ctx.apis.get()).all;
   return scopes.filter((scope) => !apis.some((api) => api.scopes.includes(scope)));
 }

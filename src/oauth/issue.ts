@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { type AppContext, nowSeconds } from '../context.js';
+import { withoutApiScopes } from '../domain/apis.js';
 import { sha256 } from '../lib/hash.js';
 import { isJwsAlg, signJws } from '../lib/jws.js';
 import { randomId, randomToken } from '../lib/random.js';
 import type { Api, Client, TokenRecord, User } from '../store/types.js';
-import { withoutApiScopes } from '../domain/apis.js';
 import { pickClaims, releasedClaimNames } from './claims.js';
 import { requestedClaimNames } from './claims-request.js';
 import { formatScope } from './scopes.js';

@@ -57,11 +57,7 @@ function openMarker(
  * still fresh: the browser is coming back from signing in for it. Spends nothing (loginDecision
  * does); pushed.ts lets only such a return resume a pushed request.
  */
-export function returnsFromSignIn(
-  ctx: AppContext,
-  raw: ResumeParams,
-  marker: unknown,
-): boolean {
+export function returnsFromSignIn(ctx: AppContext, raw: ResumeParams, marker: unknown): boolean {
   return openMarker(ctx, raw, marker) !== undefined;
 }
 
@@ -251,9 +247,7 @@ export async function openInteraction(
   page: InteractionPage,
   sealed: unknown,
   session: Session,
-): Promise<
-  { params: ResumeParams; fresh: boolean; shownAsGranted: ShownAsGranted } | undefined
-> {
+): Promise<{ params: ResumeParams; fresh: boolean; shownAsGranted: ShownAsGranted } | undefined> {
   if (typeof sealed !== 'string' || sealed.length > 16_384) return undefined;
   const [text, sig] = sealed.split('.');
   if (!text || !sig || !safeEqual(sig, sign(ctx, page, text))) return undefined;

@@ -98,9 +98,7 @@ export async function readPushed(
   client: Client,
   query: RawParams,
   arrival: 'start' | 'resume',
-): Promise<
-  { id: string; raw: ResumeParams; parameters: ResumeParams } | undefined
-> {
+): Promise<{ id: string; raw: ResumeParams; parameters: ResumeParams } | undefined> {
   const requestUri = pushedRequestUri(query);
   if (requestUri === undefined) return undefined;
   const raw = { client_id: client.id, request_uri: requestUri };
