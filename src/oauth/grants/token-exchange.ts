@@ -302,7 +302,8 @@ async function accessTokenSubject(ctx: AppContext, token: string): Promise<Subje
   const record = active.record;
   return {
     user: active.user,
-    // Never wider than the subject token; what this client may ask for is applied by ceilingOf.
+    // The subject token's scopes (and, for one for Tessera, its grant's API scopes); what this
+    // client may ask for is applied by ceilingOf.
     scopes: [...active.scopes, ...(await grantedApiScopes(ctx, active.audience, record?.grantId))],
     ...(record?.grantId ? { grantId: record.grantId } : {}),
     ...(record?.familyId ? { familyId: record.familyId } : {}),
