@@ -1,5 +1,5 @@
 import { type AppContext, nowSeconds } from '../context.js';
-import type { Grant } from '../store/types.js';
+import type { Client, Grant } from '../store/types.js';
 import { recordChange } from './audit.js';
 import type { ChangedBy } from './user-changes.js';
 
@@ -50,41 +50,60 @@ export function coveredClaims(
   return grant.claims.length === 0 ? byScope : new Set([...byScope, ...grant.claims]);
 }
 
-/** Whether `grant` already covers `scopes` and the claims asked for by name. */
+/**
+ * Whether `client` is the organisation's own app, which skips the consent page: flagged
+ * first-party, and registered by an admin. A client that registered itself (dynamic
+ * registration, a metadata document) is never one, even if an admin set the flag on it later:
+ * whoever registered it controls its code and redirect URIs, not the organisation.
+ */
+export function isFirstParty(client: Pick<Client, 'firstParty' | 'registration'>): boolean {
+  return client.firstParty && client.registration === 'admin';
+}
+
+/** What a request asks of a grant: scopes, claims by name, and APIs (resources) by identifier. */
+export interface Asked {
+  scopes: readonly string[];
+  claims: readonly string[];
+  resources: readonly string[];
+}
+
+/**
+ * Whether `grant` already covers the scopes, the claims asked for by name and the APIs asked
+ * for: an API the person never allowed the app needs consent like a scope, even one with no
+ * scopes of its own, since a token for it reaches that API.
+ */
 export function grantCovers(
   grant: Grant | undefined,
-  scopes: readonly string[],
-  claims: readonly string[],
+  asked: Asked,
   releasedByScopes: (scopes: string[]) => ReadonlySet<string>,
 ): boolean {
-  if (!grant || !scopes.every((s) => grant.scopes.includes(s))) return false;
-  if (claims.length === 0) return true;
+  if (!grant || !asked.scopes.every((s) => grant.scopes.includes(s))) return false;
+  if (!asked.resources.every((r) => grant.resources.includes(r))) return false;
+  if (asked.claims.length === 0) return true;
   const covered = coveredClaims(grant, releasedByScopes);
-  return claims.every((name) => covered.has(name));
+  return asked.claims.every((name) => covered.has(name));
 }
 
 /** A person's consent to an app, as grantConsent records it. */
-export interface Consent {
+export interface Consent extends Asked {
   userId: string;
   clientId: string;
-  scopes: readonly string[];
-  claims: readonly string[];
   /** The grant as the caller read it, maybe from the sign-in cache; see grantConsent. */
   existing: Grant | undefined;
   releasedByScopes: (scopes: string[]) => ReadonlySet<string>;
 }
 
-/** What a consent page listed as allowed before, which its Allow does not grant anew. */
-export interface ShownAsGranted {
-  scopes: readonly string[];
-  claims: readonly string[];
-}
+/**
+ * What a consent page listed as allowed before (scopes, claims, APIs), which its Allow does not
+ * grant anew.
+ */
+export type ShownAsGranted = Asked;
 
-const NOTHING_SHOWN: ShownAsGranted = { scopes: [], claims: [] };
+export const NOTHING_SHOWN: ShownAsGranted = { scopes: [], claims: [], resources: [] };
 
 /**
- * Records what a person allowed an app: the grant they had, widened by the scopes and claims
- * allowed now. Claims are remembered by name only where no granted scope releases them already
+ * Records what a person allowed an app: the grant they had, widened by the scopes, claims and
+ * APIs allowed now. Claims are remembered by name only where no granted scope releases them already
  * (`releasedByScopes` is the protocol's rule, handed in).
  *
  * `existing` is the grant as the caller read it, maybe from the sign-in cache
@@ -118,10 +137,9 @@ export async function grantConsentAsShown(
 ): Promise<{ grant: Grant } | { changed: Grant | undefined }> {
   const { existing, releasedByScopes } = consent;
   const holds = (grant: Grant | undefined) =>
-    (shown.scopes.length === 0 && shown.claims.length === 0) ||
-    grantCovers(grant, shown.scopes, shown.claims, releasedByScopes);
-  const covers = (grant: Grant | undefined) =>
-    grantCovers(grant, consent.scopes, consent.claims, releasedByScopes);
+    (shown.scopes.length === 0 && shown.claims.length === 0 && shown.resources.length === 0) ||
+    grantCovers(grant, shown, releasedByScopes);
+  const covers = (grant: Grant | undefined) => grantCovers(grant, consent, releasedByScopes);
   if (existing && holds(existing) && covers(existing)) return { grant: existing };
   let changed = false;
   let before: Grant | undefined;
@@ -138,7 +156,8 @@ export async function grantConsentAsShown(
       const claims = [...new Set([...(current?.claims ?? []), ...consent.claims])].filter(
         (name) => !byScope.has(name),
       );
-      return { scopes, claims };
+      // The store adds these to the APIs the grant holds, never dropping one.
+      return { scopes, claims, resources: [...consent.resources] };
     },
   );
   if (changed || !grant) return { changed: before };

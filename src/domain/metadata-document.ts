@@ -186,21 +186,24 @@ export function clientFromDocument(
   return resolveClient(base, input, rules);
 }
 
-/** What a person must know of a client that described itself: the host it is published on. */
+/**
+ * What a person must know of a client that described itself, since its name proves nothing:
+ * a metadata-document client's host (its client_id URL's), or, for a client that registered
+ * itself (RFC 7591), the host this request will send the person back to.
+ */
 export interface SelfDescribed {
-  /** The host of its client_id URL: the one thing about it that is certain. */
+  kind: 'document' | 'registered';
   host: string;
   /** Every redirect URI is on this computer (localhost or loopback): an app run locally. */
   localOnly: boolean;
 }
 
-/** The facts the consent page shows for a metadata-document client; undefined for others. */
-export function selfDescribed(client: {
-  id: string;
-  registration: string;
-  redirectUris: string[];
-}): SelfDescribed | undefined {
-  if (client.registration !== 'metadata_document') return undefined;
+/** The facts the consent page shows for a self-described client; undefined for an admin's. */
+export function selfDescribed(
+  client: { id: string; registration: string; redirectUris: string[] },
+  redirectUri: string,
+): SelfDescribed | undefined {
+  if (client.registration === 'admin') return undefined;
   const localOnly = client.redirectUris.every((uri) => {
     try {
       const host = new URL(uri).hostname.replace(/^\[|\]$/g, '').toLowerCase();
@@ -209,5 +212,14 @@ export function selfDescribed(client: {
       return false;
     }
   });
-  return { host: new URL(client.id).host, localOnly };
+  if (client.registration === 'metadata_document') {
+    return { kind: 'document', host: new URL(client.id).host, localOnly };
+  }
+  let host: string;
+  try {
+    host = new URL(redirectUri).host || redirectUri;
+  } catch {
+    host = redirectUri;
+  }
+  return { kind: 'registered', host, localOnly };
 }

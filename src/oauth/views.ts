@@ -7,7 +7,7 @@ export interface ConsentView {
    * For a client that described itself (a Client ID Metadata Document): the host it is published
    * on, shown first, its name being only what it says, and whether it redirects to this computer only.
    */
-  selfDescribed?: { host: string; localOnly: boolean } | undefined;
+  selfDescribed?: { kind: 'document' | 'registered'; host: string; localOnly: boolean } | undefined;
   /** The scopes to grant, each with words a person understands. */
   scopes: { name: string; description: string }[];
   /** Claims asked for by name (the `claims` parameter) beyond what the scopes release. */
@@ -22,8 +22,11 @@ export interface ConsentView {
    * (include_granted_scopes=true): listed with those allowed already.
    */
   carried?: { name: string; description: string }[];
-  /** The APIs (RFC 8707 resources) the app asks access to, by name and identifier. */
-  apis?: { name: string; identifier: string }[];
+  /**
+   * The APIs (RFC 8707 resources) the app asks access to, by name and identifier; `granted` for
+   * those allowed before, the others being marked "New" when anything was allowed before.
+   */
+  apis?: { name: string; identifier: string; granted?: boolean }[];
   username: string;
   /** The signed, opaque interaction to post back with the decision. */
   interaction: string;

@@ -145,6 +145,11 @@ export interface Grant {
   scopes: string[];
   /** Claims consented to individually (the `claims` request parameter), beyond those of the scopes. */
   claims: string[];
+  /**
+   * The APIs (RFC 8707 resources, by identifier) the person allowed the app to reach. Only
+   * widened while the grant lives: a request naming another one asks for consent again.
+   */
+  resources: string[];
   createdAt: number;
   updatedAt: number;
   lastUsedAt: number | null;
@@ -465,30 +470,43 @@ export interface RegistrationStore {
   findRecord(clientId: string): Promise<RegistrationRecord | undefined>;
 }
 
+/** What GrantStore.change writes on a grant. */
+export interface GrantChange {
+  scopes: string[];
+  claims: string[];
+  /** API identifiers to add to the grant's resources; those stored always stay. */
+  resources?: string[];
+}
+
 export interface GrantStore {
   find(userId: string, clientId: string): Promise<Grant | undefined>;
   findById(id: string): Promise<Grant | undefined>;
-  /** Creates the grant or replaces its scopes and individually consented claims. */
+  /**
+   * Creates the grant or replaces its scopes and individually consented claims. Its resources
+   * are only ever added to, here as in `change`: those given join those stored.
+   */
   upsert(
     userId: string,
     clientId: string,
     scopes: string[],
     now: number,
     claims?: string[],
+    resources?: string[],
   ): Promise<Grant>;
   /**
    * Changes the grant of `userId` to `clientId` as `change` says, in one step that reads the
    * grant from the database itself (never a cache) with the row locked, so that two consents at
    * once, on any instances, each change what the other wrote. `change` gets the grant as stored
-   * (undefined when there is none) and returns its new scopes and claims, or undefined to leave
-   * it as it is; it may be called again, with the grant a concurrent consent created, and only
-   * its last answer counts. Answers the grant as stored afterwards (undefined when there is none).
+   * (undefined when there is none) and returns its new scopes and claims and the resources to
+   * add (never removed), or undefined to leave it as it is; it may be called again,
+   * with the grant a concurrent consent created, and only its last answer counts. Answers the
+   * grant as stored afterwards (undefined when there is none).
    */
   change(
     userId: string,
     clientId: string,
     now: number,
-    change: (current: Grant | undefined) => { scopes: string[]; claims: string[] } | undefined,
+    change: (current: Grant | undefined) => GrantChange | undefined,
   ): Promise<Grant | undefined>;
   /** Moves "last used" on; a store may skip writes less than a minute after its last one. */
   touch(id: string, now: number): Promise<void>;

@@ -29,10 +29,13 @@ describe('dynamic client registration with real clients', () => {
   }
 
   /** /authorize to the consent page, which must be shown, then Allow: the redirect back. */
-  async function consent(browser: Browser, url: URL) {
+  async function consent(browser: Browser, url: URL, returnHost?: string) {
     const page = await browser.get(url.toString());
     expect(page.status, page.text.slice(0, 300)).toBe(200);
     expect(page.text).toContain('Allow');
+    // A self-registered app's name proves nothing: the page says so, and where it sends back to.
+    expect(page.text).toContain('This app registered itself');
+    if (returnHost) expect(page.text).toContain(`sent back to <strong>${returnHost}</strong>`);
     return browser.submit(page, {}, 'Allow');
   }
 
@@ -70,6 +73,7 @@ describe('dynamic client registration with real clients', () => {
         code_challenge_method: 'S256',
         state,
       }),
+      'localhost:33418',
     );
     const tokens = await oidc.authorizationCodeGrant(config, new URL(back.location!), {
       pkceCodeVerifier: verifier,

@@ -54,6 +54,7 @@ describe('a grant widened on two instances without Redis', () => {
       clientId: client.id,
       scopes,
       claims: [],
+      resources: [],
       releasedByScopes: releasedClaimNames,
     });
 

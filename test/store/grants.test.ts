@@ -3,6 +3,9 @@ import type { Store } from '../../src/store/types.js';
 import { storeFactories, type TestStore } from '../helpers/stores.js';
 import { NOW, newClient, newCode, newToken, newUser, seedGrant } from './fixtures.js';
 
+const ORDERS = 'https://orders.example.com/';
+const MAIL = 'http://mail.internal:8080/api';
+
 for (const factory of storeFactories()) {
   describe(`${factory.name} store: grants`, () => {
     let testStore: TestStore;
@@ -23,6 +26,7 @@ for (const factory of storeFactories()) {
         clientId: client.id,
         scopes: ['openid', 'email'],
         claims: [],
+        resources: [],
         createdAt: NOW,
         updatedAt: NOW,
         lastUsedAt: null,
@@ -157,6 +161,87 @@ for (const factory of storeFactories()) {
       const other = await store.clients.create(newClient());
       expect(await store.grants.change(user.id, other.id, NOW, () => undefined)).toBeUndefined();
       expect(await store.grants.find(user.id, other.id)).toBeUndefined();
+    });
+
+    it('upsert: resources are only added to, while scopes and claims are replaced', async () => {
+      const user = await store.users.create(newUser());
+      const client = await store.clients.create(newClient());
+      const first = await store.grants.upsert(user.id, client.id, ['openid'], NOW, [], [ORDERS]);
+      expect(first.resources).toEqual([ORDERS]);
+      const second = await store.grants.upsert(user.id, client.id, ['email'], NOW + 1, [], [MAIL]);
+      expect(second).toMatchObject({ id: first.id, scopes: ['email'], resources: [ORDERS, MAIL] });
+      // Given none (or one held already), those stored stay.
+      const third = await store.grants.upsert(
+        user.id,
+        client.id,
+        ['openid'],
+        NOW + 2,
+        [],
+        [ORDERS],
+      );
+      expect(third.resources).toEqual([ORDERS, MAIL]);
+      expect((await store.grants.upsert(user.id, client.id, [], NOW + 3)).resources).toEqual([
+        ORDERS,
+        MAIL,
+      ]);
+      expect((await store.grants.find(user.id, client.id))?.resources).toEqual([ORDERS, MAIL]);
+      expect((await store.grants.listForUser(user.id))[0]?.resources).toEqual([ORDERS, MAIL]);
+    });
+
+    it('change: records resources, adds to them, and never drops one a callback leaves out', async () => {
+      const user = await store.users.create(newUser());
+      const client = await store.clients.create(newClient());
+      const created = await store.grants.change(user.id, client.id, NOW, () => ({
+        scopes: ['openid'],
+        claims: [],
+        resources: [ORDERS, ORDERS],
+      }));
+      expect(created?.resources).toEqual([ORDERS]);
+      const seen: string[][] = [];
+      const widened = await store.grants.change(user.id, client.id, NOW + 1, (current) => {
+        seen.push(current?.resources ?? []);
+        return { scopes: current!.scopes, claims: [], resources: [MAIL] };
+      });
+      expect(seen).toEqual([[ORDERS]]);
+      expect(widened?.resources).toEqual([ORDERS, MAIL]);
+      // A callback written before grants had resources (none returned) keeps them all.
+      const kept = await store.grants.change(user.id, client.id, NOW + 2, (current) => ({
+        scopes: [...current!.scopes, 'email'],
+        claims: [],
+      }));
+      expect(kept).toMatchObject({ scopes: ['openid', 'email'], resources: [ORDERS, MAIL] });
+      expect(await store.grants.findById(created!.id)).toEqual(kept);
+    });
+
+    it('change: ten consents at once, each adding its own API, lose none of them', async () => {
+      const user = await store.users.create(newUser());
+      const client = await store.clients.create(newClient());
+      const apis = Array.from({ length: 10 }, (_, i) => `https://api${i}.example.com/`);
+      // No grant yet, then on the existing row: each consent adds its API to what it read.
+      for (const round of [apis.slice(0, 5), apis.slice(5)]) {
+        await Promise.all(
+          round.map((api) =>
+            store.grants.change(user.id, client.id, NOW, (current) => ({
+              scopes: current?.scopes ?? ['openid'],
+              claims: [],
+              resources: [api],
+            })),
+          ),
+        );
+      }
+      expect((await store.grants.find(user.id, client.id))?.resources.sort()).toEqual(
+        [...apis].sort(),
+      );
+    });
+
+    it('revoking a grant forgets its resources: a new grant starts with none', async () => {
+      const user = await store.users.create(newUser());
+      const client = await store.clients.create(newClient());
+      const grant = await store.grants.upsert(user.id, client.id, ['openid'], NOW, [], [ORDERS]);
+      expect(await store.grants.revoke(grant.id, NOW + 1)).toBe(true);
+      const again = await store.grants.upsert(user.id, client.id, ['openid'], NOW + 2);
+      expect(again.id).not.toBe(grant.id);
+      expect(again.resources).toEqual([]);
     });
 
     it('change: ten consents at once, each adding its own scope, lose none of them', async () => {

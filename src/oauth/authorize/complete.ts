@@ -1,6 +1,6 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { sessionAcr } from '../../domain/acr.js';
-import { grantConsentAsShown, type ShownAsGranted } from '../../domain/grants.js';
+import { grantConsentAsShown, NOTHING_SHOWN, type ShownAsGranted } from '../../domain/grants.js';
 import { sha256 } from '../../lib/hash.js';
 import { randomId, randomToken } from '../../lib/random.js';
 import type { Grant, Session, User } from '../../store/types.js';
@@ -8,7 +8,7 @@ import { releasedClaimNames } from '../claims.js';
 import { issueAccessToken, issueIdToken } from '../issue.js';
 import { scopesToIssue } from './incremental.js';
 import { finishPushedRequest } from './pushed.js';
-import type { AuthorizationRequest } from './request.js';
+import { type AuthorizationRequest, requestedResources } from './request.js';
 
 /**
  * Records what the person allowed (or finds it recorded): the grant, or `{ changed }` when the
@@ -19,13 +19,14 @@ export function recordConsent(
   request: AuthorizationRequest,
   user: User,
   existing: Grant | undefined,
-  shownAsGranted: ShownAsGranted = { scopes: [], claims: [] },
+  shownAsGranted: ShownAsGranted = NOTHING_SHOWN,
 ): Promise<{ grant: Grant } | { changed: Grant | undefined }> {
   const consent = {
     userId: user.id,
     clientId: request.client.id,
     scopes: request.scopes,
     claims: request.claimNames,
+    resources: requestedResources(request),
     existing,
     releasedByScopes: releasedClaimNames,
   };

@@ -1,13 +1,14 @@
 /**
- * Incremental authorization: a client that has a person's grant asks later for more. The consent
- * page asks only for what is new and lists what was allowed before (planConsent), and with
+ * Incremental authorization: a client that has a person's grant asks later for more (scopes,
+ * claims, or APIs named with `resource`). The consent page asks only for what is new and lists
+ * what was allowed before (planConsent), and with
  * include_granted_scopes=true the code carries both (scopesToIssue), as Google's parameter does.
  */
 
 import { coveredClaims } from '../../domain/grants.js';
 import type { Grant } from '../../store/types.js';
 import { releasedClaimNames } from '../claims.js';
-import type { AuthorizationRequest } from './request.js';
+import { type AuthorizationRequest, requestedResources } from './request.js';
 
 /** What the consent page asks now, and what it lists as allowed before. */
 export interface ConsentPlan {
@@ -22,6 +23,8 @@ export interface ConsentPlan {
   grantedScopes: string[];
   /** Claims asked for by name, beyond the scopes asked for, that the grant covers already. */
   grantedClaims: string[];
+  /** The APIs named with `resource` (identifiers) that the grant holds already; the others are new. */
+  grantedResources: string[];
 }
 
 /** The claims asked for by name that the requested scopes do not already release. */
@@ -32,11 +35,11 @@ export function claimsBeyondScopes(request: AuthorizationRequest): string[] {
 }
 
 /**
- * The scopes of `grant` the client may still ask for today: one whose allowed scopes were
- * narrowed since does not get the others back.
+ * The scopes of `grant` the client may still ask for today (its own and its APIs'): one whose
+ * allowed scopes were narrowed since does not get the others back.
  */
 function stillAllowed(request: AuthorizationRequest, grant: Grant | undefined): string[] {
-  return (grant?.scopes ?? []).filter((s) => request.client.scopes.includes(s));
+  return (grant?.scopes ?? []).filter((s) => request.allowedScopes.includes(s));
 }
 
 export function planConsent(request: AuthorizationRequest, grant: Grant | undefined): ConsentPlan {
@@ -51,6 +54,7 @@ export function planConsent(request: AuthorizationRequest, grant: Grant | undefi
     newClaims: claims.filter((name) => !covered.has(name)),
     grantedScopes: [...request.scopes.filter((s) => had.includes(s)), ...carried],
     grantedClaims: claims.filter((name) => covered.has(name)),
+    grantedResources: requestedResources(request).filter((r) => grant?.resources.includes(r)),
   };
 }
 

@@ -1,13 +1,13 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { satisfiesAcr, sessionAcr } from '../../domain/acr.js';
-import { grantCovers, type ShownAsGranted } from '../../domain/grants.js';
+import { grantCovers, isFirstParty, type ShownAsGranted } from '../../domain/grants.js';
 import { hmacSha256, safeEqual, sha256 } from '../../lib/hash.js';
 import { randomId } from '../../lib/random.js';
 import type { Grant, Session, User } from '../../store/types.js';
 import { releasedClaimNames } from '../claims.js';
 import { InvalidRequest, UnmetAuthenticationRequirements } from '../errors.js';
 import { readIdTokenHint } from '../id-token-hint.js';
-import type { AuthorizationRequest, ResumeParams } from './request.js';
+import { type AuthorizationRequest, type ResumeParams, requestedResources } from './request.js';
 
 /**
  * The parameter our sign-in redirect adds to the resumed authorization request:
@@ -179,13 +179,21 @@ export async function answerDecision(
 }
 
 /**
- * Whether the consent page must be shown: prompt=consent, or no grant covers the scopes and the
- * claims asked for by name (a claim asked for through `claims` needs consent like a scope).
+ * Whether the consent page must be shown: prompt=consent, or no grant covers the scopes, the
+ * claims asked for by name (a claim asked for through `claims` needs consent like a scope) and
+ * the APIs named with `resource` (a token for an API the person never allowed the app to reach
+ * needs consent like a scope, even when the API has no scopes). First-party clients skip it
+ * for all three alike; only a client an admin registered can be one, whatever its flag says.
  */
 export function consentNeeded(request: AuthorizationRequest, grant: Grant | undefined): boolean {
   if (request.prompt.has('consent')) return true;
-  if (request.client.firstParty) return false;
-  return !grantCovers(grant, request.scopes, request.claimNames, releasedClaimNames);
+  if (isFirstParty(request.client)) return false;
+  const asked = {
+    scopes: request.scopes,
+    claims: request.claimNames,
+    resources: requestedResources(request),
+  };
+  return !grantCovers(grant, asked, releasedClaimNames);
 }
 
 interface SealedInteraction {
@@ -199,7 +207,7 @@ interface SealedInteraction {
   f: boolean;
   /** Makes each form answerable once. */
   n: string;
-  /** The consent page's scopes and claims listed as allowed before (consent only). */
+  /** The consent page's scopes, claims and APIs listed as allowed before (consent only). */
   g?: ShownAsGranted;
 }
 
@@ -260,6 +268,10 @@ export async function openInteraction(
   return {
     params: body.p,
     fresh: body.f === true,
-    shownAsGranted: { scopes: body.g?.scopes ?? [], claims: body.g?.claims ?? [] },
+    shownAsGranted: {
+      scopes: body.g?.scopes ?? [],
+      claims: body.g?.claims ?? [],
+      resources: body.g?.resources ?? [],
+    },
   };
 }

@@ -79,6 +79,8 @@ export interface AuthorizationRequest extends ResponseTarget {
   dpopJkt: string | undefined;
   /** The registered APIs `resource` named (RFC 8707), each allowed to the client; in order. */
   apis: Api[];
+  /** The scopes the client may ask for today: its own and those of the APIs it may use. */
+  allowedScopes: readonly string[];
   prompt: Set<string>;
   /** max_age, or the client's default_max_age when the request has none. */
   maxAge: number | undefined;
@@ -100,6 +102,11 @@ export interface AuthorizationRequest extends ResponseTarget {
   raw: ResumeParams;
   /** The id of the pushed request (RFC 9126) this came from, finished when it is answered. */
   pushed: string | undefined;
+}
+
+/** The identifiers of the APIs the request names: what its grant must hold (consent). */
+export function requestedResources(request: Pick<AuthorizationRequest, 'apis'>): string[] {
+  return request.apis.map((api) => api.identifier);
 }
 
 const IMPLICIT = new Set(['token', 'id_token', 'id_token token', 'token id_token']);
@@ -246,7 +253,14 @@ export function checkParameters(
   allowedScopes: readonly string[],
 ): Omit<
   AuthorizationRequest,
-  keyof ResponseTarget | 'client' | 'redirectUriAsSent' | 'responseType' | 'raw' | 'pushed' | 'apis'
+  | keyof ResponseTarget
+  | 'client'
+  | 'redirectUriAsSent'
+  | 'responseType'
+  | 'raw'
+  | 'pushed'
+  | 'apis'
+  | 'allowedScopes'
 > {
   if (param(params, 'request') !== undefined)
     throw new RequestNotSupported('request objects are not supported');

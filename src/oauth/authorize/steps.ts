@@ -80,19 +80,15 @@ export async function validate(
     }
     const { responseType, responseMode } = checkResponseType(client, params);
     target = { ...target, responseMode };
-    const rest = checkParameters(
-      ctx,
-      client,
-      params,
-      responseType,
-      await scopesForClient(ctx, client, 'person'),
-    );
+    const allowedScopes = await scopesForClient(ctx, client, 'person');
+    const rest = checkParameters(ctx, client, params, responseType, allowedScopes);
     // RFC 8707: each resource a registered API this client may use, or invalid_target.
     const apis = await allowedApis(ctx, client, readResources(params));
     const request: AuthorizationRequest = {
       ...target,
       ...rest,
       apis,
+      allowedScopes,
       client,
       redirectUriAsSent: asSent,
       responseType,
@@ -124,15 +120,23 @@ export function showConsent(
   const plan = planConsent(request, grant);
   const scope = (name: string) => ({ name, description: SCOPE_DESCRIPTIONS[name] ?? name });
   const claim = (name: string) => ({ name, description: CLAIM_DESCRIPTIONS[name] ?? name });
-  const shown = { scopes: plan.grantedScopes, claims: plan.grantedClaims };
+  const shown = {
+    scopes: plan.grantedScopes,
+    claims: plan.grantedClaims,
+    resources: plan.grantedResources,
+  };
   return views.consent(httpRequest, reply, {
     clientName: request.client.name,
-    selfDescribed: selfDescribed(request.client),
+    selfDescribed: selfDescribed(request.client, request.redirectUri),
     scopes: request.scopes.map(scope),
     claims: claimsBeyondScopes(request).map(claim),
     alreadyGranted: [...plan.grantedScopes, ...plan.grantedClaims],
     carried: plan.grantedScopes.filter((name) => !request.scopes.includes(name)).map(scope),
-    apis: request.apis.map((api) => ({ name: api.name, identifier: api.identifier })),
+    apis: request.apis.map((api) => ({
+      name: api.name,
+      identifier: api.identifier,
+      granted: plan.grantedResources.includes(api.identifier),
+    })),
     username: signedIn.user.username,
     interaction: sealInteraction(
       ctx,

@@ -287,6 +287,8 @@ async function answer(
     clientId: client.id,
     scopes: splitScope(code.scope),
     claims: [],
+    // The APIs the device named (RFC 8707), which its consent page listed: allowed now.
+    resources: code.resources,
     existing: await ctx.store.grants.find(user.id, client.id),
     releasedByScopes: releasedClaimNames,
   });

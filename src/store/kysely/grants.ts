@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { randomId } from '../../lib/random.js';
 import type { Dialect } from '../migrations/index.js';
 import type { Grant, GrantStore } from '../types.js';
-import { splitScopes } from './codec.js';
+import { list, splitScopes } from './codec.js';
 import { precompiled } from './precompiled.js';
 import type { Database, GrantsTable } from './schema.js';
 import { touchThrottle } from './throttle.js';
@@ -14,6 +14,7 @@ function toGrant(row: Selectable<GrantsTable>): Grant {
     clientId: row.client_id,
     scopes: splitScopes(row.scopes),
     claims: splitScopes(row.claims),
+    resources: list(row.resources),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastUsedAt: row.last_used_at,
@@ -29,6 +30,65 @@ export function grantStore(db: Kysely<Database>, dialect: Dialect): GrantStore {
       .where('user_id', '=', param<string>('userId'))
       .where('client_id', '=', param<string>('clientId')),
   );
+  // A grant's resources are only ever added to, here in the store: no caller can drop an API
+  // the person allowed while its tokens are out.
+  const change: GrantStore['change'] = async (userId, clientId, now, changeOf) => {
+    return db.transaction().execute(async (tx) => {
+      // Locked on PostgreSQL until the commit; SQLite's transactions hold the write lock already.
+      const read = () =>
+        tx
+          .selectFrom('grants')
+          .selectAll()
+          .where('user_id', '=', userId)
+          .where('client_id', '=', clientId)
+          .$if(dialect === 'postgres', (q) => q.forUpdate())
+          .executeTakeFirst();
+      let row = await read();
+      if (!row) {
+        const first = changeOf(undefined);
+        if (!first) return undefined;
+        const inserted = await tx
+          .insertInto('grants')
+          .values({
+            id: randomId(),
+            user_id: userId,
+            client_id: clientId,
+            scopes: first.scopes.join(' '),
+            claims: first.claims.join(' '),
+            resources: JSON.stringify([...new Set(first.resources ?? [])]),
+            created_at: now,
+            updated_at: now,
+            last_used_at: null,
+          })
+          .onConflict((oc) => oc.columns(['user_id', 'client_id']).doNothing())
+          .returningAll()
+          .executeTakeFirst();
+        if (inserted) return toGrant(inserted);
+        // A concurrent first consent got there first (PostgreSQL waited for its commit): this
+        // one changes that one's row instead.
+        row = await read();
+        if (!row) return undefined;
+      }
+      const current = toGrant(row);
+      const next = changeOf(current);
+      if (!next) return current;
+      const updated = await tx
+        .updateTable('grants')
+        .set({
+          scopes: next.scopes.join(' '),
+          claims: next.claims.join(' '),
+          resources: JSON.stringify([
+            ...new Set([...current.resources, ...(next.resources ?? [])]),
+          ]),
+          updated_at: now,
+        })
+        .where('id', '=', row.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toGrant(updated);
+    });
+  };
+
   return {
     async find(userId, clientId) {
       const row = (await byPair({ userId, clientId })).rows[0];
@@ -40,77 +100,14 @@ export function grantStore(db: Kysely<Database>, dialect: Dialect): GrantStore {
       return row && toGrant(row);
     },
 
-    async upsert(userId, clientId, scopes, now, claims = []) {
-      const row = await db
-        .insertInto('grants')
-        .values({
-          id: randomId(),
-          user_id: userId,
-          client_id: clientId,
-          scopes: scopes.join(' '),
-          claims: claims.join(' '),
-          created_at: now,
-          updated_at: now,
-          last_used_at: null,
-        })
-        .onConflict((oc) =>
-          oc
-            .columns(['user_id', 'client_id'])
-            .doUpdateSet({ scopes: scopes.join(' '), claims: claims.join(' '), updated_at: now }),
-        )
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return toGrant(row);
+    async upsert(userId, clientId, scopes, now, claims = [], resources = []) {
+      // Through change, which keeps the resources stored and adds those given, in one step.
+      const grant = await change(userId, clientId, now, () => ({ scopes, claims, resources }));
+      if (!grant) throw new Error('the grant was deleted while it was written');
+      return grant;
     },
 
-    async change(userId, clientId, now, change) {
-      return db.transaction().execute(async (tx) => {
-        // Locked on PostgreSQL until the commit; SQLite's transactions hold the write lock already.
-        const read = () =>
-          tx
-            .selectFrom('grants')
-            .selectAll()
-            .where('user_id', '=', userId)
-            .where('client_id', '=', clientId)
-            .$if(dialect === 'postgres', (q) => q.forUpdate())
-            .executeTakeFirst();
-        let row = await read();
-        if (!row) {
-          const first = change(undefined);
-          if (!first) return undefined;
-          const inserted = await tx
-            .insertInto('grants')
-            .values({
-              id: randomId(),
-              user_id: userId,
-              client_id: clientId,
-              scopes: first.scopes.join(' '),
-              claims: first.claims.join(' '),
-              created_at: now,
-              updated_at: now,
-              last_used_at: null,
-            })
-            .onConflict((oc) => oc.columns(['user_id', 'client_id']).doNothing())
-            .returningAll()
-            .executeTakeFirst();
-          if (inserted) return toGrant(inserted);
-          // A concurrent first consent got there first (PostgreSQL waited for its commit): this
-          // one changes that one's row instead.
-          row = await read();
-          if (!row) return undefined;
-        }
-        const current = toGrant(row);
-        const next = change(current);
-        if (!next) return current;
-        const updated = await tx
-          .updateTable('grants')
-          .set({ scopes: next.scopes.join(' '), claims: next.claims.join(' '), updated_at: now })
-          .where('id', '=', row.id)
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        return toGrant(updated);
-      });
-    },
+    change,
 
     async touch(id, now) {
       if (!worthWriting(id, now)) return;

@@ -93,6 +93,8 @@ export interface GrantsTable {
   scopes: string;
   /** Claim names consented to individually, space-separated. */
   claims: string;
+  /** The API identifiers (RFC 8707 resources) consented to, as a JSON array. */
+  resources: string;
   created_at: number;
   updated_at: number;
   last_used_at: number | null;

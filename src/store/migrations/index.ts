@@ -10,6 +10,7 @@ import { dpop } from './008_dpop.js';
 import { clientRegistration } from './009_client_registration.js';
 import { apis } from './010_apis.js';
 import { dynamicRegistration } from './011_dynamic_registration.js';
+import { grantResources } from './012_grant_resources.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -30,6 +31,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '009_client_registration': clientRegistration,
     '010_apis': apis,
     '011_dynamic_registration': dynamicRegistration,
+    '012_grant_resources': grantResources,
   };
   return { getMigrations: async () => all };
 }

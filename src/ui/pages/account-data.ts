@@ -27,6 +27,8 @@ export interface AccountGrantView {
    */
   clientOrigin: string | null;
   scopes: string[];
+  /** The APIs (identifiers) the person allowed the app to reach. */
+  apis: string[];
   /** Already formatted for display, e.g. "2025-01-31 14:05 UTC". */
   grantedAt: string;
   lastUsedAt: string | null;
@@ -97,6 +99,7 @@ export async function accountPageData(
         clientName: g.clientName,
         clientOrigin: originOf(await ctx.clients.get(g.clientId)),
         scopes: g.scopes,
+        apis: g.resources,
         grantedAt: formatTime(g.createdAt),
         lastUsedAt: g.lastUsedAt === null ? null : formatTime(g.lastUsedAt),
       })),
