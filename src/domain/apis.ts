@@ -232,36 +232,68 @@ export async function apiOfIntrospector(
 }
 
 /**
- * Whether `client` may get tokens for `api`: an admin allowed it (`allowedResources`), or the
- * client registered itself (dynamic registration, a metadata document) and the API is open to
- * such clients.
+ * Whether a person consents to the token: a grant on a person's behalf (code, device, their
+ * refresh), as opposed to one where the client acts with no person asked (client_credentials,
+ * a JWT bearer assertion for itself, token exchange targets).
  */
-export function mayUseApi(client: Client, api: Api): boolean {
+export type Consent = 'person' | 'none';
+
+/**
+ * Whether `client` may get tokens for `api`: an admin allowed it (`allowedResources`), or the
+ * client registered itself (dynamic registration, a metadata document), the API is open to such
+ * clients and a person consents to the token. Without a person nobody vetted the client: only
+ * an admin's allowance counts.
+ */
+export function mayUseApi(client: Client, api: Api, consent: Consent): boolean {
   return (
     client.allowedResources.includes(api.identifier) ||
-    (client.registration !== 'admin' && api.openToSelfRegistered)
+    (consent === 'person' && client.registration !== 'admin' && api.openToSelfRegistered)
   );
 }
 
 /** The APIs `client` may get tokens for, from the in-process cache. */
-export async function apisForClient(ctx: AppContext, client: Client): Promise<Api[]> {
-  return (await ctx.apis.get()).all.filter((api) => mayUseApi(client, api));
+export async function apisForClient(
+  ctx: AppContext,
+  client: Client,
+  consent: Consent,
+): Promise<Api[]> {
+  return (await ctx.apis.get()).all.filter((api) => mayUseApi(client, api, consent));
 }
 
 /** The scopes `client` may ask for: its own, and those of the APIs it may use. */
-export async function scopesForClient(ctx: AppContext, client: Client): Promise<string[]> {
-  const apis = await apisForClient(ctx, client);
+export async function scopesForClient(
+  ctx: AppContext,
+  client: Client,
+  consent: Consent,
+): Promise<string[]> {
+  const apis = await apisForClient(ctx, client, consent);
   if (apis.length === 0) return client.scopes;
   return [...new Set([...client.scopes, ...apis.flatMap((api) => api.scopes)])];
+}
+
+/**
+ * `scopes` less those that belong to a registered API: what a token for Tessera itself (`aud` =
+ * the issuer) carries, so an API's scope reaches only tokens whose `aud` is that API.
+ */
+export async function withoutApiScopes(
+  ctx: AppContext,
+  scopes: readonly string[],
+): Promise<string[]> {
+  const apis = (await ctx.apis.get()).all;
+  return scopes.filter((scope) => !apis.some((api) => api.scopes.includes(scope)));
 }
 
 /**
  * The API tokens are for when a request names none (TESSERA_DEFAULT_RESOURCE), if `client` may
  * use it; undefined: the issuer, as before APIs existed.
  */
-export async function defaultApiFor(ctx: AppContext, client: Client): Promise<Api | undefined> {
+export async function defaultApiFor(
+  ctx: AppContext,
+  client: Client,
+  consent: Consent,
+): Promise<Api | undefined> {
   const identifier = ctx.config.defaultResource;
   if (identifier === undefined) return undefined;
   const api = await findApi(ctx, identifier);
-  return api && mayUseApi(client, api) ? api : undefined;
+  return api && mayUseApi(client, api, consent) ? api : undefined;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type AppContext, nowSeconds } from '../context.js';
+import { withoutApiScopes } from '../domain/apis.js';
 import { sha256 } from '../lib/hash.js';
 import { isJwsAlg, signJws } from '../lib/jws.js';
 import { randomId, randomToken } from '../lib/random.js';
@@ -27,7 +28,8 @@ export interface TokenSubject {
   /**
    * The API (RFC 8707 resource) the access token is for: its `aud` is the API's identifier, its
    * scope the scopes granted that are the API's, its format and lifetime the API's when it sets
-   * them. Undefined: the token is for the issuer (or `audience`), with every granted scope.
+   * them. Undefined: the token is for the issuer, with the granted scopes that belong to no
+   * registered API, or for `audience`, with every granted scope.
    */
   api?: Api;
   /** Who acts for the subject (RFC 8693 §4.1), for a token issued by token exchange. */
@@ -65,8 +67,24 @@ export interface MintedToken {
 }
 
 /** The scopes an access token for `api` carries: those granted that the API defines. */
-export function scopesForApi(scopes: readonly string[], api: Api | undefined): string[] {
-  return api ? scopes.filter((s) => api.scopes.includes(s)) : [...scopes];
+export function scopesForApi(scopes: readonly string[], api: Api): string[] {
+  return scopes.filter((s) => api.scopes.includes(s));
+}
+
+/**
+ * The scopes an access token for `audience` carries: for an API, its own; for Tessera itself (the
+ * issuer), none that belongs to a registered API, so an API's scope is never in a token whose
+ * `aud` is not that API; for another audience (a token exchange's), those granted.
+ */
+async function scopesForAudience(
+  ctx: AppContext,
+  scopes: readonly string[],
+  api: Api | undefined,
+  audience: string,
+): Promise<string[]> {
+  if (api) return scopesForApi(scopes, api);
+  if (audience === accessTokenAudience(ctx)) return withoutApiScopes(ctx, scopes);
+  return [...scopes];
 }
 
 /**
@@ -75,12 +93,15 @@ export function scopesForApi(scopes: readonly string[], api: Api | undefined): s
  * a record (so revoking its grant or family reaches it); a client_credentials
  * JWT has none, and its revocation is recorded when it happens.
  */
-export function mintAccessToken(ctx: AppContext, subject: TokenSubject): MintedToken {
+export async function mintAccessToken(
+  ctx: AppContext,
+  subject: TokenSubject,
+): Promise<MintedToken> {
   const now = nowSeconds(ctx);
   const api = subject.api;
   const ttl = api?.accessTokenTtl ?? ctx.config.accessTokenTtl;
-  const scope = formatScope(scopesForApi(subject.scopes, api));
   const audience = api?.identifier ?? subject.audience ?? accessTokenAudience(ctx);
+  const scope = formatScope(await scopesForAudience(ctx, subject.scopes, api, audience));
   const format = api?.accessTokenFormat ?? subject.client.accessTokenFormat;
   const record = (id: string, format: TokenRecord['format']): TokenRecord => ({
     id,
@@ -140,7 +161,7 @@ export async function issueAccessToken(
   ctx: AppContext,
   subject: TokenSubject,
 ): Promise<IssuedAccessToken> {
-  const { token, expiresIn, scope, record } = mintAccessToken(ctx, subject);
+  const { token, expiresIn, scope, record } = await mintAccessToken(ctx, subject);
   if (record) await ctx.store.tokens.save(record);
   return { token, expiresIn, scope };
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type AppContext, nowSeconds } from '../context.js';
 import { randomToken } from '../lib/random.js';
 import { PUSHED_REQUEST_TTL, pushedRequestId, REQUEST_URI_PREFIX } from './authorize/pushed.js';
+import type { ResumeParams } from './authorize/request.js';
 import { validate } from './authorize/steps.js';
 import { authenticateClient } from './client-auth.js';
 import { checkDpopProof } from './dpop.js';
@@ -15,8 +16,8 @@ import { bodyParams, param } from './params.js';
 async function bindToProofKey(
   ctx: AppContext,
   request: FastifyRequest,
-  raw: Record<string, string>,
-): Promise<Record<string, string>> {
+  raw: ResumeParams,
+): Promise<ResumeParams> {
   const header = request.headers.dpop;
   if (header === undefined || !ctx.config.dpop) return raw;
   const proof = await checkDpopProof(ctx, header, {

@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js';
-import { defaultApiFor, findApi, mayUseApi } from '../domain/apis.js';
+import { type Consent, defaultApiFor, findApi, mayUseApi } from '../domain/apis.js';
 import { isResourceUri } from '../domain/resource-uri.js';
 import type { Api, Client } from '../store/types.js';
 import { InvalidTarget } from './errors.js';
@@ -16,17 +16,17 @@ const MAX_RESOURCES = 10;
 
 /**
  * The `resource` values of an authorization request, distinct and in order: the parameter may
- * be repeated (RFC 8707 §2). A request resumed after sign-in or consent, or pushed to /par,
- * carries them space-separated (authorize/request.ts `rawParams`), which no URI holds.
+ * be repeated (RFC 8707 §2), each value one URI. A request resumed after sign-in or consent, or
+ * pushed to /par, keeps them as the list they were sent as (authorize/request.ts `rawParams`).
  */
 export function readResources(params: RawParams): string[] {
   const value = params.resource;
   if (value === undefined || value === null || value === '') return [];
-  const values = Array.isArray(value) ? value : [value];
+  const values: unknown[] = Array.isArray(value) ? value : [value];
   const resources: string[] = [];
   for (const item of values) {
     if (typeof item !== 'string') throw new InvalidTarget('resource must be a string');
-    resources.push(...item.split(' ').filter(Boolean));
+    resources.push(item);
   }
   const distinct = [...new Set(resources)];
   if (distinct.length > MAX_RESOURCES)
@@ -49,6 +49,12 @@ export function readTokenResource(params: RawParams): string | undefined {
 }
 
 function checkUri(resource: string): void {
+  // One value is one URI: a space is no list separator here (repeat the parameter instead).
+  if (/\s/.test(resource)) {
+    throw new InvalidTarget(
+      `resource "${resource.slice(0, 200)}" contains a space: send each resource as its own resource parameter`,
+    );
+  }
   if (!isResourceUri(resource)) {
     throw new InvalidTarget(
       `resource "${resource.slice(0, 200)}" must be an absolute URI without a fragment (RFC 8707 §2)`,
@@ -57,22 +63,30 @@ function checkUri(resource: string): void {
 }
 
 /** The registered API `resource` names, if `client` may use it; else invalid_target. */
-export async function allowedApi(ctx: AppContext, client: Client, resource: string): Promise<Api> {
+export async function allowedApi(
+  ctx: AppContext,
+  client: Client,
+  resource: string,
+  consent: Consent,
+): Promise<Api> {
   const api = await findApi(ctx, resource);
   if (!api) throw new InvalidTarget(`resource "${resource}" is not a registered API`);
-  if (!mayUseApi(client, api))
+  if (!mayUseApi(client, api, consent))
     throw new InvalidTarget(`this client may not obtain tokens for the resource "${resource}"`);
   return api;
 }
 
-/** Every API an authorization request names, each registered and allowed to `client`. */
+/**
+ * Every API an authorization request names, each registered and allowed to `client`; a person
+ * consents to what an authorization request asks.
+ */
 export async function allowedApis(
   ctx: AppContext,
   client: Client,
   resources: readonly string[],
 ): Promise<Api[]> {
   const apis: Api[] = [];
-  for (const resource of resources) apis.push(await allowedApi(ctx, client, resource));
+  for (const resource of resources) apis.push(await allowedApi(ctx, client, resource, 'person'));
   return apis;
 }
 
@@ -98,31 +112,32 @@ export async function grantedTarget(
         `resource "${requested}" was not granted: the authorization request must name it`,
       );
     }
-    return allowedApi(ctx, client, requested);
+    return allowedApi(ctx, client, requested, 'person');
   }
-  if (granted.length === 1) return allowedApi(ctx, client, granted[0]!);
+  if (granted.length === 1) return allowedApi(ctx, client, granted[0]!, 'person');
   if (granted.length > 1) {
     throw new InvalidTarget(
       'the authorization named several resources: name the one this token is for with resource',
     );
   }
-  return defaultApiFor(ctx, client);
+  return defaultApiFor(ctx, client, 'person');
 }
 
 /** Whether `resource` is the default API and `client` may use it. */
 async function isDefault(ctx: AppContext, client: Client, resource: string): Promise<boolean> {
-  return (await defaultApiFor(ctx, client))?.identifier === resource;
+  return (await defaultApiFor(ctx, client, 'person'))?.identifier === resource;
 }
 
 /**
  * The API a client's own token request (client_credentials) is for: the one `resource` names,
- * or the default API, or undefined for the issuer.
+ * or the default API, or undefined for the issuer. No person consents, so only the APIs an admin
+ * allowed the client count (an API open to self-registered clients is not enough).
  */
 export async function ownTarget(
   ctx: AppContext,
   client: Client,
   requested: string | undefined,
 ): Promise<Api | undefined> {
-  if (requested !== undefined) return allowedApi(ctx, client, requested);
-  return defaultApiFor(ctx, client);
+  if (requested !== undefined) return allowedApi(ctx, client, requested, 'none');
+  return defaultApiFor(ctx, client, 'none');
 }

@@ -671,7 +671,7 @@ export interface PushedRequest {
   id: string;
   clientId: string;
   /** The authorization parameters as pushed (only those /authorize reads). */
-  parameters: Record<string, string>;
+  parameters: Record<string, string | string[]>;
   createdAt: number;
   expiresAt: number;
   /** When /authorize first read it: from then on it cannot be started again. */

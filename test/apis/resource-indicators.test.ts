@@ -21,9 +21,12 @@ import {
   refresh,
   signInBrowser,
   type TestClient,
+  userinfo,
 } from '../helpers/oauth.js';
 
 const ORDERS = 'https://orders.example.com/';
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
 const MAIL = 'http://mail.internal:8080/api';
 const OTHER = 'https://other.example.com/';
 
@@ -131,8 +134,37 @@ describe('APIs and resource indicators', () => {
     expect(none.res.status, none.res.text).toBe(200);
     const claims = decodeJwt(none.res.body.access_token as string);
     expect(claims.aud).toBe(server.url);
-    // Tessera's own token keeps every granted scope, as before APIs existed.
-    expect(claims.scope).toBe('openid orders:read mail:read offline_access');
+    // Tessera's own token carries no API's scope (those reach only tokens for that API); the
+    // OpenID scopes stay, and /userinfo takes it.
+    expect(claims.scope).toBe('openid offline_access');
+    expect(none.res.body.scope).toBe(claims.scope);
+    const info = await userinfo(server.url, none.res.body.access_token as string);
+    expect(info.status, info.text).toBe(200);
+    expect(info.body.sub).toBe(none.user.id);
+  });
+
+  it("a hybrid response's access token (for Tessera) carries no API's scope, and says its scope", async () => {
+    const tc = await shop({ responseTypes: ['code', 'code token'] });
+    const { params } = await authorize(tc, [], {
+      response_type: 'code token',
+      nonce: 'n1',
+      scope: 'openid orders:read',
+    });
+    const token = params.get('access_token');
+    expect(token, params.toString()).toBeTruthy();
+    expect(decodeJwt(token!)).toMatchObject({ aud: server.url, scope: 'openid' });
+    expect(params.get('scope')).toBe('openid');
+  });
+
+  it('client_credentials without resource: no API scope in a token for Tessera', async () => {
+    const tc = await shop({ scopes: ['reports', 'orders:read'] });
+    const res = await postAsClient(server.url, '/token', tc, { grant_type: 'client_credentials' });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.scope).toBe('reports');
+    expect(decodeJwt(res.body.access_token as string)).toMatchObject({
+      aud: server.url,
+      scope: 'reports',
+    });
   });
 
   it('an API with opaque tokens gets opaque ones, even for a JWT client', async () => {
@@ -286,6 +318,41 @@ describe('APIs and resource indicators', () => {
     const admin = await shop({ allowedResources: [] });
     const refused = await authorize(admin, [OTHER], { scope: 'openid' });
     expect(refused.params.get('error')).toBe('invalid_target');
+  });
+
+  it('an API open to self-registered clients needs a person: client_credentials and token exchange need allowed_resources', async () => {
+    const grantTypes = ['authorization_code', 'client_credentials', TOKEN_EXCHANGE];
+    const dynamic = await shop({ registration: 'dynamic', allowedResources: [], grantTypes });
+    const own = await postAsClient(server.url, '/token', dynamic, {
+      grant_type: 'client_credentials',
+      resource: OTHER,
+    });
+    expectOAuthError(own, 400, 'invalid_target');
+    // On a person's behalf the open API stays reachable, and a token for Tessera from that
+    // consent cannot be exchanged for one for it.
+    const { params, verifier } = await authorize(dynamic, [], { scope: 'openid other:read' });
+    const tokens = await postAsClient(server.url, '/token', dynamic, {
+      grant_type: 'authorization_code',
+      code: params.get('code')!,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    });
+    expect(tokens.status, tokens.text).toBe(200);
+    const exchange = await postAsClient(server.url, '/token', dynamic, {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: tokens.body.access_token as string,
+      subject_token_type: ACCESS_TOKEN,
+      resource: OTHER,
+    });
+    expectOAuthError(exchange, 400, 'invalid_target');
+    // An admin's allowance is what counts without a person.
+    const allowed = await shop({ registration: 'dynamic', allowedResources: [OTHER], grantTypes });
+    const granted = await postAsClient(server.url, '/token', allowed, {
+      grant_type: 'client_credentials',
+      resource: OTHER,
+    });
+    expect(granted.status, granted.text).toBe(200);
+    expect(granted.body.scope).toBe('other:read');
   });
 
   it('client_credentials: resource picks the API and its scopes; unknown or not allowed: invalid_target', async () => {
@@ -482,6 +549,97 @@ describe('APIs and resource indicators', () => {
     const seen = await introspect(server.url, mail.introspector, made.body.access_token as string);
     expect(seen.body).toMatchObject({ active: true, aud: MAIL });
     expectOAuthError(await exchange(OTHER), 400, 'invalid_target');
+  });
+
+  it('token exchange to an API allowed by token_exchange_audiences mints with the API: its scopes, format and lifetime', async () => {
+    const front = await shop();
+    const { res } = await codeTokens(front, []);
+    const backend = await shop({
+      grantTypes: [TOKEN_EXCHANGE],
+      allowedResources: [],
+      tokenExchangeAudiences: [ORDERS, MAIL],
+    });
+    const exchange = (audience: string) =>
+      postAsClient(server.url, '/token', backend, {
+        grant_type: TOKEN_EXCHANGE,
+        subject_token: res.body.access_token as string,
+        subject_token_type: ACCESS_TOKEN,
+        audience,
+      });
+    const ordersToken = await exchange(ORDERS);
+    expect(ordersToken.status, ordersToken.text).toBe(200);
+    expect(ordersToken.body).toMatchObject({ scope: 'orders:read', expires_in: 600 });
+    const claims = decodeJwt(ordersToken.body.access_token as string);
+    expect(claims).toMatchObject({ aud: ORDERS, scope: 'orders:read' });
+    expect(claims.exp! - claims.iat!).toBe(600);
+    const mailToken = await exchange(MAIL);
+    expect(mailToken.status, mailToken.text).toBe(200);
+    expect(mailToken.body.scope).toBe('mail:read');
+    // The Mail API's tokens are opaque, whatever the client's format.
+    expect(String(mailToken.body.access_token).split('.')).toHaveLength(1);
+    const seen = await introspect(
+      server.url,
+      mail.introspector,
+      mailToken.body.access_token as string,
+    );
+    expect(seen.body).toMatchObject({ active: true, aud: MAIL, scope: 'mail:read' });
+  });
+
+  it('one resource value holding a space is invalid_target at /authorize, /par and /device_authorization', async () => {
+    const joined = `${ORDERS} ${MAIL}`;
+    const tc = await shop();
+    const { params } = await authorize(tc, [joined]);
+    expect(params.get('error')).toBe('invalid_target');
+    expect(params.get('error_description')).toContain('contains a space');
+    const pushed = await postAsClient(server.url, '/par', tc, {
+      client_id: tc.client.id,
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid orders:read mail:read',
+      code_challenge: pkce().challenge,
+      code_challenge_method: 'S256',
+      resource: joined,
+    });
+    expectOAuthError(pushed, 400, 'invalid_target');
+    const device = await postAsClient(server.url, '/device_authorization', tc, {
+      scope: 'openid orders:read mail:read',
+      resource: joined,
+    });
+    expectOAuthError(device, 400, 'invalid_target');
+  });
+
+  it('a request resumed after sign-in keeps its resources as the list sent', async () => {
+    const tc = await shop();
+    const browser = new Browser(server.url);
+    const { verifier, challenge } = pkce();
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id: tc.client.id,
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid orders:read mail:read',
+      state: 'st',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+    query.append('resource', ORDERS);
+    query.append('resource', MAIL);
+    const login = await browser.get(`/authorize?${query}`);
+    const returnTo = new URL(login.location!, server.url).searchParams.get('return_to')!;
+    expect(new URL(returnTo, server.url).searchParams.getAll('resource')).toEqual([ORDERS, MAIL]);
+    const { user } = await makeUser(ctx);
+    await signInBrowser(ctx, browser, user);
+    const page = await authorizeAndConsent(browser, returnTo);
+    const code = redirectParams(page).get('code');
+    expect(code, page.location).toBeTruthy();
+    const res = await postAsClient(server.url, '/token', tc, {
+      grant_type: 'authorization_code',
+      code: code!,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+      resource: MAIL,
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.scope).toBe('mail:read');
   });
 
   it('the introspection client of an API cannot get tokens', async () => {

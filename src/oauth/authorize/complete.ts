@@ -99,6 +99,9 @@ export async function completeAuthorization(
       access_token: access.token,
       token_type: 'Bearer',
       expires_in: String(access.expiresIn),
+      // RFC 6749 §4.2.2: said, as it may be narrower than granted (no API's scope is in a token
+      // for Tessera itself).
+      scope: access.scope,
     });
   }
   if (parts.includes('id_token')) {

@@ -7,7 +7,7 @@ import type { Grant, Session, User } from '../../store/types.js';
 import { releasedClaimNames } from '../claims.js';
 import { InvalidRequest, UnmetAuthenticationRequirements } from '../errors.js';
 import { readIdTokenHint } from '../id-token-hint.js';
-import { type AuthorizationRequest, requestedResources } from './request.js';
+import { type AuthorizationRequest, type ResumeParams, requestedResources } from './request.js';
 
 /**
  * The parameter our sign-in redirect adds to the resumed authorization request:
@@ -27,7 +27,7 @@ function sign(ctx: AppContext, purpose: string, value: string): string {
 }
 
 /** The request's parameters, in one canonical form, hashed. */
-function requestDigest(raw: Record<string, string>): string {
+function requestDigest(raw: ResumeParams): string {
   return sha256(JSON.stringify(Object.entries(raw).sort(([a], [b]) => (a < b ? -1 : 1))));
 }
 
@@ -40,7 +40,7 @@ export function loginMarker(ctx: AppContext, request: AuthorizationRequest): str
 /** The time and id of a marker made for the request of these `raw` parameters and still fresh, or undefined. */
 function openMarker(
   ctx: AppContext,
-  raw: Record<string, string>,
+  raw: ResumeParams,
   marker: unknown,
 ): { time: number; id: string } | undefined {
   if (typeof marker !== 'string' || marker.length > 200) return undefined;
@@ -57,11 +57,7 @@ function openMarker(
  * still fresh: the browser is coming back from signing in for it. Spends nothing (loginDecision
  * does); pushed.ts lets only such a return resume a pushed request.
  */
-export function returnsFromSignIn(
-  ctx: AppContext,
-  raw: Record<string, string>,
-  marker: unknown,
-): boolean {
+export function returnsFromSignIn(ctx: AppContext, raw: ResumeParams, marker: unknown): boolean {
   return openMarker(ctx, raw, marker) !== undefined;
 }
 
@@ -75,7 +71,10 @@ export function loginRedirect(
   request: AuthorizationRequest,
   { forced, hint = true }: { forced: boolean; hint?: boolean },
 ): string {
-  const resume = new URLSearchParams(request.raw);
+  const resume = new URLSearchParams();
+  for (const [key, value] of Object.entries(request.raw)) {
+    for (const item of Array.isArray(value) ? value : [value]) resume.append(key, item);
+  }
   resume.set(LOGIN_MARKER, loginMarker(ctx, request));
   const login = new URLSearchParams({ return_to: `/authorize?${resume.toString()}` });
   if (hint && request.loginHint) login.set('login_hint', request.loginHint);
@@ -199,7 +198,7 @@ export function consentNeeded(request: AuthorizationRequest, grant: Grant | unde
 
 interface SealedInteraction {
   /** The authorization request's parameters. */
-  p: Record<string, string>;
+  p: ResumeParams;
   /** The user and session the page was shown to. */
   u: string;
   s: string;
@@ -256,9 +255,7 @@ export async function openInteraction(
   page: InteractionPage,
   sealed: unknown,
   session: Session,
-): Promise<
-  { params: Record<string, string>; fresh: boolean; shownAsGranted: ShownAsGranted } | undefined
-> {
+): Promise<{ params: ResumeParams; fresh: boolean; shownAsGranted: ShownAsGranted } | undefined> {
   if (typeof sealed !== 'string' || sealed.length > 16_384) return undefined;
   const [text, sig] = sealed.split('.');
   if (!text || !sig || !safeEqual(sig, sign(ctx, page, text))) return undefined;

@@ -19,6 +19,7 @@ import type { Client, PushedRequestResult } from '../../store/types.js';
 import { InvalidRequestUri, OAuthError, UnsafeRedirect } from '../errors.js';
 import { param, type RawParams } from '../params.js';
 import { LOGIN_MARKER, returnsFromSignIn } from './interaction.js';
+import type { ResumeParams } from './request.js';
 
 /** The prefix of every request_uri /par hands out (RFC 9126 §2.2). */
 export const REQUEST_URI_PREFIX = 'urn:ietf:params:oauth:request_uri:';
@@ -75,7 +76,7 @@ export async function loadPushedRequest(
   client: Client,
   requestUri: string,
   use: 'start' | 'resume',
-): Promise<{ id: string; parameters: Record<string, string> }> {
+): Promise<{ id: string; parameters: ResumeParams }> {
   const id = pushedRequestId(requestUri.slice(REQUEST_URI_PREFIX.length));
   const now = nowSeconds(ctx);
   const store = ctx.store.pushedRequests;
@@ -97,9 +98,7 @@ export async function readPushed(
   client: Client,
   query: RawParams,
   arrival: 'start' | 'resume',
-): Promise<
-  { id: string; raw: Record<string, string>; parameters: Record<string, string> } | undefined
-> {
+): Promise<{ id: string; raw: ResumeParams; parameters: ResumeParams } | undefined> {
   const requestUri = pushedRequestUri(query);
   if (requestUri === undefined) return undefined;
   const raw = { client_id: client.id, request_uri: requestUri };

@@ -50,7 +50,7 @@ const AUTHORIZE_PARAMETERS = new Set([
   // Google's incremental authorization parameter (docs/oauth.md, "Asking for more later").
   'include_granted_scopes',
   'dpop_jkt',
-  // RFC 8707: may be repeated; kept space-separated (rawParams).
+  // RFC 8707: may be repeated; kept as a list (rawParams).
   'resource',
 ]);
 
@@ -99,7 +99,7 @@ export interface AuthorizationRequest extends ResponseTarget {
    * The parameters as received, to resume the request after sign-in or consent; for a pushed
    * request, only `client_id` and `request_uri` (the rest stays on the server, pushed.ts).
    */
-  raw: Record<string, string>;
+  raw: ResumeParams;
   /** The id of the pushed request (RFC 9126) this came from, finished when it is answered. */
   pushed: string | undefined;
 }
@@ -340,16 +340,22 @@ function readIncludeGrantedScopes(value: string | undefined): boolean {
   throw new InvalidRequest('include_granted_scopes must be "true" or "false"');
 }
 
-/** The authorization parameters as single strings, for resuming the request; nothing else is kept. */
-export function rawParams(params: RawParams): Record<string, string> {
-  const out: Record<string, string> = {};
+/**
+ * The authorization parameters as they are kept to resume a request (sign-in redirect, sealed
+ * forms, /par): single strings, but `resource` (RFC 8707 §2, repeatable) as the list it was sent
+ * as, so that a resumed request reads each value exactly as the client sent it.
+ */
+export type ResumeParams = Record<string, string | string[]>;
+
+/** The authorization parameters, for resuming the request; nothing else is kept. */
+export function rawParams(params: RawParams): ResumeParams {
+  const out: ResumeParams = {};
   for (const [key, value] of Object.entries(params)) {
     if (typeof value === 'string' && AUTHORIZE_PARAMETERS.has(key)) out[key] = value;
   }
-  // Repeated resources (RFC 8707 §2) travel as one value, space-separated: no URI holds a space.
   const resources = params.resource;
   if (Array.isArray(resources) && resources.every((r) => typeof r === 'string')) {
-    out.resource = resources.join(' ');
+    out.resource = resources;
   }
   return out;
 }

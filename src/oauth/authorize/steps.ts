@@ -80,7 +80,7 @@ export async function validate(
     }
     const { responseType, responseMode } = checkResponseType(client, params);
     target = { ...target, responseMode };
-    const allowedScopes = await scopesForClient(ctx, client);
+    const allowedScopes = await scopesForClient(ctx, client, 'person');
     const rest = checkParameters(ctx, client, params, responseType, allowedScopes);
     // RFC 8707: each resource a registered API this client may use, or invalid_target.
     const apis = await allowedApis(ctx, client, readResources(params));

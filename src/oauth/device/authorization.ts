@@ -79,7 +79,7 @@ export function registerDeviceAuthorizationEndpoint(app: FastifyInstance, ctx: A
       }
     }
     const scopes = parseScope(param(params, 'scope'));
-    checkAllowed(scopes, await scopesForClient(ctx, client));
+    checkAllowed(scopes, await scopesForClient(ctx, client, 'person'));
     // RFC 8707: the APIs the device's tokens may be for, each one this client may use.
     const apis = await allowedApis(ctx, client, readResources(params));
 

@@ -82,7 +82,7 @@ export const authorizationCodeGrant: Grant = {
           }
         : {}),
     };
-    const minted = mintPersonTokens(ctx, subject, options);
+    const minted = await mintPersonTokens(ctx, subject, options);
     // One commit: the code consumed, exactly once, and its tokens stored only if this request
     // consumed it. A concurrent exchange that loses finds them stored, and revokes them (below).
     const redeemed = await ctx.store.codes.redeem({

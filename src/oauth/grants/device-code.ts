@@ -128,7 +128,7 @@ async function redeem(
         },
       }
     : {};
-  const minted = mintPersonTokens(ctx, subject, options);
+  const minted = await mintPersonTokens(ctx, subject, options);
   const spent = await ctx.store.deviceCodes.redeem({
     id: code.id,
     clientId: client.id,

@@ -6,7 +6,7 @@ import { type ReadAssertion, readAssertion, verifyAssertion } from '../assertion
 import { InvalidClient, InvalidGrant, InvalidScope, UnauthorizedClient } from '../errors.js';
 import { issueAccessToken } from '../issue.js';
 import { param, type RawParams, requireParam } from '../params.js';
-import { checkAllowed, formatScope, OIDC_SCOPES, parseScope } from '../scopes.js';
+import { checkAllowed, OIDC_SCOPES, parseScope } from '../scopes.js';
 import type { Grant, TokenResponse } from './types.js';
 
 const USER_SCOPES: readonly string[] = OIDC_SCOPES;
@@ -97,7 +97,7 @@ export const jwtBearerGrant: Grant = {
     if (sub === client.id) {
       const scopes = ownScopes(client, requested);
       const access = await issueAccessToken(ctx, { client, scopes, jkt: dpop?.jkt ?? null });
-      return tokenResponse(access, scopes, dpop !== undefined);
+      return tokenResponse(access, dpop !== undefined);
     }
     if (!client.jwtBearerSubjects.includes(sub)) {
       throw refuse(
@@ -108,21 +108,21 @@ export const jwtBearerGrant: Grant = {
     if (!user) throw refuse(`the person "${sub}" does not exist (or no longer does)`);
     const scopes = personScopes(client, requested);
     const access = await issueAccessToken(ctx, { client, user, scopes, jkt: dpop?.jkt ?? null });
-    return tokenResponse(access, scopes, dpop !== undefined);
+    return tokenResponse(access, dpop !== undefined);
   },
 };
 
 /** Bound to the key of the request's DPoP proof, when it had one (RFC 9449 §5). */
 function tokenResponse(
-  access: { token: string; expiresIn: number },
-  scopes: string[],
+  access: { token: string; expiresIn: number; scope: string },
   bound: boolean,
 ): TokenResponse {
   return {
     access_token: access.token,
     token_type: bound ? 'DPoP' : 'Bearer',
     expires_in: access.expiresIn,
-    scope: formatScope(scopes),
+    // The token's own scope: a scope of a registered API stays out of a token for Tessera.
+    scope: access.scope,
   };
 }
 

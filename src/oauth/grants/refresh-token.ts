@@ -47,7 +47,7 @@ export const refreshTokenGrant: Grant = {
     // Checked before rotating: a refused request must not spend the client's refresh token.
     // A scope taken from the client since the grant is not given again (the client policy, as at
     // /authorize); the successor carries only what is still allowed.
-    const allowed = await scopesForClient(ctx, client);
+    const allowed = await scopesForClient(ctx, client, 'person');
     const granted = splitScope(found.scope).filter((s) => allowed.includes(s));
     let scopes = granted;
     if (requestedScope !== undefined) {
@@ -105,7 +105,7 @@ export const refreshTokenGrant: Grant = {
     // The successors are stored in the commit that spends the presented token, in its family: a
     // failed write spends nothing, and a reuse detected by a concurrent request (below) finds
     // the winner's successors stored and revokes them too, whichever request won.
-    const minted = mintPersonTokens(ctx, subject, options);
+    const minted = await mintPersonTokens(ctx, subject, options);
     const rotation = await ctx.store.tokens.rotate({ id, successors: minted.records, now });
     if (rotation.status === 'missing') {
       await ctx.store.tokens.revokeFamily(familyId, now);

@@ -18,8 +18,11 @@ import type { Grant } from './types.js';
 /** Who the new token is for, read from the subject token. */
 interface Subject {
   user: User;
-  /** The scopes the new token may have at most. */
-  scopes: string[];
+  /**
+   * The scopes of the subject token; undefined for an ID token of a trusted issuer, which
+   * carries none: the person's scopes as far as this client may ask for them (ceilingOf).
+   */
+  scopes: string[] | undefined;
   grantId?: string;
   familyId?: string;
   sessionId?: string | null;
@@ -78,12 +81,13 @@ export const tokenExchangeGrant: Grant = {
 
     const subject =
       subjectType === ACCESS_TOKEN_TYPE
-        ? await accessTokenSubject(ctx, client, subjectToken)
+        ? await accessTokenSubject(ctx, subjectToken)
         : await idTokenSubject(ctx, client, subjectToken);
-    const targetApi = await exchangeApi(ctx, client, target);
+    const targetApi = target === undefined ? undefined : await findApi(ctx, target);
     const audience = audienceOf(ctx, client, subject, target, targetApi);
-    // A token for a registered API is shaped by it (RFC 8707): its scopes, format and lifetime.
-    const api = targetApi?.identifier === audience ? targetApi : undefined;
+    // A token for a registered API is shaped by it (RFC 8707): its scopes, format and lifetime,
+    // however the client was allowed the target (token_exchange_audiences or allowed_resources).
+    const api = targetApi?.identifier === audience ? targetApi : await findApi(ctx, audience);
     const actor =
       actorToken === undefined ? undefined : await actorSub(ctx, client, subject, actorToken);
     // Without an actor token the client acts for the subject itself: may_act must name it.
@@ -97,7 +101,7 @@ export const tokenExchangeGrant: Grant = {
         `the subject token already carries ${MAX_ACTORS} actors: a delegation chain may not be longer`,
       );
     }
-    const scopes = scopesOf(subject.scopes, requestedScope);
+    const scopes = scopesOf(await ceilingOf(ctx, client, subject, api), requestedScope);
     // RFC 8693 §4.1: `act` names who acts for the subject, with the earlier actors nested. With
     // no actor token the exchanging client itself is named: Tessera records who acts, never
     // impersonation without a trace (docs/token-exchange.md).
@@ -114,7 +118,7 @@ export const tokenExchangeGrant: Grant = {
         'the subject_token was exchanged before: an ID token is traded once',
       );
     }
-    const minted = mintAccessToken(ctx, {
+    const minted = await mintAccessToken(ctx, {
       client,
       user: subject.user,
       scopes,
@@ -225,7 +229,7 @@ function audienceOf(
   client: Client,
   subject: Subject,
   target: string | undefined,
-  /** The registered API `target` names, when the client may use it (RFC 8707). */
+  /** The registered API `target` names, if any (RFC 8707). */
   api: Api | undefined,
 ): string {
   const fallback = accessTokenAudience(ctx);
@@ -236,21 +240,31 @@ function audienceOf(
     );
   }
   const to = target ?? from;
-  if (to !== from && !client.tokenExchangeAudiences.includes(to) && api === undefined) {
+  // No person consents to an exchange's target: an API open to self-registered clients is not
+  // enough, an admin must have allowed it (domain/apis.ts mayUseApi).
+  if (
+    to !== from &&
+    !client.tokenExchangeAudiences.includes(to) &&
+    !(api && mayUseApi(client, api, 'none'))
+  ) {
     throw new InvalidTarget(`this client may not obtain tokens for the audience "${to}"`);
   }
   return to;
 }
 
-/** The registered API a target names, if this client may get tokens for it (domain/apis.ts). */
-async function exchangeApi(
+/**
+ * The scopes the new token may have at most: the subject's, within what this client may ask for
+ * (its own and those of the APIs an admin allowed it); for a registered API, only that API's
+ * scopes (the target was allowed, so its scopes may be asked for).
+ */
+async function ceilingOf(
   ctx: AppContext,
   client: Client,
-  target: string | undefined,
-): Promise<Api | undefined> {
-  if (target === undefined) return undefined;
-  const api = await findApi(ctx, target);
-  return api && mayUseApi(client, api) ? api : undefined;
+  subject: Subject,
+  api: Api | undefined,
+): Promise<string[]> {
+  const allowed = api ? api.scopes : await scopesForClient(ctx, client, 'none');
+  return (subject.scopes ?? allowed).filter((s) => allowed.includes(s) && s !== 'offline_access');
 }
 
 function isAbsoluteUri(value: string): boolean {
@@ -264,11 +278,7 @@ function isAbsoluteUri(value: string): boolean {
 }
 
 /** A Tessera access token for a person, active now: not expired, revoked, or its grant gone. */
-async function accessTokenSubject(
-  ctx: AppContext,
-  client: Client,
-  token: string,
-): Promise<Subject> {
+async function accessTokenSubject(ctx: AppContext, token: string): Promise<Subject> {
   const active = await findActiveAccessToken(ctx, token);
   if (!active) {
     throw new InvalidRequest(
@@ -290,12 +300,11 @@ async function accessTokenSubject(
   if (!active.user)
     throw new InvalidRequest('the person the subject_token was issued for no longer exists');
   const record = active.record;
-  // What this client may ask for: its own scopes, and those of the APIs it may use (RFC 8707).
-  const allowed = await scopesForClient(ctx, client);
   return {
     user: active.user,
-    // Never wider than the subject token, nor than what this client may ask for.
-    scopes: active.scopes.filter((s) => allowed.includes(s) && s !== 'offline_access'),
+    // The subject token's scopes (and, for one for Tessera, its grant's API scopes); what this
+    // client may ask for is applied by ceilingOf.
+    scopes: [...active.scopes, ...(await grantedApiScopes(ctx, active.audience, record?.grantId))],
     ...(record?.grantId ? { grantId: record.grantId } : {}),
     ...(record?.familyId ? { familyId: record.familyId } : {}),
     sessionId: record?.sessionId ?? active.sessionId ?? null,
@@ -306,6 +315,22 @@ async function accessTokenSubject(
     mayAct: undefined,
     audience: active.audience,
   };
+}
+
+/**
+ * A token for Tessera itself carries no scope of a registered API (issue.ts), yet an exchange
+ * for an API stands on what the person allowed: the API scopes of the subject token's grant.
+ */
+async function grantedApiScopes(
+  ctx: AppContext,
+  audience: string | undefined,
+  grantId: string | null | undefined,
+): Promise<string[]> {
+  if ((audience ?? accessTokenAudience(ctx)) !== accessTokenAudience(ctx) || !grantId) return [];
+  const grant = await ctx.store.grants.findById(grantId);
+  if (!grant) return [];
+  const apis = (await ctx.apis.get()).all;
+  return grant.scopes.filter((scope) => apis.some((api) => api.scopes.includes(scope)));
 }
 
 /*
@@ -328,7 +353,7 @@ async function idTokenSubject(ctx: AppContext, client: Client, token: string): P
   const mayAct = actorOf(claims.may_act);
   return {
     user,
-    scopes: client.scopes.filter((s) => s !== 'offline_access'),
+    scopes: undefined,
     ...(typeof claims.auth_time === 'number' ? { authTime: claims.auth_time } : {}),
     act: undefined,
     mayAct: mayAct?.sub,

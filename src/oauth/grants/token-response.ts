@@ -33,12 +33,12 @@ export interface MintedPersonTokens {
 }
 
 /** Makes the access token, and the refresh token when asked, of a grant made for a person. */
-export function mintPersonTokens(
+export async function mintPersonTokens(
   ctx: AppContext,
   subject: PersonSubject,
   options: PersonTokens,
-): MintedPersonTokens {
-  const access = mintAccessToken(ctx, subject);
+): Promise<MintedPersonTokens> {
+  const access = await mintAccessToken(ctx, subject);
   const records: TokenRecord[] = access.record ? [access.record] : [];
   const response: TokenResponse = {
     access_token: access.token,

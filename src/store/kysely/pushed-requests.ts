@@ -6,7 +6,7 @@ function toRequest(row: Selectable<PushedRequestsTable>): PushedRequest {
   return {
     id: row.id,
     clientId: row.client_id,
-    parameters: JSON.parse(row.parameters) as Record<string, string>,
+    parameters: JSON.parse(row.parameters) as Record<string, string | string[]>,
     createdAt: Number(row.created_at),
     expiresAt: Number(row.expires_at),
     startedAt: row.started_at === null ? null : Number(row.started_at),
