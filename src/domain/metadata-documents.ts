@@ -252,6 +252,8 @@ export class MetadataDocuments {
       const accepted = await this.lastAccepted(url, this.entries.get(url));
       const until = startedAt + this.limits.failureSeconds * 1000;
       this.entries.set(url, { problem: error.message, until, accepted });
+      // The cause (a refused connection, a certificate) is for the operator, not the client.
+      if (error.cause) this.ctx.log.warn({ err: error.cause, clientId: url }, error.message);
       if (accepted) {
         this.ctx.log.info(
           { clientId: url, problem: error.message },
