@@ -19,6 +19,17 @@ import type { DocumentLimits } from './metadata-documents.js';
 /** A client id whose metadata document could not be fetched or was not acceptable; the message says why. */
 export class MetadataDocumentError extends Error {
   override name = 'MetadataDocumentError';
+  /**
+   * The document could not be had (a timeout, a network failure, a 5xx): a client accepted
+   * before may be answered from its last record meanwhile. Otherwise its publisher changed or
+   * withdrew it (a 4xx, a redirect, bad JSON, a refused value), and that is the answer.
+   */
+  readonly transient: boolean;
+
+  constructor(message: string, options: { cause?: unknown; transient?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.transient = options.transient ?? false;
+  }
 }
 
 /** GETs the document (public addresses only, no redirect), refusing any answer but a 200. */
@@ -39,7 +50,9 @@ export async function fetchDocument(
       accept: 'application/json',
     });
   } catch (error) {
-    throw new MetadataDocumentError(fetchProblem(error, limits), { cause: error });
+    // An internal address or an oversized answer is what the URL now gives, not an outage.
+    const transient = !(error instanceof InternalAddressError || error instanceof TooLargeError);
+    throw new MetadataDocumentError(fetchProblem(error, limits), { cause: error, transient });
   }
   if (answer.status >= 300 && answer.status < 400) {
     throw new MetadataDocumentError(
@@ -49,6 +62,7 @@ export async function fetchDocument(
   if (answer.status !== 200) {
     throw new MetadataDocumentError(
       `the client metadata document's URL answered HTTP ${answer.status}`,
+      { transient: answer.status >= 500 },
     );
   }
   return answer;

@@ -249,7 +249,10 @@ export class MetadataDocuments {
       return client;
     } catch (error) {
       if (!(error instanceof MetadataDocumentError)) throw error;
-      const accepted = await this.lastAccepted(url, this.entries.get(url));
+      // Only an outage keeps a client accepted before; a withdrawn or changed document does not.
+      const accepted = error.transient
+        ? await this.lastAccepted(url, this.entries.get(url))
+        : undefined;
       const until = startedAt + this.limits.failureSeconds * 1000;
       this.entries.set(url, { problem: error.message, until, accepted });
       // The cause (a refused connection, a certificate) is for the operator, not the client.

@@ -38,11 +38,16 @@ for (const [network, prefix] of [
   // Local-use NAT64 (RFC 8215): translated into the operator's own network.
   ['64:ff9b:1::', 48],
   ['100::', 64],
+  // Teredo (RFC 4380): tunnelled to an IPv4 host a relay chooses.
+  ['2001::', 32],
   ['2001:db8::', 32],
+  ['3fff::', 20],
   // 6to4 (deprecated, RFC 7526): a relay may carry it to any IPv4 network, internal ones too.
   ['2002::', 16],
   ['fc00::', 7],
   ['fe80::', 10],
+  // Site-local (deprecated, RFC 3879), still routed inside some networks.
+  ['fec0::', 10],
   ['ff00::', 8],
 ] as const) {
   internal6.addSubnet(network, prefix, 'ipv6');
@@ -77,6 +82,8 @@ function carriedIPv4(address: string): string | undefined {
   const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
   // ::ffff:a.b.c.d (IPv4-mapped, RFC 4291 §2.5.5.2)
   if (zeros(0, 5) && g[5] === 0xffff) return embeddedIPv4(g);
+  // ::ffff:0:a.b.c.d (IPv4-translated, RFC 2765 / SIIT)
+  if (zeros(0, 4) && g[4] === 0xffff && g[5] === 0) return embeddedIPv4(g);
   // 64:ff9b::a.b.c.d (NAT64, RFC 6052): the IPv4 host a translator will call.
   if (g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6)) return embeddedIPv4(g);
   return undefined;

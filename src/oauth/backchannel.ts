@@ -45,8 +45,13 @@ export async function backchannelLogout(ctx: AppContext, session: Session): Prom
         const status = await postFormOutbound(
           client.backchannelLogoutUri!,
           { logout_token: logoutToken(ctx, client, session) },
-          // In production the URI must not lead into Tessera's own network (server-side request forgery).
-          { timeoutMs: TIMEOUT_MS, externalOnly: ctx.config.nodeEnv === 'production' },
+          // The URI must not lead into Tessera's own network (server-side request forgery): in
+          // production, and always for a client nobody vetted (self-registered, a document).
+          {
+            timeoutMs: TIMEOUT_MS,
+            externalOnly: ctx.config.nodeEnv === 'production' || client.registration !== 'admin',
+            allowLoopback: ctx.config.cimdAllowLoopback,
+          },
         );
         if (status < 200 || status > 299)
           ctx.log.warn({ clientId: client.id, status }, 'back-channel logout refused');

@@ -93,9 +93,11 @@ export async function allowedApis(
 /**
  * The API a token request's access token is for, or undefined for the issuer (Tessera itself,
  * /userinfo). `granted`: the resources the authorization named (its code, device code or refresh
- * token). With `resource`, it must be one of them; without, the one granted, or the default API
- * (TESSERA_DEFAULT_RESOURCE) when none was. When several were granted, the request must say
- * which (RFC 8707 §2.2 leaves it to the server; guessing would issue a token for an API the
+ * token). With `resource`, it must be one of them; without, the one granted, or Tessera when none
+ * was (the default API, TESSERA_DEFAULT_RESOURCE, was put among them at the authorization, where
+ * the person saw it: see authorizedApis; never looked up again here, so a changed default moves
+ * no refresh token to an API nobody consented to). When several were granted, the request must
+ * say which (RFC 8707 §2.2 leaves it to the server; guessing would issue a token for an API the
  * client did not mean).
  */
 export async function grantedTarget(
@@ -105,9 +107,7 @@ export async function grantedTarget(
   granted: readonly string[],
 ): Promise<Api | undefined> {
   if (requested !== undefined) {
-    if (
-      granted.length > 0 ? !granted.includes(requested) : !(await isDefault(ctx, client, requested))
-    ) {
+    if (!granted.includes(requested)) {
       throw new InvalidTarget(
         `resource "${requested}" was not granted: the authorization request must name it`,
       );
@@ -120,12 +120,23 @@ export async function grantedTarget(
       'the authorization named several resources: name the one this token is for with resource',
     );
   }
-  return defaultApiFor(ctx, client, 'person');
+  return undefined;
 }
 
-/** Whether `resource` is the default API and `client` may use it. */
-async function isDefault(ctx: AppContext, client: Client, resource: string): Promise<boolean> {
-  return (await defaultApiFor(ctx, client, 'person'))?.identifier === resource;
+/**
+ * The APIs an authorization request (/authorize, /par, /device_authorization) is for: those its
+ * `resource` names, or else the default API (TESSERA_DEFAULT_RESOURCE) when this client may use
+ * it, so that the consent page names it and the grant records it like any other.
+ */
+export async function authorizedApis(
+  ctx: AppContext,
+  client: Client,
+  params: RawParams,
+): Promise<Api[]> {
+  const named = readResources(params);
+  if (named.length > 0) return allowedApis(ctx, client, named);
+  const fallback = await defaultApiFor(ctx, client, 'person');
+  return fallback ? [fallback] : [];
 }
 
 /**

@@ -101,6 +101,15 @@ describe('APIs and resource indicators', () => {
     return { params: redirectParams(page), verifier, user };
   }
 
+  /** What a consent naming the API leaves on the person's grant: the API among its resources. */
+  async function allowApiOnGrant(userId: string, clientId: string, api: string) {
+    await ctx.store.grants.change(userId, clientId, Math.floor(Date.now() / 1000), (current) => ({
+      scopes: current?.scopes ?? [],
+      claims: current?.claims ?? [],
+      resources: [api],
+    }));
+  }
+
   async function codeTokens(tc: TestClient, resources: string[], tokenResource?: string) {
     const { params, verifier, user } = await authorize(tc, resources);
     const code = params.get('code');
@@ -535,7 +544,10 @@ describe('APIs and resource indicators', () => {
     const tc = await shop({
       grantTypes: ['authorization_code', 'urn:ietf:params:oauth:grant-type:token-exchange'],
     });
-    const { res } = await codeTokens(tc, []);
+    const { res, user } = await codeTokens(tc, []);
+    // A token for Tessera carries no API scope: the exchange stands on what the person allowed
+    // for the target API itself, on the grant's consent record (as an earlier consent naming
+    // Mail would have left it).
     const exchange = (resource: string) =>
       postAsClient(server.url, '/token', tc, {
         grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
@@ -543,6 +555,8 @@ describe('APIs and resource indicators', () => {
         subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
         resource,
       });
+    expectOAuthError(await exchange(MAIL), 400, 'invalid_scope');
+    await allowApiOnGrant(user.id, tc.client.id, MAIL);
     const made = await exchange(MAIL);
     expect(made.status, made.text).toBe(200);
     expect(made.body.scope).toBe('mail:read');
@@ -553,7 +567,9 @@ describe('APIs and resource indicators', () => {
 
   it('token exchange to an API allowed by token_exchange_audiences mints with the API: its scopes, format and lifetime', async () => {
     const front = await shop();
-    const { res } = await codeTokens(front, []);
+    const { res, user } = await codeTokens(front, []);
+    await allowApiOnGrant(user.id, front.client.id, ORDERS);
+    await allowApiOnGrant(user.id, front.client.id, MAIL);
     const backend = await shop({
       grantTypes: [TOKEN_EXCHANGE],
       allowedResources: [],

@@ -32,6 +32,13 @@ describe('isInternalAddress', () => {
     // Local-use NAT64 (RFC 8215): translates into the local network.
     '64:ff9b:1::1',
     '64:ff9b:1:ffff::8.8.8.8',
+    // IPv4-translated (SIIT) with an internal IPv4 address inside.
+    '::ffff:0:10.0.0.1',
+    '::ffff:0:a9fe:a9fe',
+    // Teredo, site-local, the IPv6 documentation range of RFC 9637.
+    '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+    'fec0::1',
+    '3fff::1',
   ])('%s is internal', (address) => {
     expect(isInternalAddress(address)).toBe(true);
     expect(isInternalHost(address.includes(':') ? `[${address}]` : address)).toBe(true);
@@ -48,6 +55,9 @@ describe('isInternalAddress', () => {
     // NAT64 well-known prefix with a public IPv4 address: how an IPv6-only network reaches it.
     '64:ff9b::8.8.8.8',
     '64:ff9b::808:808',
+    '::ffff:0:8.8.8.8',
+    // 2001:db8::/32's neighbour 2001:4860:: (Google) is public; only 2001::/32 is Teredo.
+    '2001:4860:4860::8888',
   ])('%s is not internal', (address) => {
     expect(isInternalAddress(address)).toBe(false);
   });

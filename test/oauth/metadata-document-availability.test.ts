@@ -168,15 +168,13 @@ describe('Client ID Metadata Documents: availability and clean-up', () => {
     expect(other.hits(accepted.path)).toBe(2);
   });
 
-  it('keeps a client accepted before working while its document fails, for the 48 h grace time', async () => {
+  it('keeps a client accepted before working while its site is down (5xx), for the 48 h grace time', async () => {
     expect(DOCUMENT_LIMITS.graceSeconds).toBe(2 * DAY);
     const accepted = await acceptedClient(other);
-    // Its web site breaks: an error status, then a document that is not acceptable.
     other.serve(accepted.path, { status: 500, body: 'down' });
     clock.advance(61);
     expect((await accepted.refresh()).status).toBe(200);
     expect((await authorize(accepted.url)).status).toBe(303);
-    other.serve(accepted.path, { body: clientDocument('https://someone.else/c.json') });
     clock.advance(DAY);
     expect((await accepted.refresh()).status).toBe(200);
     expect((await authorize(accepted.url)).status).toBe(303);
@@ -184,9 +182,25 @@ describe('Client ID Metadata Documents: availability and clean-up', () => {
     clock.advance(DAY);
     const page = await authorize(accepted.url);
     expect(page.status).toBe(400);
-    expect(page.text).toContain('client_id is not the URL it was fetched from');
+    expect(page.text).toContain('answered HTTP 500');
     clock.advance(DOCUMENT_LIMITS.failureSeconds);
     const refused = await accepted.refresh();
+    expect(refused.status).toBe(401);
+    expect(refused.body.error).toBe('invalid_client');
+  });
+
+  it('a document its publisher withdrew (404) or changed into one that is refused gets no grace', async () => {
+    const changed = await acceptedClient(other);
+    other.serve(changed.path, { body: clientDocument('https://someone.else/c.json') });
+    const withdrawn = await acceptedClient(other);
+    other.serve(withdrawn.path, { status: 404, body: 'gone' });
+    clock.advance(61);
+    const page = await authorize(changed.url);
+    expect(page.status).toBe(400);
+    expect(page.text).toContain('client_id is not the URL it was fetched from');
+    expect((await changed.refresh()).status).toBe(401);
+    expect((await authorize(withdrawn.url)).status).toBe(400);
+    const refused = await withdrawn.refresh();
     expect(refused.status).toBe(401);
     expect(refused.body.error).toBe('invalid_client');
   });

@@ -18,7 +18,7 @@ import {
   OAuthError,
 } from '../errors.js';
 import { param, type RawParams } from '../params.js';
-import { allowedApis, readResources } from '../resource.js';
+import { authorizedApis } from '../resource.js';
 import { SCOPE_DESCRIPTIONS } from '../scopes.js';
 import type { ProtocolViews } from '../views.js';
 import { completeAuthorization, recordConsent } from './complete.js';
@@ -83,7 +83,7 @@ export async function validate(
     const allowedScopes = await scopesForClient(ctx, client, 'person');
     const rest = checkParameters(ctx, client, params, responseType, allowedScopes);
     // RFC 8707: each resource a registered API this client may use, or invalid_target.
-    const apis = await allowedApis(ctx, client, readResources(params));
+    const apis = await authorizedApis(ctx, client, params);
     const request: AuthorizationRequest = {
       ...target,
       ...rest,

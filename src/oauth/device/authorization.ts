@@ -8,7 +8,7 @@ import type { Client } from '../../store/types.js';
 import { authenticateClient } from '../client-auth.js';
 import { InvalidRequest, UnauthorizedClient } from '../errors.js';
 import { bodyParams, param } from '../params.js';
-import { allowedApis, readResources } from '../resource.js';
+import { authorizedApis } from '../resource.js';
 import { checkAllowed, formatScope, parseScope } from '../scopes.js';
 import { displayUserCode, newUserCode } from './user-code.js';
 
@@ -81,7 +81,7 @@ export function registerDeviceAuthorizationEndpoint(app: FastifyInstance, ctx: A
     const scopes = parseScope(param(params, 'scope'));
     checkAllowed(scopes, await scopesForClient(ctx, client, 'person'));
     // RFC 8707: the APIs the device's tokens may be for, each one this client may use.
-    const apis = await allowedApis(ctx, client, readResources(params));
+    const apis = await authorizedApis(ctx, client, params);
 
     const { deviceCode, userCode } = await createDeviceCode(
       ctx,

@@ -255,7 +255,9 @@ function audienceOf(
 /**
  * The scopes the new token may have at most: the subject's, within what this client may ask for
  * (its own and those of the APIs an admin allowed it); for a registered API, only that API's
- * scopes (the target was allowed, so its scopes may be asked for).
+ * scopes: those the subject token carries, and those the person allowed for that very API on
+ * the subject's grant (its consent record names the API), since a token for one API carries no
+ * scope of another (an API calling another API, RFC 8693 §1.1).
  */
 async function ceilingOf(
   ctx: AppContext,
@@ -264,7 +266,23 @@ async function ceilingOf(
   api: Api | undefined,
 ): Promise<string[]> {
   const allowed = api ? api.scopes : await scopesForClient(ctx, client, 'none');
-  return (subject.scopes ?? allowed).filter((s) => allowed.includes(s) && s !== 'offline_access');
+  const held = subject.scopes ?? allowed;
+  const consented = api ? await consentedFor(ctx, subject.grantId, api) : [];
+  return [...new Set([...held, ...consented])].filter(
+    (s) => allowed.includes(s) && s !== 'offline_access',
+  );
+}
+
+/** The API's scopes the person allowed on `grantId`, when that grant names the API itself. */
+async function consentedFor(
+  ctx: AppContext,
+  grantId: string | undefined,
+  api: Api,
+): Promise<string[]> {
+  if (!grantId) return [];
+  const grant = await ctx.store.grants.findById(grantId);
+  if (!grant?.resources.includes(api.identifier)) return [];
+  return grant.scopes.filter((scope) => api.scopes.includes(scope));
 }
 
 function isAbsoluteUri(value: string): boolean {
@@ -302,9 +320,10 @@ async function accessTokenSubject(ctx: AppContext, token: string): Promise<Subje
   const record = active.record;
   return {
     user: active.user,
-    // The subject token's scopes (and, for one for Tessera, its grant's API scopes); what this
-    // client may ask for is applied by ceilingOf.
-    scopes: [...active.scopes, ...(await grantedApiScopes(ctx, active.audience, record?.grantId))],
+    // The subject token's scopes and no more (RFC 8693: never wider than what it stood for); what
+    // this client may ask for is applied by ceilingOf. A token for Tessera carries no API scope
+    // (issue.ts), so it cannot be traded for a token for an API: ask for one with `resource`.
+    scopes: active.scopes,
     ...(record?.grantId ? { grantId: record.grantId } : {}),
     ...(record?.familyId ? { familyId: record.familyId } : {}),
     sessionId: record?.sessionId ?? active.sessionId ?? null,
@@ -315,22 +334,6 @@ async function accessTokenSubject(ctx: AppContext, token: string): Promise<Subje
     mayAct: undefined,
     audience: active.audience,
   };
-}
-
-/**
- * A token for Tessera itself carries no scope of a registered API (issue.ts), yet an exchange
- * for an API stands on what the person allowed: the API scopes of the subject token's grant.
- */
-async function grantedApiScopes(
-  ctx: AppContext,
-  audience: string | undefined,
-  grantId: string | null | undefined,
-): Promise<string[]> {
-  if ((audience ?? accessTokenAudience(ctx)) !== accessTokenAudience(ctx) || !grantId) return [];
-  const grant = await ctx.store.grants.findById(grantId);
-  if (!grant) return [];
-  const apis = (await ctx.apis.get()).all;
-  return grant.scopes.filter((scope) => apis.some((api) => api.scopes.includes(scope)));
 }
 
 /*
