@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AppContext, RuntimeConfig } from './context.js';
+import { ApiCache } from './domain/api-cache.js';
 import { ClientCache } from './domain/client-cache.js';
 import { ClientKeys } from './domain/client-keys.js';
 import { KeyRing } from './domain/keys.js';
@@ -109,6 +110,7 @@ export async function composeContext(options: ComposeOptions): Promise<Composed>
       clients: new ClientCache(store.clients, 5_000, Date.now, (id) =>
         bus.publish({ type: 'client.changed', ...(id ? { id } : {}) }),
       ),
+      apis: new ApiCache(store.apis, 5_000, Date.now, () => bus.publish({ type: 'apis.changed' })),
       clientKeys: new ClientKeys({
         secret: config.secret,
         timeoutMs: config.jwksUriTimeout,
@@ -124,8 +126,11 @@ export async function composeContext(options: ComposeOptions): Promise<Composed>
       hooks: { sessionEnded: [backchannelLogout] },
       background: new Background(log),
     };
+    // The APIs are read once before the first request, so no token request waits for them.
+    if (server) await ctx.apis.get();
     bus.subscribe((event) => {
       if (event.type === 'client.changed') ctx.clients.forget(event.id);
+      else if (event.type === 'apis.changed') ctx.apis.forget();
       else if (event.type === 'tokens.changed') {
         tokenCache.forget();
         signIns.forget();

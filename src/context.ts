@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.js';
+import type { ApiCache } from './domain/api-cache.js';
 import type { ClientCache } from './domain/client-cache.js';
 import type { ClientKeys } from './domain/client-keys.js';
 import type { KeyRing } from './domain/keys.js';
@@ -21,6 +22,8 @@ export interface AppContext {
   log: FastifyBaseLogger;
   /** Clients by id, cached; anything that changes a client calls `clients.invalidate(id)`. */
   clients: ClientCache;
+  /** Every registered API, cached; anything that changes an API calls `apis.invalidate()`. */
+  apis: ApiCache;
   /** What checks the JWTs clients sign: their keys and client_secret_jwt secrets, made ready once. */
   clientKeys: ClientKeys;
   /** The signing keys: current, standby and retired, with the published JWKS. */

@@ -97,7 +97,7 @@ export const ERRORS = {
     status: 400,
     spec: 'RFC 8693 §2.2.2, RFC 8707 §2',
     description:
-      'Token exchange: the requested `audience` or `resource` is not one this client may obtain a token for, is not an absolute URI (`resource`), or names more than one target.',
+      'The requested `resource` (RFC 8707) or token exchange `audience` is not a registered API this client may obtain tokens for, is not an absolute URI without a fragment, names more than one target in a token request, or (code, refresh and device grants) was not named by the authorization request.',
     surfaces: { oauth: [400] },
   },
   invalid_redirect_uri: {

@@ -77,7 +77,7 @@ for this person, from clients allowed that issuer. --unlink removes the link.`,
          [--first-party] [--require-pkce] [--opaque-access-tokens] [--resource-server]
          [--dpop-bound-access-tokens] [--default-max-age SECONDS] [--require-auth-time] [--require-par]
          [--token-exchange-audience AUD …] [--token-exchange-subject-token-types a,b]
-         [--token-exchange-trusted-issuer URL …] [--json]
+         [--token-exchange-trusted-issuer URL …] [--resources "URI URI"] [--json]
 
 Prints the client_id and, for a confidential client, the client_secret: it is shown
 only once (only its hash is stored).
@@ -100,7 +100,9 @@ only once (only its hash is stored).
                      urn:ietf:params:oauth:token-type:access_token; also ...:id_token)
   --token-exchange-trusted-issuer  a TESSERA_TRUSTED_ISSUERS issuer whose ID tokens it may
                      exchange
-  --require-par  its authorization requests must be pushed to /par first (RFC 9126)`,
+  --require-par  its authorization requests must be pushed to /par first (RFC 9126)
+  --resources    the identifiers of the APIs it may get tokens for (RFC 8707 resource),
+                 space- or comma-separated (docs/apis.md)`,
     load: async () => (await import('./cli/client.js')).clientCreate,
   },
   'client list': {
@@ -116,6 +118,45 @@ Lists every client (never a secret).`,
 
 Deletes the client with every grant, code and token issued to it.`,
     load: async () => (await import('./cli/client.js')).clientDelete,
+  },
+  'api create': {
+    summary: 'register an API (resource server)',
+    usage: `Usage: tessera api create --identifier URI --name N [--scopes "a:read a:write"]
+         [--token-format jwt|opaque] [--access-token-ttl SECONDS] [--open-to-self-registered]
+         [--json]
+
+Registers an API: tokens for it (RFC 8707 resource=URI) carry aud=URI, its scopes, its
+token format and lifetime. Prints the client_id and, once, the client_secret it
+authenticates with at /introspect (it sees only tokens meant for it).
+  --identifier   an absolute URI without a fragment; it cannot change later
+  --token-format jwt or opaque (default: the format of the client asking)
+  --access-token-ttl  seconds (default: TESSERA_ACCESS_TOKEN_TTL)
+  --open-to-self-registered  clients that registered themselves (dynamic registration,
+                 metadata documents) may use it without an admin allowing them
+Allow a registered client with: tessera client create … --resources URI (docs/apis.md)`,
+    load: async () => (await import('./cli/api.js')).apiCreate,
+  },
+  'api list': {
+    summary: 'list APIs',
+    usage: 'Usage: tessera api list [--json]',
+    load: async () => (await import('./cli/api.js')).apiList,
+  },
+  'api update': {
+    summary: "change an API's settings",
+    usage: `Usage: tessera api update API_ID [--name N] [--scopes "…"] [--token-format jwt|opaque|client]
+         [--access-token-ttl SECONDS|server] [--open-to-self-registered | --closed-to-self-registered]
+         [--json]
+
+Changes only what the options name; "client" and "server" give the format and the
+lifetime back to the client's setting and the server's. The identifier never changes.`,
+    load: async () => (await import('./cli/api.js')).apiUpdate,
+  },
+  'api delete': {
+    summary: 'delete an API',
+    usage: `Usage: tessera api delete API_ID [--json]
+
+Deletes the API and its introspection client. Clients can no longer ask for it.`,
+    load: async () => (await import('./cli/api.js')).apiDelete,
   },
   'keys rotate': {
     summary: 'sign with the published standby key, publish a new standby',

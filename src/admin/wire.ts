@@ -53,6 +53,7 @@ export const ClientBody = Type.Object(
     token_exchange_trusted_issuers: Type.Optional(Type.Array(uri, { maxItems: 20 })),
     dpop_bound_access_tokens: Type.Optional(Type.Boolean()),
     require_pushed_authorization_requests: Type.Optional(Type.Boolean()),
+    allowed_resources: Type.Optional(Type.Array(uri, { maxItems: 50 })),
     // Seed 003.
     app_name: Type.Optional(Type.String({ maxLength: 100 })),
     contact_email: Type.Optional(Type.String({ maxLength: 254 })),
@@ -118,6 +119,7 @@ export function clientInput(body: ClientBody): ClientInput {
     input.dpopBoundAccessTokens = body.dpop_bound_access_tokens;
   if (body.require_pushed_authorization_requests !== undefined)
     input.requirePushedAuthorizationRequests = body.require_pushed_authorization_requests;
+  if (body.allowed_resources !== undefined) input.allowedResources = body.allowed_resources;
   return input;
 }
 
@@ -157,6 +159,7 @@ export function clientView(client: Client): Record<string, unknown> {
     dpop_bound_access_tokens: client.dpopBoundAccessTokens,
     require_pushed_authorization_requests: client.requirePushedAuthorizationRequests,
     registration: client.registration,
+    allowed_resources: client.allowedResources,
     updated_at: client.updatedAt,
   };
 }

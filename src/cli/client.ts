@@ -30,6 +30,7 @@ const FLAGS: Record<string, string> = {
   token_exchange_subject_token_types: '--token-exchange-subject-token-types',
   token_exchange_trusted_issuers: '--token-exchange-trusted-issuer',
   require_pushed_authorization_requests: '--require-par',
+  allowed_resources: '--resources',
 };
 
 /** A rule's message with the option the person typed in place of the wire field name. */
@@ -88,6 +89,7 @@ export async function clientCreate(argv: string[]): Promise<void> {
       'token-exchange-subject-token-types': { type: 'string' },
       'token-exchange-trusted-issuer': { type: 'string', multiple: true },
       'require-par': { type: 'boolean', default: false },
+      resources: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -135,6 +137,8 @@ export async function clientCreate(argv: string[]): Promise<void> {
   if (values['token-exchange-trusted-issuer'])
     input.tokenExchangeTrustedIssuers = values['token-exchange-trusted-issuer'];
   if (values['require-par']) input.requirePushedAuthorizationRequests = true;
+  const resources = list(values.resources);
+  if (resources) input.allowedResources = resources;
   const maxAge = values['default-max-age'];
   if (maxAge !== undefined) {
     // The domain checks the range; a number is all that is read here, so "1h" is refused by name.

@@ -3,6 +3,7 @@ import { isJwsAlg, JWS_ALGS } from '../lib/jws.js';
 import type { AccessTokenFormat, Client, ClientType } from '../store/types.js';
 import { ASSERTION_ALGS, ASYMMETRIC_ALGS, checkJwks, HMAC_ALGS } from './client-jwks.js';
 import { ValidationError } from './errors.js';
+import { isResourceUri } from './resource-uri.js';
 import { isScopeToken, MAX_SCOPE_LENGTH } from './scopes.js';
 
 /**
@@ -99,6 +100,8 @@ export interface ClientInput {
   tokenExchangeTrustedIssuers?: string[];
   dpopBoundAccessTokens?: boolean;
   requirePushedAuthorizationRequests?: boolean;
+  /** The identifiers of the APIs the client may get tokens for (RFC 8707 `resource`). */
+  allowedResources?: string[];
 }
 
 /** What the rules depend on besides the input. */
@@ -116,6 +119,7 @@ export type ClientMetadata = Omit<
 /** What a client gets for each setting it was not registered with. */
 export const CLIENT_DEFAULTS: Omit<ClientMetadata, 'name'> = {
   contactEmail: null,
+  allowedResources: [],
   type: 'confidential',
   redirectUris: [],
   postLogoutRedirectUris: [],
@@ -423,8 +427,27 @@ export function resolveClient(
   if (input.requirePushedAuthorizationRequests !== undefined) {
     next.requirePushedAuthorizationRequests = Boolean(input.requirePushedAuthorizationRequests);
   }
+  if (input.allowedResources !== undefined) {
+    next.allowedResources = checkResources(input.allowedResources);
+  }
   checkAcrossFields(next);
   return next;
+}
+
+/** API identifiers: absolute URIs without a fragment (RFC 8707 §2), at most 50. */
+function checkResources(values: unknown): string[] {
+  const field = 'allowed_resources';
+  if (!Array.isArray(values)) throw new ValidationError(field, `${field} must be a list of URIs`);
+  if (values.length > 50) throw new ValidationError(field, `${field} may hold at most 50 entries`);
+  for (const value of values) {
+    if (typeof value !== 'string' || !isResourceUri(value)) {
+      throw new ValidationError(
+        field,
+        `${field}: "${String(value)}" must be an absolute URI without a fragment (an API identifier)`,
+      );
+    }
+  }
+  return [...new Set(values as string[])];
 }
 
 /** The client's keys, its assertion alg and the people it may act for, after `input`. */

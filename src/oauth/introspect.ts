@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
+import { apiOfIntrospector } from '../domain/apis.js';
 import type { Client } from '../store/types.js';
 import { authenticateClient } from './client-auth.js';
 import { InvalidClient } from './errors.js';
@@ -13,14 +14,31 @@ const INACTIVE = { active: false } as const;
  * Whether `caller` may learn about `token` (RFC 7662 §2.1, §4; RFC 6749 §10.4): the client it
  * was issued to may; a resource server may introspect access tokens meant for it (the default
  * audience, the issuer, or its own client_id: a token exchanged for it); a refresh token only by
- * its own client. Everyone else learns nothing: the token is reported inactive, as if it did not
+ * its own client. A registered API's client sees only access tokens whose `aud` is the API's
+ * identifier. Everyone else learns nothing: the token is reported inactive, as if it did not
  * exist.
  */
-function mayIntrospect(ctx: AppContext, caller: Client, token: ActiveToken): boolean {
+async function mayIntrospect(
+  ctx: AppContext,
+  caller: Client,
+  token: ActiveToken,
+): Promise<boolean> {
+  // A registered API (RFC 8707) sees only the access tokens meant for it: aud = its identifier.
+  const api = caller.resourceServer ? await apiOfIntrospector(ctx, caller.id) : undefined;
+  if (api) return token.kind === 'access' && token.audience === api.identifier;
   if (token.clientId === caller.id) return true;
   if (token.kind !== 'access' || !caller.resourceServer) return false;
   // A token exchanged for an audience that names the resource server's client_id is for it too.
   return token.audience === accessTokenAudience(ctx) || token.audience === caller.id;
+}
+
+/**
+ * The `aud` member: an access token's audience; a refresh token's, the resources (RFC 8707) it
+ * may be exchanged for, as a list (they are kept space-separated).
+ */
+function audienceOf(token: ActiveToken): { aud: string | string[] } | undefined {
+  if (!token.audience) return undefined;
+  return { aud: token.kind === 'refresh' ? token.audience.split(' ') : token.audience };
 }
 
 /**
@@ -51,7 +69,7 @@ export function registerIntrospectionEndpoint(app: FastifyInstance, ctx: AppCont
       active = await lookup(ctx, token);
       if (active) break;
     }
-    if (!active || !mayIntrospect(ctx, client, active)) return INACTIVE;
+    if (!active || !(await mayIntrospect(ctx, client, active))) return INACTIVE;
 
     const user = active.user;
     if (active.userId && !user) return INACTIVE;
@@ -61,7 +79,7 @@ export function registerIntrospectionEndpoint(app: FastifyInstance, ctx: AppCont
       client_id: active.clientId,
       ...(user ? { username: user.username } : {}),
       sub: active.sub,
-      ...(active.audience ? { aud: active.audience } : {}),
+      ...(audienceOf(active) ?? {}),
       iss: ctx.config.issuer,
       exp: active.expiresAt,
       iat: active.issuedAt,

@@ -3,7 +3,7 @@ import { type AppContext, nowSeconds } from '../context.js';
 import { sha256 } from '../lib/hash.js';
 import { isJwsAlg, signJws } from '../lib/jws.js';
 import { randomId, randomToken } from '../lib/random.js';
-import type { Client, TokenRecord, User } from '../store/types.js';
+import type { Api, Client, TokenRecord, User } from '../store/types.js';
 import { pickClaims, releasedClaimNames } from './claims.js';
 import { requestedClaimNames } from './claims-request.js';
 import { formatScope } from './scopes.js';
@@ -24,6 +24,12 @@ export interface TokenSubject {
   claims?: string | null;
   /** The audience of the access token, when not the default one (token exchange). */
   audience?: string;
+  /**
+   * The API (RFC 8707 resource) the access token is for: its `aud` is the API's identifier, its
+   * scope the scopes granted that are the API's, its format and lifetime the API's when it sets
+   * them. Undefined: the token is for the issuer (or `audience`), with every granted scope.
+   */
+  api?: Api;
   /** Who acts for the subject (RFC 8693 §4.1), for a token issued by token exchange. */
   act?: Actor;
   /**
@@ -42,6 +48,8 @@ export interface Actor {
 export interface IssuedAccessToken {
   token: string;
   expiresIn: number;
+  /** The access token's scope: for an API, only the granted scopes that are its own. */
+  scope: string;
 }
 
 /** The audience of access tokens: resource servers check it. */
@@ -51,7 +59,14 @@ export const accessTokenAudience = (ctx: AppContext): string => ctx.config.issue
 export interface MintedToken {
   token: string;
   expiresIn: number;
+  /** The access token's scope: for an API, only the granted scopes that are its own. */
+  scope: string;
   record: TokenRecord | undefined;
+}
+
+/** The scopes an access token for `api` carries: those granted that the API defines. */
+export function scopesForApi(scopes: readonly string[], api: Api | undefined): string[] {
+  return api ? scopes.filter((s) => api.scopes.includes(s)) : [...scopes];
 }
 
 /**
@@ -62,9 +77,11 @@ export interface MintedToken {
  */
 export function mintAccessToken(ctx: AppContext, subject: TokenSubject): MintedToken {
   const now = nowSeconds(ctx);
-  const ttl = ctx.config.accessTokenTtl;
-  const scope = formatScope(subject.scopes);
-  const audience = subject.audience ?? accessTokenAudience(ctx);
+  const api = subject.api;
+  const ttl = api?.accessTokenTtl ?? ctx.config.accessTokenTtl;
+  const scope = formatScope(scopesForApi(subject.scopes, api));
+  const audience = api?.identifier ?? subject.audience ?? accessTokenAudience(ctx);
+  const format = api?.accessTokenFormat ?? subject.client.accessTokenFormat;
   const record = (id: string, format: TokenRecord['format']): TokenRecord => ({
     id,
     kind: 'access',
@@ -89,9 +106,9 @@ export function mintAccessToken(ctx: AppContext, subject: TokenSubject): MintedT
     revokedAt: null,
   });
 
-  if (subject.client.accessTokenFormat === 'opaque') {
+  if (format === 'opaque') {
     const token = randomToken(32);
-    return { token, expiresIn: ttl, record: record(sha256(token), 'opaque') };
+    return { token, expiresIn: ttl, scope, record: record(sha256(token), 'opaque') };
   }
 
   const jti = randomId(16);
@@ -115,7 +132,7 @@ export function mintAccessToken(ctx: AppContext, subject: TokenSubject): MintedT
     if (subject.sessionId) claims.sid = subject.sessionId;
   }
   const token = signJws({ alg: 'ES256', typ: 'at+jwt', kid: key.kid }, claims, key.privateKey);
-  return { token, expiresIn: ttl, record: subject.user ? record(jti, 'jwt') : undefined };
+  return { token, expiresIn: ttl, scope, record: subject.user ? record(jti, 'jwt') : undefined };
 }
 
 /** Makes and stores an access token (see mintAccessToken). */
@@ -123,9 +140,9 @@ export async function issueAccessToken(
   ctx: AppContext,
   subject: TokenSubject,
 ): Promise<IssuedAccessToken> {
-  const { token, expiresIn, record } = mintAccessToken(ctx, subject);
+  const { token, expiresIn, scope, record } = mintAccessToken(ctx, subject);
   if (record) await ctx.store.tokens.save(record);
-  return { token, expiresIn };
+  return { token, expiresIn, scope };
 }
 
 /**
@@ -134,7 +151,13 @@ export async function issueAccessToken(
  */
 export function mintRefreshToken(
   ctx: AppContext,
-  subject: TokenSubject & { familyId: string; familyExpiresAt: number; refreshJkt: string | null },
+  subject: TokenSubject & {
+    familyId: string;
+    familyExpiresAt: number;
+    refreshJkt: string | null;
+    /** The resources (RFC 8707) the authorization granted: the refresh token may be used for each. */
+    resources: readonly string[];
+  },
 ): { token: string; record: TokenRecord } {
   const now = nowSeconds(ctx);
   const token = randomToken(32);
@@ -148,7 +171,7 @@ export function mintRefreshToken(
     familyId: subject.familyId,
     sessionId: subject.sessionId ?? null,
     scope: formatScope(subject.scopes),
-    audience: null,
+    audience: subject.resources.length > 0 ? subject.resources.join(' ') : null,
     authTime: subject.authTime ?? null,
     acr: subject.acr ?? null,
     amr: subject.amr ?? null,

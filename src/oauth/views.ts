@@ -17,6 +17,8 @@ export interface ConsentView {
    * (include_granted_scopes=true): listed with those allowed already.
    */
   carried?: { name: string; description: string }[];
+  /** The APIs (RFC 8707 resources) the app asks access to, by name and identifier. */
+  apis?: { name: string; identifier: string }[];
   username: string;
   /** The signed, opaque interaction to post back with the decision. */
   interaction: string;
@@ -58,6 +60,8 @@ export interface DeviceCodeView {
 export interface DeviceConsentView {
   clientName: string;
   scopes: { name: string; description: string }[];
+  /** The APIs (RFC 8707 resources) the device asks access to, by name and identifier. */
+  apis?: { name: string; identifier: string }[];
   username: string;
   /** The signed, opaque interaction to post back with the decision. */
   interaction: string;

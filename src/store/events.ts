@@ -4,6 +4,8 @@ import { Redis } from 'ioredis';
 /** What one instance tells the others. */
 export type TesseraEvent =
   | { type: 'client.changed'; id?: string }
+  /** An API was created, changed or deleted: every instance reloads its list (domain/api-cache.ts). */
+  | { type: 'apis.changed' }
   | { type: 'keys.changed' }
   | { type: 'tokens.changed' }
   /** An abuse limit refuses `key` for `ms` milliseconds from now (domain/client-failures.ts). */

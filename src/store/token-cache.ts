@@ -88,6 +88,8 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   users: ['create'],
   externalIdentities: ['link'],
   clients: ['create'],
+  // APIs are cached by domain/apis.ts, not here; a new or renamed API changes no token.
+  apis: ['create', 'update'],
   grants: ['touch'],
   codes: ['save', 'consume', 'redeem'],
   // Device codes are never cached; redeem stores new tokens in the commit that spends the code.
@@ -152,6 +154,7 @@ export function withTokenCache(
     'users',
     'externalIdentities',
     'clients',
+    'apis',
     'grants',
     'codes',
     'deviceCodes',

@@ -122,6 +122,12 @@ export interface Client {
    * Set when it is created, never changed by an update.
    */
   registration: ClientRegistration;
+  /**
+   * The identifiers of the registered APIs (resource servers) this client may get tokens for
+   * with `resource` (RFC 8707), and whose scopes it may ask for. A self-registered client may
+   * also use the APIs open to self-registered clients (domain/apis.ts `apisForClient`).
+   */
+  allowedResources: string[];
   createdAt: number;
   updatedAt: number;
 }
@@ -171,6 +177,8 @@ export interface AuthorizationCode {
   sessionExpiresAt: number | null;
   /** RFC 9449 §10: the thumbprint of the key the token request must prove (`dpop_jkt`). */
   dpopJkt: string | null;
+  /** The API identifiers the authorization request named with `resource` (RFC 8707 §2.1). */
+  resources: string[];
   createdAt: number;
   expiresAt: number;
   consumedAt: number | null;
@@ -205,6 +213,8 @@ export interface DeviceCode {
   amr: string[] | null;
   /** Seconds the device must wait between polls; grows by 5 with each slow_down (RFC 8628 §3.5). */
   interval: number;
+  /** The API identifiers the device authorization request named with `resource` (RFC 8707). */
+  resources: string[];
   lastPolledAt: number | null;
   createdAt: number;
   expiresAt: number;
@@ -234,6 +244,10 @@ export interface TokenRecord {
   familyId: string | null;
   sessionId: string | null;
   scope: string;
+  /**
+   * An access token's `aud`. A refresh token's: the API identifiers (RFC 8707) it was granted
+   * for, space-separated (URIs hold no spaces), or null when none were named.
+   */
   audience: string | null;
   authTime: number | null;
   acr: string | null;
@@ -299,6 +313,41 @@ export interface AuditEvent {
 }
 
 export type NewAuditEvent = Omit<AuditEvent, 'id'>;
+
+/**
+ * An API (resource server, RFC 8707 §2): what access tokens are for. Clients name it with
+ * `resource`; its tokens carry `aud` = `identifier`.
+ */
+export interface Api {
+  id: string;
+  /** An absolute URI without a fragment (RFC 8707 §2); unique. */
+  identifier: string;
+  name: string;
+  /** The scopes it defines: offered only to clients allowed this API. */
+  scopes: string[];
+  /** The format of its access tokens; null: the client's own setting. */
+  accessTokenFormat: AccessTokenFormat | null;
+  /** Its access tokens' lifetime in seconds; null: the server's (TESSERA_ACCESS_TOKEN_TTL). */
+  accessTokenTtl: number | null;
+  /**
+   * Clients that registered themselves (dynamic registration, metadata documents) may ask for it
+   * and its scopes without an admin allowing them: how an MCP server is reached by clients
+   * nobody registered.
+   */
+  openToSelfRegistered: boolean;
+  /**
+   * The client row it authenticates as at /introspect (a resource server with no grant types),
+   * so that client authentication is the clients' own.
+   */
+  clientId: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewApi = Omit<Api, 'updatedAt'>;
+export type ApiPatch = Partial<
+  Pick<Api, 'name' | 'scopes' | 'accessTokenFormat' | 'accessTokenTtl' | 'openToSelfRegistered'>
+>;
 
 /** A unique field already holds this value. */
 export class ConflictError extends Error {
@@ -403,6 +452,17 @@ export interface RegistrationStore {
   /** Changes the application type of a client's record; false when it has none. */
   setApplicationType(clientId: string, applicationType: ApplicationType): Promise<boolean>;
   findRecord(clientId: string): Promise<RegistrationRecord | undefined>;
+}
+
+export interface ApiStore {
+  /** @throws ConflictError('identifier') */
+  create(api: NewApi): Promise<Api>;
+  findById(id: string): Promise<Api | undefined>;
+  findByIdentifier(identifier: string): Promise<Api | undefined>;
+  list(): Promise<Api[]>;
+  update(id: string, patch: ApiPatch, now: number): Promise<Api | undefined>;
+  /** Deletes the API and the client row it introspects with (and that client's tokens). */
+  delete(id: string): Promise<boolean>;
 }
 
 export interface GrantStore {
@@ -677,6 +737,7 @@ export interface Store {
   users: UserStore;
   externalIdentities: ExternalIdentityStore;
   clients: ClientStore;
+  apis: ApiStore;
   grants: GrantStore;
   codes: CodeStore;
   deviceCodes: DeviceCodeStore;

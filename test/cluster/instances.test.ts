@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/app.js';
+import { createApi, findApi } from '../../src/domain/apis.js';
 import { endSession, startSession } from '../../src/domain/sessions.js';
 import type { TesseraEvent } from '../../src/store/events.js';
 import { openStore } from '../../src/store/kysely/index.js';
@@ -258,6 +259,17 @@ describe('several instances', () => {
       a.tessera.clients.invalidate(client.id);
       expect(await told).toEqual({ type: 'client.changed', id: client.id });
       expect((await b.tessera.clients.get(client.id))?.name).toBe('Renamed');
+    });
+
+    it('an API created in one instance is known to the other at once', async () => {
+      vi.useFakeTimers({ toFake: ['Date', 'setInterval', 'clearInterval'] });
+      const [a, b] = await twoInstances({ TESSERA_REDIS_URL: redisUrl! });
+      // b has read the (empty) list, and would otherwise keep it for 5 seconds.
+      expect(await findApi(b.tessera, 'https://orders.example.com/')).toBeUndefined();
+      const told = heard(b, 'apis.changed');
+      await createApi(a.tessera, { identifier: 'https://orders.example.com/', name: 'Orders' });
+      await told;
+      expect((await findApi(b.tessera, 'https://orders.example.com/'))?.name).toBe('Orders');
     });
 
     it('a key rotation in one instance is announced to the other', async () => {

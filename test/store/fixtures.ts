@@ -2,6 +2,7 @@ import { randomId, randomToken } from '../../src/lib/random.js';
 import type {
   AuthorizationCode,
   DeviceCode,
+  NewApi,
   NewClient,
   NewUser,
   Session,
@@ -86,6 +87,7 @@ export function newClient(overrides: Partial<NewClient> = {}): NewClient {
     dpopBoundAccessTokens: true,
     requirePushedAuthorizationRequests: true,
     registration: 'dynamic',
+    allowedResources: ['https://orders.example/api', 'http://localhost:9000/mcp'],
     createdAt: NOW,
     ...overrides,
   };
@@ -111,6 +113,7 @@ export function newCode(
     claims: '{"userinfo":{"email":{"essential":true}}}',
     sessionExpiresAt: NOW + 3600,
     dpopJkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs',
+    resources: ['https://orders.example/api', 'https://mail.example/'],
     createdAt: NOW,
     expiresAt: NOW + 60,
     consumedAt: null,
@@ -133,6 +136,7 @@ export function newDeviceCode(clientId: string, overrides: Partial<DeviceCode> =
     amr: null,
     interval: 5,
     lastPolledAt: null,
+    resources: ['https://orders.example/api'],
     createdAt: NOW,
     expiresAt: NOW + 600,
     consumedAt: null,
@@ -210,4 +214,20 @@ export async function seedGrant(
   const client = await store.clients.create(newClient());
   const grant = await store.grants.upsert(user.id, client.id, scopes, NOW);
   return { userId: user.id, clientId: client.id, grantId: grant.id };
+}
+
+/** An API whose introspection client is `clientId`; every field set to survive a round trip. */
+export function newApi(clientId: string, overrides: Partial<NewApi> = {}): NewApi {
+  return {
+    id: randomId(),
+    identifier: `https://api-${unique()}.example/v1`,
+    name: `API ${unique()}`,
+    scopes: ['orders:read', 'orders:write'],
+    accessTokenFormat: 'opaque',
+    accessTokenTtl: 600,
+    openToSelfRegistered: true,
+    clientId,
+    createdAt: NOW,
+    ...overrides,
+  };
 }

@@ -58,6 +58,7 @@ export async function completeAuthorization(
     clientId: request.client.id,
     userId: user.id,
     redirectUri: request.redirectUriAsSent,
+    resources: request.apis.map((api) => api.identifier),
     scope: scopes.join(' '),
     codeChallenge: request.codeChallenge ?? null,
     codeChallengeMethod: request.codeChallenge ? 'S256' : null,

@@ -1,6 +1,6 @@
 import type { AppContext } from '../../context.js';
 import { RESPONSE_TYPES } from '../../domain/client-rules.js';
-import type { Client } from '../../store/types.js';
+import type { Api, Client } from '../../store/types.js';
 import type { AcrRequest } from '../acr-request.js';
 import { isThumbprint } from '../dpop.js';
 import {
@@ -48,6 +48,8 @@ const AUTHORIZE_PARAMETERS = new Set([
   // Google's incremental authorization parameter (docs/oauth.md, "Asking for more later").
   'include_granted_scopes',
   'dpop_jkt',
+  // RFC 8707: may be repeated; kept space-separated (rawParams).
+  'resource',
 ]);
 
 /** Where and how the authorization response goes; known once the client and redirect URI are. */
@@ -73,6 +75,8 @@ export interface AuthorizationRequest extends ResponseTarget {
   codeChallenge: string | undefined;
   /** RFC 9449 §10: the thumbprint of the DPoP key the code is bound to. */
   dpopJkt: string | undefined;
+  /** The registered APIs `resource` named (RFC 8707), each allowed to the client; in order. */
+  apis: Api[];
   prompt: Set<string>;
   /** max_age, or the client's default_max_age when the request has none. */
   maxAge: number | undefined;
@@ -228,9 +232,11 @@ export function checkParameters(
   client: Client,
   params: RawParams,
   responseType: ResponseType,
+  /** The scopes the client may ask for: its own and those of the APIs it may use. */
+  allowedScopes: readonly string[],
 ): Omit<
   AuthorizationRequest,
-  keyof ResponseTarget | 'client' | 'redirectUriAsSent' | 'responseType' | 'raw' | 'pushed'
+  keyof ResponseTarget | 'client' | 'redirectUriAsSent' | 'responseType' | 'raw' | 'pushed' | 'apis'
 > {
   if (param(params, 'request') !== undefined)
     throw new RequestNotSupported('request objects are not supported');
@@ -238,7 +244,7 @@ export function checkParameters(
     throw new RequestUriNotSupported('request_uri is not supported');
 
   const scopes = parseScope(param(params, 'scope'));
-  checkAllowed(scopes, client.scopes);
+  checkAllowed(scopes, allowedScopes);
   if (responseType !== 'code' && !scopes.includes('openid')) {
     throw new InvalidRequest('a hybrid response_type needs the openid scope');
   }
@@ -315,6 +321,11 @@ export function rawParams(params: RawParams): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(params)) {
     if (typeof value === 'string' && AUTHORIZE_PARAMETERS.has(key)) out[key] = value;
+  }
+  // Repeated resources (RFC 8707 §2) travel as one value, space-separated: no URI holds a space.
+  const resources = params.resource;
+  if (Array.isArray(resources) && resources.every((r) => typeof r === 'string')) {
+    out.resource = resources.join(' ');
   }
   return out;
 }

@@ -5,6 +5,7 @@
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
+import { scopesForClient } from '../../domain/apis.js';
 import type { Grant } from '../../store/types.js';
 import type { SignedIn } from '../browser.js';
 import { CLAIM_DESCRIPTIONS } from '../claims.js';
@@ -16,6 +17,7 @@ import {
   OAuthError,
 } from '../errors.js';
 import { param, type RawParams } from '../params.js';
+import { allowedApis, readResources } from '../resource.js';
 import { SCOPE_DESCRIPTIONS } from '../scopes.js';
 import type { ProtocolViews } from '../views.js';
 import { completeAuthorization, recordConsent } from './complete.js';
@@ -77,10 +79,19 @@ export async function validate(
     }
     const { responseType, responseMode } = checkResponseType(client, params);
     target = { ...target, responseMode };
-    const rest = checkParameters(ctx, client, params, responseType);
+    const rest = checkParameters(
+      ctx,
+      client,
+      params,
+      responseType,
+      await scopesForClient(ctx, client),
+    );
+    // RFC 8707: each resource a registered API this client may use, or invalid_target.
+    const apis = await allowedApis(ctx, client, readResources(params));
     const request: AuthorizationRequest = {
       ...target,
       ...rest,
+      apis,
       client,
       redirectUriAsSent: asSent,
       responseType,
@@ -119,6 +130,7 @@ export function showConsent(
     claims: claimsBeyondScopes(request).map(claim),
     alreadyGranted: [...plan.grantedScopes, ...plan.grantedClaims],
     carried: plan.grantedScopes.filter((name) => !request.scopes.includes(name)).map(scope),
+    apis: request.apis.map((api) => ({ name: api.name, identifier: api.identifier })),
     username: signedIn.user.username,
     interaction: sealInteraction(
       ctx,

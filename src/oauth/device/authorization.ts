@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type AppContext, nowSeconds } from '../../context.js';
+import { scopesForClient } from '../../domain/apis.js';
 import { DEVICE_CODE_GRANT } from '../../domain/client-rules.js';
 import { sha256 } from '../../lib/hash.js';
 import { randomToken } from '../../lib/random.js';
@@ -7,6 +8,7 @@ import type { Client } from '../../store/types.js';
 import { authenticateClient } from '../client-auth.js';
 import { InvalidRequest, UnauthorizedClient } from '../errors.js';
 import { bodyParams, param } from '../params.js';
+import { allowedApis, readResources } from '../resource.js';
 import { checkAllowed, formatScope, parseScope } from '../scopes.js';
 import { displayUserCode, newUserCode } from './user-code.js';
 
@@ -24,6 +26,7 @@ async function createDeviceCode(
   ctx: AppContext,
   client: Client,
   scopes: string[],
+  resources: string[],
 ): Promise<{ deviceCode: string; userCode: string }> {
   const now = nowSeconds(ctx);
   const deviceCode = randomToken(32);
@@ -35,6 +38,7 @@ async function createDeviceCode(
         userCodeHash: sha256(userCode),
         clientId: client.id,
         scope: formatScope(scopes),
+        resources,
         status: 'pending',
         userId: null,
         grantId: null,
@@ -75,9 +79,16 @@ export function registerDeviceAuthorizationEndpoint(app: FastifyInstance, ctx: A
       }
     }
     const scopes = parseScope(param(params, 'scope'));
-    checkAllowed(scopes, client.scopes);
+    checkAllowed(scopes, await scopesForClient(ctx, client));
+    // RFC 8707: the APIs the device's tokens may be for, each one this client may use.
+    const apis = await allowedApis(ctx, client, readResources(params));
 
-    const { deviceCode, userCode } = await createDeviceCode(ctx, client, scopes);
+    const { deviceCode, userCode } = await createDeviceCode(
+      ctx,
+      client,
+      scopes,
+      apis.map((api) => api.identifier),
+    );
     const shown = displayUserCode(userCode);
     return {
       device_code: deviceCode,

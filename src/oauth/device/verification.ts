@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AppContext, nowSeconds } from '../../context.js';
 import { sessionAcr } from '../../domain/acr.js';
+import { findApi } from '../../domain/apis.js';
 import { grantConsent } from '../../domain/grants.js';
 import { hmacSha256, safeEqual, sha256 } from '../../lib/hash.js';
 import { randomId } from '../../lib/random.js';
@@ -211,14 +212,20 @@ async function usableCode(
   return client ? { code, client } : undefined;
 }
 
-function showConsent(
+async function showConsent(
   ctx: AppContext,
   request: FastifyRequest,
   reply: FastifyReply,
   views: ProtocolViews,
   { code, client }: { code: DeviceCode; client: Client },
   signedIn: SignedIn,
-): FastifyReply {
+): Promise<FastifyReply> {
+  // The APIs the device asked for (RFC 8707), named as on the browser's consent page.
+  const apis: { name: string; identifier: string }[] = [];
+  for (const identifier of code.resources) {
+    const api = await findApi(ctx, identifier);
+    if (api) apis.push({ name: api.name, identifier });
+  }
   const interaction: Interaction = {
     d: code.id,
     t: nowSeconds(ctx),
@@ -232,6 +239,7 @@ function showConsent(
       name,
       description: SCOPE_DESCRIPTIONS[name] ?? name,
     })),
+    apis,
     username: signedIn.user.username,
     interaction: seal(ctx, 'consent', interaction),
     action: `${ctx.config.issuerPath}${CONFIRM}`,

@@ -1,10 +1,11 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { sha256 } from '../../lib/hash.js';
-import type { AuthorizationCode, Client, ConsumeResult, User } from '../../store/types.js';
+import type { Api, AuthorizationCode, Client, ConsumeResult, User } from '../../store/types.js';
 import type { DpopProof } from '../dpop.js';
 import { InvalidGrant } from '../errors.js';
 import { param, requireParam } from '../params.js';
 import { verifierMatches } from '../pkce.js';
+import { grantedTarget, readTokenResource } from '../resource.js';
 import { splitScope } from '../scopes.js';
 import { completePersonTokens, mintPersonTokens } from './token-response.js';
 import type { Grant } from './types.js';
@@ -12,12 +13,13 @@ import type { Grant } from './types.js';
 /** RFC 6749 §4.1.3 with PKCE (RFC 7636) and the replay rules of RFC 9700 §4.5. */
 export const authorizationCodeGrant: Grant = {
   grantType: 'authorization_code',
-  parameters: ['code', 'redirect_uri', 'code_verifier'],
+  parameters: ['code', 'redirect_uri', 'code_verifier', 'resource'],
 
   async handle(ctx: AppContext, client, params, _request, dpop) {
     const code = requireParam(params, 'code');
     const redirectUri = param(params, 'redirect_uri');
     const verifier = param(params, 'code_verifier');
+    const resource = readTokenResource(params);
     const now = nowSeconds(ctx);
 
     // Read first, with its person: the tokens are made from it, then stored in the commit that
@@ -31,7 +33,9 @@ export const authorizationCodeGrant: Grant = {
 
     // A refused exchange spends the code all the same: one try per code.
     let user: User;
+    let api: Api | undefined;
     try {
+      api = await grantedTarget(ctx, client, resource, stored.resources);
       checkRedirectUri(client, stored, redirectUri);
       checkVerifier(stored, verifier);
       checkDpopJkt(stored, dpop);
@@ -61,6 +65,7 @@ export const authorizationCodeGrant: Grant = {
       amr: stored.amr,
       claims: stored.claims,
       jkt: dpop?.jkt ?? null,
+      ...(api ? { api } : {}),
     };
     // RFC 9449 §5: a public client's refresh token is bound to its DPoP key; a confidential
     // client's is bound to its authentication already.
@@ -68,7 +73,13 @@ export const authorizationCodeGrant: Grant = {
     const options = {
       nonce: stored.nonce,
       ...(client.grantTypes.includes('refresh_token')
-        ? { refresh: { ...refreshOf(ctx, stored, now), jkt: refreshJkt } }
+        ? {
+            refresh: {
+              ...refreshOf(ctx, stored, now),
+              jkt: refreshJkt,
+              resources: stored.resources,
+            },
+          }
         : {}),
     };
     const minted = mintPersonTokens(ctx, subject, options);

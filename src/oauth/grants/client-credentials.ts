@@ -2,7 +2,8 @@ import type { AppContext } from '../../context.js';
 import { InvalidScope, UnauthorizedClient } from '../errors.js';
 import { issueAccessToken } from '../issue.js';
 import { param } from '../params.js';
-import { checkAllowed, formatScope, OIDC_SCOPES, parseScope } from '../scopes.js';
+import { ownTarget, readTokenResource } from '../resource.js';
+import { checkAllowed, OIDC_SCOPES, parseScope } from '../scopes.js';
 import type { Grant } from './types.js';
 
 const USER_SCOPES: readonly string[] = OIDC_SCOPES;
@@ -10,16 +11,18 @@ const USER_SCOPES: readonly string[] = OIDC_SCOPES;
 /**
  * RFC 6749 §4.4: a confidential client acting for itself. An access token only;
  * the scopes are the client's own (custom) scopes, never those that release a
- * person's claims.
+ * person's claims. With `resource` (RFC 8707), the token is for that API and its
+ * scopes are the API's: those asked for, or all of them.
  */
 export const clientCredentialsGrant: Grant = {
   grantType: 'client_credentials',
-  parameters: ['scope'],
+  parameters: ['scope', 'resource'],
 
   async handle(ctx: AppContext, client, params, _request, dpop) {
     if (client.type === 'public')
       throw new UnauthorizedClient('public clients cannot use client_credentials');
-    const ownScopes = client.scopes.filter((s) => !USER_SCOPES.includes(s));
+    const api = await ownTarget(ctx, client, readTokenResource(params));
+    const ownScopes = (api ? api.scopes : client.scopes).filter((s) => !USER_SCOPES.includes(s));
     const requested = param(params, 'scope');
     let scopes = ownScopes;
     if (requested !== undefined) {
@@ -32,12 +35,17 @@ export const clientCredentialsGrant: Grant = {
       }
       checkAllowed(scopes, ownScopes);
     }
-    const access = await issueAccessToken(ctx, { client, scopes, jkt: dpop?.jkt ?? null });
+    const access = await issueAccessToken(ctx, {
+      client,
+      scopes,
+      jkt: dpop?.jkt ?? null,
+      ...(api ? { api } : {}),
+    });
     return {
       access_token: access.token,
       token_type: dpop ? 'DPoP' : 'Bearer',
       expires_in: access.expiresIn,
-      scope: formatScope(scopes),
+      scope: access.scope,
     };
   },
 };

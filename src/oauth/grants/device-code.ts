@@ -2,7 +2,7 @@ import { type AppContext, nowSeconds } from '../../context.js';
 import { DEVICE_CODE_GRANT } from '../../domain/client-rules.js';
 import { sha256 } from '../../lib/hash.js';
 import { randomId } from '../../lib/random.js';
-import type { DeviceCode } from '../../store/types.js';
+import type { Api, DeviceCode } from '../../store/types.js';
 import type { DpopProof } from '../dpop.js';
 import {
   AccessDenied,
@@ -12,6 +12,7 @@ import {
   SlowDown,
 } from '../errors.js';
 import { requireParam } from '../params.js';
+import { grantedTarget, readTokenResource } from '../resource.js';
 import { splitScope } from '../scopes.js';
 import { completePersonTokens, mintPersonTokens } from './token-response.js';
 import type { Grant } from './types.js';
@@ -26,11 +27,12 @@ const SLOW_DOWN_STEP = 5;
  */
 export const deviceCodeGrant: Grant = {
   grantType: DEVICE_CODE_GRANT,
-  parameters: ['device_code'],
+  parameters: ['device_code', 'resource'],
   enabled: (config) => config.deviceFlow,
 
   async handle(ctx: AppContext, client, params, _request, dpop) {
     const presented = requireParam(params, 'device_code');
+    const resource = readTokenResource(params);
     const now = nowSeconds(ctx);
     const id = sha256(presented);
     const code = presented.length <= 512 ? await ctx.store.deviceCodes.find(id) : undefined;
@@ -55,7 +57,9 @@ export const deviceCodeGrant: Grant = {
       denied.status = 400; // RFC 6749 §5.2, which RFC 8628 §3.5 extends: 400 at the token endpoint
       throw denied;
     }
-    return redeem(ctx, client, code, now, dpop);
+    // Checked before the code is spent: a wrong resource leaves the device free to ask again.
+    const api = await grantedTarget(ctx, client, resource, code.resources);
+    return redeem(ctx, client, code, now, dpop, api);
   },
 };
 
@@ -87,6 +91,7 @@ async function redeem(
   code: DeviceCode,
   now: number,
   dpop: DpopProof | undefined,
+  api: Api | undefined,
 ) {
   const user = code.userId ? await ctx.store.users.findById(code.userId) : undefined;
   if (!user) throw new InvalidGrant('the person who allowed this device no longer exists');
@@ -110,6 +115,7 @@ async function redeem(
     // RFC 9449: a device that polls with a DPoP proof gets tokens bound to its key, as at the
     // code exchange; a public client's refresh token too.
     jkt: dpop?.jkt ?? null,
+    ...(api ? { api } : {}),
   };
   const options = client.grantTypes.includes('refresh_token')
     ? {
@@ -118,6 +124,7 @@ async function redeem(
           familyExpiresAt: now + ctx.config.refreshTokenTtl,
           sessionId: null,
           jkt: client.type === 'public' ? (dpop?.jkt ?? null) : null,
+          resources: code.resources,
         },
       }
     : {};

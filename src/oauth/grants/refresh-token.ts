@@ -1,8 +1,10 @@
 import { type AppContext, nowSeconds } from '../../context.js';
+import { scopesForClient } from '../../domain/apis.js';
 import { sha256 } from '../../lib/hash.js';
 import type { TokenRecord } from '../../store/types.js';
 import { InvalidDpopProof, InvalidGrant, InvalidScope } from '../errors.js';
 import { param, requireParam } from '../params.js';
+import { grantedTarget, readTokenResource } from '../resource.js';
 import { covers, parseScope, splitScope } from '../scopes.js';
 import { completePersonTokens, mintPersonTokens } from './token-response.js';
 import type { Grant } from './types.js';
@@ -14,11 +16,12 @@ import type { Grant } from './types.js';
  */
 export const refreshTokenGrant: Grant = {
   grantType: 'refresh_token',
-  parameters: ['refresh_token', 'scope'],
+  parameters: ['refresh_token', 'scope', 'resource'],
 
   async handle(ctx: AppContext, client, params, _request, dpop) {
     const presented = requireParam(params, 'refresh_token');
     const requestedScope = param(params, 'scope');
+    const resource = readTokenResource(params);
     const now = nowSeconds(ctx);
     const id = sha256(presented);
 
@@ -44,7 +47,8 @@ export const refreshTokenGrant: Grant = {
     // Checked before rotating: a refused request must not spend the client's refresh token.
     // A scope taken from the client since the grant is not given again (the client policy, as at
     // /authorize); the successor carries only what is still allowed.
-    const granted = splitScope(found.scope).filter((s) => client.scopes.includes(s));
+    const allowed = await scopesForClient(ctx, client);
+    const granted = splitScope(found.scope).filter((s) => allowed.includes(s));
     let scopes = granted;
     if (requestedScope !== undefined) {
       scopes = parseScope(requestedScope);
@@ -52,6 +56,11 @@ export const refreshTokenGrant: Grant = {
         throw new InvalidScope('the requested scope is wider than the one originally granted');
       }
     }
+
+    // RFC 8707 §2.2: one of the resources the authorization granted (kept in the refresh token's
+    // audience), never another: a refresh narrows to one API, never widens to a new one.
+    const resources = found.audience ? found.audience.split(' ') : [];
+    const api = await grantedTarget(ctx, client, resource, resources);
 
     // Reuse is known without spending anything on successors; a concurrent reuse is caught below.
     if (found.rotatedAt !== null && !benignRetry(ctx, found, now)) {
@@ -75,6 +84,7 @@ export const refreshTokenGrant: Grant = {
       amr: found.amr,
       claims: found.claims,
       jkt: dpop?.jkt ?? null,
+      ...(api ? { api } : {}),
     };
     // The new refresh token keeps the originally granted scope: a narrower request now does
     // not narrow later ones.
@@ -87,6 +97,8 @@ export const refreshTokenGrant: Grant = {
         // Bound as its predecessor was; a public client's token first refreshed with a proof is
         // bound from then on.
         jkt: found.jkt ?? (client.type === 'public' ? (dpop?.jkt ?? null) : null),
+        // Every granted resource stays on the successor, as the granted scope does.
+        resources,
       },
     };
 

@@ -1,15 +1,16 @@
 import { type AppContext, nowSeconds } from '../../context.js';
+import { findApi, mayUseApi, scopesForClient } from '../../domain/apis.js';
 import {
   ACCESS_TOKEN_TYPE,
   EXCHANGE_SUBJECT_TOKEN_TYPES,
   TOKEN_EXCHANGE,
 } from '../../domain/client-rules.js';
 import { sha256 } from '../../lib/hash.js';
-import type { Client, User } from '../../store/types.js';
+import type { Api, Client, User } from '../../store/types.js';
 import { InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient } from '../errors.js';
 import { type Actor, accessTokenAudience, mintAccessToken } from '../issue.js';
 import { param, type RawParams, requireParam } from '../params.js';
-import { formatScope, parseScope } from '../scopes.js';
+import { parseScope } from '../scopes.js';
 import { actorOf, findActiveAccessToken } from '../token-lookup.js';
 import { verifyTrustedIdToken } from '../trusted-issuers.js';
 import type { Grant } from './types.js';
@@ -79,7 +80,10 @@ export const tokenExchangeGrant: Grant = {
       subjectType === ACCESS_TOKEN_TYPE
         ? await accessTokenSubject(ctx, client, subjectToken)
         : await idTokenSubject(ctx, client, subjectToken);
-    const audience = audienceOf(ctx, client, subject, target);
+    const targetApi = await exchangeApi(ctx, client, target);
+    const audience = audienceOf(ctx, client, subject, target, targetApi);
+    // A token for a registered API is shaped by it (RFC 8707): its scopes, format and lifetime.
+    const api = targetApi?.identifier === audience ? targetApi : undefined;
     const actor =
       actorToken === undefined ? undefined : await actorSub(ctx, client, subject, actorToken);
     // Without an actor token the client acts for the subject itself: may_act must name it.
@@ -121,6 +125,7 @@ export const tokenExchangeGrant: Grant = {
       acr: subject.acr ?? null,
       amr: subject.amr ?? null,
       audience,
+      ...(api ? { api } : {}),
       act,
       // A proof with the request binds the new token to its key (RFC 9449), as in every grant.
       jkt: dpop?.jkt ?? null,
@@ -138,7 +143,7 @@ export const tokenExchangeGrant: Grant = {
       issued_token_type: ACCESS_TOKEN_TYPE,
       token_type: dpop ? 'DPoP' : 'Bearer',
       expires_in: minted.expiresIn,
-      scope: formatScope(scopes),
+      scope: minted.scope,
     };
   },
 };
@@ -220,6 +225,8 @@ function audienceOf(
   client: Client,
   subject: Subject,
   target: string | undefined,
+  /** The registered API `target` names, when the client may use it (RFC 8707). */
+  api: Api | undefined,
 ): string {
   const fallback = accessTokenAudience(ctx);
   const from = subject.audience ?? fallback;
@@ -229,10 +236,21 @@ function audienceOf(
     );
   }
   const to = target ?? from;
-  if (to !== from && !client.tokenExchangeAudiences.includes(to)) {
+  if (to !== from && !client.tokenExchangeAudiences.includes(to) && api === undefined) {
     throw new InvalidTarget(`this client may not obtain tokens for the audience "${to}"`);
   }
   return to;
+}
+
+/** The registered API a target names, if this client may get tokens for it (domain/apis.ts). */
+async function exchangeApi(
+  ctx: AppContext,
+  client: Client,
+  target: string | undefined,
+): Promise<Api | undefined> {
+  if (target === undefined) return undefined;
+  const api = await findApi(ctx, target);
+  return api && mayUseApi(client, api) ? api : undefined;
 }
 
 function isAbsoluteUri(value: string): boolean {
@@ -272,10 +290,12 @@ async function accessTokenSubject(
   if (!active.user)
     throw new InvalidRequest('the person the subject_token was issued for no longer exists');
   const record = active.record;
+  // What this client may ask for: its own scopes, and those of the APIs it may use (RFC 8707).
+  const allowed = await scopesForClient(ctx, client);
   return {
     user: active.user,
     // Never wider than the subject token, nor than what this client may ask for.
-    scopes: active.scopes.filter((s) => client.scopes.includes(s) && s !== 'offline_access'),
+    scopes: active.scopes.filter((s) => allowed.includes(s) && s !== 'offline_access'),
     ...(record?.grantId ? { grantId: record.grantId } : {}),
     ...(record?.familyId ? { familyId: record.familyId } : {}),
     sessionId: record?.sessionId ?? active.sessionId ?? null,

@@ -1,7 +1,6 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import type { TokenRecord, User } from '../../store/types.js';
 import { issueIdToken, mintAccessToken, mintRefreshToken, type TokenSubject } from '../issue.js';
-import { formatScope } from '../scopes.js';
 import type { TokenResponse } from './types.js';
 
 export interface PersonTokens {
@@ -15,6 +14,8 @@ export interface PersonTokens {
     sessionId: string | null;
     /** The DPoP key the refresh token is bound to: a public client's (RFC 9449 §5), else null. */
     jkt: string | null;
+    /** The resources (RFC 8707) granted: later refreshes may ask for any one of them. */
+    resources: readonly string[];
   };
   /** The nonce of the authorization request, for the ID token of a code exchange. */
   nonce?: string | null;
@@ -43,7 +44,7 @@ export function mintPersonTokens(
     access_token: access.token,
     token_type: subject.jkt ? 'DPoP' : 'Bearer',
     expires_in: access.expiresIn,
-    scope: formatScope(subject.scopes),
+    scope: access.scope,
   };
   if (options.refresh) {
     const refresh = mintRefreshToken(ctx, {
@@ -52,6 +53,7 @@ export function mintPersonTokens(
       sessionId: options.refresh.sessionId,
       familyExpiresAt: options.refresh.familyExpiresAt,
       refreshJkt: options.refresh.jkt,
+      resources: options.refresh.resources,
     });
     records.push(refresh.record);
     response.refresh_token = refresh.token;

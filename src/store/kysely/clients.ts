@@ -47,6 +47,7 @@ function toClient(row: Selectable<ClientsTable>): Client {
     dpopBoundAccessTokens: isSet(row.dpop_bound_access_tokens),
     requirePushedAuthorizationRequests: isSet(row.require_pushed_authorization_requests),
     registration: registrationOf(row.registration),
+    allowedResources: list(row.allowed_resources),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -83,6 +84,9 @@ function toColumns(patch: ClientPatch): Partial<ClientsTable> {
   if (patch.requirePkce !== undefined) row.require_pkce = flag(patch.requirePkce);
   if (patch.resourceServer !== undefined) row.resource_server = flag(patch.resourceServer);
   if (patch.registration !== undefined) row.registration = patch.registration;
+  if (patch.allowedResources !== undefined) {
+    row.allowed_resources = JSON.stringify(patch.allowedResources);
+  }
   if (patch.secretSealed !== undefined) row.secret_sealed = patch.secretSealed;
   if (patch.jwks !== undefined) row.jwks = toJson(patch.jwks);
   if (patch.jwksUri !== undefined) row.jwks_uri = patch.jwksUri;
@@ -165,6 +169,8 @@ export function clientStore(db: Kysely<Database>): ClientStore {
         await tx.deleteFrom('pushed_requests').where('client_id', '=', id).execute();
         await tx.deleteFrom('grants').where('client_id', '=', id).execute();
         await tx.deleteFrom('client_registrations').where('client_id', '=', id).execute();
+        // An API's introspection client goes with the API (domain/apis.ts deletes both).
+        await tx.deleteFrom('apis').where('client_id', '=', id).execute();
         const result = await tx.deleteFrom('clients').where('id', '=', id).executeTakeFirst();
         return result.numDeletedRows > 0n;
       });

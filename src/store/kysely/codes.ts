@@ -1,7 +1,7 @@
 import type { Kysely, Selectable, Transaction, UpdateQueryBuilder } from 'kysely';
 import type { Dialect } from '../migrations/index.js';
 import type { AuthorizationCode, CodeStore, ConsumeResult } from '../types.js';
-import { fromJson, toJson } from './codec.js';
+import { fromJson, list, toJson } from './codec.js';
 import type { CommitGroup } from './commit-group.js';
 import { type Param, precompiled } from './precompiled.js';
 import { type CodesTable, type Database, TOKEN_COLUMNS } from './schema.js';
@@ -29,6 +29,7 @@ function toCode(row: Selectable<CodesTable>): AuthorizationCode {
     claims: row.claims,
     sessionExpiresAt: row.session_expires_at,
     dpopJkt: row.dpop_jkt ?? null,
+    resources: list(row.resources ?? '[]'),
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     consumedAt: row.consumed_at,
@@ -54,6 +55,7 @@ function toRow(code: AuthorizationCode): CodesTable {
     claims: code.claims,
     session_expires_at: code.sessionExpiresAt,
     dpop_jkt: code.dpopJkt,
+    resources: JSON.stringify(code.resources ?? []),
     created_at: code.createdAt,
     expires_at: code.expiresAt,
     consumed_at: null,

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { DeviceCode, DeviceCodeStatus, DeviceCodeStore } from '../types.js';
-import { fromJson, toJson } from './codec.js';
+import { fromJson, list, toJson } from './codec.js';
 import type { CommitGroup } from './commit-group.js';
 import type { Database, DeviceCodesTable } from './schema.js';
 import { tokenInserter } from './tokens.js';
@@ -18,6 +18,7 @@ function toDeviceCode(row: Selectable<DeviceCodesTable>): DeviceCode {
     acr: row.acr,
     amr: fromJson(row.amr),
     interval: row.poll_interval,
+    resources: list(row.resources ?? '[]'),
     lastPolledAt: row.last_polled_at,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
@@ -45,6 +46,7 @@ export function deviceCodeStore(db: Kysely<Database>, group?: CommitGroup): Devi
           acr: code.acr,
           amr: toJson(code.amr),
           poll_interval: code.interval,
+          resources: JSON.stringify(code.resources ?? []),
           last_polled_at: code.lastPolledAt,
           created_at: code.createdAt,
           expires_at: code.expiresAt,

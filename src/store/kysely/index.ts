@@ -2,6 +2,7 @@ import { type ExpressionBuilder, Kysely, Migrator, PostgresDialect, sql } from '
 import pg from 'pg';
 import { migrations } from '../migrations/index.js';
 import type { Store } from '../types.js';
+import { apiStore } from './apis.js';
 import { auditStore } from './audit.js';
 import { clientStore } from './clients.js';
 import { codeStore } from './codes.js';
@@ -144,6 +145,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
     dialect,
     users: userStore(db),
     externalIdentities: externalIdentityStore(db),
+    apis: apiStore(db),
     clients: clientStore(db),
     grants: grantStore(db, dialect),
     codes: codeStore(db, dialect, group),

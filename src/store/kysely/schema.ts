@@ -66,6 +66,22 @@ export interface ClientsTable {
   require_pushed_authorization_requests: number;
   /** 'admin', 'dynamic' or 'metadata_document'. */
   registration: string;
+  /** JSON list of API identifiers. */
+  allowed_resources: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ApisTable {
+  id: string;
+  identifier: string;
+  name: string;
+  /** Space-separated. */
+  scopes: string;
+  access_token_format: string | null;
+  access_token_ttl: number | null;
+  open_to_self_registered: number;
+  client_id: string;
   created_at: number;
   updated_at: number;
 }
@@ -100,6 +116,8 @@ export interface CodesTable {
   claims: string | null;
   session_expires_at: number | null;
   dpop_jkt: string | null;
+  /** JSON list of API identifiers. */
+  resources: string;
   created_at: number;
   expires_at: number;
   consumed_at: number | null;
@@ -118,6 +136,8 @@ export interface DeviceCodesTable {
   amr: string | null;
   poll_interval: number;
   last_polled_at: number | null;
+  /** JSON list of API identifiers. */
+  resources: string;
   created_at: number;
   expires_at: number;
   consumed_at: number | null;
@@ -235,6 +255,7 @@ export interface Database {
   users: UsersTable;
   external_identities: ExternalIdentitiesTable;
   clients: ClientsTable;
+  apis: ApisTable;
   grants: GrantsTable;
   authorization_codes: CodesTable;
   device_codes: DeviceCodesTable;

@@ -8,6 +8,7 @@ import { externalIdentities } from './006_external_identities.js';
 import { pushedRequests } from './007_pushed_requests.js';
 import { dpop } from './008_dpop.js';
 import { clientRegistration } from './009_client_registration.js';
+import { apis } from './010_apis.js';
 import { dynamicRegistration } from './011_dynamic_registration.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -27,6 +28,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '007_pushed_requests': pushedRequests,
     '008_dpop': dpop,
     '009_client_registration': clientRegistration,
+    '010_apis': apis,
     '011_dynamic_registration': dynamicRegistration,
   };
   return { getMigrations: async () => all };
