@@ -1,6 +1,14 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // The kit's public entry point (package.json "exports") from its sources: Vite does not
+    // resolve a package's imports of itself, and the tests must not run a stale dist/.
+    alias: {
+      'tessera/resource': fileURLToPath(new URL('./src/resource/index.ts', import.meta.url)),
+    },
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,

@@ -11,6 +11,7 @@ import { dropPostgresSchema } from '../src/store/kysely/index.js';
 import { alternate, medianResult, type Round, ratioSummary, type Window } from './lib/alternate.js';
 import type { AssertionPool } from './lib/assertions.js';
 import { type Child, startChild } from './lib/child.js';
+import { serveClientDocument } from './lib/documents.js';
 import { type LoadResult, measure, runLoad, type Timing } from './lib/load.js';
 import { backgroundLoad, machine as describeMachine } from './lib/machine.js';
 import { type BenchOptions, parseOptions, type StoreName } from './lib/options.js';
@@ -23,9 +24,12 @@ import { type SeedTarget, seedGrowth, seedRefreshPool, settle } from './lib/seed
 import { round } from './lib/stats.js';
 import { checkTargets, targetsTable } from './lib/targets.js';
 import {
+  DOCUMENT_TRIP_IDS,
+  documentTrips,
   GROWTH_IDS,
   idTokenAlgOf,
   isAssertion,
+  isDocumentTrip,
   isRefresh,
   isRoundTrip,
   letterOf,
@@ -180,7 +184,8 @@ async function prepare(
       assertions: pool,
     };
   }
-  if (id === 'f') return undefined;
+  // f runs beside a, and h on its own (runDocumentGroup).
+  if (id === 'f' || isDocumentTrip(id)) return undefined;
   const spec = side.target[id];
   if (!spec) return undefined;
   return { window: (timing) => runLoad(spec, timing, probe) };
@@ -252,6 +257,52 @@ async function runAlone(id: ScenarioId, side: Side, timing: Timing): Promise<Mea
     rss_mb: await rss(side.child),
     ...(dry > 0 ? { extra: { pool_dry: dry } } : {}),
   };
+}
+
+/**
+ * h (issue 13): the code round trip of a public client registered in the store, and of one whose
+ * client_id is the URL of its Client ID Metadata Document, served here on loopback and cacheable
+ * for a day, alternated on the same server in rounds like a peer's: each round's ratio divides the
+ * document client's throughput by the registered one's measured just before it. The server fetches
+ * the document once (before the warm-up); the row records how many fetches the run made.
+ */
+async function runDocumentGroup(
+  server: Child,
+  url: string,
+  fixtures: TesseraFixtures,
+): Promise<[Measured, Measured]> {
+  const served = await serveClientDocument();
+  try {
+    await server.call('document-client', { url: served.clientId, userId: fixtures.user.id });
+    const trips = documentTrips(url, fixtures, served.clientId);
+    const probe = cpuOf(server);
+    log(`  ${SCENARIOS['h-document'].title}, against ${SCENARIOS['h-registered'].title}`);
+    const { ours, theirs, rounds } = await alternate(
+      (timing) => runRoundTrips(trips['h-document'], timing, probe),
+      (timing) => runRoundTrips(trips['h-registered'], timing, probe),
+      options.timing,
+      options.rounds,
+      (i, r) =>
+        log(
+          `    round ${i + 1}: registered ${r.peer_rps?.toLocaleString('en-US')}/s, document ${r.rps.toLocaleString('en-US')}/s (${r.ratio}×)`,
+        ),
+    );
+    const memory = await rss(server);
+    const registered: Measured = { result: medianResult(theirs), rss_mb: memory };
+    const document: Measured & { peer: Measured; rounds: Round[] } = {
+      result: medianResult(ours),
+      rss_mb: memory,
+      peer: registered,
+      rounds,
+      extra: {
+        document_fetches: served.fetches(),
+        peer_note: 'the peer columns are the registered client’s row, in the same rounds',
+      },
+    };
+    return [registered, document];
+  } finally {
+    await served.close();
+  }
 }
 
 // ---------------------------------------------------------------- the peer
@@ -364,12 +415,13 @@ function row(
   const ceilingRps =
     scenario.ceiling === 'signing' ? ceilings.signing.jose_rps : ceilings.transport.rps;
   // A round trip is two requests: its share of the transport ceiling counts both.
-  const requestsPerUnit = isRoundTrip(id) ? 2 : 1;
+  const trip = isRoundTrip(id) || isDocumentTrip(id);
+  const requestsPerUnit = trip ? 2 : 1;
   return {
     scenario: id,
     title: scenario.title,
     store,
-    unit: isRoundTrip(id) ? 'round trips' : id === 'f' ? 'sign-ins' : 'requests',
+    unit: trip ? 'round trips' : id === 'f' ? 'sign-ins' : 'requests',
     ...(isRefresh(id) || isRoundTrip(id) ? { id_token_alg: idTokenAlgOf(id) } : {}),
     rps: result.rps,
     p50_ms: result.p50_ms,
@@ -453,7 +505,7 @@ async function runTessera(
 
     let aMeasured: Measured | undefined;
     for (const id of Object.keys(SCENARIOS) as ScenarioId[]) {
-      if (id === 'f' || !included(id)) continue;
+      if (id === 'f' || isDocumentTrip(id) || !included(id)) continue;
       if (id === 'a') measuredCeilings.signing = await measureSigning();
       if (id === 'd') measuredCeilings.transport = await measureTransport();
       // b's CPU target subtracts its signatures at the rate signing reaches right before its
@@ -520,6 +572,14 @@ async function runTessera(
       print(SCENARIOS.f.title, f);
       log(`    a alone ${describe(aAlone)}\n    a during sign-ins ${describe(aDuring)}`);
       pending.push((c) => row('f', store, f, c));
+    }
+
+    if (DOCUMENT_TRIP_IDS.some(included)) {
+      const [registered, document] = await runDocumentGroup(server, url, fixtures);
+      print(SCENARIOS['h-registered'].title, registered);
+      print(SCENARIOS['h-document'].title, document);
+      pending.push((c) => row('h-registered', store, registered, c));
+      pending.push((c) => row('h-document', store, document, c));
     }
 
     const growthIds = (options.quick ? QUICK_GROWTH_IDS : GROWTH_IDS).filter(included);

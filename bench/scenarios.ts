@@ -32,6 +32,14 @@ export const SCENARIOS = {
   'g-pkjwt': { title: 'g. client_credentials with private_key_jwt', ceiling: 'signing' },
   'g-bearer': { title: 'g. JWT bearer grant (no peer has it)', ceiling: 'signing' },
   f: { title: 'f. password sign-in (argon2id) beside a', ceiling: 'transport' },
+  'h-registered': {
+    title: 'h. code round trip with a registered client',
+    ceiling: 'transport',
+  },
+  'h-document': {
+    title: 'h. code round trip with a metadata-document client',
+    ceiling: 'transport',
+  },
 } as const;
 
 export type ScenarioId = keyof typeof SCENARIOS;
@@ -52,6 +60,15 @@ export const ASSERTION_IDS = ['g-pkjwt', 'g-bearer'] as const;
 export type AssertionId = (typeof ASSERTION_IDS)[number];
 export const isAssertion = (id: string): id is AssertionId =>
   (ASSERTION_IDS as readonly string[]).includes(id);
+/**
+ * h's rows (issue 13): e's round trip by a public PKCE client registered in the store, and by one
+ * whose client_id is the URL of its Client ID Metadata Document (fetched once, then cached),
+ * alternated on the same server; no peer.
+ */
+export const DOCUMENT_TRIP_IDS = ['h-registered', 'h-document'] as const;
+export type DocumentTripId = (typeof DOCUMENT_TRIP_IDS)[number];
+export const isDocumentTrip = (id: string): id is DocumentTripId =>
+  (DOCUMENT_TRIP_IDS as readonly string[]).includes(id);
 /** The letter of the issue's scenario (b for b-rs256, c for c-jwt): what --only also takes. */
 export const letterOf = (id: string): string => id.split(/[-@]/)[0]!;
 /** The scenarios repeated on the large store. */
@@ -165,7 +182,8 @@ function codeRoundTrip(options: {
   url: string;
   authorizePath: string;
   clientId: string;
-  auth: string;
+  /** The client's Authorization header; a public client (none) sends its client_id instead. */
+  auth: string | undefined;
   cookie: string;
 }) {
   const { verifier, challenge } = pkcePair();
@@ -187,12 +205,13 @@ function codeRoundTrip(options: {
     const code = redirectParams(redirect, options.url).get('code');
     if (!code) throw new Error(`no code in ${redirect.headers.location}`);
     const tokens = await send(agent, token, {
-      headers: { authorization: options.auth },
+      headers: options.auth ? { authorization: options.auth } : {},
       form: {
         grant_type: 'authorization_code',
         code,
         redirect_uri: REDIRECT_URI,
         code_verifier: verifier,
+        ...(options.auth ? {} : { client_id: options.clientId }),
       },
     });
     if (tokens.status !== 200) throw new Error(`token ${tokens.status}: ${tokens.body}`);
@@ -246,6 +265,27 @@ export function tesseraTarget(url: string, fx: TesseraFixtures): Target {
       'g-bearer': jwtBearerLoad(url, fx.bearer),
     },
   };
+}
+
+/**
+ * h's two round trips against Tessera: the registered public client, and the client whose id is
+ * `documentClientId`, the URL of its metadata document. Both public, PKCE, RS256 ID tokens, the
+ * person's consent remembered.
+ */
+export function documentTrips(
+  url: string,
+  fx: TesseraFixtures,
+  documentClientId: string,
+): Record<DocumentTripId, (agent: Agent) => Promise<void>> {
+  const trip = (clientId: string) =>
+    codeRoundTrip({
+      url,
+      authorizePath: '/authorize',
+      clientId,
+      auth: undefined,
+      cookie: `tessera_session=${fx.session.cookie}`,
+    });
+  return { 'h-registered': trip(fx.publicRoundTrip.id), 'h-document': trip(documentClientId) };
 }
 
 /** oidc-provider's routes: /token, /token/introspection, /me, /auth. */

@@ -4,6 +4,7 @@ import { ApiCache } from './domain/api-cache.js';
 import { ClientCache } from './domain/client-cache.js';
 import { ClientKeys } from './domain/client-keys.js';
 import { KeyRing } from './domain/keys.js';
+import { MetadataDocuments } from './domain/metadata-documents.js';
 import { openThrottle } from './domain/throttle.js';
 import { Background } from './lib/background.js';
 import type { Clock } from './lib/clock.js';
@@ -128,6 +129,8 @@ export async function composeContext(options: ComposeOptions): Promise<Composed>
     };
     // The APIs are read once before the first request, so no token request waits for them.
     if (server) await ctx.apis.get();
+    // Client ID Metadata Documents (TESSERA_CIMD): URL client ids resolved by fetching them.
+    if (config.cimd) ctx.clients.useDocuments(new MetadataDocuments(ctx));
     bus.subscribe((event) => {
       if (event.type === 'client.changed') ctx.clients.forget(event.id);
       else if (event.type === 'apis.changed') ctx.apis.forget();

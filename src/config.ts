@@ -438,6 +438,28 @@ export const settings = {
     max: 3600,
     doc: 'An assertion signed with a key (`kid`) that a client’s `jwks_uri` did not list makes Tessera fetch it again (the client rotated its keys), at most once per this many seconds per client.',
   },
+  cimd: {
+    env: 'TESSERA_CIMD',
+    kind: 'bool',
+    default: 'true',
+    doc: 'Client ID Metadata Documents (docs/client-metadata-documents.md): `on` or `off` (or true/false). On, a `client_id` that is an https URL with a path is fetched and its document describes the client; off, such ids are unknown clients and discovery does not advertise `client_id_metadata_document_supported`.',
+  },
+  cimdAllowHosts: {
+    env: 'TESSERA_CIMD_ALLOW_HOSTS',
+    kind: 'string',
+    doc: 'The only hosts whose client metadata documents are accepted, separated by commas or spaces; `*.example.com` matches every name below example.com (not example.com itself). Unset: any public host.',
+  },
+  cimdDenyHosts: {
+    env: 'TESSERA_CIMD_DENY_HOSTS',
+    kind: 'string',
+    doc: 'Hosts whose client metadata documents are refused, in the same form as TESSERA_CIMD_ALLOW_HOSTS; a host on both lists is refused.',
+  },
+  cimdAllowLoopback: {
+    env: 'TESSERA_CIMD_ALLOW_LOOPBACK',
+    kind: 'bool',
+    default: 'false',
+    doc: 'Fetch client metadata documents from loopback addresses (127.0.0.0/8, ::1, localhost), over http too, and over https from a loopback IP address without checking its certificate (a development server’s is self-signed): for development and tests. Refused at start when `NODE_ENV=production`. Private and link-local addresses stay refused.',
+  },
   auditRetentionDays: {
     env: 'TESSERA_AUDIT_RETENTION_DAYS',
     kind: 'int',
@@ -697,6 +719,12 @@ export function parseConfig(env: Env): Config {
     throw new ConfigError('TESSERA_SECRET', 'is required when NODE_ENV=production');
   }
   checkRegistrationGrantTypes(config.registrationGrantTypes);
+  if (config.nodeEnv === 'production' && config.cimdAllowLoopback) {
+    throw new ConfigError(
+      'TESSERA_CIMD_ALLOW_LOOPBACK',
+      'must not be set when NODE_ENV=production: it lets any client id make Tessera call its own machine',
+    );
+  }
   return {
     ...config,
     database: parseDatabase(config.databaseUrl),

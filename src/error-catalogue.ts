@@ -57,7 +57,7 @@ export const ERRORS = {
     status: 401,
     spec: 'RFC 6749 §5.2',
     description:
-      'Client authentication failed (unknown client, wrong or missing secret, a method the client is not registered for), answered with `WWW-Authenticate: Basic`; at /authorize, an unknown `client_id`, shown as a page (400) and never redirected.',
+      'Client authentication failed (unknown client, wrong or missing secret, a method the client is not registered for), answered with `WWW-Authenticate: Basic`; at /authorize, an unknown `client_id`, shown as a page (400) and never redirected. For a `client_id` that is the URL of a Client ID Metadata Document, also a document that could not be fetched or was refused, `error_description` saying why (docs/client-metadata-documents.md).',
     surfaces: { oauth: [401, 400] },
   },
   invalid_grant: {

@@ -142,6 +142,25 @@ export const TARGETS: Definition[] = [
       };
     },
   },
+  // Issue 13: a cached metadata document costs nothing: its client's round trip within 10% of a
+  // registered client's, in the same rounds on the same server.
+  {
+    id: 'h-document-vs-registered',
+    description:
+      'h-document: the code round trip of a metadata-document client as a share of a registered client’s (median of the alternated rounds)',
+    unit: '%',
+    bound: BOTH(0.9),
+    at: 'least',
+    measure: (rows) => {
+      const measured = vsPeer('h-document')(rows);
+      if (!measured) return undefined;
+      const fetches = rowOf(rows, 'h-document')?.document_fetches;
+      return {
+        value: measured.value,
+        note: `${measured.note ?? ''}; document fetched ${String(fetches)}×`,
+      };
+    },
+  },
   ratioTarget('c-jwt', 'c-jwt (against the peer’s opaque introspection)', BOTH(2)),
   ratioTarget('c-opaque', 'c-opaque', BOTH(2)),
   ratioTarget('d', 'd', BOTH(2)),

@@ -61,6 +61,8 @@ export interface TesseraFixtures {
   opaque: BenchClient;
   /** Code grant only (no refresh token), like the peer's round trip without offline_access. */
   roundTrip: BenchClient;
+  /** h: a public client (PKCE, no secret) registered in the store, code grant only. */
+  publicRoundTrip: BenchClient;
   redirectUri: string;
   user: { id: string; username: string; password: string };
   /** The grant (remembered consent) of the user to `web`; refresh tokens point to it. */
@@ -123,6 +125,15 @@ export async function createFixtures(ctx: AppContext): Promise<TesseraFixtures> 
       scopes: ['openid', 'profile', 'email'],
     });
   const roundTrip = await roundTripClient('RS256');
+  // h: what a metadata-document client is, but registered: public, PKCE, code grant, RS256.
+  const publicRoundTrip = await makeClient(ctx, 'public-roundtrip', {
+    type: 'public',
+    tokenEndpointAuthMethod: 'none',
+    secretHash: null,
+    requirePkce: true,
+    grantTypes: ['authorization_code'],
+    scopes: ['openid', 'profile', 'email'],
+  });
   const webEs256 = await makeClient(ctx, 'web-es256', { idTokenSignedResponseAlg: 'ES256' });
   const roundTripEs256 = await roundTripClient('ES256');
 
@@ -145,6 +156,7 @@ export async function createFixtures(ctx: AppContext): Promise<TesseraFixtures> 
   );
   const opaqueGrant = await ctx.store.grants.upsert(user.id, opaque.client.id, scopes, now);
   await ctx.store.grants.upsert(user.id, roundTrip.client.id, scopes, now);
+  await ctx.store.grants.upsert(user.id, publicRoundTrip.client.id, scopes, now);
   const webEs256Grant = await ctx.store.grants.upsert(
     user.id,
     webEs256.client.id,
@@ -192,6 +204,7 @@ export async function createFixtures(ctx: AppContext): Promise<TesseraFixtures> 
     web: pick(web),
     opaque: pick(opaque),
     roundTrip: pick(roundTrip),
+    publicRoundTrip: pick(publicRoundTrip),
     redirectUri: REDIRECT_URI,
     user: { id: user.id, username, password: PASSWORD },
     webGrantId: webGrant.id,
@@ -209,4 +222,15 @@ export async function createFixtures(ctx: AppContext): Promise<TesseraFixtures> 
     keyed,
     bearer,
   };
+}
+
+/**
+ * h: the client of the metadata document at `url`, fetched once by the server (through the same
+ * resolver /authorize uses), and the person's remembered consent to it.
+ */
+export async function documentClient(ctx: AppContext, url: string, userId: string): Promise<void> {
+  const client = await ctx.clients.resolve(url);
+  if (!client) throw new Error(`no client from ${url}: is TESSERA_CIMD on?`);
+  const now = Math.floor(ctx.clock.now() / 1000);
+  await ctx.store.grants.upsert(userId, client.id, PERSON_SCOPE.split(' '), now);
 }

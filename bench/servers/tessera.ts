@@ -12,7 +12,7 @@ import { parseConfig } from '../../src/config.js';
 import type { RuntimeConfig } from '../../src/context.js';
 import { type DatabaseTarget, openStore } from '../../src/store/kysely/index.js';
 import { cpuMicros, memoryMb, serveParent } from '../lib/ipc.js';
-import { createFixtures } from './fixtures.js';
+import { createFixtures, documentClient } from './fixtures.js';
 import { startProfile, stopProfile } from './profiler.js';
 
 function target(): DatabaseTarget {
@@ -27,14 +27,18 @@ function target(): DatabaseTarget {
 const door = createServer();
 await new Promise<void>((resolve) => door.listen(0, '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${(door.address() as AddressInfo).port}`;
-const config = parseConfig({
+const parsed = parseConfig({
   TESSERA_ISSUER: issuer,
   TESSERA_SECRET: process.env.BENCH_SECRET,
   DATABASE_URL: 'sqlite::memory:',
   NODE_ENV: 'production',
   LOG_LEVEL: 'silent',
   TESSERA_PURGE_INTERVAL: '0',
-}) as RuntimeConfig;
+});
+// h's metadata document is served on loopback by the load generator. Production refuses
+// TESSERA_CIMD_ALLOW_LOOPBACK from the environment (config.ts); the benchmark sets it on the
+// parsed configuration instead, so every row keeps running in production mode.
+const config = { ...parsed, cimdAllowLoopback: true } as RuntimeConfig;
 const store = await openStore(target(), { schema: process.env.BENCH_PG_SCHEMA });
 
 const sockets = new Set<Socket>();
@@ -58,6 +62,10 @@ async function close() {
 serveParent(
   {
     fixtures: () => createFixtures(app.tessera),
+    'document-client': (args) => {
+      const { url, userId } = args as { url: string; userId: string };
+      return documentClient(app.tessera, url, userId);
+    },
     cpu: () => cpuMicros(),
     memory: () => memoryMb(),
     'profile-start': () => startProfile(),

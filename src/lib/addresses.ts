@@ -60,3 +60,16 @@ export function isInternalHost(hostname: string): boolean {
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
   return isInternalAddress(host);
 }
+
+const loopback = new BlockList();
+loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+loopback.addAddress('::1', 'ipv6');
+
+/** Whether `address` (an IP literal, IPv6 without brackets) is a loopback address. */
+export function isLoopbackAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 0) return false;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return loopback.check(mapped[1]!, 'ipv4');
+  return loopback.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}

@@ -1,5 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
+import { isClientIdLength } from '../domain/metadata-document.js';
+import { MetadataDocumentError } from '../domain/metadata-documents.js';
 import { safeEqual, sha256 } from '../lib/hash.js';
 import { describeCodePoint, forbiddenInName } from '../lib/text.js';
 import type { Client } from '../store/types.js';
@@ -209,8 +211,16 @@ async function authenticate(
   params: RawParams,
 ): Promise<AuthenticatedClient> {
   const credentials = presentedCredentials(request, params);
-  const client =
-    credentials.clientId.length <= 200 ? await ctx.clients.get(credentials.clientId) : undefined;
+  let client: Client | undefined;
+  try {
+    client = isClientIdLength(credentials.clientId)
+      ? await ctx.clients.resolve(credentials.clientId)
+      : undefined;
+  } catch (error) {
+    if (error instanceof MetadataDocumentError)
+      throw new InvalidClient(`client authentication failed: ${error.message}`);
+    throw error;
+  }
   if (!client) throw new InvalidClient('client authentication failed: unknown client');
   const registered = client.tokenEndpointAuthMethod;
   if (credentials.method !== registered) {

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
 import { JWT_BEARER } from '../domain/client-rules.js';
+import { isClientIdLength } from '../domain/metadata-document.js';
 import { decodeBasic } from './client-auth.js';
 
 /** The `sub` (client assertion) or `iss` (JWT bearer grant) of a JWT, unchecked. */
@@ -34,6 +35,6 @@ export function presentedClientId(request: FastifyRequest): string | undefined {
       claimOf(form.client_assertion, 'sub') ??
       (form.grant_type === JWT_BEARER ? claimOf(form.assertion, 'iss') : undefined);
   }
-  // client-auth.ts looks up no id longer than 200 characters.
-  return typeof id === 'string' && id !== '' && id.length <= 200 ? id : undefined;
+  // client-auth.ts looks up no longer id (200 characters, 1024 for a metadata document's URL).
+  return typeof id === 'string' && id !== '' && isClientIdLength(id) ? id : undefined;
 }

@@ -78,6 +78,7 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
     backchannel_logout_session_supported: true,
     frontchannel_logout_supported: false,
     ...(ctx.config.dpop ? { dpop_signing_alg_values_supported: [...DPOP_ALGS] } : {}),
+    ...(ctx.config.cimd ? { client_id_metadata_document_supported: true } : {}),
   };
 }
 

@@ -413,6 +413,17 @@ export interface ClientStore {
   delete(id: string): Promise<boolean>;
 }
 
+export interface ApiStore {
+  /** @throws ConflictError('identifier') */
+  create(api: NewApi): Promise<Api>;
+  findById(id: string): Promise<Api | undefined>;
+  findByIdentifier(identifier: string): Promise<Api | undefined>;
+  list(): Promise<Api[]>;
+  update(id: string, patch: ApiPatch, now: number): Promise<Api | undefined>;
+  /** Deletes the API and the client row it introspects with (and that client's tokens). */
+  delete(id: string): Promise<boolean>;
+}
+
 /** OpenID Connect Registration §2: a web app (the default) or a native app (RFC 8252). */
 export type ApplicationType = 'web' | 'native';
 
@@ -452,17 +463,6 @@ export interface RegistrationStore {
   /** Changes the application type of a client's record; false when it has none. */
   setApplicationType(clientId: string, applicationType: ApplicationType): Promise<boolean>;
   findRecord(clientId: string): Promise<RegistrationRecord | undefined>;
-}
-
-export interface ApiStore {
-  /** @throws ConflictError('identifier') */
-  create(api: NewApi): Promise<Api>;
-  findById(id: string): Promise<Api | undefined>;
-  findByIdentifier(identifier: string): Promise<Api | undefined>;
-  list(): Promise<Api[]>;
-  update(id: string, patch: ApiPatch, now: number): Promise<Api | undefined>;
-  /** Deletes the API and the client row it introspects with (and that client's tokens). */
-  delete(id: string): Promise<boolean>;
 }
 
 export interface GrantStore {

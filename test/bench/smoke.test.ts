@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alternate, medianResult, ratioSummary } from '../../bench/lib/alternate.js';
 import { type Child, startChild } from '../../bench/lib/child.js';
+import { serveClientDocument } from '../../bench/lib/documents.js';
 import { keepAlive, send } from '../../bench/lib/http.js';
 import { type LoadResult, type LoadSpec, runLoad } from '../../bench/lib/load.js';
 import { parseOptions } from '../../bench/lib/options.js';
@@ -13,6 +14,7 @@ import { runRoundTrips } from '../../bench/lib/round-trips.js';
 import { seedGrowth, seedRefreshPool } from '../../bench/lib/seed.js';
 import { checkTargets, targetsTable } from '../../bench/lib/targets.js';
 import {
+  documentTrips,
   letterOf,
   peerTarget,
   signInSpec,
@@ -133,6 +135,27 @@ describe('benchmark smoke run on SQLite', () => {
       });
       expect(trips.rps).toBeGreaterThan(0);
       expect(trips.unexpected).toBe(0);
+    }
+  });
+
+  it('runs h: both round trips, the metadata document fetched once for the whole run', async () => {
+    const url = server.ready.url!;
+    const served = await serveClientDocument();
+    try {
+      await server.call('document-client', { url: served.clientId, userId: fixtures.user.id });
+      const trips = documentTrips(url, fixtures, served.clientId);
+      for (const id of ['h-registered', 'h-document'] as const) {
+        const result = await runRoundTrips(trips[id], {
+          warmup: 0,
+          duration: 0.3,
+          connections: 2,
+        });
+        expect(result.rps, id).toBeGreaterThan(0);
+        expect(result.unexpected, id).toBe(0);
+      }
+      expect(served.fetches()).toBe(1);
+    } finally {
+      await served.close();
     }
   });
 

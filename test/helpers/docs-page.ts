@@ -30,6 +30,8 @@ export interface DocsPageOptions {
   nodeModules?: boolean;
   /** Settings of the server (and the page's shell) besides the defaults. */
   env?: NodeJS.ProcessEnv;
+  /** Settings of the page's shell only, not the server's. */
+  shellEnv?: NodeJS.ProcessEnv;
   /** Only the shell blocks of this `## section` of the page (the rest of it is not a walkthrough). */
   section?: string;
   /** A path for the issuer, e.g. "/tenant-a": TESSERA_ISSUER and $TESSERA then end with it. */
@@ -105,7 +107,7 @@ export function docsPage(page: string, options: DocsPageOptions = {}): DocsPage 
       ].join('\n');
       const { stdout } = await promisify(execFile)('bash', ['-c', script], {
         cwd: dir,
-        env,
+        env: { ...env, ...options.shellEnv },
         maxBuffer: 1 << 22,
       });
       // Every block ran: `set -e` stops at the first failing command.

@@ -1,32 +1,12 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sourceFiles, specifiers } from '../helpers/imports.js';
 
 const SRC = resolve(import.meta.dirname, '../../src');
 
 /** The layers above the protocol (DESIGN.md: `http → oauth | ui | admin → domain → store`). */
 const ABOVE_OAUTH = ['http', 'ui', 'admin', 'api', 'cli', 'app.ts', 'main.ts'];
-
-/** Every module specifier a source file names: static and type imports, re-exports, import(). */
-function specifiers(source: string): string[] {
-  const found: string[] = [];
-  const patterns = [
-    /\bimport\s+(?:type\s+)?[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g,
-    /\bimport\s*['"]([^'"]+)['"]/g,
-    /\bexport\s+(?:type\s+)?[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g,
-    /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
-  ];
-  for (const pattern of patterns) for (const m of source.matchAll(pattern)) found.push(m[1]!);
-  return found;
-}
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') ? [path] : [];
-  });
-}
 
 /** The imports of src/oauth that land in a layer above it, as "file → target". */
 function upwardImports(): { count: number; offending: string[] } {

@@ -31,4 +31,12 @@ describe('presentedClientId', () => {
     const long = unsignedJwt({ sub: 'x'.repeat(300) });
     expect(presentedClientId(request({ client_assertion: long }))).toBeUndefined();
   });
+
+  it('takes a metadata document URL up to 1,024 characters, other ids up to 200', () => {
+    const url = `https://agent.example.com/${'a'.repeat(400)}/client.json`;
+    expect(presentedClientId(request({ client_id: url }))).toBe(url);
+    const tooLong = `https://agent.example.com/${'a'.repeat(1_100)}`;
+    expect(presentedClientId(request({ client_id: tooLong }))).toBeUndefined();
+    expect(presentedClientId(request({ client_id: 'x'.repeat(300) }))).toBeUndefined();
+  });
 });

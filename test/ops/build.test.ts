@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -109,6 +109,60 @@ describe('the build in dist/', () => {
     expect(others(join(ROOT, 'dist'))).toEqual(expect.arrayContaining(fromSrc));
     expect(inDist).toEqual(fromSrc.filter((path) => !path.endsWith('.js')));
   });
+
+  it('exports tessera/resource: plain Node resolves it to dist/ by self-reference, TypeScript finds its types', async () => {
+    const names = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const kit = await import('tessera/resource'); console.log(import.meta.resolve('tessera/resource')); console.log(Object.keys(kit).sort().join(' '));",
+      ],
+      { cwd: ROOT },
+    );
+    const [resolved, exported] = names.stdout.trim().split('\n');
+    expect(resolved).toMatch(/\/dist\/resource\/index\.js$/);
+    expect(exported).toBe(
+      'TokenError bearerAuth createTokenVerifier metadataHandler metadataPath metadataUrl protectedResourceMetadata tesseraResource',
+    );
+    // A consumer's TypeScript, without the repository's tsconfig (so without the tessera-source
+    // condition): the types come from dist/resource/index.d.ts.
+    const consumer = mkdtempSync(join(ROOT, '.kit-consumer-'));
+    try {
+      writeFileSync(
+        join(consumer, 'api.ts'),
+        [
+          "import { bearerAuth, type TokenInfo } from 'tessera/resource';",
+          "const auth = bearerAuth({ issuer: 'https://id.example.com', resource: 'https://api.example.com' });",
+          'export const info: TokenInfo | undefined = undefined;',
+          'export default auth;',
+        ].join('\n'),
+      );
+      const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+      const flags = [
+        '--noEmit',
+        '--strict',
+        '--module',
+        'nodenext',
+        '--skipLibCheck',
+        '--types',
+        'node',
+      ];
+      const checked = await run(
+        process.execPath,
+        [tsc, ...flags, '--traceResolution', join(consumer, 'api.ts')],
+        {
+          cwd: ROOT,
+          maxBuffer: 64 * 1024 * 1024,
+        },
+      );
+      expect(checked.stdout).toMatch(
+        /'tessera\/resource' was successfully resolved to '[^']*\/dist\/resource\/index\.d\.ts'/,
+      );
+    } finally {
+      rmSync(consumer, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('creates a user with the CLI: the password list is read and the hashing thread answers', async () => {
     const ada = ['user', 'create', '--username', 'ada', '--email', 'ada@example.com'];

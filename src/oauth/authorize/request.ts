@@ -1,5 +1,7 @@
 import type { AppContext } from '../../context.js';
 import { RESPONSE_TYPES } from '../../domain/client-rules.js';
+import { isClientIdLength } from '../../domain/metadata-document.js';
+import { MetadataDocumentError } from '../../domain/metadata-documents.js';
 import type { Api, Client } from '../../store/types.js';
 import type { AcrRequest } from '../acr-request.js';
 import { isThumbprint } from '../dpop.js';
@@ -118,7 +120,15 @@ export async function loadClient(ctx: AppContext, params: RawParams): Promise<Cl
     throw new UnsafeRedirect('invalid_request', 'client_id was sent more than once');
   }
   if (!clientId) throw new UnsafeRedirect('invalid_request', 'client_id is required');
-  const client = clientId.length <= 200 ? await ctx.clients.get(clientId) : undefined;
+  let client: Client | undefined;
+  try {
+    client = isClientIdLength(clientId) ? await ctx.clients.resolve(clientId) : undefined;
+  } catch (error) {
+    // Never a redirect: the redirect URIs of a refused document cannot be trusted.
+    if (error instanceof MetadataDocumentError)
+      throw new UnsafeRedirect('invalid_client', error.message);
+    throw error;
+  }
   if (!client)
     throw new UnsafeRedirect(
       'invalid_client',

@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
 import { scopesForClient } from '../../domain/apis.js';
+import { selfDescribed } from '../../domain/metadata-document.js';
 import type { Grant } from '../../store/types.js';
 import type { SignedIn } from '../browser.js';
 import { CLAIM_DESCRIPTIONS } from '../claims.js';
@@ -126,6 +127,7 @@ export function showConsent(
   const shown = { scopes: plan.grantedScopes, claims: plan.grantedClaims };
   return views.consent(httpRequest, reply, {
     clientName: request.client.name,
+    selfDescribed: selfDescribed(request.client),
     scopes: request.scopes.map(scope),
     claims: claimsBeyondScopes(request).map(claim),
     alreadyGranted: [...plan.grantedScopes, ...plan.grantedClaims],

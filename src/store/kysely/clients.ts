@@ -168,9 +168,9 @@ export function clientStore(db: Kysely<Database>): ClientStore {
         await tx.deleteFrom('authorization_codes').where('client_id', '=', id).execute();
         await tx.deleteFrom('pushed_requests').where('client_id', '=', id).execute();
         await tx.deleteFrom('grants').where('client_id', '=', id).execute();
-        await tx.deleteFrom('client_registrations').where('client_id', '=', id).execute();
         // An API's introspection client goes with the API (domain/apis.ts deletes both).
         await tx.deleteFrom('apis').where('client_id', '=', id).execute();
+        await tx.deleteFrom('client_registrations').where('client_id', '=', id).execute();
         const result = await tx.deleteFrom('clients').where('id', '=', id).executeTakeFirst();
         return result.numDeletedRows > 0n;
       });

@@ -23,7 +23,7 @@ export function protocolViews(ctx: AppContext): ProtocolViews {
   return {
     consent(request, reply, view) {
       return sendPage(ctx, request, reply, 'consent', {
-        title: `Allow ${view.clientName}?`,
+        title: `Allow ${view.selfDescribed?.host ?? view.clientName}?`,
         signedInAs: view.username,
         ...view,
       });
