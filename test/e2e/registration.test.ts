@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApi } from '../../src/domain/apis.js';
 import { issueInitialToken } from '../../src/domain/registration-tokens.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
@@ -189,6 +190,53 @@ describe('dynamic client registration with real clients', () => {
     const back = await consent(browser, url);
     expect(back.location).toMatch(/^http:\/\/127\.0\.0\.1:51004\/callback\?code=/);
     expect(redirectParams(back).get('code')).toEqual(expect.any(String));
+  });
+
+  it('an MCP-style client asking for an API’s scopes registers, and gets them through the API open to it', async () => {
+    await createApi(server.app.tessera, {
+      identifier: 'https://notes.example.com/mcp',
+      name: 'Notes',
+      scopes: ['notes:read'],
+      openToSelfRegistered: true,
+    });
+    const { token } = await issueInitialToken(server.app.tessera);
+    const redirect = 'http://127.0.0.1:40123/callback';
+    const config = await oidc.dynamicClientRegistration(
+      new URL(server.url),
+      {
+        redirect_uris: [redirect],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        scope: 'notes:read',
+      },
+      oidc.None(),
+      { execute: [oidc.allowInsecureRequests], initialAccessToken: token },
+    );
+    // The API's scope is not the client's to hold: it comes with the API.
+    expect(config.clientMetadata().scope).toBe('');
+    const { browser } = await signedInBrowser();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const back = await consent(
+      browser,
+      oidc.buildAuthorizationUrl(config, {
+        redirect_uri: redirect,
+        scope: 'notes:read',
+        resource: 'https://notes.example.com/mcp',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      }),
+    );
+    const tokens = await oidc.authorizationCodeGrant(
+      config,
+      new URL(back.location!),
+      { pkceCodeVerifier: verifier },
+      { resource: 'https://notes.example.com/mcp' },
+    );
+    expect(tokens.scope).toBe('notes:read');
+    const [, payload] = tokens.access_token.split('.');
+    expect(JSON.parse(Buffer.from(payload!, 'base64url').toString()).aud).toBe(
+      'https://notes.example.com/mcp',
+    );
   });
 
   it('refuses a registration without the initial access token, through openid-client', async () => {
