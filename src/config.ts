@@ -211,7 +211,7 @@ export const settings = {
   defaultResource: {
     env: 'TESSERA_DEFAULT_RESOURCE',
     kind: 'url',
-    doc: 'The identifier of a registered API (docs/apis.md) that access tokens are for when a request names no `resource` (RFC 8707), for the clients allowed that API. Unset: such tokens are for Tessera itself (`aud` = the issuer), as before APIs existed. An identifier that names no registered API is ignored.',
+    doc: 'The identifier of a registered API (docs/apis.md) that an authorization request names when it names no `resource` (RFC 8707), for the clients allowed that API: the consent page shows it and the grant records it. Unset: such tokens are for Tessera itself (`aud` = the issuer), as before APIs existed. An identifier that names no registered API is ignored.',
   },
   refreshTokenTtl: {
     env: 'TESSERA_REFRESH_TOKEN_TTL',
