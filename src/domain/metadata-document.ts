@@ -71,7 +71,9 @@ export function hostSpellingProblem(hostname: string): string | undefined {
   const refused = `the client_id URL's host ${hostname} is not written in its canonical form`;
   if (hostname.endsWith('.')) return `${refused} (no trailing dot)`;
   if (!/^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/.test(hostname)) return refused;
-  if (domainToASCII(domainToUnicode(hostname)) !== hostname) return refused;
+  const unicode = domainToUnicode(hostname);
+  // A label that does not decode is left as written by some Node versions: still xn--, refused.
+  if (domainToASCII(unicode) !== hostname || /(?:^|\.)xn--/.test(unicode)) return refused;
   return undefined;
 }
 

@@ -80,10 +80,11 @@ export async function validate(
     }
     const { responseType, responseMode } = checkResponseType(client, params);
     target = { ...target, responseMode };
+    // RFC 8707: each resource a registered API this client may use, or invalid_target. First: an
+    // API just made elsewhere is looked for in a fresh list, which the scopes below then use.
+    const apis = await authorizedApis(ctx, client, params);
     const allowedScopes = await scopesForClient(ctx, client, 'person');
     const rest = checkParameters(ctx, client, params, responseType, allowedScopes);
-    // RFC 8707: each resource a registered API this client may use, or invalid_target.
-    const apis = await authorizedApis(ctx, client, params);
     const request: AuthorizationRequest = {
       ...target,
       ...rest,

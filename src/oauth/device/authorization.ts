@@ -78,10 +78,11 @@ export function registerDeviceAuthorizationEndpoint(app: FastifyInstance, ctx: A
         throw new InvalidRequest(`parameter "${name}" is not supported at /device_authorization`);
       }
     }
+    // RFC 8707: the APIs the device's tokens may be for, each one this client may use (first: an
+    // API just made elsewhere is looked for in a fresh list, which the scopes then use).
+    const apis = await authorizedApis(ctx, client, params);
     const scopes = parseScope(param(params, 'scope'));
     checkAllowed(scopes, await scopesForClient(ctx, client, 'person'));
-    // RFC 8707: the APIs the device's tokens may be for, each one this client may use.
-    const apis = await authorizedApis(ctx, client, params);
 
     const { deviceCode, userCode } = await createDeviceCode(
       ctx,
