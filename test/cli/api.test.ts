@@ -1,39 +1,11 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from '../helpers/cli.js';
-
-const run = promisify(execFile);
+import { afterAll, describe, expect, it } from 'vitest';
+import { cliSandbox } from '../helpers/cli.js';
 
 /** `tessera api create|list|update|delete` and `tessera client create --resources`. */
 describe('tessera CLI for APIs', () => {
-  let dir: string;
-  let env: NodeJS.ProcessEnv;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tessera-cli-apis-'));
-    env = {
-      ...process.env,
-      DATABASE_URL: `sqlite:${join(dir, 'cli.sqlite')}`,
-      TESSERA_DATA_DIR: dir,
-      LOG_LEVEL: 'silent',
-      NODE_ENV: 'test',
-    };
-    delete env.TESSERA_SECRET;
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  async function tessera(args: string[]) {
-    try {
-      const { stdout, stderr } = await run('node', [...CLI, ...args], { env });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const cli = cliSandbox('tessera-cli-apis-');
+  afterAll(() => cli.remove());
+  const tessera = cli.run;
 
   it('creates, lists, updates and deletes an API; refuses bad input by its flag', async () => {
     const made = await tessera([

@@ -1,39 +1,11 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from '../helpers/cli.js';
-
-const run = promisify(execFile);
+import { afterAll, describe, expect, it } from 'vitest';
+import { cliSandbox } from '../helpers/cli.js';
 
 /** `tessera registration-token …` as an admin runs it: a separate process on its settings. */
 describe('tessera registration-token', () => {
-  let dir: string;
-  let env: NodeJS.ProcessEnv;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tessera-cli-rt-'));
-    env = {
-      ...process.env,
-      DATABASE_URL: `sqlite:${join(dir, 'cli.sqlite')}`,
-      TESSERA_DATA_DIR: dir,
-      LOG_LEVEL: 'silent',
-      NODE_ENV: 'test',
-    };
-    delete env.TESSERA_SECRET;
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  async function tessera(args: string[]) {
-    try {
-      const { stdout, stderr } = await run('node', [...CLI, ...args], { env });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const cli = cliSandbox('tessera-cli-rt-');
+  afterAll(() => cli.remove());
+  const tessera = cli.run;
 
   it('creates a token shown once, lists it without the token, deletes it', async () => {
     const made = await tessera(['registration-token', 'create', '--uses', '3']);
