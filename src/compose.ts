@@ -8,6 +8,7 @@ import { MetadataDocuments } from './domain/metadata-documents.js';
 import { openThrottle } from './domain/throttle.js';
 import { Background } from './lib/background.js';
 import type { Clock } from './lib/clock.js';
+import { openMailer } from './mail/mailer.js';
 import { backchannelLogout } from './oauth/backchannel.js';
 import { memoryCounters, redisCounters } from './store/counters.js';
 import { type EventBus, localEventBus, redisEventBus } from './store/events.js';
@@ -103,6 +104,15 @@ export async function composeContext(options: ComposeOptions): Promise<Composed>
     const throttle = openThrottle(config, counters, bus);
     opened.push(() => throttle.close());
 
+    const background = new Background(log);
+    const mail = openMailer({
+      smtpUrl: config.smtpUrl,
+      from: config.mailFrom,
+      siteName: 'Tessera',
+      log,
+      background,
+    });
+    opened.push(() => mail.close());
     const ctx: AppContext = {
       config,
       store,
@@ -131,7 +141,8 @@ export async function composeContext(options: ComposeOptions): Promise<Composed>
       throttle,
       // A session that ends, however it ends, is ended for its apps too (back-channel logout).
       hooks: { sessionEnded: [backchannelLogout] },
-      background: new Background(log),
+      background,
+      mail,
     };
     // The APIs are read once before the first request, so no token request waits for them.
     if (server) await ctx.apis.get();

@@ -104,6 +104,20 @@ export const settings = {
     values: ['development', 'production', 'test'],
     doc: '`production` requires `TESSERA_SECRET` and hides development helpers.',
   },
+  smtpUrl: {
+    env: 'TESSERA_SMTP_URL',
+    kind: 'url',
+    doc: 'Where mail is sent: an SMTP URL as nodemailer reads it (`smtp://user:pass@host:587`, `smtps://…:465`). Unset outside production: mail goes to the development outbox, listed at `/dev/outbox`. Unset in production: start-up stops while a feature that sends mail is on.',
+    recommend:
+      'Required in production: e-mail codes, verification, password reset and security notices send mail.',
+  },
+  mailFrom: {
+    env: 'TESSERA_MAIL_FROM',
+    kind: 'string',
+    default: 'Tessera <no-reply@localhost>',
+    doc: 'The sender of every mail Tessera sends (`Name <address>` or an address).',
+    recommend: 'An address of your domain that your SMTP server may send from.',
+  },
   signupEnabled: {
     env: 'TESSERA_SIGNUP_ENABLED',
     kind: 'bool',

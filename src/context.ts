@@ -4,6 +4,7 @@ import type { ApiCache } from './domain/api-cache.js';
 import type { ClientCache } from './domain/client-cache.js';
 import type { ClientKeys } from './domain/client-keys.js';
 import type { KeyRing } from './domain/keys.js';
+import type { Mailer } from './domain/mail.js';
 import type { SessionEndedHook } from './domain/sessions.js';
 import type { Throttle } from './domain/throttle.js';
 import type { Background } from './lib/background.js';
@@ -36,6 +37,8 @@ export interface AppContext {
   hooks: { sessionEnded: SessionEndedHook[] };
   /** Work no request waits for (the session-ended hooks); drained when the app closes. */
   background: Background;
+  /** Mail to people (codes, links, security notices), sent without holding up the request. */
+  mail: Mailer;
 }
 
 /** Seconds since the epoch by the context's clock. */

@@ -5,11 +5,10 @@ import { LIMITS } from '../../domain/users.js';
 import { checkCsrf } from '../../http/csrf.js';
 import { currentUser } from '../../http/session.js';
 import { sendPage } from '../render.js';
-import { recordAudit } from './audit.js';
 import { queryParam, readForm } from './form.js';
 import type { FormError } from './messages.js';
-import { returnToOrDefault, safeReturnTo } from './return-to.js';
-import { startPasswordSession } from './start-session.js';
+import { safeReturnTo } from './return-to.js';
+import { continueSignIn } from './sign-in-flow.js';
 import { retryAfter, tooManyFailures } from './too-many.js';
 
 /** The one message for every failed sign-in: it never tells which of the two was wrong. */
@@ -112,18 +111,16 @@ export function registerLogin(app: FastifyInstance, ctx: AppContext): void {
     const { user } = checked;
 
     // Only while the password just checked is still theirs: a change made meanwhile wins.
-    const session = user.passwordHash
-      ? await startPasswordSession(ctx, request, reply, user.id, {
-          passwordHash: user.passwordHash,
+    const next = user.passwordHash
+      ? await continueSignIn(ctx, request, reply, {
+          user,
+          amr: ['pwd'],
+          guard: { passwordHash: user.passwordHash },
+          returnTo,
         })
       : undefined;
-    if (!session) {
-      return showLogin(ctx, request, reply, { ...keep, error: { message: LOGIN_FAILED } }, 401);
-    }
-    await recordAudit(ctx, request, 'user.login', user.id, {
-      session_id: session.id,
-      amr: ['pwd'],
-    });
-    return reply.redirect(`${ctx.config.issuerPath}${returnToOrDefault(returnTo)}`, 303);
+    return (
+      next ?? showLogin(ctx, request, reply, { ...keep, error: { message: LOGIN_FAILED } }, 401)
+    );
   });
 }

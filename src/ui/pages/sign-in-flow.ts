@@ -1,0 +1,43 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../../context.js';
+import { signIn } from '../../http/session.js';
+import type { SessionGuard, User } from '../../store/types.js';
+import { recordAudit } from './audit.js';
+import { returnToOrDefault } from './return-to.js';
+
+/** A first factor just checked: who, how (RFC 8176 `amr` values), and where to go afterwards. */
+export interface FirstFactor {
+  user: User;
+  /** e.g. ['pwd'], ['otp'] (an e-mailed code), ['hwk', 'mfa'] (a passkey with user verification). */
+  amr: string[];
+  /** Only while the password just checked is still theirs (password sign-ins). */
+  guard?: SessionGuard;
+  returnTo: string | undefined;
+}
+
+/**
+ * What follows a first factor, in one place for every way of signing in (password, e-mailed
+ * code, passkey): the second factor when the person has one, e-mail verification when the
+ * settings require it, then the session and the way back. Undefined when the session could not
+ * be started (the password changed while it was being checked): the caller says sign-in failed.
+ */
+export async function continueSignIn(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  factor: FirstFactor,
+): Promise<FastifyReply | undefined> {
+  const session = await signIn(
+    ctx,
+    request,
+    reply,
+    { userId: factor.user.id, amr: factor.amr },
+    factor.guard,
+  );
+  if (!session) return undefined;
+  await recordAudit(ctx, request, 'user.login', factor.user.id, {
+    session_id: session.id,
+    amr: factor.amr,
+  });
+  return reply.redirect(`${ctx.config.issuerPath}${returnToOrDefault(factor.returnTo)}`, 303);
+}
