@@ -1,8 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
+import { needsSecondFactor, secondFactorsOf } from '../../domain/two-factor.js';
 import { signIn } from '../../http/session.js';
 import type { SessionGuard, User } from '../../store/types.js';
 import { recordAudit } from './audit.js';
+import { holdSignIn } from './pending-sign-in.js';
 import { returnToOrDefault } from './return-to.js';
 
 /** A first factor just checked: who, how (RFC 8176 `amr` values), and where to go afterwards. */
@@ -22,6 +24,27 @@ export interface FirstFactor {
  * be started (the password changed while it was being checked): the caller says sign-in failed.
  */
 export async function continueSignIn(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  factor: FirstFactor,
+): Promise<FastifyReply | undefined> {
+  // A first factor that is not already multi-factor (a passkey with user verification is)
+  // waits for the second one, on /login/second-factor.
+  if (!factor.amr.includes('mfa') && needsSecondFactor(await secondFactorsOf(ctx, factor.user))) {
+    holdSignIn(ctx, reply, {
+      userId: factor.user.id,
+      amr: factor.amr,
+      ...(factor.guard ? { passwordHash: factor.guard.passwordHash } : {}),
+      returnTo: factor.returnTo,
+    });
+    return reply.redirect(`${ctx.config.issuerPath}/login/second-factor`, 303);
+  }
+  return startSignedIn(ctx, request, reply, factor);
+}
+
+/** Starts the session of a sign-in whose every step is done, and goes back where it started. */
+export async function startSignedIn(
   ctx: AppContext,
   request: FastifyRequest,
   reply: FastifyReply,
