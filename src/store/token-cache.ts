@@ -86,6 +86,8 @@ export class TokenCache {
  */
 const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   users: ['create'],
+  // A second factor is kept by no cache; the person's `two_factor` flag changes by users.update.
+  totp: ['enable', 'acceptStep', 'disable', 'replaceRecoveryCodes', 'useRecoveryCode'],
   externalIdentities: ['link'],
   clients: ['create'],
   // APIs are cached by domain/apis.ts, not here; a new or renamed API changes no token.
@@ -152,6 +154,7 @@ export function withTokenCache(
   tokens.findWithUser = (id) => cache.findWithUser(id, findWithUser);
   const parts = [
     'users',
+    'totp',
     'externalIdentities',
     'clients',
     'apis',

@@ -759,9 +759,43 @@ export interface ExternalIdentityStore {
   unlink(userId: string, issuer: string, subject: string): Promise<boolean>;
 }
 
+/** A person's authenticator app (TOTP, RFC 6238), turned on by a first right code. */
+export interface TotpEnrolment {
+  userId: string;
+  /** The shared secret (base32), sealed under the instance secret (lib/seal.ts, purpose `totp`). */
+  secretSealed: string;
+  enabledAt: number;
+  /** The time step of the last code accepted: only codes of later steps are accepted. */
+  lastStep: number;
+}
+
+export interface TotpStore {
+  find(userId: string): Promise<TotpEnrolment | undefined>;
+  /**
+   * Turns TOTP on with its recovery codes (hashes), in one transaction; false when the person
+   * has it on already (the enrolment of another browser won).
+   */
+  enable(enrolment: TotpEnrolment, recoveryCodeHashes: string[]): Promise<boolean>;
+  /**
+   * Accepts a code of time step `step`: one conditional UPDATE that succeeds only when `step` is
+   * later than the last one accepted, so that a code (or an older one) is accepted once, however
+   * many requests present it at the same time.
+   */
+  acceptStep(userId: string, step: number): Promise<boolean>;
+  /** Turns TOTP off: the enrolment and every recovery code go; false when it was off. */
+  disable(userId: string): Promise<boolean>;
+  /** Replaces every recovery code of the person, used or not, with new ones (hashes). */
+  replaceRecoveryCodes(userId: string, codeHashes: string[], now: number): Promise<void>;
+  /** Spends an unused recovery code, once: one conditional UPDATE; false when none matches. */
+  useRecoveryCode(userId: string, codeHash: string, now: number): Promise<boolean>;
+  /** The recovery codes not used yet. */
+  countRecoveryCodes(userId: string): Promise<number>;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   users: UserStore;
+  totp: TotpStore;
   externalIdentities: ExternalIdentityStore;
   clients: ClientStore;
   apis: ApiStore;

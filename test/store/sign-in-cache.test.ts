@@ -172,6 +172,11 @@ for (const factory of storeFactories()) {
         'tokens.rotate',
         'tokens.save',
         'tokens.saveAll',
+        'totp.acceptStep',
+        'totp.disable',
+        'totp.enable',
+        'totp.replaceRecoveryCodes',
+        'totp.useRecoveryCode',
         'users.create',
       ];
       const reads = methodsOf(raw).filter((name) =>

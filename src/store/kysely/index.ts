@@ -25,6 +25,7 @@ import {
   PATIENT_BUSY_POLICY,
 } from './sqlite-busy.js';
 import { tokenStore } from './tokens.js';
+import { totpStore } from './totp.js';
 import { userStore } from './users.js';
 
 export type DatabaseTarget =
@@ -144,6 +145,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
   return {
     dialect,
     users: userStore(db),
+    totp: totpStore(db),
     externalIdentities: externalIdentityStore(db),
     apis: apiStore(db),
     clients: clientStore(db),
