@@ -372,6 +372,22 @@ export const settings = {
     max: 24,
     doc: 'An address from which a person signed in is remembered for their account this many days: while the whole account is locked (TESSERA_SIGNIN_ACCOUNT_MAX_FAILURES), that address may still try, within its own limit, so that guesses spread over many addresses do not keep the person out where they usually sign in. 0 turns it off.',
   },
+  secondFactorMaxFailures: {
+    env: 'TESSERA_SECOND_FACTOR_MAX_FAILURES',
+    kind: 'int',
+    default: '5',
+    min: 1,
+    max: 1000,
+    doc: 'Wrong authenticator-app or recovery codes one account may send within TESSERA_SECOND_FACTOR_WINDOW_SECONDS, counted together wherever they are typed (sign-in, turning TOTP on or off, new recovery codes): the one that reaches the limit and every code after it, even a right one, is refused with 429 until the window ends. A right code starts the count again.',
+  },
+  secondFactorWindow: {
+    env: 'TESSERA_SECOND_FACTOR_WINDOW_SECONDS',
+    kind: 'int',
+    default: '900',
+    min: 1,
+    max: 86400,
+    doc: 'The window of TESSERA_SECOND_FACTOR_MAX_FAILURES, in seconds, from the first wrong code counted.',
+  },
   signupMaxPerIp: {
     env: 'TESSERA_SIGNUP_MAX_PER_IP',
     kind: 'int',

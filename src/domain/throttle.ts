@@ -5,6 +5,7 @@ import type { Counters } from '../store/counters.js';
 import type { EventBus } from '../store/events.js';
 import { ClientFailures } from './client-failures.js';
 import { PasswordAttempts, wholeSeconds } from './password-attempts.js';
+import { SecondFactorGuesses } from './second-factor-guesses.js';
 import { UserCodeGuesses } from './user-code-guesses.js';
 
 /**
@@ -22,6 +23,8 @@ export interface Throttle {
   registration(address: string): Promise<number>;
   /** Wrong user codes typed at /device, per address (RFC 8628 §5.1). */
   userCodes: UserCodeGuesses;
+  /** Wrong second-factor codes (TOTP, recovery codes), per account. */
+  secondFactor: SecondFactorGuesses;
   close(): Promise<void>;
 }
 
@@ -45,6 +48,8 @@ type LimitSettings = Pick<
   | 'deviceUserCodeWindow'
   | 'registrationRateLimit'
   | 'registrationRateWindow'
+  | 'secondFactorMaxFailures'
+  | 'secondFactorWindow'
 >;
 
 /** Spends one point of `counter` for `address`: the seconds to wait, or 0 to go ahead. */
@@ -99,6 +104,10 @@ export function openThrottle(
     userCodes: new UserCodeGuesses(counters, {
       maxFailures: config.deviceUserCodeMaxFailures,
       window: config.deviceUserCodeWindow,
+    }),
+    secondFactor: new SecondFactorGuesses(counters, {
+      maxFailures: config.secondFactorMaxFailures,
+      window: config.secondFactorWindow,
     }),
     close: () => counters.close(),
   };

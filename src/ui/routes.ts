@@ -3,9 +3,11 @@ import type { AppContext } from '../context.js';
 import { registerAccount } from './pages/account.js';
 import { registerAccountEdit } from './pages/account-edit.js';
 import { registerAccountPassword } from './pages/account-password.js';
+import { registerAccountTwoFactor } from './pages/account-two-factor.js';
 import { registerConnectedApps } from './pages/connected-apps.js';
 import { registerHome } from './pages/home.js';
 import { registerLogin } from './pages/login.js';
+import { registerSecondFactor } from './pages/second-factor.js';
 import { registerSessionPages } from './pages/sessions.js';
 import { registerSignup } from './pages/signup.js';
 
@@ -17,9 +19,11 @@ export function registerUiRoutes(app: FastifyInstance, ctx: AppContext): void {
   registerHome(app, ctx);
   registerSignup(app, ctx);
   registerLogin(app, ctx);
+  registerSecondFactor(app, ctx);
   registerAccount(app, ctx);
   registerAccountEdit(app, ctx);
   registerAccountPassword(app, ctx);
+  registerAccountTwoFactor(app, ctx);
   registerConnectedApps(app, ctx);
   registerSessionPages(app, ctx);
 }

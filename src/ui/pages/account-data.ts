@@ -59,6 +59,12 @@ export interface AccountPageData extends PageData {
   passwordError?: FormError;
   /** The shortest new password accepted (`TESSERA_PASSWORD_MIN_LENGTH`). */
   passwordMinLength: number;
+  /** "Two-factor authentication": the authenticator app, and the recovery codes not used yet. */
+  totp: { on: boolean; recoveryCodesLeft: number };
+  /** A failed "Turn off two-factor authentication", shown by that form. */
+  totpOffError?: FormError;
+  /** A failed "Get new recovery codes", shown by that form. */
+  recoveryCodesError?: FormError;
 }
 
 /** What "Connected apps" says of how an app came to be; nothing for an admin's. */
@@ -88,9 +94,11 @@ export async function accountPageData(
   signedIn: SignedIn,
 ): Promise<AccountPageData> {
   const { user, session: current } = signedIn;
-  const [grants, sessions] = await Promise.all([
+  const [grants, sessions, totp, recoveryCodesLeft] = await Promise.all([
     ctx.store.grants.listForUser(user.id),
     ctx.store.sessions.listActiveForUser(user.id, nowSeconds(ctx)),
+    ctx.store.totp.find(user.id),
+    ctx.store.totp.countRecoveryCodes(user.id),
   ]);
   return {
     grants: await Promise.all(
@@ -115,6 +123,7 @@ export async function accountPageData(
     title: 'Your account',
     signedInAs: user.username,
     passwordMinLength: ctx.config.passwordMinLength,
+    totp: { on: totp !== undefined, recoveryCodesLeft },
     user: {
       username: user.username,
       email: user.email,

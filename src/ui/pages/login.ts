@@ -76,6 +76,10 @@ export function registerLogin(app: FastifyInstance, ctx: AppContext): void {
       ...(queryParam(request, 'deleted') === '1'
         ? { notice: 'Your account has been deleted.' }
         : {}),
+      // From /login/second-factor, when the sign-in it was finishing is gone.
+      ...(queryParam(request, 'expired') === '1'
+        ? { notice: 'Your sign-in was not finished in time. Sign in again.' }
+        : {}),
     });
   });
 
