@@ -159,6 +159,26 @@ describe('two-factor authentication with an authenticator app', () => {
     });
   });
 
+  it('refuses every two-factor form POST without the CSRF token or with a wrong one (403), changing nothing', async () => {
+    const who = await enrolled();
+    const { browser: pending } = await secondStep(who);
+    const attempts: [Browser, string, Record<string, string>][] = [
+      [who.browser, '/account/two-factor', { enrolment: 'x', code: '123456' }],
+      [who.browser, '/account/two-factor/disable', { confirmation: who.password }],
+      [who.browser, '/account/two-factor/recovery-codes', { confirmation: who.password }],
+      [pending, '/login/second-factor', { code: await totpCode(who.secret, clock) }],
+    ];
+    for (const [browser, path, form] of attempts) {
+      for (const token of [undefined, 'forged-token']) {
+        const page = await browser.post(path, token ? { ...form, _csrf: token } : form);
+        expect(page.status, `${path} with ${token ?? 'no'} token`).toBe(403);
+      }
+    }
+    expect(await ctx.store.totp.find(who.user.id)).toBeDefined();
+    expect(await ctx.store.totp.countRecoveryCodes(who.user.id)).toBe(10);
+    expect(pending.cookies.has('tessera_session')).toBe(false);
+  });
+
   describe('signing in', () => {
     it('asks for a code after the password, and a right code starts a session with otp and mfa', async () => {
       const who = await enrolled();
