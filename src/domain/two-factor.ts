@@ -1,5 +1,6 @@
 import { type AppContext, nowSeconds } from '../context.js';
 import type { User } from '../store/types.js';
+import { reachableAcr } from './acr.js';
 import { type EventOrigin, recordSecurityEvent } from './security-events.js';
 
 /** The second factors a person has set up. */
@@ -19,6 +20,15 @@ export async function secondFactorsOf(ctx: AppContext, user: User): Promise<Seco
 /** Whether a sign-in must give a second factor after its first (two-factor is on). */
 export function needsSecondFactor(factors: SecondFactors): boolean {
   return factors.totp || factors.passkeys > 0;
+}
+
+/**
+ * The strongest authentication context class (domain/acr.ts) `userId` can reach by signing in:
+ * two factors once they have set up a second one.
+ */
+export async function reachableAcrOf(ctx: AppContext, userId: string): Promise<string> {
+  const user = await ctx.store.users.findById(userId);
+  return reachableAcr(user !== undefined && needsSecondFactor(await secondFactorsOf(ctx, user)));
 }
 
 /**

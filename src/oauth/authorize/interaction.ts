@@ -1,7 +1,7 @@
 import { type AppContext, nowSeconds } from '../../context.js';
-import { reachableAcr, satisfiesAcr, sessionAcr } from '../../domain/acr.js';
+import { satisfiesAcr, sessionAcr } from '../../domain/acr.js';
 import { grantCovers, isFirstParty, type ShownAsGranted } from '../../domain/grants.js';
-import { needsSecondFactor, secondFactorsOf } from '../../domain/two-factor.js';
+import { reachableAcrOf } from '../../domain/two-factor.js';
 import { hmacSha256, safeEqual, sha256 } from '../../lib/hash.js';
 import { randomId } from '../../lib/random.js';
 import type { Grant, Session, User } from '../../store/types.js';
@@ -112,22 +112,6 @@ function reachesAcr(request: AuthorizationRequest, session: Session): boolean {
   return !request.acr || request.acr.values.some((wanted) => satisfiesAcr(achieved, wanted));
 }
 
-/**
- * Whether the person could reach one of the classes the request asks for by signing in again:
- * two factors only once they have set up a second one.
- */
-async function canReachAcr(
-  ctx: AppContext,
-  request: AuthorizationRequest,
-  session: Session,
-): Promise<boolean> {
-  const user = await ctx.store.users.findById(session.userId);
-  const best = reachableAcr(
-    user !== undefined && needsSecondFactor(await secondFactorsOf(ctx, user)),
-  );
-  return (request.acr?.values ?? []).some((wanted) => satisfiesAcr(best, wanted));
-}
-
 /** Whether the sign-in is older than max_age allows (max_age=0, "sign in now", is the callers'). */
 function tooOld(ctx: AppContext, request: AuthorizationRequest, session: Session): boolean {
   return request.maxAge !== undefined && nowSeconds(ctx) - session.authTime > request.maxAge;
@@ -173,7 +157,10 @@ export async function loginDecision(
     return { kind: 'fresh-sign-in' };
   }
   if (!reachesAcr(request, session)) {
-    if (await canReachAcr(ctx, request, session)) return { kind: 'stronger-sign-in' };
+    const best = await reachableAcrOf(ctx, session.userId);
+    if (request.acr?.values.some((wanted) => satisfiesAcr(best, wanted))) {
+      return { kind: 'stronger-sign-in' };
+    }
     // Signing in again cannot reach it (two factors asked of a person with one): required, the
     // request fails now; asked for, it goes on with the session, and the ID token's acr says
     // what it reached (OpenID Connect Core §5.5.1.1).
