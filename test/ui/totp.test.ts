@@ -227,6 +227,17 @@ describe('two-factor authentication with an authenticator app', () => {
       );
     });
 
+    it('of ten sign-ins sending the same code at once, exactly one is accepted', async () => {
+      const who = await enrolled();
+      const steps = await Promise.all(Array.from({ length: 10 }, () => secondStep(who)));
+      const code = await totpCode(who.secret, clock);
+      const pages = await Promise.all(steps.map((step) => step.verify(code)));
+      const statuses = pages.map((p) => p.status);
+      expect(statuses.filter((status) => status === 303)).toHaveLength(1);
+      // The others were refused: as used already, or by the limit they then reached.
+      for (const status of statuses.filter((s) => s !== 303)) expect([401, 429]).toContain(status);
+    });
+
     it('accepts codes one step either side of now and refuses two steps away (frozen clock)', async () => {
       const who = await enrolled();
       clock.advance(300);
