@@ -3,8 +3,14 @@ import type { AppContext } from '../../src/context.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
 import { makeUser } from '../helpers/oauth.js';
+import {
+  askForLink,
+  INVALID,
+  linkFromMail,
+  settle,
+  withoutCsrf,
+} from '../helpers/password-reset.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
-import { askForLink, INVALID, linkFromMail, settle, withoutCsrf } from './reset-helpers.js';
 
 describe('password reset limits and malformed links', () => {
   let smtp: TestSmtp;

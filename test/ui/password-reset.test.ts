@@ -11,7 +11,6 @@ import {
   refresh,
   signInBrowser,
 } from '../helpers/oauth.js';
-import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import {
   askForLink,
   INVALID,
@@ -19,7 +18,8 @@ import {
   resetWith,
   settle,
   withoutCsrf,
-} from './reset-helpers.js';
+} from '../helpers/password-reset.js';
+import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 
 const NEW_PASSWORD = 'a brand new passphrase';
 

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import type { AppContext } from '../../src/context.js';
-import { Browser, type Page } from '../helpers/browser.js';
-import type { TestSmtp } from '../helpers/smtp.js';
+import { Browser, type Page } from './browser.js';
+import type { TestSmtp } from './smtp.js';
 
 /** Asks for a reset link on the "Forgot password?" page, as a person does. */
 export async function askForLink(base: string, login: string): Promise<Page> {
