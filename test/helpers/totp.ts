@@ -1,7 +1,12 @@
 import { generate } from 'otplib';
-import { expect } from 'vitest';
-import type { Clock } from '../../src/lib/clock.js';
-import type { Browser, Page } from './browser.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import type { AppContext } from '../../src/context.js';
+import { type Clock, FrozenClock } from '../../src/lib/clock.js';
+import type { User } from '../../src/store/types.js';
+import { type RunningServer, startServer } from './app.js';
+import { type Browser, type Page, Browser as PageBrowser } from './browser.js';
+import { makeUser } from './oauth.js';
+import { startSmtp, type TestSmtp } from './smtp.js';
 
 /** The code an authenticator app shows for `secret` at the clock's time, `steps` time steps away. */
 export function totpCode(secret: string, clock: Clock, steps = 0): Promise<string> {
@@ -55,4 +60,77 @@ export async function passwordStep(
   expect(next.status, next.text.slice(0, 300)).toBe(303);
   expect(new URL(next.location!).pathname).toMatch(/\/login\/second-factor$/);
   return browser.follow(next);
+}
+
+/** A person of a TOTP test: who they are, and their browser, signed in with the password. */
+export interface TotpPerson {
+  user: User;
+  password: string;
+  browser: Browser;
+}
+
+/**
+ * A server (real SMTP, frozen clock ten seconds into a time step, so that ±1 step is 30 s either
+ * way) and the people of the TOTP tests; call in a describe block, which starts and stops both.
+ */
+export function totpFixture() {
+  const clock = new FrozenClock(1_800_000_010_000);
+  let server: RunningServer;
+  let smtp: TestSmtp;
+  beforeAll(async () => {
+    smtp = await startSmtp();
+    server = await startServer({ clock, env: { TESSERA_SMTP_URL: smtp.url } });
+  });
+  afterAll(async () => {
+    await server.close();
+    await smtp.close();
+  });
+  const ctx = (): AppContext => server.app.tessera;
+
+  /** A person signed in with their password in a browser of their own. */
+  async function person(): Promise<TotpPerson> {
+    const { user, password } = await makeUser(ctx());
+    const browser = new PageBrowser(server.url);
+    const form = await browser.get('/login');
+    const done = await browser.submit(
+      form,
+      { 'Username or email': user.username, Password: password },
+      'Sign in',
+    );
+    expect(done.status).toBe(303);
+    return { user, password, browser };
+  }
+
+  return {
+    clock,
+    ctx,
+    get server() {
+      return server;
+    },
+    get smtp() {
+      return smtp;
+    },
+    person,
+    /** A person with TOTP on, and the time moved to a step no code was used in. */
+    async enrolled() {
+      const who = await person();
+      const { secret, recoveryCodes } = await enrolTotp(who.browser, clock);
+      clock.advance(30);
+      return { ...who, secret, recoveryCodes };
+    },
+    /** A new browser past the password, at the second step; `verify` sends a code. */
+    async secondStep(who: { user: { username: string }; password: string }) {
+      const browser = new PageBrowser(server.url);
+      const page = await passwordStep(browser, who.user.username, who.password);
+      return {
+        browser,
+        page,
+        verify: (code: string) => browser.submit(page, { Code: code }, 'Verify'),
+      };
+    },
+    activeSessions: (userId: string) =>
+      ctx().store.sessions.listActiveForUser(userId, Math.floor(clock.now() / 1000)),
+    auditTypes: async (userId: string) =>
+      (await ctx().store.audit.list({ limit: 100, userId })).map((e) => e.type),
+  };
 }
