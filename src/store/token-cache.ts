@@ -87,6 +87,8 @@ export class TokenCache {
 const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   users: ['create'],
   externalIdentities: ['link'],
+  // A passkey is no session, token or grant; the person's two_factor flag changes by users.update.
+  passkeys: ['add', 'updateAfterUse', 'rename', 'remove'],
   clients: ['create'],
   // APIs are cached by domain/apis.ts, not here; a new or renamed API changes no token.
   apis: ['create', 'update'],
@@ -153,6 +155,7 @@ export function withTokenCache(
   const parts = [
     'users',
     'externalIdentities',
+    'passkeys',
     'clients',
     'apis',
     'grants',

@@ -253,9 +253,25 @@ export interface ExternalIdentitiesTable {
   created_at: number;
 }
 
+export interface PasskeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  public_key: string;
+  counter: number;
+  /** JSON list of transports (AuthenticatorTransport). */
+  transports: string;
+  device_type: string;
+  backed_up: number;
+  aaguid: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   external_identities: ExternalIdentitiesTable;
+  passkeys: PasskeysTable;
   clients: ClientsTable;
   apis: ApisTable;
   grants: GrantsTable;
