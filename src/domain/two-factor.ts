@@ -9,9 +9,9 @@ export interface SecondFactors {
   passkeys: number;
 }
 
-// TODO: helper "totp" reads the TOTP enrolment, helper "passkeys" counts the passkeys.
-export async function secondFactorsOf(_ctx: AppContext, _user: User): Promise<SecondFactors> {
-  return { totp: false, passkeys: 0 };
+// TODO: helper "totp" reads the TOTP enrolment.
+export async function secondFactorsOf(ctx: AppContext, user: User): Promise<SecondFactors> {
+  return { totp: false, passkeys: await ctx.store.passkeys.countForUser(user.id) };
 }
 
 /** Whether a sign-in must give a second factor after its first (two-factor is on). */

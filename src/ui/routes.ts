@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { registerAccount } from './pages/account.js';
 import { registerAccountEdit } from './pages/account-edit.js';
+import { registerAccountPasskeys } from './pages/account-passkeys.js';
 import { registerAccountPassword } from './pages/account-password.js';
 import { registerConnectedApps } from './pages/connected-apps.js';
 import { registerHome } from './pages/home.js';
 import { registerLogin } from './pages/login.js';
+import { registerLoginPasskey } from './pages/login-passkey.js';
 import { registerSessionPages } from './pages/sessions.js';
 import { registerSignup } from './pages/signup.js';
 
@@ -17,9 +19,11 @@ export function registerUiRoutes(app: FastifyInstance, ctx: AppContext): void {
   registerHome(app, ctx);
   registerSignup(app, ctx);
   registerLogin(app, ctx);
+  registerLoginPasskey(app, ctx);
   registerAccount(app, ctx);
   registerAccountEdit(app, ctx);
   registerAccountPassword(app, ctx);
+  registerAccountPasskeys(app, ctx);
   registerConnectedApps(app, ctx);
   registerSessionPages(app, ctx);
 }
