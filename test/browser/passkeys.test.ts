@@ -59,7 +59,7 @@ describe.skipIf(!available)('passkeys in a real browser', () => {
     return { context, page };
   }
 
-  it('registers a passkey on the account page, signs out, and signs in with "Sign in with a passkey"', async () => {
+  it('registers a passkey on the account page, signs out, and signs in with "Use a passkey"', async () => {
     const { user, password } = await makeUser(ctx);
     const { context, page } = await withAuthenticator();
 
@@ -96,7 +96,7 @@ describe.skipIf(!available)('passkeys in a real browser', () => {
     );
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/login/);
-    const button = page.getByRole('button', { name: 'Sign in with a passkey' });
+    const button = page.getByRole('button', { name: 'Use a passkey' });
     await button.waitFor({ state: 'visible' });
     expect(await page.getByLabel('Username or email').getAttribute('autocomplete')).toBe(
       'username webauthn',
@@ -122,7 +122,7 @@ describe.skipIf(!available)('passkeys in a real browser', () => {
     await page.goto(`${server.url}/login`);
     // The virtual authenticator answers at once that it has nothing: the browser reports it as
     // NotAllowedError, which the page explains in its alert.
-    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await page.getByRole('button', { name: 'Use a passkey' }).click();
     const alert = page.locator('#passkey-error');
     await alert.waitFor({ state: 'visible', timeout: 15_000 });
     expect(await alert.getAttribute('role')).toBe('alert');

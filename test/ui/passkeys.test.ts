@@ -219,7 +219,7 @@ describe('passkeys over HTTP, with a software authenticator', () => {
     const toLogin = await browser.get(authorize);
     const login = await browser.follow(toLogin);
     expect(login.text).toContain('autocomplete="username webauthn"');
-    expect(login.text).toContain('Sign in with a passkey');
+    expect(login.text).toContain('Use a passkey');
     expect(login.text).toContain('/assets/passkeys.js');
     const returnTo = /name="return_to" value="([^"]+)"/
       .exec(login.text)?.[1]

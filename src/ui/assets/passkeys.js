@@ -1,6 +1,6 @@
 /*
- * Passkeys (WebAuthn) on Tessera's pages: "Add a passkey" on /account, "Sign in with a passkey"
- * and passkey autofill (conditional UI) on /login, "Use a passkey" on /login/second-factor.
+ * Passkeys (WebAuthn) on Tessera's pages: "Add a passkey" on /account, "Use a passkey"
+ * and passkey autofill (conditional UI) on /login, and on /login/second-factor.
  * A plain script, served as written (no bundler, no inline script: the pages' CSP allows only
  * scripts of this origin). Each ceremony asks the server for its options, hands them to the
  * browser, and posts the credential back as JSON with the page's CSRF token; the server answers
