@@ -1,11 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
-import {
-  PasskeyError,
-  provePasskey,
-  secondFactorOptions,
-  signInOptions,
-} from '../../domain/passkeys.js';
+import { provePasskey, secondFactorOptions, signInOptions } from '../../domain/passkey-sign-in.js';
+import { PasskeyError } from '../../domain/webauthn-ceremony.js';
 import { checkCsrf } from '../../http/csrf.js';
 import { holdCeremony, takeCeremony } from './passkey-ceremony.js';
 import { MalformedCredential, readAssertion, redirectAsJson, sendError } from './passkey-json.js';

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
-import { CEREMONY_SECONDS, type Ceremony } from '../../domain/passkeys.js';
+import { CEREMONY_SECONDS, type Ceremony } from '../../domain/webauthn-ceremony.js';
 import { cookieOptions } from '../../http/cookies.js';
 import { seal, unseal } from '../../lib/seal.js';
 
