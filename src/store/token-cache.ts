@@ -110,6 +110,8 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
     'setApplicationType',
   ],
   audit: ['record'],
+  // Reset links are kept by no cache; spending one changes no token or person by itself.
+  passwordResets: ['save', 'consume', 'endAllOfUser'],
 };
 
 const READ = /^(find|list|count|get|ping$)/;
@@ -167,6 +169,7 @@ export function withTokenCache(
     'pushedRequests',
     'registrations',
     'audit',
+    'passwordResets',
   ] as const;
   const wrapped = guarded(store, [], clear);
   return {

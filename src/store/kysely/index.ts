@@ -13,6 +13,7 @@ import { grantStore } from './grants.js';
 import { keyStore } from './keys.js';
 import { markerStore } from './markers.js';
 import { passkeyStore } from './passkeys.js';
+import { passwordResetStore } from './password-resets.js';
 import { openPostgres, quoteIdent } from './postgres.js';
 import { pushedRequestStore } from './pushed-requests.js';
 import { registrationStore } from './registrations.js';
@@ -159,6 +160,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
     pushedRequests: pushedRequestStore(db),
     registrations: registrationStore(db),
     audit: auditStore(db),
+    passwordResets: passwordResetStore(db),
 
     async ping() {
       if (dialect === 'sqlite') {
@@ -209,6 +211,11 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         .deleteFrom('registration_tokens')
         .where('expires_at', '<', now)
         .executeTakeFirst();
+      // A link past its expiry can never be used again, whether it was used or not.
+      const passwordResets = await db
+        .deleteFrom('password_resets')
+        .where('expires_at', '<', now)
+        .executeTakeFirst();
       // By the created_at index; failed sign-ins are aggregated (domain/sign-in.ts), so this stays small.
       const audit =
         options.auditBefore === undefined
@@ -233,6 +240,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         deviceCodes: Number(deviceCodes.numDeletedRows),
         registrationTokens: Number(registrationTokens.numDeletedRows),
         documentClients,
+        passwordResets: Number(passwordResets.numDeletedRows),
       };
     },
 

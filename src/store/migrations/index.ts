@@ -11,6 +11,7 @@ import { clientRegistration } from './009_client_registration.js';
 import { apis } from './010_apis.js';
 import { dynamicRegistration } from './011_dynamic_registration.js';
 import { grantResources } from './012_grant_resources.js';
+import { passwordResets } from './015_password_resets.js';
 import { passkeys } from './017_passkeys.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -33,6 +34,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '010_apis': apis,
     '011_dynamic_registration': dynamicRegistration,
     '012_grant_resources': grantResources,
+    '015_password_resets': passwordResets,
     '017_passkeys': passkeys,
   };
   return { getMigrations: async () => all };
