@@ -4,16 +4,22 @@ import type { AppContext } from '../../src/context.js';
 import { FrozenClock } from '../../src/lib/clock.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
 import { passkeyFlows, postJson } from '../helpers/passkey-flows.js';
+import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 
 describe('passkeys on the account page, over HTTP with a software authenticator', () => {
   const clock = new FrozenClock();
   let server: RunningServer;
   let ctx: AppContext;
+  let smtp: TestSmtp;
   beforeAll(async () => {
-    server = await startServer({ clock });
+    smtp = await startSmtp();
+    server = await startServer({ clock, env: { TESSERA_SMTP_URL: smtp.url } });
     ctx = server.app.tessera;
   });
-  afterAll(async () => server?.close());
+  afterAll(async () => {
+    await server?.close();
+    await smtp?.close();
+  });
   const { authenticator, signedIn, register, personWithPasskey, atLogin, passkeySignIn } =
     passkeyFlows(() => ({ server, ctx }));
 
@@ -76,6 +82,11 @@ describe('passkeys on the account page, over HTTP with a software authenticator'
 
     const events = await ctx.store.audit.list({ limit: 20, userId: user.id });
     const security = events.filter((e) => e.type.startsWith('security.passkey'));
+    // Each change is mailed to the person, naming the passkey.
+    const notices = [await smtp.next(user.email), await smtp.next(user.email)];
+    expect(notices[0]?.text).toContain('Work laptop');
+    expect(notices[1]?.text).toContain('Security key');
+    expect((await smtp.next(user.email)).text).toContain('Security key');
     expect(security.map((e) => [e.type, e.details?.subject]).reverse()).toEqual([
       ['security.passkey_added', 'Work laptop'],
       ['security.passkey_added', 'Security key'],
