@@ -13,6 +13,7 @@ import {
   PasskeyError,
   relyingParty,
   spendCeremony,
+  userHandle,
 } from './webauthn-ceremony.js';
 
 /*
@@ -76,10 +77,12 @@ export async function provePasskey(
   if (!passkey || (expected && passkey.userId !== expected.id)) {
     throw new PasskeyError('This passkey is not registered for your account.');
   }
+  // A discoverable passkey names its person (the user handle), which must be its owner; as the
+  // second factor the browser may leave it out.
   const handle = response.response.userHandle;
   if (
     (handle !== undefined || !expected) &&
-    handle !== Buffer.from(passkey.userId).toString('base64url')
+    handle !== userHandle(passkey.userId).toString('base64url')
   ) {
     throw new PasskeyError('This passkey is not registered for your account.');
   }

@@ -16,6 +16,7 @@ import {
   PasskeyError,
   relyingParty,
   spendCeremony,
+  userHandle,
 } from './webauthn-ceremony.js';
 
 /*
@@ -31,11 +32,6 @@ import {
 
 /** The longest name a person may give a passkey, in characters. */
 export const PASSKEY_NAME_MAX = 64;
-
-/** The user handle of a person's passkeys: their id, as bytes (never their name or address). */
-export function userHandle(user: Pick<User, 'id'>): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(Buffer.from(user.id, 'utf8'));
-}
 
 /** A passkey's name as stored: trimmed, 1 to 64 characters, no control characters. */
 export function checkPasskeyName(raw: unknown): string {
@@ -65,7 +61,7 @@ export async function registrationOptions(
     rpName: rp.name,
     rpID: rp.id,
     userName: user.username,
-    userID: userHandle(user),
+    userID: new Uint8Array(userHandle(user.id)),
     userDisplayName: [user.givenName, user.familyName].filter(Boolean).join(' ') || user.username,
     timeout: CEREMONY_SECONDS * 1000,
     attestationType: 'none',

@@ -10,6 +10,11 @@ import { type AppContext, nowSeconds, type RuntimeConfig } from '../context.js';
 /** How long a ceremony may take, from its options to its response. */
 export const CEREMONY_SECONDS = 300;
 
+/** The user handle of a person's passkeys: their id, as bytes (never their name or address). */
+export function userHandle(userId: string): Buffer {
+  return Buffer.from(userId, 'utf8');
+}
+
 /** What a ceremony is for; a challenge made for one kind is refused by the others. */
 export type CeremonyKind = 'register' | 'sign-in' | 'second-factor';
 

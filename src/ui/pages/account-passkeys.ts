@@ -14,9 +14,8 @@ import { currentUser } from '../../http/session.js';
 import { showAccount } from './account.js';
 import { browserName } from './browser-name.js';
 import { readForm } from './form.js';
-import { passkeyFailure } from './login-passkey.js';
 import { holdCeremony, takeCeremony } from './passkey-ceremony.js';
-import { readRegistration, sendError } from './passkey-json.js';
+import { passkeyFailure, readRegistration, sendError } from './passkey-json.js';
 import { requireSignIn } from './require-sign-in.js';
 
 const NOT_SIGNED_IN = 'Sign in to manage your passkeys.';

@@ -1,25 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
 import { provePasskey, secondFactorOptions, signInOptions } from '../../domain/passkey-sign-in.js';
-import { PasskeyError } from '../../domain/webauthn-ceremony.js';
 import { checkCsrf } from '../../http/csrf.js';
 import { holdCeremony, takeCeremony } from './passkey-ceremony.js';
-import { MalformedCredential, readAssertion, redirectAsJson, sendError } from './passkey-json.js';
+import { passkeyFailure, readAssertion, redirectAsJson, sendError } from './passkey-json.js';
 import { clearPendingSignIn, readPendingSignIn } from './pending-sign-in.js';
 import { safeReturnTo } from './return-to.js';
 import { continueSignIn, startSignedIn } from './sign-in-flow.js';
 
 /** The JSON endpoints end a sign-in with `{"redirect"}` where the pages answer 303. */
 const JSON_SIGN_IN = { onSend: redirectAsJson };
-
-/** Answers a failed ceremony with its named error; anything else goes to the error handler. */
-export function passkeyFailure(reply: FastifyReply, error: unknown): FastifyReply {
-  if (error instanceof MalformedCredential) {
-    return sendError(reply, 400, 'invalid_request', error.message, error.field);
-  }
-  if (error instanceof PasskeyError) return sendError(reply, 400, 'invalid_passkey', error.message);
-  throw error;
-}
 
 const SIGN_IN_FAILED = 'The sign-in could not be completed: sign in again.';
 

@@ -1,5 +1,6 @@
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { FastifyReply } from 'fastify';
+import { PasskeyError } from '../../domain/webauthn-ceremony.js';
 import type { ErrorBody } from '../../error-catalogue.js';
 
 /*
@@ -114,4 +115,13 @@ export async function redirectAsJson(
   reply.removeHeader('location');
   reply.code(200).type('application/json; charset=utf-8');
   return JSON.stringify({ redirect: location });
+}
+
+/** Answers a failed ceremony with its named error; anything else goes to the error handler. */
+export function passkeyFailure(reply: FastifyReply, error: unknown): FastifyReply {
+  if (error instanceof MalformedCredential) {
+    return sendError(reply, 400, 'invalid_request', error.message, error.field);
+  }
+  if (error instanceof PasskeyError) return sendError(reply, 400, 'invalid_passkey', error.message);
+  throw error;
 }
