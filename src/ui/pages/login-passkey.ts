@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
 import { provePasskey, secondFactorOptions, signInOptions } from '../../domain/passkey-sign-in.js';
 import { checkCsrf } from '../../http/csrf.js';
