@@ -11,10 +11,12 @@ export interface SecondFactors {
   passkeys: number;
 }
 
-// TODO: helper "passkeys" counts the passkeys.
 export async function secondFactorsOf(ctx: AppContext, user: User): Promise<SecondFactors> {
-  const totp = await ctx.store.totp.find(user.id);
-  return { totp: totp !== undefined, passkeys: 0 };
+  const [totp, passkeys] = await Promise.all([
+    ctx.store.totp.find(user.id),
+    ctx.store.passkeys.countForUser(user.id),
+  ]);
+  return { totp: totp !== undefined, passkeys };
 }
 
 /** Whether a sign-in must give a second factor after its first (two-factor is on). */

@@ -89,6 +89,8 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   // A second factor is kept by no cache; the person's `two_factor` flag changes by users.update.
   totp: ['enable', 'acceptStep', 'disable', 'replaceRecoveryCodes', 'useRecoveryCode'],
   externalIdentities: ['link'],
+  // A passkey is no session, token or grant; the person's two_factor flag changes by users.update.
+  passkeys: ['add', 'updateAfterUse', 'rename', 'remove'],
   clients: ['create'],
   // APIs are cached by domain/apis.ts, not here; a new or renamed API changes no token.
   apis: ['create', 'update'],
@@ -158,6 +160,7 @@ export function withTokenCache(
     'users',
     'totp',
     'externalIdentities',
+    'passkeys',
     'clients',
     'apis',
     'grants',

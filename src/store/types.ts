@@ -830,11 +830,53 @@ export interface TotpStore {
   countRecoveryCodes(userId: string): Promise<number>;
 }
 
+/** A passkey (WebAuthn credential) a person registered: one of their ways to sign in. */
+export interface Passkey {
+  /** The credential id the authenticator chose, base64url. */
+  id: string;
+  userId: string;
+  /** The person's label for it, at most 64 characters. */
+  name: string;
+  /** The credential's COSE public key, base64url. */
+  publicKey: string;
+  /** The authenticator's signature counter as last seen; 0 for authenticators that keep none. */
+  counter: number;
+  /** How the browser may reach the authenticator ('internal', 'usb', 'hybrid', …). */
+  transports: string[];
+  /** 'multiDevice': synced between devices (a cloud keychain); 'singleDevice': bound to one. */
+  deviceType: 'singleDevice' | 'multiDevice';
+  backedUp: boolean;
+  /** The authenticator model's AAGUID; all zeros when it did not say (attestation 'none'). */
+  aaguid: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+export interface PasskeyStore {
+  /** @throws ConflictError('passkey') when the credential id is registered already (to anyone). */
+  add(passkey: Passkey): Promise<Passkey>;
+  /** The person's passkeys, oldest first. */
+  listForUser(userId: string): Promise<Passkey[]>;
+  countForUser(userId: string): Promise<number>;
+  findById(id: string): Promise<Passkey | undefined>;
+  /**
+   * Records a use: the new counter and when. False, and nothing changed, when the counter did not
+   * go up (a cloned authenticator, or a concurrent use of the same assertion), unless the
+   * authenticator keeps no counter (it was 0 and stays 0).
+   */
+  updateAfterUse(id: string, counter: number, usedAt: number): Promise<boolean>;
+  /** Renames one of the person's passkeys; false when they have none with this id. */
+  rename(userId: string, id: string, name: string): Promise<boolean>;
+  /** Removes one of the person's passkeys; false when they have none with this id. */
+  remove(userId: string, id: string): Promise<boolean>;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   users: UserStore;
   totp: TotpStore;
   externalIdentities: ExternalIdentityStore;
+  passkeys: PasskeyStore;
   clients: ClientStore;
   apis: ApiStore;
   grants: GrantStore;

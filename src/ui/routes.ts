@@ -2,11 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { registerAccount } from './pages/account.js';
 import { registerAccountEdit } from './pages/account-edit.js';
+import { registerAccountPasskeys } from './pages/account-passkeys.js';
 import { registerAccountPassword } from './pages/account-password.js';
 import { registerAccountTwoFactor } from './pages/account-two-factor.js';
 import { registerConnectedApps } from './pages/connected-apps.js';
 import { registerHome } from './pages/home.js';
 import { registerLogin } from './pages/login.js';
+import { registerLoginPasskey } from './pages/login-passkey.js';
 import { registerPasswordReset } from './pages/password-reset.js';
 import { registerSecondFactor } from './pages/second-factor.js';
 import { registerSessionPages } from './pages/sessions.js';
@@ -20,12 +22,14 @@ export function registerUiRoutes(app: FastifyInstance, ctx: AppContext): void {
   registerHome(app, ctx);
   registerSignup(app, ctx);
   registerLogin(app, ctx);
+  registerLoginPasskey(app, ctx);
   registerPasswordReset(app, ctx);
   registerSecondFactor(app, ctx);
   registerAccount(app, ctx);
   registerAccountEdit(app, ctx);
   registerAccountPassword(app, ctx);
   registerAccountTwoFactor(app, ctx);
+  registerAccountPasskeys(app, ctx);
   registerConnectedApps(app, ctx);
   registerSessionPages(app, ctx);
 }

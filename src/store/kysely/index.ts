@@ -12,6 +12,7 @@ import { externalIdentityStore } from './external-identities.js';
 import { grantStore } from './grants.js';
 import { keyStore } from './keys.js';
 import { markerStore } from './markers.js';
+import { passkeyStore } from './passkeys.js';
 import { passwordResetStore } from './password-resets.js';
 import { openPostgres, quoteIdent } from './postgres.js';
 import { pushedRequestStore } from './pushed-requests.js';
@@ -148,6 +149,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
     users: userStore(db),
     totp: totpStore(db),
     externalIdentities: externalIdentityStore(db),
+    passkeys: passkeyStore(db),
     apis: apiStore(db),
     clients: clientStore(db),
     grants: grantStore(db, dialect),

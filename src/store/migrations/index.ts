@@ -13,6 +13,7 @@ import { dynamicRegistration } from './011_dynamic_registration.js';
 import { grantResources } from './012_grant_resources.js';
 import { passwordResets } from './015_password_resets.js';
 import { totp } from './016_totp.js';
+import { passkeys } from './017_passkeys.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -36,6 +37,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '012_grant_resources': grantResources,
     '015_password_resets': passwordResets,
     '016_totp': totp,
+    '017_passkeys': passkeys,
   };
   return { getMigrations: async () => all };
 }
