@@ -107,7 +107,7 @@ export const settings = {
   smtpUrl: {
     env: 'TESSERA_SMTP_URL',
     kind: 'url',
-    doc: 'Where mail is sent: an SMTP URL as nodemailer reads it (`smtp://user:pass@host:587`, `smtps://…:465`). Unset outside production: mail goes to the development outbox, listed at `/dev/outbox`. Unset in production: start-up stops while a feature that sends mail is on.',
+    doc: 'Where mail is sent: an SMTP URL as nodemailer reads it (`smtp://user:pass@host:587`, `smtps://…:465`). Unset outside production: mail goes to the development outbox, listed at `/dev/outbox`. Unset in production: start-up stops, since sign-up verification, e-mailed codes, password reset and security notices always send mail.',
     recommend:
       'Required in production: e-mail codes, verification, password reset and security notices send mail.',
   },
@@ -117,6 +117,13 @@ export const settings = {
     default: 'Tessera <no-reply@localhost>',
     doc: 'The sender of every mail Tessera sends (`Name <address>` or an address).',
     recommend: 'An address of your domain that your SMTP server may send from.',
+  },
+  siteName: {
+    env: 'TESSERA_SITE_NAME',
+    kind: 'string',
+    default: 'Tessera',
+    doc: 'The name people know this Tessera by: it starts the subject of every mail, signs its body and heads it.',
+    recommend: "Your organisation's or service's name.",
   },
   signupEnabled: {
     env: 'TESSERA_SIGNUP_ENABLED',
@@ -609,6 +616,9 @@ function parseValue(setting: Setting, raw: string): string | number | boolean {
       if (setting.env === 'TESSERA_REDIS_URL' && !/^rediss?:$/.test(url.protocol)) {
         fail('must be a redis:// or rediss:// URL');
       }
+      if (setting.env === 'TESSERA_SMTP_URL' && !/^smtps?:$/.test(url.protocol)) {
+        fail('must be an smtp:// or smtps:// URL');
+      }
       return raw;
     }
     default:
@@ -731,6 +741,13 @@ export function parseConfig(env: Env): Config {
   const config = out as Omit<Config, 'database' | 'issuerPath'>;
   if (config.nodeEnv === 'production' && !config.secret) {
     throw new ConfigError('TESSERA_SECRET', 'is required when NODE_ENV=production');
+  }
+  // Sign-up verification, e-mailed codes, password reset and security notices are always on.
+  if (config.nodeEnv === 'production' && !config.smtpUrl) {
+    throw new ConfigError(
+      'TESSERA_SMTP_URL',
+      'is required when NODE_ENV=production: verification, codes, password reset and security notices send mail',
+    );
   }
   checkRegistrationGrantTypes(config.registrationGrantTypes);
   if (config.nodeEnv === 'production' && config.cimdAllowLoopback) {

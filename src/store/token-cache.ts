@@ -108,6 +108,9 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
     'setApplicationType',
   ],
   audit: ['record'],
+  // The development outbox and the browsers people signed in from touch no token or session.
+  outbox: ['add'],
+  browsers: ['see'],
 };
 
 const READ = /^(find|list|count|get|ping$)/;
@@ -164,6 +167,8 @@ export function withTokenCache(
     'pushedRequests',
     'registrations',
     'audit',
+    'outbox',
+    'browsers',
   ] as const;
   const wrapped = guarded(store, [], clear);
   return {

@@ -4,13 +4,15 @@ import { registerAccount } from './pages/account.js';
 import { registerAccountEdit } from './pages/account-edit.js';
 import { registerAccountPassword } from './pages/account-password.js';
 import { registerConnectedApps } from './pages/connected-apps.js';
+import { registerDevOutbox } from './pages/dev-outbox.js';
 import { registerHome } from './pages/home.js';
 import { registerLogin } from './pages/login.js';
 import { registerSessionPages } from './pages/sessions.js';
 import { registerSignup } from './pages/signup.js';
 
 /**
- * The HTML pages: the front door (GET /), sign-up, sign-in, account, connected apps and sessions.
+ * The HTML pages: the front door (GET /), sign-up, sign-in, account, connected apps and sessions;
+ * in development without SMTP, the outbox (/dev/outbox).
  * Sign-out (POST /logout) is OpenID RP-initiated logout's endpoint, in oauth/logout.ts.
  */
 export function registerUiRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -22,4 +24,5 @@ export function registerUiRoutes(app: FastifyInstance, ctx: AppContext): void {
   registerAccountPassword(app, ctx);
   registerConnectedApps(app, ctx);
   registerSessionPages(app, ctx);
+  registerDevOutbox(app, ctx);
 }

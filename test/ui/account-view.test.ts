@@ -21,6 +21,7 @@ const base: AccountPageData & { base: string } = {
   },
   grants: [],
   sessions: [],
+  activity: [],
 };
 
 describe('account page template', () => {

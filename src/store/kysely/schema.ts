@@ -253,6 +253,25 @@ export interface ExternalIdentitiesTable {
   created_at: number;
 }
 
+/** Mails of a development instance (no SMTP), listed at /dev/outbox. */
+export interface MailOutboxTable {
+  id: string;
+  to: string;
+  kind: string;
+  subject: string;
+  text: string;
+  html: string;
+  created_at: number;
+}
+
+/** The browsers a person signed in from, by the SHA-256 of their `tessera_browser` cookie. */
+export interface UserBrowsersTable {
+  user_id: string;
+  browser_hash: string;
+  first_seen_at: number;
+  last_seen_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   external_identities: ExternalIdentitiesTable;
@@ -271,6 +290,8 @@ export interface Database {
   registration_tokens: RegistrationTokensTable;
   client_registrations: ClientRegistrationsTable;
   locks: LocksTable;
+  mail_outbox: MailOutboxTable;
+  user_browsers: UserBrowsersTable;
 }
 
 /** Every column, in one order; the type check fails when the schema gains a column. */

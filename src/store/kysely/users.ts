@@ -170,6 +170,7 @@ export function userStore(db: Kysely<Database>): UserStore {
         await tx.deleteFrom('authorization_codes').where('user_id', '=', id).execute();
         await tx.deleteFrom('grants').where('user_id', '=', id).execute();
         await tx.deleteFrom('external_identities').where('user_id', '=', id).execute();
+        await tx.deleteFrom('user_browsers').where('user_id', '=', id).execute();
         const result = await tx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
         return result.numDeletedRows > 0n;
       });

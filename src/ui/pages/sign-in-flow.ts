@@ -4,6 +4,7 @@ import { needsSecondFactor, secondFactorsOf } from '../../domain/two-factor.js';
 import { signIn } from '../../http/session.js';
 import type { SessionGuard, User } from '../../store/types.js';
 import { recordAudit } from './audit.js';
+import { originOf, rememberBrowser } from './known-browser.js';
 import { holdSignIn } from './pending-sign-in.js';
 import { returnToOrDefault } from './return-to.js';
 
@@ -58,9 +59,12 @@ export async function startSignedIn(
     factor.guard,
   );
   if (!session) return undefined;
+  // Before the audit of the sign-in, so "new device" reads just before "signed in" on the account page.
+  await rememberBrowser(ctx, request, reply, factor.user);
   await recordAudit(ctx, request, 'user.login', factor.user.id, {
     session_id: session.id,
     amr: factor.amr,
+    device: originOf(request).device,
   });
   return reply.redirect(`${ctx.config.issuerPath}${returnToOrDefault(factor.returnTo)}`, 303);
 }
