@@ -102,7 +102,7 @@ export const settings = {
     kind: 'enum',
     default: 'development',
     values: ['development', 'production', 'test'],
-    doc: '`production` requires `TESSERA_SECRET` and hides development helpers.',
+    doc: '`production` requires `TESSERA_SECRET` and `TESSERA_SMTP_URL`, and hides development helpers (the outbox at `/dev/outbox`).',
   },
   smtpUrl: {
     env: 'TESSERA_SMTP_URL',
