@@ -43,8 +43,8 @@ function noticeData(notice: SecurityNotice) {
     title: SECURITY_EVENT_WORDS[notice.event].title,
     sentence: securitySentence(notice.event, notice.subject),
     when: formatUtc(notice.at),
-    ip: notice.ip ?? 'an unknown address',
-    device: notice.device ?? 'an unknown browser',
+    ip: notice.ip ?? 'unknown',
+    device: notice.device ?? 'unknown',
   };
 }
 
