@@ -52,7 +52,8 @@ export function openMailer(options: MailerOptions): Mailer {
     if (!transport) {
       if (options.outbox) {
         await options.outbox.add({
-          id: randomId(),
+          // Sorts by when it was kept, to the millisecond: the outbox lists newest first.
+          id: `${String(Date.now()).padStart(15, '0')}-${randomId()}`,
           to: mail.to,
           kind: mail.kind,
           ...rendered,
