@@ -59,7 +59,8 @@ export async function startSignedIn(
     factor.guard,
   );
   if (!session) return undefined;
-  // Before the audit of the sign-in, so "new device" reads just before "signed in" on the account page.
+  // Before the sign-in's own audit event: the account page (newest first) lists the sign-in,
+  // then the new device it came from.
   await rememberBrowser(ctx, request, reply, factor.user);
   await recordAudit(ctx, request, 'user.login', factor.user.id, {
     session_id: session.id,
