@@ -2,7 +2,7 @@ import { type AppContext, nowSeconds } from '../context.js';
 import type { User } from '../store/types.js';
 import { NotFoundError } from './errors.js';
 import { checkPassword } from './password-policy.js';
-import { hashPassword } from './passwords.js';
+import { hashParams, hashPassword } from './passwords.js';
 import { recordSecurityEvent } from './security-events.js';
 import { endSessionsOfUser } from './sessions.js';
 import type { ChangedBy } from './user-changes.js';
@@ -13,16 +13,14 @@ export interface PasswordChange extends ChangedBy {
   keepSessionId?: string;
   /** The browser it came from ("Firefox on Linux"), for the notice; none from the API or CLI. */
   device?: string | null;
-  /** What the notice calls it: a change (the default), or a reset by a mailed link. */
-  event?: 'password_changed' | 'password_reset';
 }
 
 /**
  * Gives `user` a new password, which must pass the password rule, and ends their
  * sessions (all but `change.keepSessionId`) through `endSessionsOfUser`, so that
  * apps hear of it: whoever knew the old password is signed out. A security event, whoever
- * made the change: `security.password_changed` (or `change.event`) in the audit log (never the
- * password) and a notice mailed to the person. Checking the current password, when one is
+ * made the change: `security.password_changed` in the audit log (never the password) and a
+ * notice mailed to the person (a reset by a mailed link is password-reset.ts's own). Checking the current password, when one is
  * asked for, is the caller's part.
  *
  * @throws ValidationError (field "password"), NotFoundError when the account is gone.
@@ -34,7 +32,7 @@ export async function setPassword(
   change: PasswordChange,
 ): Promise<{ user: User; sessionsEnded: number }> {
   const checked = await checkPassword(ctx, password, user);
-  const passwordHash = await hashPassword(checked);
+  const passwordHash = await hashPassword(checked, hashParams(ctx.config));
   const updated = await ctx.store.users.update(user.id, { passwordHash }, nowSeconds(ctx));
   if (!updated) throw new NotFoundError('user');
   const sessionsEnded = await endSessionsOfUser(
@@ -46,7 +44,7 @@ export async function setPassword(
   await recordSecurityEvent(
     ctx,
     updated,
-    change.event ?? 'password_changed',
+    'password_changed',
     { ip: change.ip ?? null, device: change.device ?? null },
     { by: change.by, sessions_ended: sessionsEnded },
   );

@@ -111,6 +111,8 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   // The development outbox and the browsers people signed in from touch no token or session.
   outbox: ['add'],
   browsers: ['see'],
+  // Reset links are kept by no cache; spending one changes no token or person by itself.
+  passwordResets: ['save', 'consume', 'endAllOfUser'],
 };
 
 const READ = /^(find|list|count|get|ping$)/;
@@ -169,6 +171,7 @@ export function withTokenCache(
     'audit',
     'outbox',
     'browsers',
+    'passwordResets',
   ] as const;
   const wrapped = guarded(store, [], clear);
   return {

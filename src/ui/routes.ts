@@ -7,18 +7,20 @@ import { registerConnectedApps } from './pages/connected-apps.js';
 import { registerDevOutbox } from './pages/dev-outbox.js';
 import { registerHome } from './pages/home.js';
 import { registerLogin } from './pages/login.js';
+import { registerPasswordReset } from './pages/password-reset.js';
 import { registerSessionPages } from './pages/sessions.js';
 import { registerSignup } from './pages/signup.js';
 
 /**
- * The HTML pages: the front door (GET /), sign-up, sign-in, account, connected apps and sessions;
- * in development without SMTP, the outbox (/dev/outbox).
+ * The HTML pages: the front door (GET /), sign-up, sign-in, password reset, account, connected
+ * apps and sessions; in development without SMTP, the outbox (/dev/outbox).
  * Sign-out (POST /logout) is OpenID RP-initiated logout's endpoint, in oauth/logout.ts.
  */
 export function registerUiRoutes(app: FastifyInstance, ctx: AppContext): void {
   registerHome(app, ctx);
   registerSignup(app, ctx);
   registerLogin(app, ctx);
+  registerPasswordReset(app, ctx);
   registerAccount(app, ctx);
   registerAccountEdit(app, ctx);
   registerAccountPassword(app, ctx);

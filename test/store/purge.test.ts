@@ -118,6 +118,7 @@ for (const factory of storeFactories()) {
         registrationTokens: 1,
         documentClients: 0,
         mailOutbox: 0,
+        passwordResets: 0,
       });
       expect((await store.registrations.listInitialTokens()).map((t) => t.id).sort()).toEqual(
         [initialTokens.live.id, initialTokens.forever.id].sort(),
@@ -160,6 +161,7 @@ for (const factory of storeFactories()) {
         registrationTokens: 0,
         documentClients: 0,
         mailOutbox: 0,
+        passwordResets: 0,
       });
     });
 

@@ -102,6 +102,9 @@ for (const factory of storeFactories()) {
         'grants.touch',
         'markers.use',
         'outbox.add',
+        'passwordResets.consume',
+        'passwordResets.endAllOfUser',
+        'passwordResets.save',
         'pushedRequests.finish',
         'pushedRequests.resume',
         'pushedRequests.save',
@@ -142,6 +145,8 @@ for (const factory of storeFactories()) {
           'clients.delete',
           'sessions.end',
           'tokens.revokeRefreshTokensOfClient',
+          'tokens.revokeRefreshTokensOfUser',
+          'users.replacePasswordHash',
           'purgeExpired',
         ]),
       );

@@ -14,6 +14,7 @@ import { keyStore } from './keys.js';
 import { knownBrowserStore } from './known-browsers.js';
 import { mailOutboxStore, purgeOutbox } from './mail-outbox.js';
 import { markerStore } from './markers.js';
+import { passwordResetStore } from './password-resets.js';
 import { openPostgres, quoteIdent } from './postgres.js';
 import { pushedRequestStore } from './pushed-requests.js';
 import { registrationStore } from './registrations.js';
@@ -161,6 +162,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
     audit: auditStore(db),
     outbox: mailOutboxStore(db),
     browsers: knownBrowserStore(db),
+    passwordResets: passwordResetStore(db),
 
     async ping() {
       if (dialect === 'sqlite') {
@@ -211,6 +213,11 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         .deleteFrom('registration_tokens')
         .where('expires_at', '<', now)
         .executeTakeFirst();
+      // A link past its expiry can never be used again, whether it was used or not.
+      const passwordResets = await db
+        .deleteFrom('password_resets')
+        .where('expires_at', '<', now)
+        .executeTakeFirst();
       // By the created_at index; failed sign-ins are aggregated (domain/sign-in.ts), so this stays small.
       const audit =
         options.auditBefore === undefined
@@ -239,6 +246,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         registrationTokens: Number(registrationTokens.numDeletedRows),
         documentClients,
         mailOutbox,
+        passwordResets: Number(passwordResets.numDeletedRows),
       };
     },
 
