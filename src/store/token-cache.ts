@@ -112,6 +112,9 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
     'setApplicationType',
   ],
   audit: ['record'],
+  // The development outbox and the browsers people signed in from touch no token or session.
+  outbox: ['add'],
+  browsers: ['see'],
   // Reset links are kept by no cache; spending one changes no token or person by itself.
   passwordResets: ['save', 'consume', 'endAllOfUser'],
 };
@@ -172,6 +175,8 @@ export function withTokenCache(
     'pushedRequests',
     'registrations',
     'audit',
+    'outbox',
+    'browsers',
     'passwordResets',
   ] as const;
   const wrapped = guarded(store, [], clear);

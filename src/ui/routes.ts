@@ -6,6 +6,7 @@ import { registerAccountPasskeys } from './pages/account-passkeys.js';
 import { registerAccountPassword } from './pages/account-password.js';
 import { registerAccountTwoFactor } from './pages/account-two-factor.js';
 import { registerConnectedApps } from './pages/connected-apps.js';
+import { registerDevOutbox } from './pages/dev-outbox.js';
 import { registerHome } from './pages/home.js';
 import { registerLogin } from './pages/login.js';
 import { registerLoginPasskey } from './pages/login-passkey.js';
@@ -15,7 +16,8 @@ import { registerSessionPages } from './pages/sessions.js';
 import { registerSignup } from './pages/signup.js';
 
 /**
- * The HTML pages: the front door (GET /), sign-up, sign-in, password reset, account, connected apps and sessions.
+ * The HTML pages: the front door (GET /), sign-up, sign-in, password reset, account, connected
+ * apps and sessions; in development without SMTP, the outbox (/dev/outbox).
  * Sign-out (POST /logout) is OpenID RP-initiated logout's endpoint, in oauth/logout.ts.
  */
 export function registerUiRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -32,4 +34,5 @@ export function registerUiRoutes(app: FastifyInstance, ctx: AppContext): void {
   registerAccountPasskeys(app, ctx);
   registerConnectedApps(app, ctx);
   registerSessionPages(app, ctx);
+  registerDevOutbox(app, ctx);
 }

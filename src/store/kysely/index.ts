@@ -11,6 +11,8 @@ import { deviceCodeStore } from './device-codes.js';
 import { externalIdentityStore } from './external-identities.js';
 import { grantStore } from './grants.js';
 import { keyStore } from './keys.js';
+import { knownBrowserStore } from './known-browsers.js';
+import { mailOutboxStore, purgeOutbox } from './mail-outbox.js';
 import { markerStore } from './markers.js';
 import { passkeyStore } from './passkeys.js';
 import { passwordResetStore } from './password-resets.js';
@@ -162,6 +164,8 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
     pushedRequests: pushedRequestStore(db),
     registrations: registrationStore(db),
     audit: auditStore(db),
+    outbox: mailOutboxStore(db),
+    browsers: knownBrowserStore(db),
     passwordResets: passwordResetStore(db),
 
     async ping() {
@@ -231,6 +235,9 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         options.documentClientsUnusedBefore === undefined
           ? 0
           : await purgeUnusedDocumentClients(db, options.documentClientsUnusedBefore);
+      const mailOutbox = options.outbox
+        ? await purgeOutbox(db, options.outbox.before, options.outbox.keep)
+        : 0;
       return {
         codes: Number(codes.numDeletedRows),
         tokens: Number(tokens.numDeletedRows),
@@ -242,6 +249,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         deviceCodes: Number(deviceCodes.numDeletedRows),
         registrationTokens: Number(registrationTokens.numDeletedRows),
         documentClients,
+        mailOutbox,
         passwordResets: Number(passwordResets.numDeletedRows),
       };
     },
