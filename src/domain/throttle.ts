@@ -4,6 +4,7 @@ import { addressKey } from '../lib/address-key.js';
 import type { Counters } from '../store/counters.js';
 import type { EventBus } from '../store/events.js';
 import { ClientFailures } from './client-failures.js';
+import { EmailCodeSends } from './email-code-sends.js';
 import { PasswordAttempts, wholeSeconds } from './password-attempts.js';
 import { UserCodeGuesses } from './user-code-guesses.js';
 
@@ -22,6 +23,8 @@ export interface Throttle {
   registration(address: string): Promise<number>;
   /** Wrong user codes typed at /device, per address (RFC 8628 §5.1). */
   userCodes: UserCodeGuesses;
+  /** E-mailed codes sent per address and purpose: once a minute, five times an hour. */
+  emailCodes: EmailCodeSends;
   close(): Promise<void>;
 }
 
@@ -100,6 +103,7 @@ export function openThrottle(
       maxFailures: config.deviceUserCodeMaxFailures,
       window: config.deviceUserCodeWindow,
     }),
+    emailCodes: new EmailCodeSends(counters),
     close: () => counters.close(),
   };
 }

@@ -108,6 +108,8 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
     'setApplicationType',
   ],
   audit: ['record'],
+  // E-mailed codes are kept by no cache and end no token.
+  emailCodes: ['replace', 'addAttempt', 'consume', 'consumeLink'],
 };
 
 const READ = /^(find|list|count|get|ping$)/;
@@ -164,6 +166,7 @@ export function withTokenCache(
     'pushedRequests',
     'registrations',
     'audit',
+    'emailCodes',
   ] as const;
   const wrapped = guarded(store, [], clear);
   return {

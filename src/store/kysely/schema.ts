@@ -28,8 +28,25 @@ export interface UsersTable {
   address: string | null;
   role: string;
   two_factor: number;
+  /** A new address waiting to be verified; the account keeps `email` until then. */
+  pending_email: string | null;
+  pending_email_lower: string | null;
   created_at: number;
   updated_at: number;
+}
+
+/** A code e-mailed to an address (verification, sign-in, the code API): one per purpose and address. */
+export interface EmailCodesTable {
+  id: string;
+  purpose: string;
+  address_key: string;
+  user_id: string | null;
+  code_hash: string;
+  link_hash: string | null;
+  attempts: number;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
 }
 
 export interface ClientsTable {
@@ -271,6 +288,7 @@ export interface Database {
   registration_tokens: RegistrationTokensTable;
   client_registrations: ClientRegistrationsTable;
   locks: LocksTable;
+  email_codes: EmailCodesTable;
 }
 
 /** Every column, in one order; the type check fails when the schema gains a column. */
@@ -321,6 +339,8 @@ export const USER_COLUMNS = [
   'address',
   'role',
   'two_factor',
+  'pending_email',
+  'pending_email_lower',
   'created_at',
   'updated_at',
 ] as const satisfies readonly (keyof UsersTable)[];

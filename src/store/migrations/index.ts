@@ -11,6 +11,7 @@ import { clientRegistration } from './009_client_registration.js';
 import { apis } from './010_apis.js';
 import { dynamicRegistration } from './011_dynamic_registration.js';
 import { grantResources } from './012_grant_resources.js';
+import { emailCodes } from './014_email_codes.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -32,6 +33,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '010_apis': apis,
     '011_dynamic_registration': dynamicRegistration,
     '012_grant_resources': grantResources,
+    '014_email_codes': emailCodes,
   };
   return { getMigrations: async () => all };
 }
