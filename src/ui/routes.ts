@@ -8,6 +8,7 @@ import { registerHome } from './pages/home.js';
 import { registerLogin } from './pages/login.js';
 import { registerSessionPages } from './pages/sessions.js';
 import { registerSignup } from './pages/signup.js';
+import { registerVerifyEmail } from './pages/verify-email.js';
 
 /**
  * The HTML pages: the front door (GET /), sign-up, sign-in, account, connected apps and sessions.
@@ -22,4 +23,5 @@ export function registerUiRoutes(app: FastifyInstance, ctx: AppContext): void {
   registerAccountPassword(app, ctx);
   registerConnectedApps(app, ctx);
   registerSessionPages(app, ctx);
+  registerVerifyEmail(app, ctx);
 }
