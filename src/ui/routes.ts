@@ -6,6 +6,7 @@ import { registerAccountPassword } from './pages/account-password.js';
 import { registerConnectedApps } from './pages/connected-apps.js';
 import { registerHome } from './pages/home.js';
 import { registerLogin } from './pages/login.js';
+import { registerLoginCode } from './pages/login-code.js';
 import { registerSessionPages } from './pages/sessions.js';
 import { registerSignup } from './pages/signup.js';
 import { registerVerifyEmail } from './pages/verify-email.js';
@@ -18,6 +19,7 @@ export function registerUiRoutes(app: FastifyInstance, ctx: AppContext): void {
   registerHome(app, ctx);
   registerSignup(app, ctx);
   registerLogin(app, ctx);
+  registerLoginCode(app, ctx);
   registerAccount(app, ctx);
   registerAccountEdit(app, ctx);
   registerAccountPassword(app, ctx);
