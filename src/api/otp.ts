@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { AppContext } from '../context.js';
 import { addressKeyOf, CODE_MINUTES, checkCode, issueCode } from '../domain/email-codes.js';
 import { accountOfAddress, markVerified } from '../domain/email-verification.js';
-import { TooManyAttempts } from '../domain/errors.js';
+import { TooManyAttempts, ValidationError } from '../domain/errors.js';
 import { checkEmail, LIMITS } from '../domain/users.js';
 import { type ErrorBody, statusOf } from '../error-catalogue.js';
 import { browserName } from '../ui/pages/browser-name.js';
@@ -21,7 +21,9 @@ const SendBody = Type.Object(
 const VerifyBody = Type.Object(
   {
     email: Type.String({ maxLength: LIMITS.email }),
-    code: Type.String({ maxLength: 32 }),
+    code: Type.Optional(Type.String({ maxLength: 32 })),
+    /** What a seed 004 client may call it. */
+    otp: Type.Optional(Type.String({ maxLength: 32 })),
   },
   { additionalProperties: true },
 );
@@ -76,13 +78,15 @@ export function registerOtpApi(app: FastifyInstance, ctx: AppContext): void {
   };
 
   const verify = async (
-    body: { email: string; code: string },
+    body: { email: string; code?: string; otp?: string },
     request: FastifyRequest,
     reply: FastifyReply,
   ) => {
+    const typed = body.code ?? body.otp;
+    if (typed === undefined) throw new ValidationError('code', 'code is required');
     const email = checkEmail(body.email);
     const key = addressKeyOf(email);
-    const checked = await checkCode(ctx, 'api', key, body.code);
+    const checked = await checkCode(ctx, 'api', key, typed);
     switch (checked.status) {
       case 'wrong':
         return refuse(
