@@ -1,6 +1,8 @@
 import pino from 'pino';
 import { composeContext } from '../compose.js';
+import { ConfigError } from '../config.js';
 import type { AppContext, RuntimeConfig } from '../context.js';
+import { KeyDecryptionError } from '../domain/keys.js';
 import { systemClock } from '../lib/clock.js';
 import { openStore } from '../store/kysely/index.js';
 import { PATIENT_BUSY_POLICY } from '../store/kysely/sqlite-busy.js';
@@ -25,6 +27,11 @@ export async function withContext<T>(
       clock: systemClock,
       log,
       role: 'command',
+    }).catch((error: unknown) => {
+      // A secret other than the keys' is a setting to fix, said in one line as `start` says it.
+      if (error instanceof KeyDecryptionError)
+        throw new ConfigError('TESSERA_SECRET', error.message);
+      throw error;
     });
     try {
       return await work(ctx);

@@ -2,7 +2,7 @@ import { type AppContext, nowSeconds } from '../context.js';
 import type { User } from '../store/types.js';
 import { NotFoundError } from './errors.js';
 import { checkPassword } from './password-policy.js';
-import { hashPassword } from './passwords.js';
+import { hashParams, hashPassword } from './passwords.js';
 import { endSessionsOfUser } from './sessions.js';
 import type { ChangedBy } from './user-changes.js';
 
@@ -28,7 +28,7 @@ export async function setPassword(
   change: PasswordChange,
 ): Promise<{ user: User; sessionsEnded: number }> {
   const checked = await checkPassword(ctx, password, user);
-  const passwordHash = await hashPassword(checked);
+  const passwordHash = await hashPassword(checked, hashParams(ctx.config));
   const updated = await ctx.store.users.update(user.id, { passwordHash }, nowSeconds(ctx));
   if (!updated) throw new NotFoundError('user');
   const sessionsEnded = await endSessionsOfUser(

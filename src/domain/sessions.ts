@@ -133,6 +133,7 @@ export interface SessionEnding extends Omit<ChangedBy, 'by'> {
     | 'ended' // "End session" / "End all other sessions" on the account page
     | 'replaced' // another person signed in in the same browser
     | 'password-changed'
+    | 'password-reset' // "Forgot password?": every session, the resetting browser's included
     | 'user-deleted';
 }
 

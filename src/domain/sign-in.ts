@@ -2,7 +2,7 @@ import { type AppContext, nowSeconds } from '../context.js';
 import { sha256 } from '../lib/hash.js';
 import type { User } from '../store/types.js';
 import type { Failure } from './password-attempts.js';
-import { verifyPassword } from './passwords.js';
+import { hashParams, hashPassword, needsRehash, verifyPassword } from './passwords.js';
 import { LIMITS } from './users.js';
 
 /**
@@ -71,14 +71,40 @@ async function checkWithinLimits(
   const attempt = await ctx.throttle.passwords.begin(key, ip);
   if ('refusedFor' in attempt) return { ok: false, lockedFor: attempt.refusedFor };
   const right =
-    password.length <= LIMITS.password.max && (await verifyPassword(user?.passwordHash, password));
+    password.length <= LIMITS.password.max &&
+    (await verifyPassword(user?.passwordHash, password, hashParams(ctx.config)));
   if (right && user) {
     await attempt.succeeded();
-    return { ok: true, user };
+    return {
+      ok: true,
+      user: details.purpose === 'sign_in' ? await rehashed(ctx, user, password) : user,
+    };
   }
   const failure = await attempt.failed();
   await recordFailure(ctx, user, ip, details, failure);
   return { ok: false, lockedFor: Math.max(0, ...failure.lockouts.map((l) => l.seconds)) };
+}
+
+/**
+ * The person as stored once their password, just verified, is hashed with the configured argon2id
+ * parameters if it was hashed with others (TESSERA_ARGON2_*). Only the hash verified is replaced
+ * (users.replacePasswordHash): a password changed meanwhile wins, and the session then made is
+ * guarded by the hash now stored. Not a password change: no session ends, nothing is mailed.
+ */
+async function rehashed(ctx: AppContext, user: User, password: string): Promise<User> {
+  const params = hashParams(ctx.config);
+  const verified = user.passwordHash;
+  if (!verified || !needsRehash(verified, params)) return user;
+  const passwordHash = await hashPassword(password, params);
+  if (await ctx.store.users.replacePasswordHash(user.id, verified, passwordHash)) {
+    return { ...user, passwordHash };
+  }
+  // Changed meanwhile. A concurrent sign-in's re-hash of this same password may guard the session;
+  // a new password may not: the hash verified is kept as the guard, which then refuses it.
+  const now = await ctx.store.users.findById(user.id);
+  return now?.passwordHash && (await verifyPassword(now.passwordHash, password, params))
+    ? now
+    : user;
 }
 
 /**

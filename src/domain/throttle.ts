@@ -21,6 +21,11 @@ export interface Throttle {
   clients: ClientFailures;
   /** Counts a request to POST /register from `address`; the seconds to wait, or 0 to go ahead. */
   registration(address: string): Promise<number>;
+  /**
+   * Counts a "Forgot password?" request from `address` for the account `userId` (undefined when
+   * the login names none): true to mail a link, false when either went past its hourly limit.
+   */
+  passwordReset(address: string, userId: string | undefined): Promise<boolean>;
   /** Wrong user codes typed at /device, per address (RFC 8628 §5.1). */
   userCodes: UserCodeGuesses;
   /** E-mailed codes sent per address and purpose: once a minute, five times an hour. */
@@ -48,6 +53,8 @@ type LimitSettings = Pick<
   | 'deviceUserCodeWindow'
   | 'registrationRateLimit'
   | 'registrationRateWindow'
+  | 'passwordResetMaxPerAccount'
+  | 'passwordResetMaxPerIp'
 >;
 
 /** Spends one point of `counter` for `address`: the seconds to wait, or 0 to go ahead. */
@@ -76,6 +83,16 @@ export function openThrottle(
     points: config.registrationRateLimit,
     duration: config.registrationRateWindow,
   });
+  const resetsPerIp = counters.counter({
+    name: 'reset:ip',
+    points: config.passwordResetMaxPerIp,
+    duration: 3600,
+  });
+  const resetsPerAccount = counters.counter({
+    name: 'reset:user',
+    points: config.passwordResetMaxPerAccount,
+    duration: 3600,
+  });
   return {
     passwords: new PasswordAttempts(counters, {
       maxFailures: config.signinMaxFailures,
@@ -89,6 +106,10 @@ export function openThrottle(
     }),
     signUp: (address) => spend(signups, address),
     registration: (address) => spend(registrations, address),
+    async passwordReset(address, userId) {
+      if ((await spend(resetsPerIp, address)) > 0) return false;
+      return userId === undefined || (await spend(resetsPerAccount, `user:${userId}`)) === 0;
+    },
     clients: new ClientFailures(
       counters,
       {

@@ -3,7 +3,7 @@ import { randomId } from '../lib/random.js';
 import type { Address, Role, User, UserPatch } from '../store/types.js';
 import { ValidationError } from './errors.js';
 import { checkPassword, PASSWORD_MAX } from './password-policy.js';
-import { hashPassword } from './passwords.js';
+import { hashParams, hashPassword } from './passwords.js';
 
 /** The fields a person supplies when signing up (seed 002's register_user, with OpenID Connect names). */
 export interface RegistrationInput {
@@ -185,7 +185,7 @@ export async function registerUser(ctx: AppContext, input: RegistrationInput): P
     username,
     email,
     emailVerified: input.emailVerified ?? false,
-    passwordHash: await hashPassword(password),
+    passwordHash: await hashPassword(password, hashParams(ctx.config)),
     givenName: profile.givenName ?? null,
     familyName: profile.familyName ?? null,
     middleName: null,

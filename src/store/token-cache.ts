@@ -110,6 +110,8 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   audit: ['record'],
   // E-mailed codes are kept by no cache and end no token.
   emailCodes: ['replace', 'addAttempt', 'consume', 'consumeLink'],
+  // Reset links are kept by no cache; spending one changes no token or person by itself.
+  passwordResets: ['save', 'consume', 'endAllOfUser'],
 };
 
 const READ = /^(find|list|count|get|ping$)/;
@@ -167,6 +169,7 @@ export function withTokenCache(
     'registrations',
     'audit',
     'emailCodes',
+    'passwordResets',
   ] as const;
   const wrapped = guarded(store, [], clear);
   return {

@@ -413,6 +413,12 @@ export interface UserStore {
   update(id: string, patch: UserPatch, now: number): Promise<User | undefined>;
   /** The account that asked most recently to change its address to `email` (case and form ignored). */
   findByPendingEmail(email: string): Promise<User | undefined>;
+  /**
+   * Replaces the password hash only while it is still `oldHash` (a re-hash with new argon2id
+   * parameters at sign-in): a change made meanwhile wins. Leaves `updated_at` as it was; false
+   * when the hash had changed or the account is gone.
+   */
+  replacePasswordHash(id: string, oldHash: string, newHash: string): Promise<boolean>;
   /** Deletes the user with every grant, code, token and session of theirs. */
   delete(id: string): Promise<boolean>;
   list(options: ListOptions): Promise<User[]>;
@@ -608,6 +614,36 @@ export interface TokenStore {
   revokeFamily(familyId: string, now: number): Promise<number>;
   /** Revokes every refresh token of a client (it lost its secret: they were bound to it). */
   revokeRefreshTokensOfClient(clientId: string, now: number): Promise<number>;
+  /**
+   * Revokes every refresh token of a person, whatever the app, offline ones included (their
+   * password was reset: whoever held the account must not keep it through an app).
+   */
+  revokeRefreshTokensOfUser(userId: string, now: number): Promise<number>;
+}
+
+/** A link mailed by "Forgot password?"; the token itself is only in the mail. */
+export interface PasswordReset {
+  /** SHA-256 of the token. */
+  tokenHash: string;
+  userId: string;
+  createdAt: number;
+  /** The link works while `now < expiresAt`. */
+  expiresAt: number;
+  /** When it was spent or ended; null while it can be used. */
+  usedAt: number | null;
+}
+
+export interface PasswordResetStore {
+  save(reset: PasswordReset): Promise<void>;
+  /** A link that can still be used at `now` (unspent, unexpired), by hash; spends nothing. */
+  findUsable(tokenHash: string, now: number): Promise<PasswordReset | undefined>;
+  /**
+   * Spends a usable link, exactly once: one conditional update, so that of any number of
+   * concurrent callers one gets the row. Undefined when it was used, has expired or is unknown.
+   */
+  consume(tokenHash: string, now: number): Promise<PasswordReset | undefined>;
+  /** Ends every usable link of the person; the number ended. */
+  endAllOfUser(userId: string, now: number): Promise<number>;
 }
 
 /** What a sign-in's session is made under: the password hash that was checked. */
@@ -735,6 +771,8 @@ export interface PurgeCounts {
   registrationTokens: number;
   /** Metadata-document clients left unused (PurgeOptions.documentClientsUnusedBefore). */
   documentClients: number;
+  /** Password-reset links past their expiry, used or not. */
+  passwordResets: number;
 }
 
 export interface PurgeOptions {
@@ -824,6 +862,7 @@ export interface Store {
   registrations: RegistrationStore;
   audit: AuditStore;
   emailCodes: EmailCodeStore;
+  passwordResets: PasswordResetStore;
   /**
    * Throws when the database cannot serve requests: cannot be reached, or (SQLite)
    * cannot be written because another process holds its lock (StoreBusyError).

@@ -7,12 +7,13 @@ import { registerConnectedApps } from './pages/connected-apps.js';
 import { registerHome } from './pages/home.js';
 import { registerLogin } from './pages/login.js';
 import { registerLoginCode } from './pages/login-code.js';
+import { registerPasswordReset } from './pages/password-reset.js';
 import { registerSessionPages } from './pages/sessions.js';
 import { registerSignup } from './pages/signup.js';
 import { registerVerifyEmail } from './pages/verify-email.js';
 
 /**
- * The HTML pages: the front door (GET /), sign-up, sign-in, account, connected apps and sessions.
+ * The HTML pages: the front door (GET /), sign-up, sign-in, password reset, account, connected apps and sessions.
  * Sign-out (POST /logout) is OpenID RP-initiated logout's endpoint, in oauth/logout.ts.
  */
 export function registerUiRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -20,6 +21,7 @@ export function registerUiRoutes(app: FastifyInstance, ctx: AppContext): void {
   registerSignup(app, ctx);
   registerLogin(app, ctx);
   registerLoginCode(app, ctx);
+  registerPasswordReset(app, ctx);
   registerAccount(app, ctx);
   registerAccountEdit(app, ctx);
   registerAccountPassword(app, ctx);

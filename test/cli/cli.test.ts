@@ -572,6 +572,19 @@ describe('tessera CLI', () => {
     expect(res.stderr.trim()).toBe('tessera: PORT: must be a whole number, got "abc"');
   });
 
+  it('a TESSERA_SECRET other than the keys’ stops any command with one line naming it, exit code 1', async () => {
+    // The keys of this database are sealed under the secret made on the first run.
+    expect((await tessera(['client', 'list'])).code).toBe(0);
+    const res = await tessera(['client', 'list', '--json'], {
+      TESSERA_SECRET: 'another-secret-of-at-least-32-characters-long',
+    });
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim()).toMatch(
+      /^tessera: TESSERA_SECRET: cannot decrypt signing key \S+: TESSERA_SECRET is not the secret the keys were created with$/,
+    );
+    expect(JSON.parse(res.stdout).error).toBe('config');
+  });
+
   it('--help describes a command without running it', async () => {
     // `start --help` must print and exit, not start a server.
     const start = await tessera(['start', '--help'], { PORT: '1' });

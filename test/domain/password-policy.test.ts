@@ -106,6 +106,14 @@ describe('the password rule', () => {
     await expect(checkPassword(ctx, 'ada_lovelace', {})).resolves.toBe('ada_lovelace');
   });
 
+  it('refuses 9 characters and accepts 10 by default: the edge of the minimum', async () => {
+    const byDefault = { config: parseConfig({}) };
+    expect(await refusal('x9#Lq!v2W', ada, byDefault)).toBe(
+      'password must be at least 10 characters',
+    );
+    await expect(checkPassword(byDefault, 'x9#Lq!v2Wz', ada)).resolves.toBe('x9#Lq!v2Wz');
+  });
+
   it('takes its minimum from TESSERA_PASSWORD_MIN_LENGTH, 10 by default and never under 8', async () => {
     expect(parseConfig({}).passwordMinLength).toBe(10);
     const strict = { config: parseConfig({ TESSERA_PASSWORD_MIN_LENGTH: '16' }) };

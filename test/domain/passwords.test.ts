@@ -1,6 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { hashPassword, verifyPassword } from '../../src/domain/passwords.js';
+import { parseConfig } from '../../src/config.js';
+import {
+  DEFAULT_HASH_PARAMS,
+  hashParams,
+  hashPassword,
+  needsRehash,
+  verifyPassword,
+} from '../../src/domain/passwords.js';
 
 /** The niceness of each thread of this process (field 19 of /proc/self/task/TID/stat). */
 function threadNiceness(): number[] {
@@ -18,6 +25,35 @@ describe('password hashing', () => {
     expect(hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     expect(await verifyPassword(hash, 'correct horse battery')).toBe(true);
     expect(await verifyPassword(hash, 'correct horse battery ')).toBe(false);
+  });
+
+  it('hashes with the argon2id parameters of TESSERA_ARGON2_*, 19 MiB, 2 passes, 1 lane by default', async () => {
+    expect(hashParams(parseConfig({}))).toEqual(DEFAULT_HASH_PARAMS);
+    expect(DEFAULT_HASH_PARAMS).toEqual({ memoryCost: 19456, timeCost: 2, parallelism: 1 });
+    const params = hashParams(
+      parseConfig({
+        TESSERA_ARGON2_MEMORY_KIB: '8192',
+        TESSERA_ARGON2_TIME_COST: '3',
+        TESSERA_ARGON2_PARALLELISM: '2',
+      }),
+    );
+    const hash = await hashPassword('correct horse battery', params);
+    expect(hash).toMatch(/^\$argon2id\$v=19\$m=8192,t=3,p=2\$/);
+    expect(await verifyPassword(hash, 'correct horse battery', DEFAULT_HASH_PARAMS)).toBe(true);
+    expect(needsRehash(hash, params)).toBe(false);
+    expect(needsRehash(hash, DEFAULT_HASH_PARAMS)).toBe(true);
+    expect(needsRehash(hash, { ...params, timeCost: 2 })).toBe(true);
+    expect(needsRehash(hash, { ...params, parallelism: 1 })).toBe(true);
+    expect(needsRehash('$argon2i$v=19$m=8192,t=3,p=2$c2FsdA$aGFzaA', params)).toBe(true);
+  });
+
+  it('refuses argon2id memory under 8192 KiB and a time cost or parallelism under 1', () => {
+    expect(parseConfig({ TESSERA_ARGON2_MEMORY_KIB: '8192' }).argon2MemoryKib).toBe(8192);
+    expect(() => parseConfig({ TESSERA_ARGON2_MEMORY_KIB: '8191' })).toThrow(
+      'TESSERA_ARGON2_MEMORY_KIB: must be at least 8192',
+    );
+    expect(() => parseConfig({ TESSERA_ARGON2_TIME_COST: '0' })).toThrow();
+    expect(() => parseConfig({ TESSERA_ARGON2_PARALLELISM: '0' })).toThrow();
   });
 
   it('answers false, never throws, for a missing or malformed hash', async () => {

@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,8 +18,9 @@ import {
  * Standard clients authenticating with JWTs against a listening Tessera: openid-client's
  * PrivateKeyJwt and ClientSecretJwt (client_credentials, a code flow's refresh, revocation,
  * introspection), its genericGrantRequest for the JWT bearer grant, and oauth4webapi's
- * PrivateKeyJwt. The libraries make their own assertions (aud, jti, exp) the way they do for
- * every server, so this is what a real service account sends.
+ * PrivateKeyJwt, ClientSecretJwt and genericTokenEndpointRequest (the JWT bearer grant). The
+ * libraries make their own assertions (aud, jti, exp) the way they do for every server, so this
+ * is what a real service account sends.
  */
 describe('JWT client authentication with standard clients', () => {
   let server: RunningServer;
@@ -166,5 +168,119 @@ describe('JWT client authentication with standard clients', () => {
     );
     expect(introspection.active).toBe(true);
     expect(introspection.client_id).toBe(tc.client.id);
+  });
+  async function oauth4webapiServer() {
+    const issuer = new URL(server.url);
+    const insecure = { [oauth.allowInsecureRequests]: true };
+    const as = await oauth.processDiscoveryResponse(
+      issuer,
+      await oauth.discoveryRequest(issuer, insecure),
+    );
+    return { as, insecure };
+  }
+
+  it('oauth4webapi ClientSecretJwt: client_credentials and revocation', async () => {
+    const tc = await makeClient(ctx, {
+      tokenEndpointAuthMethod: 'client_secret_jwt',
+      grantTypes: ['client_credentials'],
+      scopes: ['api:read', 'api:write'],
+    });
+    const { as, insecure } = await oauth4webapiServer();
+    const client: oauth.Client = { client_id: tc.client.id };
+    const auth = oauth.ClientSecretJwt(tc.secret!);
+    const result = await oauth.processClientCredentialsResponse(
+      as,
+      client,
+      await oauth.clientCredentialsGrantRequest(
+        as,
+        client,
+        auth,
+        new URLSearchParams({ scope: 'api:read' }),
+        insecure,
+      ),
+    );
+    expect(result.scope).toBe('api:read');
+    expect(decodeJwt(result.access_token)).toMatchObject({ client_id: tc.client.id });
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(as, client, auth, result.access_token, insecure),
+    );
+    const introspection = await oauth.processIntrospectionResponse(
+      as,
+      client,
+      await oauth.introspectionRequest(as, client, auth, result.access_token, insecure),
+    );
+    expect(introspection.active).toBe(false);
+    // Another secret signs an assertion Tessera refuses: a 401 with the Basic challenge, which
+    // oauth4webapi raises as such, the invalid_client body still readable.
+    const refused = await oauth
+      .processClientCredentialsResponse(
+        as,
+        client,
+        await oauth.clientCredentialsGrantRequest(
+          as,
+          client,
+          oauth.ClientSecretJwt('not-the-secret'),
+          new URLSearchParams(),
+          insecure,
+        ),
+      )
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(oauth.WWWAuthenticateChallengeError);
+    const challenge = refused as oauth.WWWAuthenticateChallengeError;
+    expect(challenge.status).toBe(401);
+    expect(challenge.cause[0]?.scheme).toBe('basic');
+    const body = (await challenge.response.json()) as Record<string, string>;
+    expect(body.error).toBe('invalid_client');
+    expect(body.error_description).toMatch(/does not verify/);
+  });
+
+  it('oauth4webapi genericTokenEndpointRequest: the JWT bearer grant, a replay refused', async () => {
+    const key = await keyPair('ES256');
+    const { user } = await makeUser(ctx);
+    const tc = await makeKeyedClient(
+      ctx,
+      { grantTypes: [JWT_BEARER], scopes, jwtBearerSubjects: [user.id] },
+      key,
+    );
+    const { as, insecure } = await oauth4webapiServer();
+    const client: oauth.Client = { client_id: tc.client.id };
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = (sub: string) =>
+      signWith(key, {
+        iss: tc.client.id,
+        sub,
+        aud: as.token_endpoint,
+        iat: now,
+        exp: now + 120,
+        jti: crypto.randomUUID(),
+      });
+    const grant = async (auth: oauth.ClientAuth, parameters: Record<string, string>) =>
+      oauth.processGenericTokenEndpointResponse(
+        as,
+        client,
+        await oauth.genericTokenEndpointRequest(as, client, auth, JWT_BEARER, parameters, insecure),
+      );
+
+    // Without client authentication (the assertion proves the client, RFC 7523 §3.1).
+    const own = await assertion(tc.client.id);
+    const answer = await grant(oauth.None(), { assertion: own, scope: 'api:read' });
+    expect(answer.token_type).toBe('bearer');
+    expect(answer.scope).toBe('api:read');
+    expect(answer.refresh_token).toBeUndefined();
+    expect(decodeJwt(answer.access_token)).toMatchObject({
+      sub: tc.client.id,
+      client_id: tc.client.id,
+    });
+    // For a person the client may act for, with private_key_jwt client authentication as well.
+    const forPerson = await grant(oauth.PrivateKeyJwt({ key: key.privateKey, kid: key.kid }), {
+      assertion: await assertion(user.id),
+      scope: 'openid profile',
+    });
+    expect(decodeJwt(forPerson.access_token)).toMatchObject({ sub: user.id });
+    // The same assertion again: invalid_grant, saying why.
+    const replayed = await grant(oauth.None(), { assertion: own }).catch((error: unknown) => error);
+    expect(replayed).toBeInstanceOf(oauth.ResponseBodyError);
+    expect((replayed as oauth.ResponseBodyError).error).toBe('invalid_grant');
+    expect((replayed as oauth.ResponseBodyError).error_description).toMatch(/used before/);
   });
 });

@@ -29,9 +29,14 @@ export interface CliResult {
 
 /**
  * A CLI on a database of its own (a new SQLite file in a temporary folder), as an admin runs it:
- * a separate process on its settings. `run` never throws; `remove` deletes the folder.
+ * a separate process on its settings, `env` added to them (NODE_ENV=production with a
+ * TESSERA_SECRET, say: the same for every run, as the keys are sealed under it). `run` never
+ * throws; `remove` deletes the folder.
  */
-export function cliSandbox(prefix: string): {
+export function cliSandbox(
+  prefix: string,
+  settings: NodeJS.ProcessEnv = {},
+): {
   run(args: string[]): Promise<CliResult>;
   remove(): void;
 } {
@@ -44,6 +49,7 @@ export function cliSandbox(prefix: string): {
     NODE_ENV: 'test',
   };
   delete env.TESSERA_SECRET;
+  Object.assign(env, settings);
   return {
     async run(args) {
       try {

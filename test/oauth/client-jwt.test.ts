@@ -11,13 +11,15 @@ import {
   signWith,
   unsignedJwt,
 } from '../helpers/client-jwt.js';
+import { DEVICE_GRANT } from '../helpers/device.js';
 import { basicAuth, makeClient, postForm } from '../helpers/oauth.js';
 import { storeFactories, type TestStore } from '../helpers/stores.js';
 
 /**
  * Client authentication with JWTs (RFC 7523 §2.2, OpenID Connect Core §9): private_key_jwt and
- * client_secret_jwt at /token, /revoke and /introspect, and every way an assertion is refused,
- * over real HTTP, on SQLite and PostgreSQL (the jti markers are stored).
+ * client_secret_jwt at /token, /revoke, /introspect, /par and /device_authorization, and every
+ * way an assertion is refused, over real HTTP, on SQLite and PostgreSQL (the jti markers are
+ * stored).
  */
 describe.each(storeFactories())('client assertions on $name', (factory) => {
   let server: RunningServer;
@@ -124,6 +126,26 @@ describe.each(storeFactories())('client assertions on $name', (factory) => {
       );
       expect(res.status, res.text).toBe(201);
       expect(String(res.body.request_uri)).toMatch(/^urn:ietf:params:oauth:request_uri:/);
+    });
+
+    it('authenticates at /device_authorization too, and refuses the same assertion again', async () => {
+      const tc = await makeKeyedClient(ctx, { grantTypes: [DEVICE_GRANT] });
+      const assertion = await goodAssertion(tc, { aud: `${server.url}/device_authorization` });
+      const res = await withAssertion('/device_authorization', assertion, { scope: 'openid' });
+      expect(res.status, res.text).toBe(200);
+      expect(String(res.body.device_code)).toMatch(/^[\w-]{43}$/);
+      expect(String(res.body.user_code)).toMatch(/^[B-Z]{4}-[B-Z]{4}$/);
+      // The device code is this client's: it polls with a fresh assertion and is told to wait.
+      const poll = await withAssertion('/token', await goodAssertion(tc), {
+        grant_type: DEVICE_GRANT,
+        device_code: String(res.body.device_code),
+      });
+      expect(poll.status, poll.text).toBe(400);
+      expect(poll.body.error).toBe('authorization_pending');
+      // The same assertion (same jti) a second time is a replay.
+      const replay = await withAssertion('/device_authorization', assertion, { scope: 'openid' });
+      expectRefused(replay, /used before \(its jti/);
+      expect(replay.body.device_code).toBeUndefined();
     });
 
     it('refuses an aud naming another endpoint or another server', async () => {
@@ -361,6 +383,35 @@ describe.each(storeFactories())('client assertions on $name', (factory) => {
         );
         expect(res.status, `${alg}: ${res.text}`).toBe(200);
       }
+    });
+
+    it('authenticates at /device_authorization, with the endpoint or the issuer as aud', async () => {
+      const tc = await makeClient(ctx, {
+        tokenEndpointAuthMethod: 'client_secret_jwt',
+        grantTypes: [DEVICE_GRANT],
+        scopes: ['openid', 'profile'],
+      });
+      for (const aud of [`${server.url}/device_authorization`, server.url]) {
+        const res = await withAssertion(
+          '/device_authorization',
+          await signWith(
+            hmac(tc.secret!),
+            assertionClaims(tc.client.id, server.url, now(), { aud }),
+          ),
+          { scope: 'openid profile' },
+        );
+        expect(res.status, `${aud}: ${res.text}`).toBe(200);
+        expect(String(res.body.device_code)).toMatch(/^[\w-]{43}$/);
+      }
+      // An HMAC with another secret is refused there as at /token.
+      expectRefused(
+        await withAssertion(
+          '/device_authorization',
+          await signWith(hmac('not-the-secret'), assertionClaims(tc.client.id, server.url, now())),
+          { scope: 'openid' },
+        ),
+        /does not verify/,
+      );
     });
 
     it('refuses an HMAC with another secret, a replay, and an asymmetric signature', async () => {

@@ -104,6 +104,9 @@ for (const factory of storeFactories()) {
         'externalIdentities.link',
         'grants.touch',
         'markers.use',
+        'passwordResets.consume',
+        'passwordResets.endAllOfUser',
+        'passwordResets.save',
         'pushedRequests.finish',
         'pushedRequests.resume',
         'pushedRequests.save',
@@ -144,6 +147,8 @@ for (const factory of storeFactories()) {
           'clients.delete',
           'sessions.end',
           'tokens.revokeRefreshTokensOfClient',
+          'tokens.revokeRefreshTokensOfUser',
+          'users.replacePasswordHash',
           'purgeExpired',
         ]),
       );

@@ -13,6 +13,7 @@ import { externalIdentityStore } from './external-identities.js';
 import { grantStore } from './grants.js';
 import { keyStore } from './keys.js';
 import { markerStore } from './markers.js';
+import { passwordResetStore } from './password-resets.js';
 import { openPostgres, quoteIdent } from './postgres.js';
 import { pushedRequestStore } from './pushed-requests.js';
 import { registrationStore } from './registrations.js';
@@ -159,6 +160,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
     registrations: registrationStore(db),
     audit: auditStore(db),
     emailCodes: emailCodeStore(db),
+    passwordResets: passwordResetStore(db),
 
     async ping() {
       if (dialect === 'sqlite') {
@@ -211,6 +213,11 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         .executeTakeFirst();
       // An e-mailed code is of no use once expired (10 minutes): nothing to tell a late try.
       await db.deleteFrom('email_codes').where('expires_at', '<', now).execute();
+      // A link past its expiry can never be used again, whether it was used or not.
+      const passwordResets = await db
+        .deleteFrom('password_resets')
+        .where('expires_at', '<', now)
+        .executeTakeFirst();
       // By the created_at index; failed sign-ins are aggregated (domain/sign-in.ts), so this stays small.
       const audit =
         options.auditBefore === undefined
@@ -235,6 +242,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         deviceCodes: Number(deviceCodes.numDeletedRows),
         registrationTokens: Number(registrationTokens.numDeletedRows),
         documentClients,
+        passwordResets: Number(passwordResets.numDeletedRows),
       };
     },
 

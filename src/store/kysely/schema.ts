@@ -252,6 +252,14 @@ export interface RegistrationTokensTable {
   uses_left: number | null;
 }
 
+export interface PasswordResetsTable {
+  token_hash: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface ClientRegistrationsTable {
   client_id: string;
   access_token_hash: string;
@@ -287,6 +295,7 @@ export interface Database {
   pushed_requests: PushedRequestsTable;
   registration_tokens: RegistrationTokensTable;
   client_registrations: ClientRegistrationsTable;
+  password_resets: PasswordResetsTable;
   locks: LocksTable;
   email_codes: EmailCodesTable;
 }

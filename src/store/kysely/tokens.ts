@@ -254,6 +254,18 @@ export function tokenStore(
       return Number(result.numUpdatedRows);
     },
 
+    async revokeRefreshTokensOfUser(userId, now) {
+      // By the user_id index; offline refresh tokens (no session) included.
+      const result = await db
+        .updateTable('tokens')
+        .set({ revoked_at: now })
+        .where('user_id', '=', userId)
+        .where('kind', '=', 'refresh')
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
     async revokeFamily(familyId, now) {
       const result = await db
         .updateTable('tokens')

@@ -178,6 +178,16 @@ export function userStore(db: Kysely<Database>): UserStore {
       }
     },
 
+    async replacePasswordHash(id, oldHash, newHash) {
+      const result = await db
+        .updateTable('users')
+        .set({ password_hash: newHash })
+        .where('id', '=', id)
+        .where('password_hash', '=', oldHash)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
     async delete(id) {
       return db.transaction().execute(async (tx) => {
         const sessions = tx.selectFrom('sessions').select('id').where('user_id', '=', id);
@@ -189,6 +199,7 @@ export function userStore(db: Kysely<Database>): UserStore {
         await tx.deleteFrom('grants').where('user_id', '=', id).execute();
         await tx.deleteFrom('external_identities').where('user_id', '=', id).execute();
         await tx.deleteFrom('email_codes').where('user_id', '=', id).execute();
+        await tx.deleteFrom('password_resets').where('user_id', '=', id).execute();
         const result = await tx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
         return result.numDeletedRows > 0n;
       });

@@ -12,6 +12,7 @@ import { apis } from './010_apis.js';
 import { dynamicRegistration } from './011_dynamic_registration.js';
 import { grantResources } from './012_grant_resources.js';
 import { emailCodes } from './014_email_codes.js';
+import { passwordResets } from './015_password_resets.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -34,6 +35,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '011_dynamic_registration': dynamicRegistration,
     '012_grant_resources': grantResources,
     '014_email_codes': emailCodes,
+    '015_password_resets': passwordResets,
   };
   return { getMigrations: async () => all };
 }

@@ -77,6 +77,9 @@ export function registerLogin(app: FastifyInstance, ctx: AppContext): void {
       ...(queryParam(request, 'deleted') === '1'
         ? { notice: 'Your account has been deleted.' }
         : {}),
+      ...(queryParam(request, 'reset') === '1'
+        ? { notice: 'Your password has been reset. Sign in with your new password.' }
+        : {}),
     });
   });
 
