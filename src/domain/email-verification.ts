@@ -98,7 +98,10 @@ export async function markVerified(
 
 /** The account an address belongs to, as its address or (while it waits) its pending one. */
 export async function accountOfAddress(ctx: AppContext, email: string): Promise<User | undefined> {
-  const user = await ctx.store.users.findByLogin(email);
-  if (user && fold(user.email) === addressKeyOf(email)) return user;
-  return ctx.store.users.findByPendingEmail(email);
+  // Both lookups every time: an address without an account takes the same work as one with.
+  const [user, pending] = await Promise.all([
+    ctx.store.users.findByLogin(email),
+    ctx.store.users.findByPendingEmail(email),
+  ]);
+  return user && fold(user.email) === addressKeyOf(email) ? user : pending;
 }

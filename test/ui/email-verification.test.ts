@@ -54,6 +54,7 @@ describe('e-mail verification', () => {
     expect((await signUp(browser, who)).status).toBe(303);
     const mail = await smtp.next(who.email);
     expect(mail.text).toContain(`${server.url}/verify-email?token=`);
+    expect((await browser.get('/account')).text).toContain('>Verify your email</a>');
     const page = await browser.get('/verify-email');
     expect(page.status).toBe(200);
     expect(page.text).toContain(who.email);
@@ -137,6 +138,11 @@ describe('e-mail verification', () => {
     expect(page.text).toContain(`keeps its address, <strong>${who.email}</strong>`);
     const edit = await browser.get('/account/edit');
     expect(edit.text).toContain(`Your email stays <strong>${who.email}</strong>`);
+    const account = await browser.get('/account');
+    expect(account.text).toContain(`<dt>Email</dt><dd>${who.email}</dd>`);
+    expect(account.text).toContain(
+      `Your new address <strong>${next}</strong> is used once verified`,
+    );
     // The new address is not used: not to sign in, not for the account.
     expect(await userOf(next)).toBeUndefined();
     expect((await userOf(who.email))?.pendingEmail).toBe(next);
