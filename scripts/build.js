@@ -18,6 +18,12 @@ const src = join(root, 'src');
 const dist = join(root, 'dist');
 /** What tsc emits itself (it compiles the .ts files and carries the .js ones over). */
 const CODE = /\.(ts|js)$/;
+/**
+ * The browser's scripts (src/ui/assets/*.js): plain scripts the pages load, served as written.
+ * tsconfig.json leaves them out (no DOM types there, and tsc would make them modules), so they
+ * are copied like the stylesheet.
+ */
+const BROWSER_ASSETS = join(src, 'ui', 'assets');
 
 let tsc;
 try {
@@ -51,5 +57,6 @@ try {
 }
 cpSync(src, dist, {
   recursive: true,
-  filter: (path) => statSync(path).isDirectory() || !CODE.test(path),
+  filter: (path) =>
+    statSync(path).isDirectory() || !CODE.test(path) || path.startsWith(BROWSER_ASSETS),
 });

@@ -118,6 +118,17 @@ export const settings = {
     doc: 'The sender of every mail Tessera sends (`Name <address>` or an address).',
     recommend: 'An address of your domain that your SMTP server may send from.',
   },
+  webauthnRpId: {
+    env: 'TESSERA_WEBAUTHN_RP_ID',
+    kind: 'string',
+    doc: "The WebAuthn relying party id that passkeys are bound to: the issuer's host, or a registrable suffix of it (`example.com` for `https://login.example.com`), so that passkeys also work on the other hosts of that domain. Unset: the issuer's host. Passkeys registered under one id do not work under another: choose it once.",
+  },
+  webauthnRpName: {
+    env: 'TESSERA_WEBAUTHN_RP_NAME',
+    kind: 'string',
+    default: 'Tessera',
+    doc: 'The name a browser or password manager shows for passkeys registered here.',
+  },
   signupEnabled: {
     env: 'TESSERA_SIGNUP_ENABLED',
     kind: 'bool',
@@ -421,6 +432,22 @@ export const settings = {
     min: 0,
     max: 24,
     doc: 'An address from which a person signed in is remembered for their account this many days: while the whole account is locked (TESSERA_SIGNIN_ACCOUNT_MAX_FAILURES), that address may still try, within its own limit, so that guesses spread over many addresses do not keep the person out where they usually sign in. 0 turns it off.',
+  },
+  secondFactorMaxFailures: {
+    env: 'TESSERA_SECOND_FACTOR_MAX_FAILURES',
+    kind: 'int',
+    default: '5',
+    min: 1,
+    max: 1000,
+    doc: 'Wrong authenticator-app or recovery codes one account may send within TESSERA_SECOND_FACTOR_WINDOW_SECONDS, counted together wherever they are typed (sign-in, turning TOTP on or off, new recovery codes): the one that reaches the limit and every code after it, even a right one, is refused with 429 until the window ends. A right code starts the count again.',
+  },
+  secondFactorWindow: {
+    env: 'TESSERA_SECOND_FACTOR_WINDOW_SECONDS',
+    kind: 'int',
+    default: '900',
+    min: 1,
+    max: 86400,
+    doc: 'The window of TESSERA_SECOND_FACTOR_MAX_FAILURES, in seconds, from the first wrong code counted.',
   },
   signupMaxPerIp: {
     env: 'TESSERA_SIGNUP_MAX_PER_IP',
@@ -789,11 +816,34 @@ export function parseConfig(env: Env): Config {
       'must not be set when NODE_ENV=production: it lets any client id make Tessera call its own machine',
     );
   }
+  if (config.webauthnRpId !== undefined) checkRpId(config.webauthnRpId, config.issuer);
   return {
     ...config,
     database: parseDatabase(config.databaseUrl),
     issuerPath: issuerPathOf(config.issuer),
   } as Config;
+}
+
+/**
+ * TESSERA_WEBAUTHN_RP_ID must be the issuer's host or a suffix of it of at least two labels
+ * (WebAuthn §5.1.3: a browser refuses any other). A public suffix such as `co.uk` passes this
+ * check and is refused by browsers: the error then shows at the first passkey ceremony.
+ */
+function checkRpId(rpId: string, issuer: string): void {
+  const host = new URL(issuer).hostname;
+  const fail = (message: string): never => {
+    throw new ConfigError('TESSERA_WEBAUTHN_RP_ID', message);
+  };
+  if (rpId === host) return;
+  if (isIP(host.replace(/^\[|\]$/g, '')) !== 0) {
+    fail(`must be the issuer's host "${host}": an IP address has no other domain`);
+  }
+  if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(rpId)) {
+    fail(`must be a lowercase domain name of at least two labels, got "${rpId}"`);
+  }
+  if (!host.endsWith(`.${rpId}`)) {
+    fail(`must be the issuer's host "${host}" or a domain it is under, got "${rpId}"`);
+  }
 }
 
 /** What TESSERA_REGISTRATION_GRANT_TYPES may hold: grants that need no setting only an admin can make. */

@@ -5,6 +5,7 @@ import type { AppContext } from '../context.js';
 import { NotFoundError } from '../domain/errors.js';
 import { identitiesOf, linkIdentity, unlinkIdentity } from '../domain/external-identities.js';
 import { setPassword } from '../domain/password-change.js';
+import { turnOffTotp } from '../domain/totp.js';
 import { deleteUser, setRole } from '../domain/user-changes.js';
 import { LIMITS, registerUser } from '../domain/users.js';
 import type { ExternalIdentity, User } from '../store/types.js';
@@ -135,6 +136,25 @@ export function registerUserAdmin(app: FastifyInstance, ctx: AppContext): void {
         ip: request.ip,
       });
       return { id: user.id, username: user.username, sessions_ended: sessionsEnded };
+    },
+  );
+
+  // A person who lost their authenticator app and their recovery codes: the app is removed (and
+  // its recovery codes), so that the password alone signs them in until they set up a new one.
+  api.delete(
+    '/admin/api/users/:id/totp',
+    { onRequest, schema: { params: IdParams } },
+    async (request) => {
+      const user = await ctx.store.users.findById(request.params.id);
+      if (!user) throw new NotFoundError('user');
+      const removed = await turnOffTotp(ctx, user, { ip: request.ip, device: null });
+      const after = await ctx.store.users.findById(user.id);
+      return {
+        id: user.id,
+        username: user.username,
+        totp_removed: removed,
+        two_factor: after?.twoFactor ?? false,
+      };
     },
   );
 

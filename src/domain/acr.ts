@@ -5,19 +5,35 @@ import type { Session } from '../store/types.js';
  * in. A session records the methods used (`amr`, RFC 8176) and the class they reach.
  *
  * Tessera's classes are URNs of its own (Core §2 asks for an absolute URI or a registered name;
- * none of the registered ones means "a password"). A password is the only way to sign in today,
- * so `urn:tessera:acr:pwd` is the only class; a second factor will add a stronger class after it
- * in {@link ACR_VALUES} (`urn:tessera:acr:mfa`), and a session that reached it will satisfy a
- * request for either.
+ * none of the registered ones means "a password", and short names such as `mfa` are `amr`
+ * values, not classes). Two classes, weakest first in {@link ACR_VALUES}; a session that reached
+ * the stronger one satisfies a request for either:
+ *
+ * - `urn:tessera:acr:pwd`: one factor. A password, an e-mailed one-time code, or a passkey
+ *   without user verification, alone. The name keeps the class's first meaning (a password was
+ *   the only way to sign in).
+ * - `urn:tessera:acr:mfa`: two factors (`amr` holds `mfa`): a first factor and a second (an
+ *   authenticator app's code, a recovery code, a passkey), or a passkey that verified its user.
  */
 export const ACR_PASSWORD = 'urn:tessera:acr:pwd';
+export const ACR_MFA = 'urn:tessera:acr:mfa';
 
 /** The classes a sign-in can reach, weakest first; discovery's `acr_values_supported`. */
-export const ACR_VALUES: readonly string[] = [ACR_PASSWORD];
+export const ACR_VALUES: readonly string[] = [ACR_PASSWORD, ACR_MFA];
+
+/** The single factors (RFC 8176) that reach the one-factor class on their own. */
+const ONE_FACTOR = ['pwd', 'otp', 'hwk', 'swk'];
 
 /** The class a sign-in with these methods reaches; null for methods Tessera does not rank. */
 export function acrForMethods(amr: readonly string[] | null): string | null {
-  return amr?.includes('pwd') ? ACR_PASSWORD : null;
+  if (!amr) return null;
+  if (amr.includes('mfa')) return ACR_MFA;
+  return amr.some((method) => ONE_FACTOR.includes(method)) ? ACR_PASSWORD : null;
+}
+
+/** The strongest class a person can reach: with a second factor set up, two factors. */
+export function reachableAcr(hasSecondFactor: boolean): string {
+  return hasSecondFactor ? ACR_MFA : ACR_PASSWORD;
 }
 
 /** The class a session reached: as recorded, or from its methods for a session recorded without one. */

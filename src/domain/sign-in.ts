@@ -14,7 +14,12 @@ import { LIMITS } from './users.js';
 export type PasswordCheck = { ok: true; user: User } | { ok: false; lockedFor: number };
 
 /** Where a password was asked for, as recorded with its failures. */
-export type PasswordPurpose = 'sign_in' | 'delete_account' | 'change_password';
+export type PasswordPurpose =
+  | 'sign_in'
+  | 'delete_account'
+  | 'change_password'
+  | 'turn_off_two_factor'
+  | 'new_recovery_codes';
 
 /**
  * The key a password attempt is counted under: the account when the login

@@ -6,6 +6,7 @@ import type { EventBus } from '../store/events.js';
 import { ClientFailures } from './client-failures.js';
 import { EmailCodeSends } from './email-code-sends.js';
 import { PasswordAttempts, wholeSeconds } from './password-attempts.js';
+import { SecondFactorGuesses } from './second-factor-guesses.js';
 import { UserCodeGuesses } from './user-code-guesses.js';
 
 /**
@@ -30,6 +31,8 @@ export interface Throttle {
   userCodes: UserCodeGuesses;
   /** E-mailed codes sent per address and purpose: once a minute, five times an hour. */
   emailCodes: EmailCodeSends;
+  /** Wrong second-factor codes (TOTP, recovery codes), per account. */
+  secondFactor: SecondFactorGuesses;
   close(): Promise<void>;
 }
 
@@ -55,6 +58,8 @@ type LimitSettings = Pick<
   | 'registrationRateWindow'
   | 'passwordResetMaxPerAccount'
   | 'passwordResetMaxPerIp'
+  | 'secondFactorMaxFailures'
+  | 'secondFactorWindow'
 >;
 
 /** Spends one point of `counter` for `address`: the seconds to wait, or 0 to go ahead. */
@@ -125,6 +130,10 @@ export function openThrottle(
       window: config.deviceUserCodeWindow,
     }),
     emailCodes: new EmailCodeSends(counters),
+    secondFactor: new SecondFactorGuesses(counters, {
+      maxFailures: config.secondFactorMaxFailures,
+      window: config.secondFactorWindow,
+    }),
     close: () => counters.close(),
   };
 }

@@ -86,7 +86,11 @@ export class TokenCache {
  */
 const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   users: ['create'],
+  // A second factor is kept by no cache; the person's `two_factor` flag changes by users.update.
+  totp: ['enable', 'acceptStep', 'disable', 'replaceRecoveryCodes', 'useRecoveryCode'],
   externalIdentities: ['link'],
+  // A passkey is no session, token or grant; the person's two_factor flag changes by users.update.
+  passkeys: ['add', 'updateAfterUse', 'rename', 'remove'],
   clients: ['create'],
   // APIs are cached by domain/apis.ts, not here; a new or renamed API changes no token.
   apis: ['create', 'update'],
@@ -156,7 +160,9 @@ export function withTokenCache(
   tokens.findWithUser = (id) => cache.findWithUser(id, findWithUser);
   const parts = [
     'users',
+    'totp',
     'externalIdentities',
+    'passkeys',
     'clients',
     'apis',
     'grants',

@@ -845,10 +845,86 @@ export interface EmailCodeStore {
   consumeLink(linkHash: string, now: number): Promise<EmailCode | undefined>;
 }
 
+/** A person's authenticator app (TOTP, RFC 6238), turned on by a first right code. */
+export interface TotpEnrolment {
+  userId: string;
+  /** The shared secret (base32), sealed under the instance secret (lib/seal.ts, purpose `totp`). */
+  secretSealed: string;
+  enabledAt: number;
+  /** The time step of the last code accepted: only codes of later steps are accepted. */
+  lastStep: number;
+}
+
+export interface TotpStore {
+  find(userId: string): Promise<TotpEnrolment | undefined>;
+  /**
+   * Turns TOTP on with its recovery codes (hashes), in one transaction; false when the person
+   * has it on already (the enrolment of another browser won).
+   */
+  enable(enrolment: TotpEnrolment, recoveryCodeHashes: string[]): Promise<boolean>;
+  /**
+   * Accepts a code of time step `step`: one conditional UPDATE that succeeds only when `step` is
+   * later than the last one accepted, so that a code (or an older one) is accepted once, however
+   * many requests present it at the same time.
+   */
+  acceptStep(userId: string, step: number): Promise<boolean>;
+  /** Turns TOTP off: the enrolment and every recovery code go; false when it was off. */
+  disable(userId: string): Promise<boolean>;
+  /** Replaces every recovery code of the person, used or not, with new ones (hashes). */
+  replaceRecoveryCodes(userId: string, codeHashes: string[], now: number): Promise<void>;
+  /** Spends an unused recovery code, once: one conditional UPDATE; false when none matches. */
+  useRecoveryCode(userId: string, codeHash: string, now: number): Promise<boolean>;
+  /** The recovery codes not used yet. */
+  countRecoveryCodes(userId: string): Promise<number>;
+}
+
+/** A passkey (WebAuthn credential) a person registered: one of their ways to sign in. */
+export interface Passkey {
+  /** The credential id the authenticator chose, base64url. */
+  id: string;
+  userId: string;
+  /** The person's label for it, at most 64 characters. */
+  name: string;
+  /** The credential's COSE public key, base64url. */
+  publicKey: string;
+  /** The authenticator's signature counter as last seen; 0 for authenticators that keep none. */
+  counter: number;
+  /** How the browser may reach the authenticator ('internal', 'usb', 'hybrid', …). */
+  transports: string[];
+  /** 'multiDevice': synced between devices (a cloud keychain); 'singleDevice': bound to one. */
+  deviceType: 'singleDevice' | 'multiDevice';
+  backedUp: boolean;
+  /** The authenticator model's AAGUID; all zeros when it did not say (attestation 'none'). */
+  aaguid: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+export interface PasskeyStore {
+  /** @throws ConflictError('passkey') when the credential id is registered already (to anyone). */
+  add(passkey: Passkey): Promise<Passkey>;
+  /** The person's passkeys, oldest first. */
+  listForUser(userId: string): Promise<Passkey[]>;
+  countForUser(userId: string): Promise<number>;
+  findById(id: string): Promise<Passkey | undefined>;
+  /**
+   * Records a use: the new counter and when. False, and nothing changed, when the counter did not
+   * go up (a cloned authenticator, or a concurrent use of the same assertion), unless the
+   * authenticator keeps no counter (it was 0 and stays 0).
+   */
+  updateAfterUse(id: string, counter: number, usedAt: number): Promise<boolean>;
+  /** Renames one of the person's passkeys; false when they have none with this id. */
+  rename(userId: string, id: string, name: string): Promise<boolean>;
+  /** Removes one of the person's passkeys; false when they have none with this id. */
+  remove(userId: string, id: string): Promise<boolean>;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   users: UserStore;
+  totp: TotpStore;
   externalIdentities: ExternalIdentityStore;
+  passkeys: PasskeyStore;
   clients: ClientStore;
   apis: ApiStore;
   grants: GrantStore;

@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 
-const ASSETS: Record<string, string> = { 'tessera.css': 'text/css; charset=utf-8' };
+const ASSETS: Record<string, string> = {
+  'tessera.css': 'text/css; charset=utf-8',
+  // The passkey ceremonies of /login, /login/second-factor and /account (WebAuthn needs script).
+  'passkeys.js': 'text/javascript; charset=utf-8',
+};
 
 /** The few static files the pages use, read once at start. */
 export function registerAssets(app: FastifyInstance): void {

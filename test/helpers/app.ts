@@ -17,6 +17,11 @@ export interface TestAppOptions {
 export interface ServerOptions extends TestAppOptions {
   /** A path for the issuer, e.g. "/tenant-a": the issuer is then http://127.0.0.1:PORT/tenant-a. */
   issuerPath?: string;
+  /**
+   * The issuer's host instead of 127.0.0.1 (the server still listens there): "localhost" for a
+   * browser that needs a domain, as WebAuthn does (an IP address is no relying party id).
+   */
+  issuerHost?: string;
 }
 
 /** An app on a fresh in-memory SQLite store (or the given store), for inject() tests. */
@@ -55,7 +60,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     door.once('error', reject);
     door.listen(0, '127.0.0.1', () => resolve());
   });
-  const origin = `http://127.0.0.1:${(door.address() as AddressInfo).port}`;
+  const origin = `http://${options.issuerHost ?? '127.0.0.1'}:${(door.address() as AddressInfo).port}`;
   const url = `${origin}${options.issuerPath ?? ''}`;
   let app: FastifyInstance;
   try {

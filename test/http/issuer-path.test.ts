@@ -39,6 +39,7 @@ const ROUTES: [method: 'GET' | 'POST', path: string][] = [
   ['GET', '/admin/api/clients'],
   ['GET', '/admin/api/apis'],
   ['GET', '/assets/tessera.css'],
+  ['GET', '/assets/passkeys.js'],
   ['GET', '/.well-known/openid-configuration'],
   ['GET', '/.well-known/oauth-authorization-server'],
 ];

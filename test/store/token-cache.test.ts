@@ -104,6 +104,10 @@ for (const factory of storeFactories()) {
         'externalIdentities.link',
         'grants.touch',
         'markers.use',
+        'passkeys.add',
+        'passkeys.remove',
+        'passkeys.rename',
+        'passkeys.updateAfterUse',
         'passwordResets.consume',
         'passwordResets.endAllOfUser',
         'passwordResets.save',
@@ -122,6 +126,11 @@ for (const factory of storeFactories()) {
         'tokens.rotate',
         'tokens.save',
         'tokens.saveAll',
+        'totp.acceptStep',
+        'totp.disable',
+        'totp.enable',
+        'totp.replaceRecoveryCodes',
+        'totp.useRecoveryCode',
         'users.create',
       ];
       const reads = methodsOf(raw).filter((name) =>

@@ -22,6 +22,7 @@ const base: AccountPageData & { base: string } = {
   },
   grants: [],
   sessions: [],
+  totp: { on: false, recoveryCodesLeft: 0 },
 };
 
 describe('account page template', () => {

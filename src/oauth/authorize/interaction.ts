@@ -1,6 +1,7 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import { satisfiesAcr, sessionAcr } from '../../domain/acr.js';
 import { grantCovers, isFirstParty, type ShownAsGranted } from '../../domain/grants.js';
+import { reachableAcrOf } from '../../domain/two-factor.js';
 import { hmacSha256, safeEqual, sha256 } from '../../lib/hash.js';
 import { randomId } from '../../lib/random.js';
 import type { Grant, Session, User } from '../../store/types.js';
@@ -155,7 +156,20 @@ export async function loginDecision(
   ) {
     return { kind: 'fresh-sign-in' };
   }
-  if (!reachesAcr(request, session)) return { kind: 'stronger-sign-in' };
+  if (!reachesAcr(request, session)) {
+    const best = await reachableAcrOf(ctx, session.userId);
+    if (request.acr?.values.some((wanted) => satisfiesAcr(best, wanted))) {
+      return { kind: 'stronger-sign-in' };
+    }
+    // Signing in again cannot reach it (two factors asked of a person with one): required, the
+    // request fails now; asked for, it goes on with the session, and the ID token's acr says
+    // what it reached (OpenID Connect Core §5.5.1.1).
+    if (request.acr?.essential) {
+      throw new UnmetAuthenticationRequirements(
+        'the person cannot reach the authentication context class required (claims.id_token.acr): no second factor is set up',
+      );
+    }
+  }
   return { kind: 'ok', fresh: false };
 }
 

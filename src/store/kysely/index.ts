@@ -13,6 +13,7 @@ import { externalIdentityStore } from './external-identities.js';
 import { grantStore } from './grants.js';
 import { keyStore } from './keys.js';
 import { markerStore } from './markers.js';
+import { passkeyStore } from './passkeys.js';
 import { passwordResetStore } from './password-resets.js';
 import { openPostgres, quoteIdent } from './postgres.js';
 import { pushedRequestStore } from './pushed-requests.js';
@@ -27,6 +28,7 @@ import {
   PATIENT_BUSY_POLICY,
 } from './sqlite-busy.js';
 import { tokenStore } from './tokens.js';
+import { totpStore } from './totp.js';
 import { userStore } from './users.js';
 
 export type DatabaseTarget =
@@ -146,7 +148,9 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
   return {
     dialect,
     users: userStore(db),
+    totp: totpStore(db),
     externalIdentities: externalIdentityStore(db),
+    passkeys: passkeyStore(db),
     apis: apiStore(db),
     clients: clientStore(db),
     grants: grantStore(db, dialect),

@@ -278,9 +278,42 @@ export interface ExternalIdentitiesTable {
   created_at: number;
 }
 
+/** A person's authenticator app (TOTP), once confirmed. */
+export interface UserTotpTable {
+  user_id: string;
+  secret_sealed: string;
+  enabled_at: number;
+  last_step: number;
+}
+
+export interface RecoveryCodesTable {
+  user_id: string;
+  code_hash: string;
+  created_at: number;
+  used_at: number | null;
+}
+
+export interface PasskeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  public_key: string;
+  counter: number;
+  /** JSON list of transports (AuthenticatorTransport). */
+  transports: string;
+  device_type: string;
+  backed_up: number;
+  aaguid: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
+  user_totp: UserTotpTable;
+  recovery_codes: RecoveryCodesTable;
   external_identities: ExternalIdentitiesTable;
+  passkeys: PasskeysTable;
   clients: ClientsTable;
   apis: ApisTable;
   grants: GrantsTable;

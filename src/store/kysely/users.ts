@@ -199,7 +199,10 @@ export function userStore(db: Kysely<Database>): UserStore {
         await tx.deleteFrom('grants').where('user_id', '=', id).execute();
         await tx.deleteFrom('external_identities').where('user_id', '=', id).execute();
         await tx.deleteFrom('email_codes').where('user_id', '=', id).execute();
+        await tx.deleteFrom('passkeys').where('user_id', '=', id).execute();
         await tx.deleteFrom('password_resets').where('user_id', '=', id).execute();
+        await tx.deleteFrom('recovery_codes').where('user_id', '=', id).execute();
+        await tx.deleteFrom('user_totp').where('user_id', '=', id).execute();
         const result = await tx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
         return result.numDeletedRows > 0n;
       });

@@ -13,6 +13,8 @@ import { dynamicRegistration } from './011_dynamic_registration.js';
 import { grantResources } from './012_grant_resources.js';
 import { emailCodes } from './014_email_codes.js';
 import { passwordResets } from './015_password_resets.js';
+import { totp } from './016_totp.js';
+import { passkeys } from './017_passkeys.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -36,6 +38,8 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '012_grant_resources': grantResources,
     '014_email_codes': emailCodes,
     '015_password_resets': passwordResets,
+    '016_totp': totp,
+    '017_passkeys': passkeys,
   };
   return { getMigrations: async () => all };
 }

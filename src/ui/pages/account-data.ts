@@ -48,6 +48,16 @@ export interface AccountSessionView {
   lastSeenAt: string;
 }
 
+/** One row of "Passkeys". */
+export interface AccountPasskeyView {
+  id: string;
+  name: string;
+  /** "Synced" (a passkey in a cloud keychain) or "This device only". */
+  kind: string;
+  addedAt: string;
+  lastUsedAt: string | null;
+}
+
 export interface AccountPageData extends PageData {
   user: ProfileView;
   /** "Connected apps". */
@@ -59,8 +69,18 @@ export interface AccountPageData extends PageData {
   deleteError?: FormError;
   /** A failed "Change password", shown by that form; `field` is the input at fault. */
   passwordError?: FormError;
+  /** "Passkeys": the person's passkeys, oldest first. */
+  passkeys?: AccountPasskeyView[];
+  /** A failed rename or add of a passkey, shown in the "Passkeys" section. */
+  passkeyError?: FormError;
   /** The shortest new password accepted (`TESSERA_PASSWORD_MIN_LENGTH`). */
   passwordMinLength: number;
+  /** "Two-factor authentication": the authenticator app, and the recovery codes not used yet. */
+  totp: { on: boolean; recoveryCodesLeft: number };
+  /** A failed "Turn off two-factor authentication", shown by that form. */
+  totpOffError?: FormError;
+  /** A failed "Get new recovery codes", shown by that form. */
+  recoveryCodesError?: FormError;
 }
 
 /** What "Connected apps" says of how an app came to be; nothing for an admin's. */
@@ -90,9 +110,12 @@ export async function accountPageData(
   signedIn: SignedIn,
 ): Promise<AccountPageData> {
   const { user, session: current } = signedIn;
-  const [grants, sessions] = await Promise.all([
+  const [grants, sessions, totp, recoveryCodesLeft, passkeys] = await Promise.all([
     ctx.store.grants.listForUser(user.id),
     ctx.store.sessions.listActiveForUser(user.id, nowSeconds(ctx)),
+    ctx.store.totp.find(user.id),
+    ctx.store.totp.countRecoveryCodes(user.id),
+    ctx.store.passkeys.listForUser(user.id),
   ]);
   return {
     grants: await Promise.all(
@@ -114,9 +137,17 @@ export async function accountPageData(
       startedAt: formatTime(s.createdAt),
       lastSeenAt: formatTime(s.lastSeenAt),
     })),
+    passkeys: passkeys.map((p) => ({
+      id: p.id,
+      name: p.name,
+      kind: p.deviceType === 'multiDevice' ? 'Synced' : 'This device only',
+      addedAt: formatTime(p.createdAt),
+      lastUsedAt: p.lastUsedAt === null ? null : formatTime(p.lastUsedAt),
+    })),
     title: 'Your account',
     signedInAs: user.username,
     passwordMinLength: ctx.config.passwordMinLength,
+    totp: { on: totp !== undefined, recoveryCodesLeft },
     user: {
       username: user.username,
       email: user.email,

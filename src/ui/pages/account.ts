@@ -16,6 +16,12 @@ const NOTICES: Record<string, string> = {
   'session-ended': 'The session has been ended.',
   'sessions-ended': 'All your other sessions have been ended.',
   'password-changed': 'Your password has been changed, and your other sessions have been ended.',
+  'two-factor-on':
+    'Two-factor authentication is on: signing in asks for a code from your authenticator app.',
+  'two-factor-off': 'Two-factor authentication with an authenticator app is off.',
+  'passkey-added': 'Your passkey has been added.',
+  'passkey-renamed': 'Your passkey has been renamed.',
+  'passkey-removed': 'Your passkey has been removed.',
 };
 
 /** The account page, with `extra` (a form's error) over what it always shows. */

@@ -80,6 +80,10 @@ export function registerLogin(app: FastifyInstance, ctx: AppContext): void {
       ...(queryParam(request, 'reset') === '1'
         ? { notice: 'Your password has been reset. Sign in with your new password.' }
         : {}),
+      // From /login/second-factor, when the sign-in it was finishing is gone.
+      ...(queryParam(request, 'expired') === '1'
+        ? { notice: 'Your sign-in was not finished in time. Sign in again.' }
+        : {}),
     });
   });
 
