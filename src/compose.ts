@@ -7,7 +7,7 @@ import { KeyRing } from './domain/keys.js';
 import { MetadataDocuments } from './domain/metadata-documents.js';
 import { openThrottle } from './domain/throttle.js';
 import { Background } from './lib/background.js';
-import type { Clock } from './lib/clock.js';
+import { type Clock, epochSeconds } from './lib/clock.js';
 import { openMailer } from './mail/mailer.js';
 import { backchannelLogout } from './oauth/backchannel.js';
 import { memoryCounters, redisCounters } from './store/counters.js';
@@ -108,7 +108,11 @@ export async function composeContext(options: ComposeOptions): Promise<Composed>
     const mail = openMailer({
       smtpUrl: config.smtpUrl,
       from: config.mailFrom,
-      siteName: 'Tessera',
+      siteName: config.siteName,
+      issuer: config.issuer,
+      // Without SMTP (never in production: parseConfig refuses it) mail is kept for /dev/outbox.
+      ...(config.smtpUrl ? {} : { outbox: store.outbox }),
+      now: () => epochSeconds(clock),
       log,
       background,
     });

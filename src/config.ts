@@ -102,12 +102,12 @@ export const settings = {
     kind: 'enum',
     default: 'development',
     values: ['development', 'production', 'test'],
-    doc: '`production` requires `TESSERA_SECRET` and hides development helpers.',
+    doc: '`production` requires `TESSERA_SECRET` and `TESSERA_SMTP_URL`, and hides development helpers (the outbox at `/dev/outbox`).',
   },
   smtpUrl: {
     env: 'TESSERA_SMTP_URL',
     kind: 'url',
-    doc: 'Where mail is sent: an SMTP URL as nodemailer reads it (`smtp://user:pass@host:587`, `smtps://…:465`). Unset outside production: mail goes to the development outbox, listed at `/dev/outbox`. Unset in production: start-up stops while a feature that sends mail is on.',
+    doc: 'Where mail is sent: an SMTP URL as nodemailer reads it (`smtp://user:pass@host:587`, `smtps://…:465`). Unset outside production: mail goes to the development outbox, listed at `/dev/outbox`. Unset in production: start-up stops, since sign-up verification, e-mailed codes, password reset and security notices always send mail.',
     recommend:
       'Required in production: e-mail codes, verification, password reset and security notices send mail.',
   },
@@ -126,8 +126,14 @@ export const settings = {
   webauthnRpName: {
     env: 'TESSERA_WEBAUTHN_RP_NAME',
     kind: 'string',
+    doc: 'The name a browser or password manager shows for passkeys registered here. Unset: TESSERA_SITE_NAME.',
+  },
+  siteName: {
+    env: 'TESSERA_SITE_NAME',
+    kind: 'string',
     default: 'Tessera',
-    doc: 'The name a browser or password manager shows for passkeys registered here.',
+    doc: 'The name people know this Tessera by: it starts the subject of every mail, signs its body and heads it.',
+    recommend: "Your organisation's or service's name.",
   },
   signupEnabled: {
     env: 'TESSERA_SIGNUP_ENABLED',
@@ -686,6 +692,9 @@ function parseValue(setting: Setting, raw: string): string | number | boolean {
       if (setting.env === 'TESSERA_REDIS_URL' && !/^rediss?:$/.test(url.protocol)) {
         fail('must be a redis:// or rediss:// URL');
       }
+      if (setting.env === 'TESSERA_SMTP_URL' && !/^smtps?:$/.test(url.protocol)) {
+        fail('must be an smtp:// or smtps:// URL');
+      }
       return raw;
     }
     default:
@@ -808,6 +817,13 @@ export function parseConfig(env: Env): Config {
   const config = out as Omit<Config, 'database' | 'issuerPath'>;
   if (config.nodeEnv === 'production' && !config.secret) {
     throw new ConfigError('TESSERA_SECRET', 'is required when NODE_ENV=production');
+  }
+  // Sign-up verification, e-mailed codes, password reset and security notices are always on.
+  if (config.nodeEnv === 'production' && !config.smtpUrl) {
+    throw new ConfigError(
+      'TESSERA_SMTP_URL',
+      'is required when NODE_ENV=production: verification, codes, password reset and security notices send mail',
+    );
   }
   checkRegistrationGrantTypes(config.registrationGrantTypes);
   if (config.nodeEnv === 'production' && config.cimdAllowLoopback) {

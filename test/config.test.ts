@@ -19,6 +19,7 @@ import {
 } from '../src/config.js';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-characters';
+const SMTP = 'smtps://mailer:pw@smtp.example.com:465';
 
 /** The ConfigError that parsing `env` throws; fails the test when nothing is thrown. */
 function configError(env: Env): ConfigError {
@@ -97,6 +98,7 @@ describe('parseConfig', () => {
       TESSERA_REDIS_URL: 'redis://127.0.0.1:6379/2',
       LOG_LEVEL: 'debug',
       NODE_ENV: 'production',
+      TESSERA_SMTP_URL: 'smtp://mail.example.com:587',
       TESSERA_SIGNUP_ENABLED: 'off',
       TESSERA_REQUIRE_PKCE: 'YES',
       TESSERA_CODE_TTL: '600',
@@ -185,6 +187,12 @@ describe('parseConfig', () => {
     ['DATABASE_URL', { DATABASE_URL: './data/tessera.sqlite' }, /sqlite: or postgres/],
     ['TESSERA_SECRET', { TESSERA_SECRET: 'too-short' }, /at least 32 characters/],
     ['TESSERA_SECRET', { NODE_ENV: 'production' }, /required when NODE_ENV=production/],
+    [
+      'TESSERA_SMTP_URL',
+      { NODE_ENV: 'production', TESSERA_SECRET: SECRET },
+      /required when NODE_ENV=production: verification, codes, password reset and security notices send mail/,
+    ],
+    ['TESSERA_SMTP_URL', { TESSERA_SMTP_URL: 'mail.example.com:25' }, /smtp:\/\/ or smtps:\/\//],
     ['TESSERA_ADMIN_KEY', { TESSERA_ADMIN_KEY: 'short' }, /at least 16 characters/],
     ['TESSERA_SIGNUP_ENABLED', { TESSERA_SIGNUP_ENABLED: 'maybe' }, /true or false/],
     ['TESSERA_REQUIRE_PKCE', { TESSERA_REQUIRE_PKCE: '2' }, /true or false/],
@@ -227,8 +235,14 @@ describe('parseConfig', () => {
     expect([0, 1, 2].map((hops) => trust('10.0.0.1', hops))).toEqual([true, true, false]);
   });
 
-  it('accepts production with a secret', () => {
-    expect(parseConfig({ NODE_ENV: 'production', TESSERA_SECRET: SECRET }).secret).toBe(SECRET);
+  it('accepts production with a secret and an SMTP server', () => {
+    const config = parseConfig({
+      NODE_ENV: 'production',
+      TESSERA_SECRET: SECRET,
+      TESSERA_SMTP_URL: SMTP,
+    });
+    expect(config.secret).toBe(SECRET);
+    expect(config.smtpUrl).toBe(SMTP);
   });
 });
 
@@ -237,6 +251,7 @@ describe('configWarnings', () => {
     const config = parseConfig({
       NODE_ENV: 'production',
       TESSERA_SECRET: SECRET,
+      TESSERA_SMTP_URL: SMTP,
       TESSERA_ADMIN_KEY: 'sixteen-chars-ok',
     });
     const warnings = configWarnings(config);
@@ -248,6 +263,7 @@ describe('configWarnings', () => {
     const config = parseConfig({
       NODE_ENV: 'production',
       TESSERA_SECRET: SECRET,
+      TESSERA_SMTP_URL: SMTP,
       TESSERA_ISSUER: 'https://id.example.com',
       TESSERA_ADMIN_KEY: 'an-admin-key-of-at-least-32-characters',
     });

@@ -32,6 +32,8 @@ const parsed = parseConfig({
   TESSERA_SECRET: process.env.BENCH_SECRET,
   DATABASE_URL: 'sqlite::memory:',
   NODE_ENV: 'production',
+  // Production requires SMTP; nothing listens on the discard port, so a notice is tried and dropped.
+  TESSERA_SMTP_URL: 'smtp://127.0.0.1:9',
   LOG_LEVEL: 'silent',
   TESSERA_PURGE_INTERVAL: '0',
 });

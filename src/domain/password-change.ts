@@ -3,6 +3,7 @@ import type { User } from '../store/types.js';
 import { NotFoundError } from './errors.js';
 import { checkPassword } from './password-policy.js';
 import { hashParams, hashPassword } from './passwords.js';
+import { recordSecurityEvent } from './security-events.js';
 import { endSessionsOfUser } from './sessions.js';
 import type { ChangedBy } from './user-changes.js';
 
@@ -10,14 +11,17 @@ import type { ChangedBy } from './user-changes.js';
 export interface PasswordChange extends ChangedBy {
   /** The session that made the change, which stays signed in; every other one ends. */
   keepSessionId?: string;
+  /** The browser it came from ("Firefox on Linux"), for the notice; none from the API or CLI. */
+  device?: string | null;
 }
 
 /**
  * Gives `user` a new password, which must pass the password rule, and ends their
  * sessions (all but `change.keepSessionId`) through `endSessionsOfUser`, so that
- * apps hear of it: whoever knew the old password is signed out. Recorded in the audit
- * log as `user.password_changed` (never the password). Checking the current password,
- * when one is asked for, is the caller's part.
+ * apps hear of it: whoever knew the old password is signed out. A security event, whoever
+ * made the change: `security.password_changed` in the audit log (never the password) and a
+ * notice mailed to the person (a reset by a mailed link is password-reset.ts's own). Checking the current password, when one is
+ * asked for, is the caller's part.
  *
  * @throws ValidationError (field "password"), NotFoundError when the account is gone.
  */
@@ -37,13 +41,12 @@ export async function setPassword(
     { by: change.by, ip: change.ip ?? null, reason: 'password-changed' },
     change.keepSessionId,
   );
-  await ctx.store.audit.record({
-    type: 'user.password_changed',
-    userId: user.id,
-    clientId: null,
-    ip: change.ip ?? null,
-    details: { by: change.by, sessions_ended: sessionsEnded },
-    createdAt: nowSeconds(ctx),
-  });
+  await recordSecurityEvent(
+    ctx,
+    updated,
+    'password_changed',
+    { ip: change.ip ?? null, device: change.device ?? null },
+    { by: change.by, sessions_ended: sessionsEnded },
+  );
   return { user: updated, sessionsEnded };
 }

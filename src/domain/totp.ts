@@ -9,9 +9,6 @@ import { refreshTwoFactor } from './two-factor.js';
 /** The time step of the codes (RFC 6238 §5.2 recommends 30 seconds; every authenticator app uses it). */
 export const TOTP_PERIOD = 30;
 
-/** The name an authenticator app shows for the account. TODO: TESSERA_SITE_NAME when it exists. */
-export const TOTP_ISSUER = 'Tessera';
-
 /** How long a person has between opening the enrolment page and typing its first code. */
 export const ENROLMENT_SECONDS = 900;
 
@@ -36,20 +33,27 @@ export type CodeCheck =
   | { ok: false; reason: CodeRefusal; lockedFor: number }
   | { ok: false; reason: 'locked'; lockedFor: number };
 
-/** The otpauth:// URI of Google's Key Uri Format: issuer, account, secret. */
-export function otpauthUri(user: Pick<User, 'email' | 'username'>, secret: string): string {
-  return generateURI({ issuer: TOTP_ISSUER, label: user.email || user.username, secret });
+/**
+ * The otpauth:// URI of Google's Key Uri Format: issuer (TESSERA_SITE_NAME, the name the app
+ * shows for the account), account, secret.
+ */
+export function otpauthUri(
+  issuer: string,
+  user: Pick<User, 'email' | 'username'>,
+  secret: string,
+): string {
+  return generateURI({ issuer, label: user.email || user.username, secret });
 }
 
-function enrolmentOf(user: User, secret: string, sealed: string): Enrolment {
-  return { secret, uri: otpauthUri(user, secret), sealed };
+function enrolmentOf(ctx: AppContext, user: User, secret: string, sealed: string): Enrolment {
+  return { secret, uri: otpauthUri(ctx.config.siteName, user, secret), sealed };
 }
 
 /** A new secret for `user` to add to their app; nothing is stored until confirmEnrolment. */
 export function beginEnrolment(ctx: AppContext, user: User): Enrolment {
   const secret = generateSecret({ length: 20 });
   const body = JSON.stringify({ u: user.id, s: secret, e: nowSeconds(ctx) + ENROLMENT_SECONDS });
-  return enrolmentOf(user, secret, seal(ctx.config.secret, ENROLMENT_PURPOSE, body));
+  return enrolmentOf(ctx, user, secret, seal(ctx.config.secret, ENROLMENT_PURPOSE, body));
 }
 
 /** The enrolment a page's hidden field carries, when it is genuine, `user`'s, and not expired. */
@@ -68,7 +72,7 @@ export function reopenEnrolment(
     if (body.u !== user.id || typeof body.s !== 'string' || typeof body.e !== 'number') {
       return undefined;
     }
-    return body.e > nowSeconds(ctx) ? enrolmentOf(user, body.s, sealed) : undefined;
+    return body.e > nowSeconds(ctx) ? enrolmentOf(ctx, user, body.s, sealed) : undefined;
   } catch {
     return undefined;
   }

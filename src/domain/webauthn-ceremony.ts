@@ -47,7 +47,7 @@ export function relyingParty(config: RuntimeConfig): RelyingParty {
   const issuer = new URL(config.issuer);
   return {
     id: config.webauthnRpId ?? issuer.hostname,
-    name: config.webauthnRpName,
+    name: config.webauthnRpName ?? config.siteName,
     origin: issuer.origin,
   };
 }

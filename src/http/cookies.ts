@@ -6,6 +6,8 @@ export const SESSION_COOKIE = 'tessera_session';
 export const CSRF_COOKIE = 'tessera_csrf';
 /** Ties a device code checked at /device to the browser that typed it (oauth/device/verification.ts). */
 export const DEVICE_COOKIE = 'tessera_device';
+/** A random id a browser keeps for 400 days, so a sign-in from another one is noticed (ui/pages/known-browser.ts). */
+export const BROWSER_COOKIE = 'tessera_browser';
 
 /**
  * Every cookie lives under the issuer's path, so that two Tesseras under two paths of one host

@@ -3,11 +3,14 @@ import { DOCUMENT_LIMITS } from '../domain/metadata-documents.js';
 import { endExpiredSessions } from '../domain/sessions.js';
 
 const DAY = 86_400;
+/** The development outbox keeps a week of mail, and at most this many. */
+export const OUTBOX_KEEP = { days: 7, mails: 500 };
 
 /**
  * One round of the purge job: sessions that expired are ended (their apps are told, their tokens
  * revoked), then everything expired is deleted, with audit events older than
- * `auditRetentionDays` and metadata-document clients left unused (DocumentLimits.unusedSeconds).
+ * `auditRetentionDays`, metadata-document clients left unused (DocumentLimits.unusedSeconds) and
+ * development outbox mails past OUTBOX_KEEP.
  */
 export async function purgeOnce(ctx: AppContext) {
   const ended = await endExpiredSessions(ctx);
@@ -17,6 +20,7 @@ export async function purgeOnce(ctx: AppContext) {
   const counts = await ctx.store.purgeExpired(now, {
     ...(days > 0 ? { auditBefore: now - days * DAY } : {}),
     documentClientsUnusedBefore: now - unused,
+    outbox: { before: now - OUTBOX_KEEP.days * DAY, keep: OUTBOX_KEEP.mails },
   });
   return { ...counts, sessionsEnded: ended };
 }

@@ -19,11 +19,11 @@ export class Background {
     private readonly maxQueued = 10_000,
   ) {}
 
-  /** Queues `work`; drops it, with a warning, when the queue is full. */
-  run(label: string, work: () => Promise<void>): void {
+  /** Queues `work`; drops it, with a warning, when the queue is full (then answers false). */
+  run(label: string, work: () => Promise<void>): boolean {
     if (this.queue.length >= this.maxQueued) {
       this.log.warn({ label }, 'background queue full: work dropped');
-      return;
+      return false;
     }
     this.queue.push(async () => {
       try {
@@ -33,6 +33,7 @@ export class Background {
       }
     });
     this.next();
+    return true;
   }
 
   /** Resolves once nothing is queued or running. */

@@ -114,6 +114,9 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
   audit: ['record'],
   // E-mailed codes are kept by no cache and end no token.
   emailCodes: ['replace', 'addAttempt', 'consume', 'consumeLink'],
+  // The development outbox and the browsers people signed in from touch no token or session.
+  outbox: ['add'],
+  browsers: ['see'],
   // Reset links are kept by no cache; spending one changes no token or person by itself.
   passwordResets: ['save', 'consume', 'endAllOfUser'],
 };
@@ -175,6 +178,8 @@ export function withTokenCache(
     'registrations',
     'audit',
     'emailCodes',
+    'outbox',
+    'browsers',
     'passwordResets',
   ] as const;
   const wrapped = guarded(store, [], clear);

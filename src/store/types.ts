@@ -755,7 +755,45 @@ export interface PushedRequestStore {
 
 export interface AuditStore {
   record(event: NewAuditEvent): Promise<void>;
-  list(options: { limit: number; userId?: string }): Promise<AuditEvent[]>;
+  /**
+   * Newest first. `types` keeps only events of those types, or whose type starts with one that
+   * ends in "." (`security.` for every security event).
+   */
+  list(options: {
+    limit: number;
+    userId?: string;
+    types?: readonly string[];
+  }): Promise<AuditEvent[]>;
+}
+
+/** A mail kept in the development outbox (no SMTP outside production). */
+export interface OutboxMail {
+  id: string;
+  to: string;
+  kind: string;
+  subject: string;
+  text: string;
+  html: string;
+  createdAt: number;
+}
+
+export interface MailOutboxStore {
+  add(mail: OutboxMail): Promise<void>;
+  /** Newest first. */
+  list(limit: number): Promise<OutboxMail[]>;
+}
+
+/** Whether a browser was seen before for a person (KnownBrowserStore.see). */
+export type BrowserSeen = 'known' | 'new' | 'first';
+
+/** The browsers a person signed in from, by the SHA-256 of their `tessera_browser` cookie. */
+export interface KnownBrowserStore {
+  /**
+   * Remembers that `userId` signed in from `browserHash` at `now`, keeping the `keep` they used
+   * most recently. Answers `known` when it was remembered already, `first` when the person had
+   * no browser remembered at all (their first sign-in), `new` otherwise.
+   */
+  see(userId: string, browserHash: string, now: number, keep: number): Promise<BrowserSeen>;
 }
 
 export interface PurgeCounts {
@@ -771,6 +809,8 @@ export interface PurgeCounts {
   registrationTokens: number;
   /** Metadata-document clients left unused (PurgeOptions.documentClientsUnusedBefore). */
   documentClients: number;
+  /** Development outbox mails past PurgeOptions.outbox. */
+  mailOutbox: number;
   /** Password-reset links past their expiry, used or not. */
   passwordResets: number;
 }
@@ -785,6 +825,8 @@ export interface PurgeOptions {
    * appear by naming a document URL, so the ones nobody consented to do not pile up.
    */
   documentClientsUnusedBefore?: number;
+  /** Also delete outbox mails made before `before`, and all but the newest `keep`. */
+  outbox?: { before: number; keep: number };
 }
 
 /** A person's account at another OpenID provider, linked to their local account by an admin. */
@@ -938,6 +980,8 @@ export interface Store {
   registrations: RegistrationStore;
   audit: AuditStore;
   emailCodes: EmailCodeStore;
+  outbox: MailOutboxStore;
+  browsers: KnownBrowserStore;
   passwordResets: PasswordResetStore;
   /**
    * Throws when the database cannot serve requests: cannot be reached, or (SQLite)

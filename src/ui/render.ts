@@ -42,6 +42,7 @@ export function sendPage(
   const html = renderView(template, {
     ...data,
     base: ctx.config.issuerPath,
+    siteName: ctx.config.siteName,
     csrf: csrfToken(ctx, request, reply),
   });
   return reply.code(status).type('text/html; charset=utf-8').send(html);

@@ -6,6 +6,7 @@ import { registerAccountPasskeys } from './pages/account-passkeys.js';
 import { registerAccountPassword } from './pages/account-password.js';
 import { registerAccountTwoFactor } from './pages/account-two-factor.js';
 import { registerConnectedApps } from './pages/connected-apps.js';
+import { registerDevOutbox } from './pages/dev-outbox.js';
 import { registerHome } from './pages/home.js';
 import { registerLogin } from './pages/login.js';
 import { registerLoginCode } from './pages/login-code.js';
@@ -17,7 +18,8 @@ import { registerSignup } from './pages/signup.js';
 import { registerVerifyEmail } from './pages/verify-email.js';
 
 /**
- * The HTML pages: the front door (GET /), sign-up, sign-in, password reset, account, connected apps and sessions.
+ * The HTML pages: the front door (GET /), sign-up, sign-in, password reset, account, connected
+ * apps and sessions; in development without SMTP, the outbox (/dev/outbox).
  * Sign-out (POST /logout) is OpenID RP-initiated logout's endpoint, in oauth/logout.ts.
  */
 export function registerUiRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -36,4 +38,5 @@ export function registerUiRoutes(app: FastifyInstance, ctx: AppContext): void {
   registerConnectedApps(app, ctx);
   registerSessionPages(app, ctx);
   registerVerifyEmail(app, ctx);
+  registerDevOutbox(app, ctx);
 }

@@ -221,7 +221,7 @@ describe.each(storeFactories())('admin API for users on $name', (factory) => {
     }
     const [event] = await app.tessera.store.audit.list({ limit: 1, userId: user.id });
     expect(event).toMatchObject({
-      type: 'user.password_changed',
+      type: 'security.password_changed',
       details: { by: 'admin', sessions_ended: 2 },
     });
     expect(JSON.stringify(event)).not.toContain(fresh);

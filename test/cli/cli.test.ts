@@ -220,7 +220,7 @@ describe('tessera CLI', () => {
       expect(await store.sessions.listActiveForUser(alice.id, now)).toEqual([]);
       const [event] = await store.audit.list({ limit: 1, userId: alice.id });
       expect(event).toMatchObject({
-        type: 'user.password_changed',
+        type: 'security.password_changed',
         details: { by: 'cli', sessions_ended: 2 },
       });
     });

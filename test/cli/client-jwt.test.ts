@@ -13,6 +13,7 @@ describe('tessera client create with a jwks_uri and an assertion algorithm', () 
   const production = cliSandbox('tessera-cli-jwks-uri-prod-', {
     NODE_ENV: 'production',
     TESSERA_SECRET: randomBytes(32).toString('hex'),
+    TESSERA_SMTP_URL: 'smtp://127.0.0.1:9',
   });
   afterAll(() => {
     cli.remove();

@@ -173,7 +173,9 @@ describe('registering and changing clients', () => {
   });
 
   it('in production, keeps back-channel logout URIs out of loopback, private and link-local networks', async () => {
-    const prod = await testApp({ env: { NODE_ENV: 'production' } });
+    const prod = await testApp({
+      env: { NODE_ENV: 'production', TESSERA_SMTP_URL: 'smtp://127.0.0.1:9' },
+    });
     try {
       const make = (backchannelLogoutUri: string) =>
         createClient(prod.tessera, {

@@ -50,7 +50,9 @@ describe('calls Tessera makes to client URIs', () => {
   });
 
   it('a production server sends no logout token to a client URI that resolves inside', async () => {
-    const app = await testApp({ env: { NODE_ENV: 'production' } });
+    const app = await testApp({
+      env: { NODE_ENV: 'production', TESSERA_SMTP_URL: 'smtp://127.0.0.1:9' },
+    });
     try {
       const ctx = app.tessera;
       // Stored directly: at registration its name resolved elsewhere; now it points at loopback.

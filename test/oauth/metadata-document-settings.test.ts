@@ -102,6 +102,7 @@ describe('Client ID Metadata Documents: settings', () => {
   it('production: http is refused, and TESSERA_CIMD_ALLOW_LOOPBACK stops start-up', async () => {
     const app = await appWith({
       NODE_ENV: 'production',
+      TESSERA_SMTP_URL: 'smtp://127.0.0.1:9',
       TESSERA_ISSUER: 'https://id.example.com',
     });
     const { url, path } = publish();
@@ -113,6 +114,7 @@ describe('Client ID Metadata Documents: settings', () => {
       parseConfig({
         NODE_ENV: 'production',
         TESSERA_SECRET: 'x'.repeat(40),
+        TESSERA_SMTP_URL: 'smtp://127.0.0.1:9',
         TESSERA_CIMD_ALLOW_LOOPBACK: 'true',
       }),
     ).toThrow(/TESSERA_CIMD_ALLOW_LOOPBACK/);

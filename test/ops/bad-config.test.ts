@@ -15,6 +15,7 @@ describe('tessera start with a bad setting', () => {
     ['DATABASE_URL', { DATABASE_URL: 'mysql://x' }],
     ['TESSERA_SECRET', { TESSERA_SECRET: 'short' }],
     ['TESSERA_SECRET', { NODE_ENV: 'production' }],
+    ['TESSERA_SMTP_URL', { NODE_ENV: 'production', TESSERA_SECRET: 'x'.repeat(40) }],
     ['DATABASE_URL', { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' }],
   ])(
     'exits with 1 and one line naming %s (%j), and never says it listens',

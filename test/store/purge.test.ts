@@ -117,6 +117,7 @@ for (const factory of storeFactories()) {
         deviceCodes: 1,
         registrationTokens: 1,
         documentClients: 0,
+        mailOutbox: 0,
         passwordResets: 0,
       });
       expect((await store.registrations.listInitialTokens()).map((t) => t.id).sort()).toEqual(
@@ -159,6 +160,7 @@ for (const factory of storeFactories()) {
         deviceCodes: 0,
         registrationTokens: 0,
         documentClients: 0,
+        mailOutbox: 0,
         passwordResets: 0,
       });
     });

@@ -23,6 +23,7 @@ const base: AccountPageData & { base: string } = {
   grants: [],
   sessions: [],
   totp: { on: false, recoveryCodesLeft: 0 },
+  activity: [],
 };
 
 describe('account page template', () => {

@@ -82,11 +82,16 @@ describe('passkeys on the account page, over HTTP with a software authenticator'
 
     const events = await ctx.store.audit.list({ limit: 20, userId: user.id });
     const security = events.filter((e) => e.type.startsWith('security.passkey'));
-    // Each change is mailed to the person, naming the passkey.
-    const notices = [await smtp.next(user.email), await smtp.next(user.email)];
+    // Each change is mailed to the person, naming the passkey; the first passkey also turned
+    // two-factor on (a password sign-in now asks for a passkey), which is mailed too.
+    const notices = await Promise.all([1, 2, 3, 4].map(() => smtp.next(user.email)));
     expect(notices[0]?.text).toContain('Work laptop');
-    expect(notices[1]?.text).toContain('Security key');
-    expect((await smtp.next(user.email)).text).toContain('Security key');
+    expect(notices[1]?.text).toMatch(/two.factor/i);
+    expect(notices[2]?.text).toContain('Security key');
+    expect(notices[3]?.text).toContain('Security key');
+    expect(
+      events.filter((e) => e.type.startsWith('security.two_factor')).map((e) => e.type),
+    ).toEqual(['security.two_factor_enabled']);
     expect(security.map((e) => [e.type, e.details?.subject]).reverse()).toEqual([
       ['security.passkey_added', 'Work laptop'],
       ['security.passkey_added', 'Security key'],

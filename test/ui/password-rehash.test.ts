@@ -49,7 +49,7 @@ describe('argon2id parameters changed: passwords re-hashed at sign-in', () => {
     // Not a password change: the other session lives on, and nothing says the password changed.
     expect((await elsewhere.get('/account')).status).toBe(200);
     const events = await ctx.store.audit.list({ userId: user.id, limit: 50 });
-    expect(events.map((e) => e.type)).not.toContain('user.password_changed');
+    expect(events.map((e) => e.type)).not.toContain('security.password_changed');
     expect(events.map((e) => e.type)).not.toContain('session.ended_all');
   });
 

@@ -158,7 +158,7 @@ describe('passwords and e-mail addresses on the pages', () => {
     const audited = failed.filter((e) => e.type === 'user.login_failed');
     expect(audited).toHaveLength(1);
     expect(audited[0]?.details).toMatchObject({ purpose: 'change_password' });
-    expect(failed.filter((e) => e.type === 'user.password_changed')).toHaveLength(0);
+    expect(failed.filter((e) => e.type === 'security.password_changed')).toHaveLength(0);
   });
 
   it('changes the password: the old one no longer signs in, the new one does, other sessions end', async () => {
@@ -195,7 +195,7 @@ describe('passwords and e-mail addresses on the pages', () => {
     expect((await signIn(new Browser(server.url), who.username, NEW_PASSWORD)).status).toBe(303);
 
     const events = await ctx().store.audit.list({ limit: 50, userId: user.id });
-    const changed = events.find((e) => e.type === 'user.password_changed');
+    const changed = events.find((e) => e.type === 'security.password_changed');
     expect(changed).toMatchObject({ details: { by: 'self', sessions_ended: 1 } });
     expect(JSON.stringify(events)).not.toContain(NEW_PASSWORD);
   });

@@ -19,11 +19,22 @@ export function auditStore(db: Kysely<Database>): AuditStore {
         .execute();
     },
 
-    async list({ limit, userId }) {
+    async list({ limit, userId, types }) {
+      const exact = types?.filter((t) => !t.endsWith('.')) ?? [];
+      // A prefix names a family of types ("security."); our type names hold no "%" or "_".
+      const prefixes = types?.filter((t) => t.endsWith('.')) ?? [];
       const rows = await db
         .selectFrom('audit_events')
         .selectAll()
         .$if(userId !== undefined, (q) => q.where('user_id', '=', userId!))
+        .$if(types !== undefined, (q) =>
+          q.where((eb) =>
+            eb.or([
+              ...(exact.length > 0 ? [eb('type', 'in', exact)] : []),
+              ...prefixes.map((p) => eb('type', 'like', `${p}%`)),
+            ]),
+          ),
+        )
         .orderBy('id', 'desc')
         .limit(limit)
         .execute();

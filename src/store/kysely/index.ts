@@ -12,6 +12,8 @@ import { emailCodeStore } from './email-codes.js';
 import { externalIdentityStore } from './external-identities.js';
 import { grantStore } from './grants.js';
 import { keyStore } from './keys.js';
+import { knownBrowserStore } from './known-browsers.js';
+import { mailOutboxStore, purgeOutbox } from './mail-outbox.js';
 import { markerStore } from './markers.js';
 import { passkeyStore } from './passkeys.js';
 import { passwordResetStore } from './password-resets.js';
@@ -164,6 +166,8 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
     registrations: registrationStore(db),
     audit: auditStore(db),
     emailCodes: emailCodeStore(db),
+    outbox: mailOutboxStore(db),
+    browsers: knownBrowserStore(db),
     passwordResets: passwordResetStore(db),
 
     async ping() {
@@ -235,6 +239,9 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         options.documentClientsUnusedBefore === undefined
           ? 0
           : await purgeUnusedDocumentClients(db, options.documentClientsUnusedBefore);
+      const mailOutbox = options.outbox
+        ? await purgeOutbox(db, options.outbox.before, options.outbox.keep)
+        : 0;
       return {
         codes: Number(codes.numDeletedRows),
         tokens: Number(tokens.numDeletedRows),
@@ -246,6 +253,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         deviceCodes: Number(deviceCodes.numDeletedRows),
         registrationTokens: Number(registrationTokens.numDeletedRows),
         documentClients,
+        mailOutbox,
         passwordResets: Number(passwordResets.numDeletedRows),
       };
     },

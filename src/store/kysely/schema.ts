@@ -308,6 +308,25 @@ export interface PasskeysTable {
   last_used_at: number | null;
 }
 
+/** Mails of a development instance (no SMTP), listed at /dev/outbox. */
+export interface MailOutboxTable {
+  id: string;
+  to: string;
+  kind: string;
+  subject: string;
+  text: string;
+  html: string;
+  created_at: number;
+}
+
+/** The browsers a person signed in from, by the SHA-256 of their `tessera_browser` cookie. */
+export interface UserBrowsersTable {
+  user_id: string;
+  browser_hash: string;
+  first_seen_at: number;
+  last_seen_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   user_totp: UserTotpTable;
@@ -331,6 +350,8 @@ export interface Database {
   password_resets: PasswordResetsTable;
   locks: LocksTable;
   email_codes: EmailCodesTable;
+  mail_outbox: MailOutboxTable;
+  user_browsers: UserBrowsersTable;
 }
 
 /** Every column, in one order; the type check fails when the schema gains a column. */

@@ -200,6 +200,7 @@ export function userStore(db: Kysely<Database>): UserStore {
         await tx.deleteFrom('external_identities').where('user_id', '=', id).execute();
         await tx.deleteFrom('email_codes').where('user_id', '=', id).execute();
         await tx.deleteFrom('passkeys').where('user_id', '=', id).execute();
+        await tx.deleteFrom('user_browsers').where('user_id', '=', id).execute();
         await tx.deleteFrom('password_resets').where('user_id', '=', id).execute();
         await tx.deleteFrom('recovery_codes').where('user_id', '=', id).execute();
         await tx.deleteFrom('user_totp').where('user_id', '=', id).execute();

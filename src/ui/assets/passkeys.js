@@ -201,7 +201,9 @@
       autofill = new AbortController();
       const signal = autofill.signal;
       getPasskey(paths, extra, 'conditional', signal).catch((error) => {
-        if (signal.aborted) return;
+        // Autofill runs unasked: the browser's own refusals (no passkey chosen, an address
+        // passkeys cannot use) are not the person's to read; a refusal from Tessera is.
+        if (signal.aborted || error instanceof DOMException) return;
         const message = messageOf(error);
         if (message) showError(button, message);
       });

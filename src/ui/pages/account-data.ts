@@ -3,7 +3,9 @@ import type { SignedIn } from '../../http/session.js';
 import type { Client } from '../../store/types.js';
 import type { PageData } from '../render.js';
 import { browserName } from './browser-name.js';
+import { formatTime } from './format-time.js';
 import type { FormError } from './messages.js';
+import { type SecurityActivityView, securityActivity } from './security-activity.js';
 
 /** The profile as the account page shows it. */
 export interface ProfileView {
@@ -64,6 +66,8 @@ export interface AccountPageData extends PageData {
   grants: AccountGrantView[];
   /** "Sessions": every active session of the person, this browser's included. */
   sessions: AccountSessionView[];
+  /** "Recent security activity": the person's last security events and sign-ins, newest first. */
+  activity: SecurityActivityView[];
   notice?: string;
   /** A failed "Delete account" (wrong password), shown by that form. */
   deleteError?: FormError;
@@ -96,10 +100,7 @@ export function originOf(client: Client | undefined): string | null {
   return null;
 }
 
-/** Seconds since the epoch as "YYYY-MM-DD HH:MM UTC". */
-export function formatTime(seconds: number): string {
-  return `${new Date(seconds * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
+export { formatTime };
 
 /**
  * Everything the account page shows for the signed-in person. The one place
@@ -110,12 +111,13 @@ export async function accountPageData(
   signedIn: SignedIn,
 ): Promise<AccountPageData> {
   const { user, session: current } = signedIn;
-  const [grants, sessions, totp, recoveryCodesLeft, passkeys] = await Promise.all([
+  const [grants, sessions, totp, recoveryCodesLeft, passkeys, activity] = await Promise.all([
     ctx.store.grants.listForUser(user.id),
     ctx.store.sessions.listActiveForUser(user.id, nowSeconds(ctx)),
     ctx.store.totp.find(user.id),
     ctx.store.totp.countRecoveryCodes(user.id),
     ctx.store.passkeys.listForUser(user.id),
+    securityActivity(ctx, user.id),
   ]);
   return {
     grants: await Promise.all(
@@ -144,6 +146,7 @@ export async function accountPageData(
       addedAt: formatTime(p.createdAt),
       lastUsedAt: p.lastUsedAt === null ? null : formatTime(p.lastUsedAt),
     })),
+    activity,
     title: 'Your account',
     signedInAs: user.username,
     passwordMinLength: ctx.config.passwordMinLength,

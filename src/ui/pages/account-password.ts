@@ -6,6 +6,7 @@ import { confirmPassword } from '../../domain/sign-in.js';
 import { checkCsrf } from '../../http/csrf.js';
 import { showAccount } from './account.js';
 import { readForm } from './form.js';
+import { originOf } from './known-browser.js';
 import { formErrorOf } from './messages.js';
 import { requireSignIn } from './require-sign-in.js';
 import { retryAfter, tooManyFailures } from './too-many.js';
@@ -59,6 +60,7 @@ export function registerAccountPassword(app: FastifyInstance, ctx: AppContext): 
       await setPassword(ctx, user, form.new_password ?? '', {
         by: 'self',
         ip: request.ip,
+        device: originOf(request).device,
         keepSessionId: session.id,
       });
     } catch (error) {

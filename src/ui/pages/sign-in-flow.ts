@@ -5,6 +5,7 @@ import { needsSecondFactor, secondFactorsOf } from '../../domain/two-factor.js';
 import { signIn } from '../../http/session.js';
 import type { SessionGuard, User } from '../../store/types.js';
 import { recordAudit } from './audit.js';
+import { originOf, rememberBrowser } from './known-browser.js';
 import { holdSignIn } from './pending-sign-in.js';
 import { returnToOrDefault } from './return-to.js';
 
@@ -77,9 +78,13 @@ export async function startSignedIn(
     factor.guard,
   );
   if (!session) return undefined;
+  // Before the sign-in's own audit event: the account page (newest first) lists the sign-in,
+  // then the new device it came from.
+  await rememberBrowser(ctx, request, reply, factor.user);
   await recordAudit(ctx, request, 'user.login', factor.user.id, {
     session_id: session.id,
     amr: factor.amr,
+    device: originOf(request).device,
   });
   return reply.redirect(`${ctx.config.issuerPath}${returnToOrDefault(factor.returnTo)}`, 303);
 }

@@ -7,6 +7,7 @@ import { currentUser } from '../../http/session.js';
 import { errorPages, sendPage } from '../render.js';
 import { recordAudit } from './audit.js';
 import { queryParam, readForm } from './form.js';
+import { originOf, rememberBrowser } from './known-browser.js';
 import { withReturnTo } from './login.js';
 import { type FormError, formErrorOf } from './messages.js';
 import { holdSignIn } from './pending-sign-in.js';
@@ -123,10 +124,13 @@ export function registerSignup(app: FastifyInstance, ctx: AppContext): void {
     }
     // A new person: never the browser's current session, so a new one is always made.
     const session = await startPasswordSession(ctx, request, reply, user.id);
+    // The first browser remembered: a sign-in from any other is then a new device.
+    if (session) await rememberBrowser(ctx, request, reply, user);
     await recordAudit(ctx, request, 'user.login', user.id, {
       session_id: session?.id ?? null,
       amr: ['pwd'],
       via: 'signup',
+      device: originOf(request).device,
     });
     return reply.redirect(`${ctx.config.issuerPath}${returnToOrDefault(returnTo)}`, 303);
   });
