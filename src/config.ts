@@ -141,6 +141,14 @@ export const settings = {
     default: 'true',
     doc: 'Whether people may create their own accounts at `/signup` and `POST /api/users`.',
   },
+  requireVerifiedEmail: {
+    env: 'TESSERA_REQUIRE_VERIFIED_EMAIL',
+    kind: 'bool',
+    default: 'false',
+    doc: 'Whether a person must verify their e-mail address before a sign-in (or a sign-up) completes: until then they are sent to `/verify-email`, and the session starts once the code or link is used.',
+    recommend:
+      'On when apps rely on `email` being the person’s (needs working mail: TESSERA_SMTP_URL).',
+  },
   passwordMinLength: {
     env: 'TESSERA_PASSWORD_MIN_LENGTH',
     kind: 'int',

@@ -269,9 +269,22 @@ export const ERRORS = {
     notes: {
       oauth:
         'Too many failed requests at /token, /par, /introspect or /revoke from the address or for the client; at /register, too many registrations from the address (TESSERA_REGISTRATION_RATE_LIMIT).',
-      account: 'Too many sign-ups from the address.',
+      account:
+        'Too many sign-ups from the address; at /api/otp/send, a code was sent to the address less than a minute ago, or five times within the hour.',
     },
     surfaces: { oauth: [429], account: [429] },
+  },
+  invalid_code: {
+    status: 400,
+    description:
+      'At /api/otp/verify: the code is wrong (`error_description` says how many tries are left), has expired (it lives 10 minutes), was used, or none was sent to the address.',
+    surfaces: { account: [400] },
+  },
+  too_many_attempts: {
+    status: 429,
+    description:
+      'At /api/otp/verify: the code was tried 5 times, so no try counts any more, right or wrong. `Retry-After` says in how many seconds a new code may be sent.',
+    surfaces: { account: [429] },
   },
   temporarily_unavailable: {
     status: 503,

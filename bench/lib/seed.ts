@@ -238,6 +238,8 @@ export async function seedGrowth(
           address: null,
           role: 'user',
           two_factor: 0,
+          pending_email: null,
+          pending_email_lower: null,
           created_at: t,
           updated_at: t,
         });

@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { AppContext } from '../context.js';
+import { sendVerification } from '../domain/email-verification.js';
 import { TooManyAttempts, ValidationError } from '../domain/errors.js';
 import { LIMITS, registerUser } from '../domain/users.js';
 import { type ErrorBody, statusOf } from '../error-catalogue.js';
@@ -144,6 +145,8 @@ export function registerUserApi(app: FastifyInstance, ctx: AppContext): void {
         }
         throw error;
       }
+      // A code and a link for /verify-email; an app of its own verifies with POST /api/otp/send and /verify.
+      await sendVerification(ctx, user, user.email);
       return reply.code(201).header('cache-control', 'no-store').send(userResponse(user));
     },
   );

@@ -4,6 +4,7 @@ import { addressKey } from '../lib/address-key.js';
 import type { Counters } from '../store/counters.js';
 import type { EventBus } from '../store/events.js';
 import { ClientFailures } from './client-failures.js';
+import { EmailCodeSends } from './email-code-sends.js';
 import { PasswordAttempts, wholeSeconds } from './password-attempts.js';
 import { SecondFactorGuesses } from './second-factor-guesses.js';
 import { UserCodeGuesses } from './user-code-guesses.js';
@@ -28,6 +29,8 @@ export interface Throttle {
   passwordReset(address: string, userId: string | undefined): Promise<boolean>;
   /** Wrong user codes typed at /device, per address (RFC 8628 §5.1). */
   userCodes: UserCodeGuesses;
+  /** E-mailed codes sent per address and purpose: once a minute, five times an hour. */
+  emailCodes: EmailCodeSends;
   /** Wrong second-factor codes (TOTP, recovery codes), per account. */
   secondFactor: SecondFactorGuesses;
   close(): Promise<void>;
@@ -126,6 +129,7 @@ export function openThrottle(
       maxFailures: config.deviceUserCodeMaxFailures,
       window: config.deviceUserCodeWindow,
     }),
+    emailCodes: new EmailCodeSends(counters),
     secondFactor: new SecondFactorGuesses(counters, {
       maxFailures: config.secondFactorMaxFailures,
       window: config.secondFactorWindow,

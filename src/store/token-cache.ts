@@ -112,6 +112,8 @@ const HARMLESS_WRITES: Partial<Record<keyof Store, readonly string[]>> = {
     'setApplicationType',
   ],
   audit: ['record'],
+  // E-mailed codes are kept by no cache and end no token.
+  emailCodes: ['replace', 'addAttempt', 'consume', 'consumeLink'],
   // The development outbox and the browsers people signed in from touch no token or session.
   outbox: ['add'],
   browsers: ['see'],
@@ -175,6 +177,7 @@ export function withTokenCache(
     'pushedRequests',
     'registrations',
     'audit',
+    'emailCodes',
     'outbox',
     'browsers',
     'passwordResets',

@@ -41,11 +41,19 @@ export interface User extends Profile {
   passwordHash: string | null;
   role: Role;
   twoFactor: boolean;
+  /**
+   * A new address the person asked for, not yet verified: it receives only the verification
+   * mail; sign-in, claims and every other mail use `email` until it is verified.
+   */
+  pendingEmail: string | null;
   createdAt: number;
   updatedAt: number;
 }
 
-export type NewUser = Omit<User, 'createdAt' | 'updatedAt'> & { createdAt: number };
+/** A new account has no address waiting to be verified. */
+export type NewUser = Omit<User, 'createdAt' | 'updatedAt' | 'pendingEmail'> & {
+  createdAt: number;
+};
 export type UserPatch = Partial<Omit<User, 'id' | 'createdAt' | 'updatedAt'>>;
 
 export type ClientType = 'confidential' | 'public';
@@ -403,6 +411,8 @@ export interface UserStore {
   findByLogin(login: string): Promise<User | undefined>;
   /** @throws ConflictError('username' | 'email') */
   update(id: string, patch: UserPatch, now: number): Promise<User | undefined>;
+  /** The account that asked most recently to change its address to `email` (case and form ignored). */
+  findByPendingEmail(email: string): Promise<User | undefined>;
   /**
    * Replaces the password hash only while it is still `oldHash` (a re-hash with new argon2id
    * parameters at sign-in): a change made meanwhile wins. Leaves `updated_at` as it was; false
@@ -839,6 +849,44 @@ export interface ExternalIdentityStore {
   unlink(userId: string, issuer: string, subject: string): Promise<boolean>;
 }
 
+/** What an e-mailed code is for: verifying an address, signing in, or the code API. */
+export type EmailCodePurpose = 'verify_email' | 'sign_in' | 'api';
+
+/** A 6-digit code e-mailed to an address; the one live code of its purpose and address. */
+export interface EmailCode {
+  id: string;
+  purpose: EmailCodePurpose;
+  /** The address as accounts are looked up by it (lib/fold.ts `fold`). */
+  addressKey: string;
+  /** The account the address belonged to when the code was sent; null when none did. */
+  userId: string | null;
+  /** HMAC-SHA-256 of the code under the instance secret (a bare hash of 6 digits is reversible). */
+  codeHash: string;
+  /** SHA-256 of the 32-byte token of a verification link; null when the mail has no link. */
+  linkHash: string | null;
+  /** Tries made so far, right or wrong. */
+  attempts: number;
+  createdAt: number;
+  expiresAt: number;
+  consumedAt: number | null;
+}
+
+export interface EmailCodeStore {
+  /** Saves `code`, replacing the earlier code of the same purpose and address (atomically). */
+  replace(code: EmailCode): Promise<void>;
+  /** The live or spent code of a purpose and address, if one is kept. */
+  find(purpose: EmailCodePurpose, addressKey: string): Promise<EmailCode | undefined>;
+  /**
+   * Counts one try, in one conditional UPDATE: only while fewer than `max` were made, the code
+   * is unspent and unexpired. The row after counting, or undefined when the try was refused.
+   */
+  addAttempt(id: string, max: number, now: number): Promise<EmailCode | undefined>;
+  /** Spends the code once: the row for exactly one caller, undefined for the others or when expired. */
+  consume(id: string, now: number): Promise<EmailCode | undefined>;
+  /** Spends the unexpired code whose link token hashes to `linkHash`, once. */
+  consumeLink(linkHash: string, now: number): Promise<EmailCode | undefined>;
+}
+
 /** A person's authenticator app (TOTP, RFC 6238), turned on by a first right code. */
 export interface TotpEnrolment {
   userId: string;
@@ -931,6 +979,7 @@ export interface Store {
   pushedRequests: PushedRequestStore;
   registrations: RegistrationStore;
   audit: AuditStore;
+  emailCodes: EmailCodeStore;
   outbox: MailOutboxStore;
   browsers: KnownBrowserStore;
   passwordResets: PasswordResetStore;

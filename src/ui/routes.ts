@@ -9,11 +9,13 @@ import { registerConnectedApps } from './pages/connected-apps.js';
 import { registerDevOutbox } from './pages/dev-outbox.js';
 import { registerHome } from './pages/home.js';
 import { registerLogin } from './pages/login.js';
+import { registerLoginCode } from './pages/login-code.js';
 import { registerLoginPasskey } from './pages/login-passkey.js';
 import { registerPasswordReset } from './pages/password-reset.js';
 import { registerSecondFactor } from './pages/second-factor.js';
 import { registerSessionPages } from './pages/sessions.js';
 import { registerSignup } from './pages/signup.js';
+import { registerVerifyEmail } from './pages/verify-email.js';
 
 /**
  * The HTML pages: the front door (GET /), sign-up, sign-in, password reset, account, connected
@@ -24,6 +26,7 @@ export function registerUiRoutes(app: FastifyInstance, ctx: AppContext): void {
   registerHome(app, ctx);
   registerSignup(app, ctx);
   registerLogin(app, ctx);
+  registerLoginCode(app, ctx);
   registerLoginPasskey(app, ctx);
   registerPasswordReset(app, ctx);
   registerSecondFactor(app, ctx);
@@ -34,5 +37,6 @@ export function registerUiRoutes(app: FastifyInstance, ctx: AppContext): void {
   registerAccountPasskeys(app, ctx);
   registerConnectedApps(app, ctx);
   registerSessionPages(app, ctx);
+  registerVerifyEmail(app, ctx);
   registerDevOutbox(app, ctx);
 }

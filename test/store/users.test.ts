@@ -25,7 +25,7 @@ for (const factory of storeFactories()) {
     it('creates a user and reads back every field exactly', async () => {
       const input = newUser();
       const created = await store.users.create(input);
-      const expected = { ...input, updatedAt: input.createdAt };
+      const expected = { ...input, pendingEmail: null, updatedAt: input.createdAt };
       expect(created).toEqual(expected);
       expect(await store.users.findById(input.id)).toEqual(expected);
     });
@@ -50,6 +50,7 @@ for (const factory of storeFactories()) {
       await store.users.create(input);
       expect(await store.users.findById(input.id)).toEqual({
         ...input,
+        pendingEmail: null,
         updatedAt: input.createdAt,
       });
     });

@@ -126,6 +126,18 @@ describe.skipIf(!redisUrl)('abuse limits across instances sharing Redis', () => 
     );
   });
 
+  it('counts e-mailed code sends for an address at every instance', async () => {
+    const [a, b] = await instances(2);
+    const address = `otp-${randomBytes(4).toString('hex')}@example.com`;
+    const send = (app: FastifyInstance) =>
+      app.inject({ method: 'POST', url: '/api/otp/send', payload: { email: address } });
+    expect((await send(a!)).statusCode).toBe(202);
+    const refused = await send(b!);
+    expect(refused.statusCode).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
+  });
+
   it('refuses a blocked address at every instance, from memory, soon after the block begins at one', async () => {
     const [a, b] = await instances(2);
     const { client, secret } = await makeClient(a!.tessera, {

@@ -13,6 +13,7 @@ const base: AccountPageData & { base: string } = {
     username: 'ada',
     email: 'ada@example.com',
     emailVerified: true,
+    pendingEmail: null,
     givenName: null,
     familyName: 'Lovelace',
     phoneNumber: null,

@@ -8,6 +8,7 @@ import { clientStore, purgeUnusedDocumentClients } from './clients.js';
 import { codeStore } from './codes.js';
 import { CommitGroup } from './commit-group.js';
 import { deviceCodeStore } from './device-codes.js';
+import { emailCodeStore } from './email-codes.js';
 import { externalIdentityStore } from './external-identities.js';
 import { grantStore } from './grants.js';
 import { keyStore } from './keys.js';
@@ -164,6 +165,7 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
     pushedRequests: pushedRequestStore(db),
     registrations: registrationStore(db),
     audit: auditStore(db),
+    emailCodes: emailCodeStore(db),
     outbox: mailOutboxStore(db),
     browsers: knownBrowserStore(db),
     passwordResets: passwordResetStore(db),
@@ -217,6 +219,8 @@ function kyselyStore(db: Kysely<Database>, dialect: DatabaseTarget['dialect']): 
         .deleteFrom('registration_tokens')
         .where('expires_at', '<', now)
         .executeTakeFirst();
+      // An e-mailed code is of no use once expired (10 minutes): nothing to tell a late try.
+      await db.deleteFrom('email_codes').where('expires_at', '<', now).execute();
       // A link past its expiry can never be used again, whether it was used or not.
       const passwordResets = await db
         .deleteFrom('password_resets')

@@ -28,8 +28,25 @@ export interface UsersTable {
   address: string | null;
   role: string;
   two_factor: number;
+  /** A new address waiting to be verified; the account keeps `email` until then. */
+  pending_email: string | null;
+  pending_email_lower: string | null;
   created_at: number;
   updated_at: number;
+}
+
+/** A code e-mailed to an address (verification, sign-in, the code API): one per purpose and address. */
+export interface EmailCodesTable {
+  id: string;
+  purpose: string;
+  address_key: string;
+  user_id: string | null;
+  code_hash: string;
+  link_hash: string | null;
+  attempts: number;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
 }
 
 export interface ClientsTable {
@@ -332,6 +349,7 @@ export interface Database {
   client_registrations: ClientRegistrationsTable;
   password_resets: PasswordResetsTable;
   locks: LocksTable;
+  email_codes: EmailCodesTable;
   mail_outbox: MailOutboxTable;
   user_browsers: UserBrowsersTable;
 }
@@ -384,6 +402,8 @@ export const USER_COLUMNS = [
   'address',
   'role',
   'two_factor',
+  'pending_email',
+  'pending_email_lower',
   'created_at',
   'updated_at',
 ] as const satisfies readonly (keyof UsersTable)[];

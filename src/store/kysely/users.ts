@@ -34,6 +34,7 @@ export function toUser(row: Selectable<UsersTable>): User {
     address: fromJson(row.address),
     role: row.role === 'admin' ? 'admin' : 'user',
     twoFactor: isSet(row.two_factor),
+    pendingEmail: row.pending_email ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -69,6 +70,10 @@ function toColumns(patch: UserPatch): Partial<UsersTable> {
   if (patch.address !== undefined) row.address = toJson(patch.address);
   if (patch.role !== undefined) row.role = patch.role;
   if (patch.twoFactor !== undefined) row.two_factor = flag(patch.twoFactor);
+  if (patch.pendingEmail !== undefined) {
+    row.pending_email = patch.pendingEmail;
+    row.pending_email_lower = patch.pendingEmail === null ? null : fold(patch.pendingEmail);
+  }
   return row;
 }
 
@@ -115,6 +120,8 @@ export function userStore(db: Kysely<Database>): UserStore {
       // A NewUser has every field, so toColumns yields every column.
       const row = {
         ...toColumns(user),
+        pending_email: null,
+        pending_email_lower: null,
         id: user.id,
         created_at: user.createdAt,
         updated_at: user.createdAt,
@@ -141,6 +148,17 @@ export function userStore(db: Kysely<Database>): UserStore {
         .where((eb) => eb.or([eb('username_lower', '=', key), eb('email_lower', '=', key)]))
         // A username that looks like someone else's e-mail must not shadow it: prefer the username match.
         .orderBy((eb) => eb.case().when('username_lower', '=', key).then(0).else(1).end())
+        .executeTakeFirst();
+      return row && toUser(row);
+    },
+
+    async findByPendingEmail(email) {
+      const row = await db
+        .selectFrom('users')
+        .selectAll()
+        .where('pending_email_lower', '=', fold(email))
+        .orderBy('updated_at', 'desc')
+        .orderBy('id')
         .executeTakeFirst();
       return row && toUser(row);
     },
@@ -180,6 +198,7 @@ export function userStore(db: Kysely<Database>): UserStore {
         await tx.deleteFrom('authorization_codes').where('user_id', '=', id).execute();
         await tx.deleteFrom('grants').where('user_id', '=', id).execute();
         await tx.deleteFrom('external_identities').where('user_id', '=', id).execute();
+        await tx.deleteFrom('email_codes').where('user_id', '=', id).execute();
         await tx.deleteFrom('passkeys').where('user_id', '=', id).execute();
         await tx.deleteFrom('user_browsers').where('user_id', '=', id).execute();
         await tx.deleteFrom('password_resets').where('user_id', '=', id).execute();

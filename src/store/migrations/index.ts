@@ -12,6 +12,7 @@ import { apis } from './010_apis.js';
 import { dynamicRegistration } from './011_dynamic_registration.js';
 import { grantResources } from './012_grant_resources.js';
 import { mail } from './013_mail.js';
+import { emailCodes } from './014_email_codes.js';
 import { passwordResets } from './015_password_resets.js';
 import { totp } from './016_totp.js';
 import { passkeys } from './017_passkeys.js';
@@ -37,6 +38,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '011_dynamic_registration': dynamicRegistration,
     '012_grant_resources': grantResources,
     '013_mail': mail,
+    '014_email_codes': emailCodes,
     '015_password_resets': passwordResets,
     '016_totp': totp,
     '017_passkeys': passkeys,

@@ -12,6 +12,8 @@ export interface ProfileView {
   username: string;
   email: string;
   emailVerified: boolean;
+  /** A new address waiting to be verified. */
+  pendingEmail: string | null;
   givenName: string | null;
   familyName: string | null;
   phoneNumber: string | null;
@@ -153,6 +155,7 @@ export async function accountPageData(
       username: user.username,
       email: user.email,
       emailVerified: user.emailVerified,
+      pendingEmail: user.pendingEmail,
       givenName: user.givenName,
       familyName: user.familyName,
       phoneNumber: user.phoneNumber,

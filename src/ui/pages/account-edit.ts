@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
+import { requestEmailChange } from '../../domain/email-verification.js';
 import { updateProfile } from '../../domain/user-changes.js';
 import { LIMITS } from '../../domain/users.js';
 import { checkCsrf } from '../../http/csrf.js';
@@ -17,7 +18,8 @@ const valuesOf = (user: User): Values => ({
   given_name: user.givenName ?? '',
   family_name: user.familyName ?? '',
   username: user.username,
-  email: user.email,
+  // The address asked for, while it waits to be verified: the form shows what the person typed.
+  email: user.pendingEmail ?? user.email,
   phone_number: user.phoneNumber ?? '',
 });
 
@@ -39,6 +41,8 @@ function showEdit(
       title: 'Edit your profile',
       signedInAs: signedIn.user.username,
       values,
+      currentEmail: signedIn.user.email,
+      pendingEmail: signedIn.user.pendingEmail,
       error,
       limits: LIMITS,
     },
@@ -59,25 +63,31 @@ export function registerAccountEdit(app: FastifyInstance, ctx: AppContext): void
     const signedIn = await requireSignIn(ctx, request, reply, '/account/edit');
     if (!signedIn) return reply;
     const form = readForm(request, FIELDS);
+    let pendingNotice = false;
     try {
       // A field left out of the POST is left as it is; one sent empty is cleared (or refused, when required).
-      await updateProfile(
+      const user = await updateProfile(
         ctx,
         signedIn.user,
         {
           username: form.username,
-          email: form.email,
           givenName: form.given_name,
           familyName: form.family_name,
           phoneNumber: form.phone_number,
         },
         { by: 'self', ip: request.ip },
       );
+      // A new address waits, unused, until the code or link mailed to it is used.
+      if (form.email !== undefined) {
+        const changed = await requestEmailChange(ctx, user, form.email);
+        pendingNotice = changed.user.pendingEmail !== null;
+      }
     } catch (error) {
       const shown = formErrorOf(error);
       if (!shown) throw error;
       return showEdit(ctx, request, reply, signedIn, form, shown.error, shown.status);
     }
+    if (pendingNotice) return reply.redirect(`${ctx.config.issuerPath}/verify-email`, 303);
     return reply.redirect(`${ctx.config.issuerPath}/account?notice=updated`, 303);
   });
 }

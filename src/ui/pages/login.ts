@@ -57,6 +57,7 @@ async function showLogin(
       returnTo: view.returnTo,
       error: view.error,
       notice: view.notice,
+      codeUrl: withReturnTo(`${ctx.config.issuerPath}/login/code`, view.returnTo),
       signupUrl: ctx.config.signupEnabled
         ? withReturnTo(`${ctx.config.issuerPath}/signup`, view.returnTo)
         : undefined,

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
+import { addressToVerify, sendVerification } from '../../domain/email-verification.js';
 import { needsSecondFactor, secondFactorsOf } from '../../domain/two-factor.js';
 import { signIn } from '../../http/session.js';
 import type { SessionGuard, User } from '../../store/types.js';
@@ -44,13 +45,31 @@ export async function continueSignIn(
   return startSignedIn(ctx, request, reply, factor);
 }
 
-/** Starts the session of a sign-in whose every step is done, and goes back where it started. */
+/**
+ * Starts the session of a sign-in whose every step is done, and goes back where it started; with
+ * TESSERA_REQUIRE_VERIFIED_EMAIL, an unverified address is the one step left, taken first.
+ */
 export async function startSignedIn(
   ctx: AppContext,
   request: FastifyRequest,
   reply: FastifyReply,
   factor: FirstFactor,
 ): Promise<FastifyReply | undefined> {
+  // TESSERA_REQUIRE_VERIFIED_EMAIL: an unverified address is verified first, on /verify-email,
+  // which comes back through continueSignIn once it is. Checked here, at the last step, so that
+  // every way to a session (first factor, second factor) passes it.
+  if (ctx.config.requireVerifiedEmail && !factor.user.emailVerified) {
+    holdSignIn(ctx, reply, {
+      userId: factor.user.id,
+      amr: factor.amr,
+      ...(factor.guard ? { passwordHash: factor.guard.passwordHash } : {}),
+      returnTo: factor.returnTo,
+    });
+    // A code on its way, to the address the page asks about; within a minute of the last one,
+    // that one (still valid) is the code.
+    await sendVerification(ctx, factor.user, addressToVerify(factor.user) ?? factor.user.email);
+    return reply.redirect(`${ctx.config.issuerPath}/verify-email`, 303);
+  }
   const session = await signIn(
     ctx,
     request,

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
+import { sendVerification } from '../../domain/email-verification.js';
 import { LIMITS, registerUser } from '../../domain/users.js';
 import { checkCsrf } from '../../http/csrf.js';
 import { currentUser } from '../../http/session.js';
@@ -9,6 +10,7 @@ import { queryParam, readForm } from './form.js';
 import { originOf, rememberBrowser } from './known-browser.js';
 import { withReturnTo } from './login.js';
 import { type FormError, formErrorOf } from './messages.js';
+import { holdSignIn } from './pending-sign-in.js';
 import { returnToOrDefault, safeReturnTo } from './return-to.js';
 import { startPasswordSession } from './start-session.js';
 import { retryAfter, waitInWords } from './too-many.js';
@@ -107,6 +109,18 @@ export function registerSignup(app: FastifyInstance, ctx: AppContext): void {
         { values: typed, returnTo, error: shown.error },
         shown.status,
       );
+    }
+    // A code and a link to the new address; with TESSERA_REQUIRE_VERIFIED_EMAIL, the session
+    // waits for them (/verify-email starts it).
+    await sendVerification(ctx, user, user.email);
+    if (ctx.config.requireVerifiedEmail) {
+      holdSignIn(ctx, reply, {
+        userId: user.id,
+        amr: ['pwd'],
+        ...(user.passwordHash ? { passwordHash: user.passwordHash } : {}),
+        returnTo,
+      });
+      return reply.redirect(`${ctx.config.issuerPath}/verify-email`, 303);
     }
     // A new person: never the browser's current session, so a new one is always made.
     const session = await startPasswordSession(ctx, request, reply, user.id);

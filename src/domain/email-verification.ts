@@ -1,0 +1,107 @@
+import { type AppContext, nowSeconds } from '../context.js';
+import { fold } from '../lib/fold.js';
+import { ConflictError, type User } from '../store/types.js';
+import { addressKeyOf, CODE_MINUTES, issueCode } from './email-codes.js';
+import { NotFoundError } from './errors.js';
+import { type EventOrigin, recordSecurityEvent } from './security-events.js';
+import { checkEmail } from './users.js';
+
+/*
+ * E-mail verification: a code and a link mailed to a new account's address, or to the new
+ * address a person asked for (kept in `pendingEmail` until verified). `emailVerified` is set
+ * here, by the code API (which proves the address the same way), or by an admin.
+ */
+
+/** The address `user` is verifying: the new one they asked for, or their own while unverified. */
+export function addressToVerify(user: User): string | undefined {
+  return user.pendingEmail ?? (user.emailVerified ? undefined : user.email);
+}
+
+/**
+ * Mails a verification code and link to `address` (an account's own, or its pending one).
+ * 0 when sent, or the seconds to wait under the resend limits.
+ */
+export async function sendVerification(
+  ctx: AppContext,
+  user: User,
+  address: string,
+): Promise<number> {
+  const issued = await issueCode(ctx, 'verify_email', addressKeyOf(address), user.id, {
+    link: true,
+  });
+  if ('wait' in issued) return issued.wait;
+  ctx.mail.send(address, 'verify-email', {
+    code: issued.code,
+    link: `${ctx.config.issuer}/verify-email?token=${issued.linkToken}`,
+    minutes: CODE_MINUTES,
+  });
+  return 0;
+}
+
+/**
+ * A person asks to change their address: it waits in `pendingEmail`, the account keeps the old
+ * one (for sign-in, claims and mail), and the new one gets a verification mail. The same address
+ * as now (in any case or form) cancels a pending change instead.
+ *
+ * @returns the account, and 0 or the seconds before a verification mail may be sent again.
+ * @throws ValidationError, ConflictError('email') when another account has the address.
+ */
+export async function requestEmailChange(
+  ctx: AppContext,
+  user: User,
+  input: string,
+): Promise<{ user: User; wait: number }> {
+  const email = checkEmail(input);
+  if (fold(email) === fold(user.email)) {
+    if (user.pendingEmail === null) return { user, wait: 0 };
+    const updated = await ctx.store.users.update(user.id, { pendingEmail: null }, nowSeconds(ctx));
+    if (!updated) throw new NotFoundError('user');
+    return { user: updated, wait: 0 };
+  }
+  const holder = await ctx.store.users.findByLogin(email);
+  if (holder && holder.id !== user.id) throw new ConflictError('email');
+  const updated = await ctx.store.users.update(user.id, { pendingEmail: email }, nowSeconds(ctx));
+  if (!updated) throw new NotFoundError('user');
+  return { user: updated, wait: await sendVerification(ctx, updated, email) };
+}
+
+/**
+ * Marks the address `addressKey` verified on `user`'s account, after a right code or link: their
+ * own address becomes verified; their pending address becomes their address (verified), with an
+ * `email_changed` notice mailed to the old one. Undefined when the address is neither any more
+ * (changed again since the code was sent).
+ *
+ * @throws ConflictError('email') when another account took the pending address meanwhile.
+ */
+export async function markVerified(
+  ctx: AppContext,
+  user: User,
+  addressKey: string,
+  origin: EventOrigin,
+): Promise<User | undefined> {
+  const now = nowSeconds(ctx);
+  if (fold(user.email) === addressKey) {
+    if (user.emailVerified) return user;
+    return ctx.store.users.update(user.id, { emailVerified: true }, now);
+  }
+  if (user.pendingEmail === null || fold(user.pendingEmail) !== addressKey) return undefined;
+  const updated = await ctx.store.users.update(
+    user.id,
+    { email: user.pendingEmail, emailVerified: true, pendingEmail: null },
+    now,
+  );
+  if (!updated) return undefined;
+  // The notice goes to the old address: whoever holds it should hear that it is no longer theirs.
+  await recordSecurityEvent(ctx, user, 'email_changed', origin);
+  return updated;
+}
+
+/** The account an address belongs to, as its address or (while it waits) its pending one. */
+export async function accountOfAddress(ctx: AppContext, email: string): Promise<User | undefined> {
+  // Both lookups every time: an address without an account takes the same work as one with.
+  const [user, pending] = await Promise.all([
+    ctx.store.users.findByLogin(email),
+    ctx.store.users.findByPendingEmail(email),
+  ]);
+  return user && fold(user.email) === addressKeyOf(email) ? user : pending;
+}

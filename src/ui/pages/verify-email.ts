@@ -1,0 +1,198 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../../context.js';
+import { addressKeyOf, CODE_MINUTES, checkCode, spendLink } from '../../domain/email-codes.js';
+import {
+  addressToVerify,
+  markVerified,
+  sendVerification,
+} from '../../domain/email-verification.js';
+import { checkCsrf } from '../../http/csrf.js';
+import { currentUser } from '../../http/session.js';
+import type { User } from '../../store/types.js';
+import { sendPage } from '../render.js';
+import { browserName } from './browser-name.js';
+import { queryParam, readForm } from './form.js';
+import { loginUrl } from './login.js';
+import type { FormError } from './messages.js';
+import { clearPendingSignIn, type PendingSignIn, readPendingSignIn } from './pending-sign-in.js';
+import { continueSignIn } from './sign-in-flow.js';
+import { retryAfter, waitInWords } from './too-many.js';
+
+/*
+ * /verify-email: the code (or link) mailed on sign-up, on an e-mail change, and to a person whose
+ * sign-in waits for a verified address (TESSERA_REQUIRE_VERIFIED_EMAIL). The link only shows a
+ * form that posts its token: mail scanners that open links do not spend it.
+ */
+
+/** Who is verifying: a sign-in held for it (pending-sign-in.ts), or the signed-in person. */
+interface Verifier {
+  user: User;
+  pending?: PendingSignIn;
+}
+
+async function verifierOf(ctx: AppContext, request: FastifyRequest): Promise<Verifier | undefined> {
+  const pending = readPendingSignIn(ctx, request);
+  if (pending) {
+    const user = await ctx.store.users.findById(pending.userId);
+    if (user) return { user, pending };
+  }
+  const signedIn = await currentUser(ctx, request);
+  return signedIn ? { user: signedIn.user } : undefined;
+}
+
+interface View {
+  state: 'code' | 'link' | 'done';
+  address?: string;
+  /** The address the account keeps until the new one is verified. */
+  keeps?: string | undefined;
+  token?: string;
+  error?: FormError;
+  notice?: string;
+}
+
+async function show(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  view: View,
+  status = 200,
+): Promise<FastifyReply> {
+  const signedIn = await currentUser(ctx, request);
+  return sendPage(
+    ctx,
+    request,
+    reply,
+    'verify-email',
+    {
+      title: 'Verify your email',
+      ...(signedIn ? { signedInAs: signedIn.user.username } : {}),
+      minutes: CODE_MINUTES,
+      ...view,
+    },
+    status,
+  );
+}
+
+/** After a right code or link: the held sign-in goes on, or the page says it is done. */
+async function verified(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  user: User,
+  pending: PendingSignIn | undefined,
+): Promise<FastifyReply> {
+  if (pending && pending.userId === user.id) {
+    clearPendingSignIn(ctx, reply);
+    // On through the same steps as any sign-in: a second factor, if the person has one, is next.
+    const next = await continueSignIn(ctx, request, reply, {
+      user,
+      amr: pending.amr,
+      ...(pending.passwordHash ? { guard: { passwordHash: pending.passwordHash } } : {}),
+      returnTo: pending.returnTo,
+    });
+    if (next) return next;
+    return reply.redirect(loginUrl(ctx.config.issuerPath, pending.returnTo ?? '/account'), 303);
+  }
+  return show(ctx, request, reply, { state: 'done', address: user.email });
+}
+
+const origin = (request: FastifyRequest) => ({
+  ip: request.ip,
+  device: browserName(request.headers['user-agent'] ?? null),
+});
+
+/** With nothing to verify, the held sign-in goes on (or the signed-in person sees it is done). */
+async function nothingToVerify(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  who: Verifier,
+): Promise<FastifyReply> {
+  return verified(ctx, request, reply, who.user, who.pending);
+}
+
+export function registerVerifyEmail(app: FastifyInstance, ctx: AppContext): void {
+  app.get('/verify-email', { config: { page: true } }, async (request, reply) => {
+    const token = queryParam(request, 'token');
+    if (token !== undefined) return show(ctx, request, reply, { state: 'link', token });
+    const who = await verifierOf(ctx, request);
+    if (!who) return reply.redirect(loginUrl(ctx.config.issuerPath, '/verify-email'), 303);
+    const address = addressToVerify(who.user);
+    if (!address) return nothingToVerify(ctx, request, reply, who);
+    const keeps = who.user.pendingEmail ? who.user.email : undefined;
+    return show(ctx, request, reply, { state: 'code', address, keeps });
+  });
+
+  app.post('/verify-email', { config: { page: true } }, async (request, reply) => {
+    checkCsrf(ctx, request);
+    const form = readForm(request, ['code', 'token'] as const);
+    if (form.token !== undefined) {
+      const spent = await spendLink(ctx, form.token);
+      const user = spent?.userId ? await ctx.store.users.findById(spent.userId) : undefined;
+      const updated =
+        spent && user && (await markVerified(ctx, user, spent.addressKey, origin(request)));
+      if (!updated) {
+        const message =
+          'This link has expired or was already used. Sign in and send yourself a new code.';
+        return show(ctx, request, reply, { state: 'link', error: { message } }, 400);
+      }
+      return verified(ctx, request, reply, updated, readPendingSignIn(ctx, request));
+    }
+    const who = await verifierOf(ctx, request);
+    if (!who) return reply.redirect(loginUrl(ctx.config.issuerPath, '/verify-email'), 303);
+    const address = addressToVerify(who.user);
+    if (!address) return nothingToVerify(ctx, request, reply, who);
+    const key = addressKeyOf(address);
+    const checked = await checkCode(ctx, 'verify_email', key, (form.code ?? '').slice(0, 32));
+    const again = (message: string, status: number) =>
+      show(
+        ctx,
+        request,
+        reply,
+        { state: 'code', address, error: { message, field: 'code' } },
+        status,
+      );
+    switch (checked.status) {
+      case 'wrong':
+        return again(
+          `That code is not right. You have ${checked.attemptsLeft} ${checked.attemptsLeft === 1 ? 'try' : 'tries'} left.`,
+          400,
+        );
+      case 'expired':
+        return again('That code has expired. Send a new code.', 400);
+      case 'missing':
+        return again('There is no code waiting for this address. Send a new code.', 400);
+      case 'exhausted':
+        retryAfter(reply, checked.retryAfter);
+        return again(
+          `That code was tried too many times. Send a new code in ${waitInWords(checked.retryAfter)}.`,
+          429,
+        );
+    }
+    const updated =
+      checked.code.userId === who.user.id
+        ? await markVerified(ctx, who.user, key, origin(request))
+        : undefined;
+    if (!updated) return again('There is no code waiting for this address. Send a new code.', 400);
+    return verified(ctx, request, reply, updated, who.pending);
+  });
+
+  app.post('/verify-email/resend', { config: { page: true } }, async (request, reply) => {
+    checkCsrf(ctx, request);
+    const who = await verifierOf(ctx, request);
+    if (!who) return reply.redirect(loginUrl(ctx.config.issuerPath, '/verify-email'), 303);
+    const address = addressToVerify(who.user);
+    if (!address) return nothingToVerify(ctx, request, reply, who);
+    const wait = await sendVerification(ctx, who.user, address);
+    if (wait > 0) {
+      retryAfter(reply, wait);
+      const message = `A code was sent a moment ago. You can send a new one in ${waitInWords(wait)}.`;
+      return show(ctx, request, reply, { state: 'code', address, error: { message } }, 429);
+    }
+    return show(ctx, request, reply, {
+      state: 'code',
+      address,
+      notice: `We sent a new code to ${address}.`,
+    });
+  });
+}
