@@ -7,7 +7,7 @@ import { accountOfAddress, markVerified } from '../domain/email-verification.js'
 import { TooManyAttempts, ValidationError } from '../domain/errors.js';
 import { checkEmail, LIMITS } from '../domain/users.js';
 import { type ErrorBody, statusOf } from '../error-catalogue.js';
-import { browserName } from '../ui/pages/browser-name.js';
+import { browserName } from '../lib/browser-name.js';
 
 /*
  * One-time codes by e-mail as a JSON API (seed 004's send-otp, resend-otp and verify-otp): a

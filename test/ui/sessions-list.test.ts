@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
-import { browserName } from '../../src/ui/pages/browser-name.js';
+import { browserName } from '../../src/lib/browser-name.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
 import { Browser, readForms } from '../helpers/browser.js';
 import { makeUser } from '../helpers/oauth.js';

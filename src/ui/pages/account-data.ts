@@ -1,8 +1,8 @@
 import { type AppContext, nowSeconds } from '../../context.js';
 import type { SignedIn } from '../../http/session.js';
+import { browserName } from '../../lib/browser-name.js';
 import type { Client } from '../../store/types.js';
 import type { PageData } from '../render.js';
-import { browserName } from './browser-name.js';
 import { formatTime } from './format-time.js';
 import type { FormError } from './messages.js';
 import { type SecurityActivityView, securityActivity } from './security-activity.js';

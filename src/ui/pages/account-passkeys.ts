@@ -11,8 +11,8 @@ import {
 import type { EventOrigin } from '../../domain/security-events.js';
 import { checkCsrf } from '../../http/csrf.js';
 import { currentUser } from '../../http/session.js';
+import { browserName } from '../../lib/browser-name.js';
 import { showAccount } from './account.js';
-import { browserName } from './browser-name.js';
 import { readForm } from './form.js';
 import { holdCeremony, takeCeremony } from './passkey-ceremony.js';
 import { passkeyFailure, readRegistration, sendError } from './passkey-json.js';

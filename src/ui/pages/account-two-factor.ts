@@ -11,9 +11,9 @@ import {
 } from '../../domain/totp.js';
 import { checkCsrf } from '../../http/csrf.js';
 import type { SignedIn } from '../../http/session.js';
+import { browserName } from '../../lib/browser-name.js';
 import { sendPage } from '../render.js';
 import { showAccount } from './account.js';
-import { browserName } from './browser-name.js';
 import { type Confirmation, confirmPasswordOrCode } from './confirm-identity.js';
 import { readForm } from './form.js';
 import type { FormError } from './messages.js';

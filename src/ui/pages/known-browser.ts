@@ -3,9 +3,9 @@ import type { AppContext } from '../../context.js';
 import { noteSignInBrowser } from '../../domain/known-browsers.js';
 import type { EventOrigin } from '../../domain/security-events.js';
 import { BROWSER_COOKIE, cookieOptions } from '../../http/cookies.js';
+import { browserName } from '../../lib/browser-name.js';
 import { randomToken } from '../../lib/random.js';
 import type { User } from '../../store/types.js';
-import { browserName } from './browser-name.js';
 
 /** The longest a browser keeps a cookie (RFC 6265bis caps Max-Age at 400 days). */
 const BROWSER_COOKIE_SECONDS = 400 * 86_400;

@@ -10,8 +10,8 @@ import {
 } from '../../domain/password-reset.js';
 import { LIMITS } from '../../domain/users.js';
 import { checkCsrf } from '../../http/csrf.js';
+import { browserName } from '../../lib/browser-name.js';
 import { sendPage } from '../render.js';
-import { browserName } from './browser-name.js';
 import { queryParam, readForm } from './form.js';
 import { type FormError, formErrorOf } from './messages.js';
 

@@ -8,9 +8,9 @@ import {
 } from '../../domain/email-verification.js';
 import { checkCsrf } from '../../http/csrf.js';
 import { currentUser } from '../../http/session.js';
+import { browserName } from '../../lib/browser-name.js';
 import type { User } from '../../store/types.js';
 import { sendPage } from '../render.js';
-import { browserName } from './browser-name.js';
 import { queryParam, readForm } from './form.js';
 import { loginUrl } from './login.js';
 import type { FormError } from './messages.js';
