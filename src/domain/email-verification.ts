@@ -91,6 +91,8 @@ export async function markVerified(
     now,
   );
   if (!updated) return undefined;
+  // A reset link mailed to the old address must not outlive the change of address.
+  await ctx.store.passwordResets.endAllOfUser(user.id, now);
   // The notice goes to the old address: whoever holds it should hear that it is no longer theirs.
   await recordSecurityEvent(ctx, user, 'email_changed', origin);
   return updated;

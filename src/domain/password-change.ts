@@ -20,7 +20,7 @@ export interface PasswordChange extends ChangedBy {
  * sessions (all but `change.keepSessionId`) through `endSessionsOfUser`, so that
  * apps hear of it: whoever knew the old password is signed out. A security event, whoever
  * made the change: `security.password_changed` in the audit log (never the password) and a
- * notice mailed to the person (a reset by a mailed link is password-reset.ts's own). Checking the current password, when one is
+ * notice mailed to the person; every reset link of the person ends (a reset by a mailed link is password-reset.ts's own). Checking the current password, when one is
  * asked for, is the caller's part.
  *
  * @throws ValidationError (field "password"), NotFoundError when the account is gone.
@@ -35,6 +35,8 @@ export async function setPassword(
   const passwordHash = await hashPassword(checked, hashParams(ctx.config));
   const updated = await ctx.store.users.update(user.id, { passwordHash }, nowSeconds(ctx));
   if (!updated) throw new NotFoundError('user');
+  // A reset link mailed before the change must not undo it: every one of the person ends.
+  await ctx.store.passwordResets.endAllOfUser(user.id, nowSeconds(ctx));
   const sessionsEnded = await endSessionsOfUser(
     ctx,
     user.id,

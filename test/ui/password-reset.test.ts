@@ -257,4 +257,36 @@ describe('password reset over HTTP, with mail through a real SMTP server', () =>
     expect(answers.filter((a) => a.status === 303)).toHaveLength(1);
     expect(answers.filter((a) => a.status === 410)).toHaveLength(9);
   });
+  it('ends a mailed link when the password is changed on the account page', async () => {
+    const { user, password } = await makeUser(ctx);
+    await askForLink(server.url, user.username);
+    const link = await linkFromMail(smtp, user.email);
+    const browser = new Browser(server.url);
+    await signInBrowser(ctx, browser, user);
+    const changed = await browser.submit(
+      await browser.get('/account'),
+      { 'Current password': password, 'New password': NEW_PASSWORD },
+      'Change password',
+    );
+    expect(changed.status).toBeLessThan(400);
+    const opened = await new Browser(server.url).get(`${link.pathname}${link.search}`);
+    expect(opened.status).toBe(410);
+    expect(opened.text).toContain(INVALID);
+  });
+
+  it('ends a mailed link when a new address is verified', async () => {
+    const { user } = await makeUser(ctx);
+    await askForLink(server.url, user.username);
+    const link = await linkFromMail(smtp, user.email);
+    const browser = new Browser(server.url);
+    await signInBrowser(ctx, browser, user);
+    const next = `moved-${user.email}`;
+    await browser.submit(await browser.get('/account/edit'), { Email: next }, 'Save changes');
+    const code = /\b(\d{6})\b/.exec((await smtp.next(next)).text)![1]!;
+    const done = await browser.submit(await browser.get('/verify-email'), { Code: code }, 'Verify');
+    expect(done.text).toContain(`<strong>${next}</strong> is verified`);
+    const opened = await new Browser(server.url).get(`${link.pathname}${link.search}`);
+    expect(opened.status).toBe(410);
+    expect(opened.text).toContain(INVALID);
+  });
 });
