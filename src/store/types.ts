@@ -414,6 +414,11 @@ export interface UserStore {
   /** The account that asked most recently to change its address to `email` (case and form ignored). */
   findByPendingEmail(email: string): Promise<User | undefined>;
   /**
+   * Clears `email` (case and form ignored) from the pending address of every account but
+   * `keepId`: the address became `keepId`'s. The number of accounts cleared.
+   */
+  dropPendingEmail(email: string, keepId: string, now: number): Promise<number>;
+  /**
    * Replaces the password hash only while it is still `oldHash` (a re-hash with new argon2id
    * parameters at sign-in): a change made meanwhile wins. Leaves `updated_at` as it was; false
    * when the hash had changed or the account is gone.
@@ -872,10 +877,23 @@ export interface EmailCode {
 }
 
 export interface EmailCodeStore {
-  /** Saves `code`, replacing the earlier code of the same purpose and address (atomically). */
+  /**
+   * Saves `code`, replacing the earlier code of the same purpose and address (atomically); for
+   * `verify_email`, of the same purpose, address and account only, since two accounts may wait
+   * to verify one address and neither's code may replace or take over the other's.
+   */
   replace(code: EmailCode): Promise<void>;
-  /** The live or spent code of a purpose and address, if one is kept. */
-  find(purpose: EmailCodePurpose, addressKey: string): Promise<EmailCode | undefined>;
+  /**
+   * The live or spent code of a purpose and address (for `verify_email`, of the account `userId`
+   * too), if one is kept.
+   */
+  find(
+    purpose: EmailCodePurpose,
+    addressKey: string,
+    userId?: string | null,
+  ): Promise<EmailCode | undefined>;
+  /** The usable (unspent, unexpired) code whose link token hashes to `linkHash`; spends nothing. */
+  findByLink(linkHash: string, now: number): Promise<EmailCode | undefined>;
   /**
    * Counts one try, in one conditional UPDATE: only while fewer than `max` were made, the code
    * is unspent and unexpired. The row after counting, or undefined when the try was refused.

@@ -36,8 +36,51 @@ for (const factory of storeFactories()) {
       const user = await store.users.create(newUser());
       const code = newCode({ purpose: 'verify_email', userId: user.id, linkHash: 'link-hash' });
       await store.emailCodes.replace(code);
-      expect(await store.emailCodes.find('verify_email', code.addressKey)).toEqual(code);
+      expect(await store.emailCodes.find('verify_email', code.addressKey, user.id)).toEqual(code);
       expect(await store.emailCodes.find('api', code.addressKey)).toBeUndefined();
+    });
+
+    it("keeps a verification code per account: another account's code for the address replaces neither", async () => {
+      const [victim, attacker] = await Promise.all([
+        store.users.create(newUser()),
+        store.users.create(newUser()),
+      ]);
+      const addressKey = `shared${randomId()}@example.com`;
+      const mine = newCode({
+        purpose: 'verify_email',
+        addressKey,
+        userId: victim.id,
+        linkHash: `l-${randomId()}`,
+      });
+      const theirs = newCode({
+        purpose: 'verify_email',
+        addressKey,
+        userId: attacker.id,
+        linkHash: `l-${randomId()}`,
+      });
+      await store.emailCodes.replace(mine);
+      await store.emailCodes.replace(theirs);
+      expect(await store.emailCodes.find('verify_email', addressKey, victim.id)).toEqual(mine);
+      expect(await store.emailCodes.find('verify_email', addressKey, attacker.id)).toEqual(theirs);
+      // A newer code of the same account still replaces its own.
+      const again = newCode({ purpose: 'verify_email', addressKey, userId: victim.id });
+      await store.emailCodes.replace(again);
+      expect(await store.emailCodes.find('verify_email', addressKey, victim.id)).toEqual(again);
+      expect(await store.emailCodes.find('verify_email', addressKey, attacker.id)).toEqual(theirs);
+    });
+
+    it('finds a usable link without spending it, never a spent or expired one', async () => {
+      const user = await store.users.create(newUser());
+      const code = newCode({
+        purpose: 'verify_email',
+        userId: user.id,
+        linkHash: `l-${randomId()}`,
+      });
+      await store.emailCodes.replace(code);
+      expect(await store.emailCodes.findByLink(code.linkHash!, NOW)).toEqual(code);
+      expect(await store.emailCodes.findByLink(code.linkHash!, NOW + 600)).toBeUndefined();
+      expect(await store.emailCodes.consumeLink(code.linkHash!, NOW)).toBeDefined();
+      expect(await store.emailCodes.findByLink(code.linkHash!, NOW)).toBeUndefined();
     });
 
     it('replaces the code of the same purpose and address, and only that one', async () => {
@@ -146,6 +189,23 @@ for (const factory of storeFactories()) {
       await store.users.update(user.id, { pendingEmail: null }, NOW + 2);
       expect(await store.users.findByPendingEmail(pending)).toBeUndefined();
       expect((await store.users.findById(user.id))?.pendingEmail).toBeNull();
+    });
+
+    it('clears an address from the pending address of every other account', async () => {
+      const [keeper, other, third] = await Promise.all([
+        store.users.create(newUser()),
+        store.users.create(newUser()),
+        store.users.create(newUser()),
+      ]);
+      const address = `taken${randomId()}@example.com`;
+      for (const u of [keeper, other]) {
+        await store.users.update(u.id, { pendingEmail: address }, NOW + 1);
+      }
+      await store.users.update(third.id, { pendingEmail: `else-${address}` }, NOW + 1);
+      expect(await store.users.dropPendingEmail(address.toUpperCase(), keeper.id, NOW + 2)).toBe(1);
+      expect((await store.users.findById(other.id))?.pendingEmail).toBeNull();
+      expect((await store.users.findById(keeper.id))?.pendingEmail).toBe(address);
+      expect((await store.users.findById(third.id))?.pendingEmail).toBe(`else-${address}`);
     });
   });
 }

@@ -17,12 +17,17 @@ function toCode(row: Selectable<EmailCodesTable>): EmailCode {
   };
 }
 
+/** Verification codes are kept per account (two may wait for one address); the others per address. */
+const ownerKey = (purpose: EmailCodePurpose, userId: string | null | undefined): string =>
+  purpose === 'verify_email' ? (userId ?? '') : '';
+
 function toRow(code: EmailCode): EmailCodesTable {
   return {
     id: code.id,
     purpose: code.purpose,
     address_key: code.addressKey,
     user_id: code.userId,
+    owner_key: ownerKey(code.purpose, code.userId),
     code_hash: code.codeHash,
     link_hash: code.linkHash,
     attempts: code.attempts,
@@ -36,21 +41,33 @@ export function emailCodeStore(db: Kysely<Database>): EmailCodeStore {
   return {
     async replace(code) {
       const row = toRow(code);
-      const { purpose: _p, address_key: _a, ...rest } = row;
+      const { purpose: _p, address_key: _a, owner_key: _o, ...rest } = row;
       // One statement: two concurrent sends leave one code, never a unique-key failure.
       await db
         .insertInto('email_codes')
         .values(row)
-        .onConflict((oc) => oc.columns(['purpose', 'address_key']).doUpdateSet(rest))
+        .onConflict((oc) => oc.columns(['purpose', 'address_key', 'owner_key']).doUpdateSet(rest))
         .execute();
     },
 
-    async find(purpose, addressKey) {
+    async find(purpose, addressKey, userId) {
       const row = await db
         .selectFrom('email_codes')
         .selectAll()
         .where('purpose', '=', purpose)
         .where('address_key', '=', addressKey)
+        .where('owner_key', '=', ownerKey(purpose, userId))
+        .executeTakeFirst();
+      return row && toCode(row);
+    },
+
+    async findByLink(linkHash, now) {
+      const row = await db
+        .selectFrom('email_codes')
+        .selectAll()
+        .where('link_hash', '=', linkHash)
+        .where('consumed_at', 'is', null)
+        .where('expires_at', '>', now)
         .executeTakeFirst();
       return row && toCode(row);
     },

@@ -41,6 +41,8 @@ export interface EmailCodesTable {
   purpose: string;
   address_key: string;
   user_id: string | null;
+  /** The account's id for verify_email codes, '' for the others: part of the unique key. */
+  owner_key: string;
   code_hash: string;
   link_hash: string | null;
   attempts: number;

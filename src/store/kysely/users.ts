@@ -163,6 +163,16 @@ export function userStore(db: Kysely<Database>): UserStore {
       return row && toUser(row);
     },
 
+    async dropPendingEmail(email, keepId, now) {
+      const result = await db
+        .updateTable('users')
+        .set({ pending_email: null, pending_email_lower: null, updated_at: now })
+        .where('pending_email_lower', '=', fold(email))
+        .where('id', '!=', keepId)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
     async update(id, patch, now) {
       const columns = toColumns(patch);
       try {

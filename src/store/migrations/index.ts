@@ -16,6 +16,7 @@ import { emailCodes } from './014_email_codes.js';
 import { passwordResets } from './015_password_resets.js';
 import { totp } from './016_totp.js';
 import { passkeys } from './017_passkeys.js';
+import { codeOwners } from './018_code_owners.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -42,6 +43,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '015_password_resets': passwordResets,
     '016_totp': totp,
     '017_passkeys': passkeys,
+    '018_code_owners': codeOwners,
   };
   return { getMigrations: async () => all };
 }
