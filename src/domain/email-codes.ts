@@ -93,7 +93,8 @@ async function unusable(
 }
 
 /**
- * Tries `typed` against the live code of `purpose` and the address: each try counts (atomically,
+ * Tries `typed` against the live code of `purpose` and the address (for `verify_email`, the code
+ * sent for the account `userId`: two accounts may wait for one address): each try counts (atomically,
  * so concurrent guesses get no more than five between them), the comparison takes constant
  * time, and a right code is spent once.
  */
@@ -102,15 +103,16 @@ export async function checkCode(
   purpose: EmailCodePurpose,
   addressKey: string,
   typed: string,
+  userId?: string,
 ): Promise<CodeCheck> {
   const now = nowSeconds(ctx);
-  const kept = await ctx.store.emailCodes.find(purpose, addressKey);
+  const kept = await ctx.store.emailCodes.find(purpose, addressKey, userId);
   const refused = await unusable(ctx, kept, now);
   if (refused || !kept) return refused ?? { status: 'missing' };
   const counted = await ctx.store.emailCodes.addAttempt(kept.id, MAX_ATTEMPTS, now);
   if (!counted) {
     // Spent, expired or out of tries meanwhile (a concurrent try): read afresh.
-    const fresh = await ctx.store.emailCodes.find(purpose, addressKey);
+    const fresh = await ctx.store.emailCodes.find(purpose, addressKey, userId);
     return (await unusable(ctx, fresh, now)) ?? { status: 'missing' };
   }
   const code = typed.replace(/[\s-]/g, '');
@@ -121,9 +123,18 @@ export async function checkCode(
   return spent ? { status: 'ok', code: spent } : { status: 'missing' };
 }
 
+const linkShaped = (token: string) => token.length >= 20 && token.length <= 100;
+
+/** The usable verification link whose token is `token`, spending nothing (to check it first). */
+export async function findLink(ctx: AppContext, token: string): Promise<EmailCode | undefined> {
+  if (!linkShaped(token)) return undefined;
+  const code = await ctx.store.emailCodes.findByLink(sha256(token), nowSeconds(ctx));
+  return code?.purpose === 'verify_email' ? code : undefined;
+}
+
 /** Spends the verification link whose token is `token`, once; undefined when unknown, used or expired. */
 export async function spendLink(ctx: AppContext, token: string): Promise<EmailCode | undefined> {
-  if (token.length < 20 || token.length > 100) return undefined;
+  if (!linkShaped(token)) return undefined;
   const code = await ctx.store.emailCodes.consumeLink(sha256(token), nowSeconds(ctx));
   return code?.purpose === 'verify_email' ? code : undefined;
 }

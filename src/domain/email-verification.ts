@@ -31,6 +31,8 @@ export async function sendVerification(
   });
   if ('wait' in issued) return issued.wait;
   ctx.mail.send(address, 'verify-email', {
+    // Named in the mail: whoever holds the address sees which account it would belong to.
+    username: user.username,
     code: issued.code,
     link: `${ctx.config.issuer}/verify-email?token=${issued.linkToken}`,
     minutes: CODE_MINUTES,
@@ -82,7 +84,9 @@ export async function markVerified(
   const now = nowSeconds(ctx);
   if (fold(user.email) === addressKey) {
     if (user.emailVerified) return user;
-    return ctx.store.users.update(user.id, { emailVerified: true }, now);
+    const updated = await ctx.store.users.update(user.id, { emailVerified: true }, now);
+    if (updated) await ctx.store.users.dropPendingEmail(updated.email, user.id, now);
+    return updated;
   }
   if (user.pendingEmail === null || fold(user.pendingEmail) !== addressKey) return undefined;
   const updated = await ctx.store.users.update(
@@ -91,6 +95,9 @@ export async function markVerified(
     now,
   );
   if (!updated) return undefined;
+  // The address is this account's now: whoever else waited for it waits no more, and their
+  // codes and links stop working (markVerified finds it pending on their account no longer).
+  await ctx.store.users.dropPendingEmail(updated.email, user.id, now);
   // A reset link mailed to the old address must not outlive the change of address.
   await ctx.store.passwordResets.endAllOfUser(user.id, now);
   // The notice goes to the old address: whoever holds it should hear that it is no longer theirs.
@@ -98,12 +105,26 @@ export async function markVerified(
   return updated;
 }
 
-/** The account an address belongs to, as its address or (while it waits) its pending one. */
+/**
+ * Whether `addressKey`, which `user` is verifying, is some other account's address already: then
+ * a code or link for it must be refused before it is spent (it stays usable should the address
+ * be freed), with a clear answer rather than a failed update.
+ */
+export async function takenByOther(
+  ctx: AppContext,
+  user: User,
+  addressKey: string,
+): Promise<boolean> {
+  const holder = await ctx.store.users.findByLogin(addressKey);
+  return holder !== undefined && holder.id !== user.id && fold(holder.email) === addressKey;
+}
+
+/**
+ * The account whose address (verified or not) is `email`, for the one-time code API. Never an
+ * account that only waits for it as its pending address: several may wait for one address, and
+ * a pending address is verified on /verify-email by the account that asked for it.
+ */
 export async function accountOfAddress(ctx: AppContext, email: string): Promise<User | undefined> {
-  // Both lookups every time: an address without an account takes the same work as one with.
-  const [user, pending] = await Promise.all([
-    ctx.store.users.findByLogin(email),
-    ctx.store.users.findByPendingEmail(email),
-  ]);
-  return user && fold(user.email) === addressKeyOf(email) ? user : pending;
+  const user = await ctx.store.users.findByLogin(email);
+  return user && fold(user.email) === addressKeyOf(email) ? user : undefined;
 }

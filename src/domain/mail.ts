@@ -6,7 +6,7 @@ import type { SecurityNotice } from './security-events.js';
  */
 export interface MailKinds {
   /** A new or changed address to confirm: a 6-digit code and a link that does the same. */
-  'verify-email': { code: string; link: string; minutes: number };
+  'verify-email': { username: string; code: string; link: string; minutes: number };
   /** "E-mail me a code" on the sign-in page. */
   'sign-in-code': { code: string; minutes: number };
   /** A one-time code asked for through the JSON API (POST /api/otp/send). */

@@ -26,15 +26,17 @@ describe('mail templates, received over SMTP', () => {
     await smtp?.close();
   });
 
-  it('verify-email: the code, the link and the minutes, in both bodies, under the site name', async () => {
+  it('verify-email: the account, the code, the link and the minutes, in both bodies, under the site name', async () => {
     const link = `${server.url}/verify?token=abc&x=1`;
-    send('v@example.com', 'verify-email', { code: '314159', link, minutes: 15 });
+    send('v@example.com', 'verify-email', { username: 'vera', code: '314159', link, minutes: 15 });
     const mail = await smtp.next('v@example.com');
     expect(mail.subject).toBe('Example ID: Confirm your e-mail address');
     expect(mail.from).toBe('"Example ID" <id@example.com>');
     expect(mail.text).toContain('314159');
     expect(mail.text).toContain(link);
     expect(mail.text).toContain('15 minutes');
+    expect(mail.text).toContain('for the account vera on');
+    expect(mail.html).toContain('the account <strong>vera</strong>');
     expect(mail.html).toContain('314159');
     // An attribute escapes the "&" of the link; the mail client follows the same URL.
     expect(mail.html).toContain(`href="${link.replace('&', '&amp;')}"`);

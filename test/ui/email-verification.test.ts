@@ -81,7 +81,7 @@ describe('e-mail verification', () => {
     expect((await userOf(who.username))?.emailVerified).toBe(true);
     const replay = await scanner.submit(confirm, {}, 'Verify');
     expect(replay.status).toBe(400);
-    expect(alertOf(replay)).toMatch(/expired or was already used/);
+    expect(alertOf(replay)).toMatch(/no longer valid/);
   });
 
   it('counts five tries on the page: the 6th is refused with 429 even when right', async () => {
@@ -177,6 +177,97 @@ describe('e-mail verification', () => {
     const done = await clicked.submit(await clicked.get(linkIn(mail.text)), {}, 'Verify');
     expect(done.status).toBe(200);
     expect((await userOf(who.username))?.emailVerified).toBe(true);
+  });
+
+  async function askForAddress(browser: Browser, address: string) {
+    const saved = await browser.submit(
+      await browser.get('/account/edit'),
+      { Email: address },
+      'Save changes',
+    );
+    expect(saved.location).toBe(`${server.url}/verify-email`);
+    return smtp.next(address);
+  }
+
+  it('keeps each account its own code for a shared pending address: no account takes over another', async () => {
+    const [victim, attacker] = [person(), person()];
+    const vb = new Browser(server.url);
+    const ab = new Browser(server.url);
+    await signUp(vb, victim);
+    await signUp(ab, attacker);
+    await smtp.next(victim.email);
+    await smtp.next(attacker.email);
+    const shared = `shared-${victim.email}`;
+    const victimMail = await askForAddress(vb, shared);
+    // One mail a minute to an address, whoever asks.
+    time.pass(60);
+    const attackerMail = await askForAddress(ab, shared);
+    // Each mail names the account the address would belong to.
+    expect(victimMail.text).toContain(`for the account ${victim.username} on`);
+    expect(attackerMail.text).toContain(`for the account ${attacker.username} on`);
+    const attackerLink = linkIn(attackerMail.text);
+    const opened = await new Browser(server.url).get(attackerLink);
+    expect(opened.text).toContain(`of the account <strong>${attacker.username}</strong>`);
+    // The victim's code still works though the attacker asked later, and verifies the victim.
+    const page = await vb.get('/verify-email');
+    expect(page.text).toContain(`the address of the account <strong>${victim.username}</strong>`);
+    const done = await vb.submit(page, { Code: codeIn(victimMail.text) }, 'Verify');
+    expect(done.text).toContain(`<strong>${shared}</strong> is verified`);
+    expect((await userOf(shared))?.username).toBe(victim.username);
+    // The attacker no longer waits for it; their link is no longer valid.
+    expect((await userOf(attacker.username))?.pendingEmail).toBeNull();
+    const clicked = new Browser(server.url);
+    const refused = await clicked.submit(await clicked.get(attackerLink), {}, 'Verify');
+    expect(refused.status).toBe(400);
+    expect(alertOf(refused)).toMatch(/no longer valid/);
+    expect((await userOf(attacker.username))?.email).toBe(attacker.email);
+  });
+
+  it('verifies exactly the account a link was sent for, whoever presses it', async () => {
+    const [first, second] = [person(), person()];
+    const fb = new Browser(server.url);
+    const sb = new Browser(server.url);
+    await signUp(fb, first);
+    await signUp(sb, second);
+    await smtp.next(first.email);
+    await smtp.next(second.email);
+    const shared = `both-${first.email}`;
+    await askForAddress(fb, shared);
+    time.pass(60);
+    const secondLink = linkIn((await askForAddress(sb, shared)).text);
+    // Pressed in the first account's browser: still the second account's link.
+    const done = await fb.submit(await fb.get(secondLink), {}, 'Verify');
+    expect(done.status).toBe(200);
+    expect((await userOf(shared))?.username).toBe(second.username);
+    expect((await userOf(first.username))?.pendingEmail).toBeNull();
+  });
+
+  it('refuses an address another account took meanwhile with 409, before spending the code or the link', async () => {
+    const browser = new Browser(server.url);
+    const who = person();
+    await signUp(browser, who);
+    await smtp.next(who.email);
+    const wanted = `wanted-${who.email}`;
+    const mail = await askForAddress(browser, wanted);
+    // Someone signs up with the address before it is verified.
+    const other = { username: `taker${who.username}`, email: wanted };
+    // (Its own verification mail waits under the one-a-minute limit of the address.)
+    expect((await signUp(new Browser(server.url), other)).status).toBe(303);
+    const page = await browser.get('/verify-email');
+    const refused = await browser.submit(page, { Code: codeIn(mail.text) }, 'Verify');
+    expect(refused.status).toBe(409);
+    expect(alertOf(refused)).toContain(`${wanted} is already the address of another account`);
+    const user = (await userOf(who.username))!;
+    const kept = await ctx.store.emailCodes.find('verify_email', wanted, user.id);
+    expect(kept).toMatchObject({ attempts: 0, consumedAt: null });
+    const clicked = new Browser(server.url);
+    const byLink = await clicked.submit(await clicked.get(linkIn(mail.text)), {}, 'Verify');
+    expect(byLink.status).toBe(409);
+    expect(alertOf(byLink)).toContain('is already the address of another account');
+    expect(
+      (await ctx.store.emailCodes.find('verify_email', wanted, user.id))?.consumedAt,
+    ).toBeNull();
+    expect((await userOf(who.username))?.email).toBe(who.email);
   });
 });
 

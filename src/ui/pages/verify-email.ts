@@ -1,15 +1,22 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
-import { addressKeyOf, CODE_MINUTES, checkCode, spendLink } from '../../domain/email-codes.js';
+import {
+  addressKeyOf,
+  CODE_MINUTES,
+  checkCode,
+  findLink,
+  spendLink,
+} from '../../domain/email-codes.js';
 import {
   addressToVerify,
   markVerified,
   sendVerification,
+  takenByOther,
 } from '../../domain/email-verification.js';
 import { checkCsrf } from '../../http/csrf.js';
 import { currentUser } from '../../http/session.js';
 import { browserName } from '../../lib/browser-name.js';
-import type { User } from '../../store/types.js';
+import { ConflictError, type User } from '../../store/types.js';
 import { sendPage } from '../render.js';
 import { queryParam, readForm } from './form.js';
 import { loginUrl } from './login.js';
@@ -46,6 +53,8 @@ interface View {
   /** The address the account keeps until the new one is verified. */
   keeps?: string | undefined;
   token?: string;
+  /** The account the address will belong to, named so that whoever holds the address sees it. */
+  username?: string;
   error?: FormError;
   notice?: string;
 }
@@ -111,47 +120,100 @@ async function nothingToVerify(
   return verified(ctx, request, reply, who.user, who.pending);
 }
 
+const NO_LONGER_VALID =
+  'This link is no longer valid: it has expired, was already used, or the address was changed since. Sign in and send yourself a new code.';
+
+/** The answer when the address became another account's meanwhile: nothing was spent. */
+const takenMessage = (address: string) =>
+  `${address} is already the address of another account, so it cannot become yours. Use another address.`;
+
+/** `user`'s address or pending address that `addressKey` is, or undefined when it is neither now. */
+const stillVerifying = (user: User, addressKey: string): string | undefined =>
+  [user.email, user.pendingEmail].find((a) => a !== null && addressKeyOf(a) === addressKey) ??
+  undefined;
+
+/**
+ * Verifies by a link: checked before it is spent (still the account's address, not another
+ * account's meanwhile), so that a refused link is not burnt; then spent once, for the account it
+ * was sent for and no other.
+ */
+async function verifyByLink(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  token: string,
+): Promise<FastifyReply> {
+  const invalid = () =>
+    show(ctx, request, reply, { state: 'link', error: { message: NO_LONGER_VALID } }, 400);
+  const found = await findLink(ctx, token);
+  const user = found?.userId ? await ctx.store.users.findById(found.userId) : undefined;
+  const address = found && user && stillVerifying(user, found.addressKey);
+  if (!found || !user || !address) return invalid();
+  const taken = () =>
+    show(ctx, request, reply, { state: 'link', error: { message: takenMessage(address) } }, 409);
+  if (await takenByOther(ctx, user, found.addressKey)) return taken();
+  const spent = await spendLink(ctx, token);
+  if (!spent || spent.id !== found.id) return invalid();
+  let updated: User | undefined;
+  try {
+    updated = await markVerified(ctx, user, spent.addressKey, origin(request));
+  } catch (error) {
+    // Another account took the address between the check and the update.
+    if (error instanceof ConflictError) return taken();
+    throw error;
+  }
+  if (!updated) return invalid();
+  return verified(ctx, request, reply, updated, readPendingSignIn(ctx, request));
+}
+
 export function registerVerifyEmail(app: FastifyInstance, ctx: AppContext): void {
   app.get('/verify-email', { config: { page: true } }, async (request, reply) => {
     const token = queryParam(request, 'token');
-    if (token !== undefined) return show(ctx, request, reply, { state: 'link', token });
-    const who = await verifierOf(ctx, request);
-    if (!who) return reply.redirect(loginUrl(ctx.config.issuerPath, '/verify-email'), 303);
-    const address = addressToVerify(who.user);
-    if (!address) return nothingToVerify(ctx, request, reply, who);
-    const keeps = who.user.pendingEmail ? who.user.email : undefined;
-    return show(ctx, request, reply, { state: 'code', address, keeps });
-  });
-
-  app.post('/verify-email', { config: { page: true } }, async (request, reply) => {
-    checkCsrf(ctx, request);
-    const form = readForm(request, ['code', 'token'] as const);
-    if (form.token !== undefined) {
-      const spent = await spendLink(ctx, form.token);
-      const user = spent?.userId ? await ctx.store.users.findById(spent.userId) : undefined;
-      const updated =
-        spent && user && (await markVerified(ctx, user, spent.addressKey, origin(request)));
-      if (!updated) {
-        const message =
-          'This link has expired or was already used. Sign in and send yourself a new code.';
-        return show(ctx, request, reply, { state: 'link', error: { message } }, 400);
-      }
-      return verified(ctx, request, reply, updated, readPendingSignIn(ctx, request));
+    if (token !== undefined) {
+      // Names the account and address, spending nothing: mail scanners open links too.
+      const found = await findLink(ctx, token);
+      const user = found?.userId ? await ctx.store.users.findById(found.userId) : undefined;
+      const address = found && user && stillVerifying(user, found.addressKey);
+      return show(ctx, request, reply, {
+        state: 'link',
+        token,
+        ...(user && address ? { username: user.username, address } : {}),
+      });
     }
     const who = await verifierOf(ctx, request);
     if (!who) return reply.redirect(loginUrl(ctx.config.issuerPath, '/verify-email'), 303);
     const address = addressToVerify(who.user);
     if (!address) return nothingToVerify(ctx, request, reply, who);
+    const keeps = who.user.pendingEmail ? who.user.email : undefined;
+    return show(ctx, request, reply, {
+      state: 'code',
+      username: who.user.username,
+      address,
+      keeps,
+    });
+  });
+
+  app.post('/verify-email', { config: { page: true } }, async (request, reply) => {
+    checkCsrf(ctx, request);
+    const form = readForm(request, ['code', 'token'] as const);
+    if (form.token !== undefined) return verifyByLink(ctx, request, reply, form.token);
+    const who = await verifierOf(ctx, request);
+    if (!who) return reply.redirect(loginUrl(ctx.config.issuerPath, '/verify-email'), 303);
+    const address = addressToVerify(who.user);
+    if (!address) return nothingToVerify(ctx, request, reply, who);
     const key = addressKeyOf(address);
-    const checked = await checkCode(ctx, 'verify_email', key, (form.code ?? '').slice(0, 32));
     const again = (message: string, status: number) =>
       show(
         ctx,
         request,
         reply,
-        { state: 'code', address, error: { message, field: 'code' } },
+        { state: 'code', username: who.user.username, address, error: { message, field: 'code' } },
         status,
       );
+    // Before the code is tried: a taken address does not spend it.
+    if (await takenByOther(ctx, who.user, key)) return again(takenMessage(address), 409);
+    const typed = (form.code ?? '').slice(0, 32);
+    const checked = await checkCode(ctx, 'verify_email', key, typed, who.user.id);
     switch (checked.status) {
       case 'wrong':
         return again(
@@ -169,10 +231,16 @@ export function registerVerifyEmail(app: FastifyInstance, ctx: AppContext): void
           429,
         );
     }
-    const updated =
-      checked.code.userId === who.user.id
-        ? await markVerified(ctx, who.user, key, origin(request))
-        : undefined;
+    let updated: User | undefined;
+    try {
+      updated =
+        checked.code.userId === who.user.id
+          ? await markVerified(ctx, who.user, key, origin(request))
+          : undefined;
+    } catch (error) {
+      if (error instanceof ConflictError) return again(takenMessage(address), 409);
+      throw error;
+    }
     if (!updated) return again('There is no code waiting for this address. Send a new code.', 400);
     return verified(ctx, request, reply, updated, who.pending);
   });
@@ -187,10 +255,17 @@ export function registerVerifyEmail(app: FastifyInstance, ctx: AppContext): void
     if (wait > 0) {
       retryAfter(reply, wait);
       const message = `A code was sent a moment ago. You can send a new one in ${waitInWords(wait)}.`;
-      return show(ctx, request, reply, { state: 'code', address, error: { message } }, 429);
+      return show(
+        ctx,
+        request,
+        reply,
+        { state: 'code', username: who.user.username, address, error: { message } },
+        429,
+      );
     }
     return show(ctx, request, reply, {
       state: 'code',
+      username: who.user.username,
       address,
       notice: `We sent a new code to ${address}.`,
     });
