@@ -48,7 +48,16 @@ export const LIMITS = {
 } as const;
 
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const EMAIL = /^[^\s@]+@[^\s@]+$/;
+/*
+ * One address and nothing else: a dot-atom local part (RFC 5322 §3.2.3, with Unicode letters
+ * as RFC 6531 allows) and a domain of labels. No quoted local parts, comments or display names:
+ * mail libraries read `victim.corp.com<evil@x.y>` or `x,evil@x.y` as a name and an address or
+ * as a list, and would deliver to an address nobody verified.
+ */
+const SPECIALS = /[\s<>()[\]\\,;:"]/u;
+const ATOM = String.raw`[^\s@<>()[\]\\,;:".]+`;
+const LABEL = String.raw`[\p{L}\p{N}](?:[\p{L}\p{N}\p{M}-]*[\p{L}\p{N}\p{M}])?`;
+const EMAIL = new RegExp(String.raw`^${ATOM}(?:\.${ATOM})*@${LABEL}(?:\.${LABEL})+$`, 'u');
 // Control (Cc), format (Cf: zero-width and bidirectional marks) and lone surrogate (Cs)
 // characters: invisible, they would make two addresses that look alike two accounts.
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}]/u;
@@ -95,6 +104,12 @@ export function checkEmail(value: unknown): string {
     throw new ValidationError('email', 'email must not contain control or invisible characters');
   if (email.length > LIMITS.email)
     throw new ValidationError('email', `email must be at most ${LIMITS.email} characters`);
+  if (SPECIALS.test(email)) {
+    throw new ValidationError(
+      'email',
+      'email must be one address, without spaces or any of < > ( ) [ ] \\ , ; : "',
+    );
+  }
   if (!EMAIL.test(email)) throw new ValidationError('email', 'email is not a valid e-mail address');
   const at = email.lastIndexOf('@');
   return `${email.slice(0, at)}@${email.slice(at + 1).toLowerCase()}`.normalize('NFKC');

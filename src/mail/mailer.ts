@@ -66,7 +66,11 @@ export function openMailer(options: MailerOptions): Mailer {
       );
       return;
     }
-    await transport.sendMail({ from: options.from, to: mail.to, ...rendered });
+    // The recipient as an address object, never a string: nodemailer parses a string as a list
+    // of "name <address>" entries, so `x,evil@x.y` or `a<evil@x.y>` would go to evil@x.y; the
+    // envelope (RCPT TO) is made from this object too. From is the operator's setting, as set.
+    const to = { name: '', address: mail.to };
+    await transport.sendMail({ from: options.from, to, ...rendered });
   }
 
   async function attempt(job: Job): Promise<void> {

@@ -62,7 +62,9 @@ describe('e-mail addresses', () => {
     );
     // Surrounding whitespace is trimmed; inside, a space is simply not part of an address.
     expect(checkEmail(' alice@example.com\r\n')).toBe('alice@example.com');
-    expect(refusal('alice smith@example.com')).toBe('email is not a valid e-mail address');
+    expect(refusal('alice smith@example.com')).toMatch(
+      /^email must be one address, without spaces/,
+    );
   });
 
   it('refuses what is not an address, and measures the length after folding', () => {
@@ -76,5 +78,45 @@ describe('e-mail addresses', () => {
     expect(refusal(`${'\ufdfa'.repeat(14)}@example.com`)).toBe(
       'email must be at most 254 characters',
     );
+  });
+
+  it('refuses a display name, a list, a comment or a quoted part: one bare address only', () => {
+    for (const value of [
+      'victim.corp.com<evil@x.y>',
+      'Victim <evil@x.y>',
+      'x,evil@x.y',
+      'x@example.com,evil@x.y',
+      'x@example.com;evil@x.y',
+      'group:evil@x.y;',
+      '"x"@example.com',
+      'x(comment)@example.com',
+      'x@[192.0.2.1]',
+      'x\\y@example.com',
+    ]) {
+      expect(refusal(value), value).toBe(
+        'email must be one address, without spaces or any of < > ( ) [ ] \\ , ; : "',
+      );
+    }
+    for (const value of [
+      '.x@example.com',
+      'x.@example.com',
+      'x..y@example.com',
+      'x@example',
+      'x@-example.com',
+      'x@example-.com',
+      'x@example..com',
+      '@example.com',
+      'x@',
+    ]) {
+      expect(refusal(value), value).toBe('email is not a valid e-mail address');
+    }
+    // What people really type still passes.
+    for (const value of [
+      "o'brien+tag@mail.example.org",
+      'a_b-c=d@sub-domain.example.co.uk',
+      'jörg@bücher.example',
+    ]) {
+      expect(checkEmail(value)).toBe(value);
+    }
   });
 });

@@ -5,6 +5,8 @@ import { SMTPServer } from 'smtp-server';
 /** A mail the test SMTP server received, parsed. */
 export interface ReceivedMail {
   to: string[];
+  /** The SMTP envelope's recipients (RCPT TO), where the mail really goes. */
+  rcptTo: string[];
   from: string;
   subject: string;
   text: string;
@@ -33,7 +35,7 @@ export async function startSmtp(): Promise<TestSmtp> {
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
-    onData(stream, _session, callback) {
+    onData(stream, session, callback) {
       simpleParser(stream)
         .then((parsed) => {
           const to = [parsed.to]
@@ -42,6 +44,7 @@ export async function startSmtp(): Promise<TestSmtp> {
             .map((a) => (a.address ?? '').toLowerCase());
           mails.push({
             to,
+            rcptTo: session.envelope.rcptTo.map((r) => r.address),
             from: parsed.from?.text ?? '',
             subject: parsed.subject ?? '',
             text: parsed.text ?? '',
