@@ -59,14 +59,14 @@ const SENT = { status: 'sent', expires_in: CODE_MINUTES * 60 } as const;
 export function registerOtpApi(app: FastifyInstance, ctx: AppContext): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  const send = async (body: { email: string }, reply: FastifyReply) => {
+  const send = async (body: { email: string }, request: FastifyRequest, reply: FastifyReply) => {
     const email = checkEmail(body.email);
     const key = addressKeyOf(email);
     // The lookup and the stored code happen for every address, so that an address without an
     // account takes the same work (and answer) as one with; only the mail differs, and it is
     // queued, never waited for.
     const user = await accountOfAddress(ctx, email);
-    const issued = await issueCode(ctx, 'api', key, user?.id ?? null);
+    const issued = await issueCode(ctx, 'api', key, user?.id ?? null, { ip: request.ip });
     if ('wait' in issued) {
       throw new TooManyAttempts(
         issued.wait,
@@ -86,7 +86,7 @@ export function registerOtpApi(app: FastifyInstance, ctx: AppContext): void {
     if (typed === undefined) throw new ValidationError('code', 'code is required');
     const email = checkEmail(body.email);
     const key = addressKeyOf(email);
-    const checked = await checkCode(ctx, 'api', key, typed);
+    const checked = await checkCode(ctx, 'api', key, typed, { ip: request.ip });
     switch (checked.status) {
       case 'wrong':
         return refuse(
@@ -103,6 +103,13 @@ export function registerOtpApi(app: FastifyInstance, ctx: AppContext): void {
           reply,
           'too_many_attempts',
           `the code was tried too many times: ask for a new one in ${checked.retryAfter} seconds`,
+          checked.retryAfter,
+        );
+      case 'locked':
+        return refuse(
+          reply,
+          'too_many_attempts',
+          `too many codes were tried: try again in ${checked.retryAfter} seconds`,
           checked.retryAfter,
         );
     }
@@ -123,7 +130,7 @@ export function registerOtpApi(app: FastifyInstance, ctx: AppContext): void {
 
   for (const path of ['/api/otp/send', '/auth/send-otp', '/auth/resend-otp']) {
     api.post(path, { onRequest: jsonOnly, schema: { body: SendBody } }, (request, reply) =>
-      send(request.body, reply),
+      send(request.body, request, reply),
     );
   }
   for (const path of ['/api/otp/verify', '/auth/verify-otp']) {

@@ -43,8 +43,12 @@ export async function issueCode(
   purpose: EmailCodePurpose,
   addressKey: string,
   userId: string | null,
-  options: { link?: boolean } = {},
+  options: { link?: boolean; ip?: string } = {},
 ): Promise<IssuedCode | { wait: number }> {
+  if (options.ip !== undefined) {
+    const ipWait = await ctx.throttle.emailCodeGuesses.send(options.ip);
+    if (ipWait > 0) return { wait: ipWait };
+  }
   const wait = await ctx.throttle.emailCodes.spend(purpose, addressKey);
   if (wait > 0) return { wait };
   const id = randomId();
@@ -73,7 +77,12 @@ export type CodeCheck =
   | { status: 'expired' }
   | { status: 'missing' }
   /** Its tries are spent, right or wrong: a new code may be sent in `retryAfter` seconds. */
-  | { status: 'exhausted'; retryAfter: number };
+  | { status: 'exhausted'; retryAfter: number }
+  /**
+   * Too many wrong codes for the address across codes, or too many tries from the client
+   * address: no code is tried, not even a right one, for `retryAfter` seconds.
+   */
+  | { status: 'locked'; retryAfter: number };
 
 const DIGITS = /^\d{6}$/;
 
@@ -82,7 +91,7 @@ async function unusable(
   ctx: AppContext,
   code: EmailCode | undefined,
   now: number,
-): Promise<Exclude<CodeCheck, { status: 'ok' | 'wrong' }> | undefined> {
+): Promise<Exclude<CodeCheck, { status: 'ok' | 'wrong' | 'locked' }> | undefined> {
   if (!code || code.consumedAt !== null) return { status: 'missing' };
   if (code.expiresAt <= now) return { status: 'expired' };
   if (code.attempts >= MAX_ATTEMPTS) {
@@ -96,15 +105,21 @@ async function unusable(
  * Tries `typed` against the live code of `purpose` and the address (for `verify_email`, the code
  * sent for the account `userId`: two accounts may wait for one address): each try counts (atomically,
  * so concurrent guesses get no more than five between them), the comparison takes constant
- * time, and a right code is spent once.
+ * time, and a right code is spent once. Wrong codes are counted for the address across codes
+ * too, and tries per client address `ip` (email-code-guesses.ts): past either, 'locked'.
  */
 export async function checkCode(
   ctx: AppContext,
   purpose: EmailCodePurpose,
   addressKey: string,
   typed: string,
-  userId?: string,
+  options: { userId?: string; ip?: string } = {},
 ): Promise<CodeCheck> {
+  const { userId, ip } = options;
+  const guesses = ctx.throttle.emailCodeGuesses;
+  const fromIp = ip === undefined ? 0 : await guesses.verify(ip);
+  const locked = fromIp || (await guesses.refusedFor(purpose, addressKey));
+  if (locked > 0) return { status: 'locked', retryAfter: locked };
   const now = nowSeconds(ctx);
   const kept = await ctx.store.emailCodes.find(purpose, addressKey, userId);
   const refused = await unusable(ctx, kept, now);
@@ -118,9 +133,14 @@ export async function checkCode(
   const code = typed.replace(/[\s-]/g, '');
   // Compared whatever was typed, so a malformed code takes the same time as a wrong one.
   const right = safeEqual(codeHash(ctx, counted.id, code), counted.codeHash) && DIGITS.test(code);
-  if (!right) return { status: 'wrong', attemptsLeft: MAX_ATTEMPTS - counted.attempts };
+  if (!right) {
+    await guesses.failed(purpose, addressKey);
+    return { status: 'wrong', attemptsLeft: MAX_ATTEMPTS - counted.attempts };
+  }
   const spent = await ctx.store.emailCodes.consume(counted.id, now);
-  return spent ? { status: 'ok', code: spent } : { status: 'missing' };
+  if (!spent) return { status: 'missing' };
+  await guesses.succeeded(purpose, addressKey);
+  return { status: 'ok', code: spent };
 }
 
 const linkShaped = (token: string) => token.length >= 20 && token.length <= 100;

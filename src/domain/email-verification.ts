@@ -25,9 +25,11 @@ export async function sendVerification(
   ctx: AppContext,
   user: User,
   address: string,
+  ip?: string,
 ): Promise<number> {
   const issued = await issueCode(ctx, 'verify_email', addressKeyOf(address), user.id, {
     link: true,
+    ...(ip === undefined ? {} : { ip }),
   });
   if ('wait' in issued) return issued.wait;
   ctx.mail.send(address, 'verify-email', {

@@ -4,6 +4,7 @@ import { addressKey } from '../lib/address-key.js';
 import type { Counters } from '../store/counters.js';
 import type { EventBus } from '../store/events.js';
 import { ClientFailures } from './client-failures.js';
+import { EmailCodeGuesses } from './email-code-guesses.js';
 import { EmailCodeSends } from './email-code-sends.js';
 import { PasswordAttempts, wholeSeconds } from './password-attempts.js';
 import { SecondFactorGuesses } from './second-factor-guesses.js';
@@ -31,6 +32,8 @@ export interface Throttle {
   userCodes: UserCodeGuesses;
   /** E-mailed codes sent per address and purpose: once a minute, five times an hour. */
   emailCodes: EmailCodeSends;
+  /** Wrong e-mailed codes per address across codes, and codes sent and tried per client address. */
+  emailCodeGuesses: EmailCodeGuesses;
   /** Wrong second-factor codes (TOTP, recovery codes), per account. */
   secondFactor: SecondFactorGuesses;
   close(): Promise<void>;
@@ -60,6 +63,10 @@ type LimitSettings = Pick<
   | 'passwordResetMaxPerIp'
   | 'secondFactorMaxFailures'
   | 'secondFactorWindow'
+  | 'emailCodeMaxFailures'
+  | 'emailCodeFailureWindow'
+  | 'emailCodeSendsPerIp'
+  | 'emailCodeVerifiesPerIp'
 >;
 
 /** Spends one point of `counter` for `address`: the seconds to wait, or 0 to go ahead. */
@@ -130,6 +137,12 @@ export function openThrottle(
       window: config.deviceUserCodeWindow,
     }),
     emailCodes: new EmailCodeSends(counters),
+    emailCodeGuesses: new EmailCodeGuesses(counters, {
+      maxFailures: config.emailCodeMaxFailures,
+      window: config.emailCodeFailureWindow,
+      sendsPerIp: config.emailCodeSendsPerIp,
+      verifiesPerIp: config.emailCodeVerifiesPerIp,
+    }),
     secondFactor: new SecondFactorGuesses(counters, {
       maxFailures: config.secondFactorMaxFailures,
       window: config.secondFactorWindow,

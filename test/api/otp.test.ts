@@ -27,7 +27,14 @@ describe('one-time codes API (POST /api/otp/send, /api/otp/verify)', () => {
   let ctx: AppContext;
   beforeAll(async () => {
     smtp = await startSmtp();
-    server = await startServer({ env: { TESSERA_SMTP_URL: smtp.url } });
+    // The per-client-address limits have their own server below: here every request is from one.
+    server = await startServer({
+      env: {
+        TESSERA_SMTP_URL: smtp.url,
+        TESSERA_EMAIL_CODE_SENDS_PER_IP: '1000',
+        TESSERA_EMAIL_CODE_VERIFIES_PER_IP: '1000',
+      },
+    });
     ctx = server.app.tessera;
   });
   afterAll(async () => {
@@ -104,10 +111,54 @@ describe('one-time codes API (POST /api/otp/send, /api/otp/verify)', () => {
     expect(sixth.body.error).toBe('too_many_attempts');
     expect((await verify(user.email, wrong(code))).body.error).toBe('too_many_attempts');
     expect((await ctx.store.users.findById(user.id))?.emailVerified).toBe(false);
-    // A new code starts again with five tries.
+    // A new code has five tries of its own, but wrong codes count across codes: ten a day.
     time.pass(40);
     const fresh = await sendAndRead(user.email);
-    expect((await verify(user.email, fresh)).status).toBe(200);
+    for (let i = 6; i <= 9; i++) expect((await verify(user.email, wrong(fresh))).status).toBe(400);
+    const tenth = await verify(user.email, wrong(fresh));
+    expect(tenth.status).toBe(400);
+    expect(tenth.body.error).toBe('invalid_code');
+  });
+
+  it('refuses every code for an address after ten wrong ones across codes, for a day from the first', async () => {
+    const user = await account();
+    const first = await sendAndRead(user.email);
+    for (let i = 1; i <= 5; i++) expect((await verify(user.email, wrong(first))).status).toBe(400);
+    time.pass(60);
+    const second = await sendAndRead(user.email);
+    for (let i = 6; i <= 9; i++) expect((await verify(user.email, wrong(second))).status).toBe(400);
+    // The 10th wrong code is still answered as wrong…
+    expect((await verify(user.email, wrong(second))).body.error).toBe('invalid_code');
+    time.pass(60);
+    const third = await sendAndRead(user.email);
+    // …the 11th try is refused even with the right code, until a day after the first failure.
+    const eleventh = await verify(user.email, third);
+    expect(expectRetryAfter(eleventh, 86_400)).toBe(86_400 - 120);
+    expect(eleventh.body.error).toBe('too_many_attempts');
+    expect((await ctx.store.users.findById(user.id))?.emailVerified).toBe(false);
+    time.pass(86_400 - 121);
+    expect(expectRetryAfter(await verify(user.email, third), 86_400)).toBe(1);
+    time.pass(1);
+    const next = await sendAndRead(user.email);
+    expect((await verify(user.email, next)).status).toBe(200);
+  });
+
+  it('starts the count of wrong codes again after a right one', async () => {
+    const user = await account();
+    const first = await sendAndRead(user.email);
+    for (let i = 1; i <= 4; i++) expect((await verify(user.email, wrong(first))).status).toBe(400);
+    time.pass(60);
+    const second = await sendAndRead(user.email);
+    for (let i = 5; i <= 9; i++) expect((await verify(user.email, wrong(second))).status).toBe(400);
+    time.pass(60);
+    const third = await sendAndRead(user.email);
+    expect((await verify(user.email, third)).status).toBe(200);
+    time.pass(60);
+    const fourth = await sendAndRead(user.email);
+    // Without the reset these would be the 10th to 14th failures: refused from the 11th on.
+    for (let i = 1; i <= 5; i++) {
+      expect((await verify(user.email, wrong(fourth))).body.error).toBe('invalid_code');
+    }
   });
 
   it('gives ten concurrent wrong guesses no more than five tries between them', async () => {
@@ -227,5 +278,43 @@ describe('one-time codes API (POST /api/otp/send, /api/otp/verify)', () => {
     const user = await account();
     await sendAndRead(user.email);
     expect((await verify(user.email, 'abc')).body.error).toBe('invalid_code');
+  });
+});
+
+describe('one-time codes API: limits per client address', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => server?.close());
+
+  it('takes 30 sends an hour from one client address, to any addresses: the 31st gets 429', async () => {
+    for (let i = 1; i <= 30; i++) {
+      const sent = await postJson(server.url, '/api/otp/send', { email: freshAddress() });
+      expect(sent.status, `send ${i}`).toBe(202);
+    }
+    const refused = await postJson(server.url, '/api/otp/send', { email: freshAddress() });
+    expect(expectRetryAfter(refused, 3600)).toBe(3600);
+    expect(refused.body.error).toBe('too_many_requests');
+    time.pass(3600);
+    expect((await postJson(server.url, '/api/otp/send', { email: freshAddress() })).status).toBe(
+      202,
+    );
+  });
+
+  it('takes 100 tries an hour from one client address, to any addresses: the 101st gets 429', async () => {
+    for (let i = 1; i <= 100; i++) {
+      const tried = await postJson(server.url, '/api/otp/verify', {
+        email: freshAddress(),
+        code: '123456',
+      });
+      expect(tried.status, `try ${i}`).toBe(400);
+    }
+    const refused = await postJson(server.url, '/api/otp/verify', {
+      email: freshAddress(),
+      code: '123456',
+    });
+    expect(expectRetryAfter(refused, 3600)).toBe(3600);
+    expect(refused.body.error).toBe('too_many_attempts');
   });
 });

@@ -94,7 +94,7 @@ export function registerLoginCode(app: FastifyInstance, ctx: AppContext): void {
     const found = await ctx.store.users.findByLogin(email);
     const user = found && fold(found.email) === key ? found : undefined;
     // A code is stored either way, so an address without an account takes the same work.
-    const issued = await issueCode(ctx, 'sign_in', key, user?.id ?? null);
+    const issued = await issueCode(ctx, 'sign_in', key, user?.id ?? null, { ip: request.ip });
     if ('wait' in issued) {
       retryAfter(reply, issued.wait);
       const message = `A code was sent to this address a moment ago. You can send a new one in ${waitInWords(issued.wait)}.`;
@@ -121,7 +121,9 @@ export function registerLoginCode(app: FastifyInstance, ctx: AppContext): void {
         { step: 'code', email, returnTo, error: { message, field: 'code' } },
         status,
       );
-    const checked = await checkCode(ctx, 'sign_in', key, (form.code ?? '').slice(0, 32));
+    const checked = await checkCode(ctx, 'sign_in', key, (form.code ?? '').slice(0, 32), {
+      ip: request.ip,
+    });
     switch (checked.status) {
       case 'wrong':
         return again(
@@ -136,6 +138,12 @@ export function registerLoginCode(app: FastifyInstance, ctx: AppContext): void {
         retryAfter(reply, checked.retryAfter);
         return again(
           `That code was tried too many times. Send a new code in ${waitInWords(checked.retryAfter)}.`,
+          429,
+        );
+      case 'locked':
+        retryAfter(reply, checked.retryAfter);
+        return again(
+          `Too many codes were tried. Try again in ${waitInWords(checked.retryAfter)}.`,
           429,
         );
     }

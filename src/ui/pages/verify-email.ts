@@ -145,6 +145,12 @@ async function verifyByLink(
 ): Promise<FastifyReply> {
   const invalid = () =>
     show(ctx, request, reply, { state: 'link', error: { message: NO_LONGER_VALID } }, 400);
+  const wait = await ctx.throttle.emailCodeGuesses.verify(request.ip);
+  if (wait > 0) {
+    retryAfter(reply, wait);
+    const message = `Too many codes were tried. Try again in ${waitInWords(wait)}.`;
+    return show(ctx, request, reply, { state: 'link', token, error: { message } }, 429);
+  }
   const found = await findLink(ctx, token);
   const user = found?.userId ? await ctx.store.users.findById(found.userId) : undefined;
   const address = found && user && stillVerifying(user, found.addressKey);
@@ -213,7 +219,10 @@ export function registerVerifyEmail(app: FastifyInstance, ctx: AppContext): void
     // Before the code is tried: a taken address does not spend it.
     if (await takenByOther(ctx, who.user, key)) return again(takenMessage(address), 409);
     const typed = (form.code ?? '').slice(0, 32);
-    const checked = await checkCode(ctx, 'verify_email', key, typed, who.user.id);
+    const checked = await checkCode(ctx, 'verify_email', key, typed, {
+      userId: who.user.id,
+      ip: request.ip,
+    });
     switch (checked.status) {
       case 'wrong':
         return again(
@@ -228,6 +237,12 @@ export function registerVerifyEmail(app: FastifyInstance, ctx: AppContext): void
         retryAfter(reply, checked.retryAfter);
         return again(
           `That code was tried too many times. Send a new code in ${waitInWords(checked.retryAfter)}.`,
+          429,
+        );
+      case 'locked':
+        retryAfter(reply, checked.retryAfter);
+        return again(
+          `Too many codes were tried. Try again in ${waitInWords(checked.retryAfter)}.`,
           429,
         );
     }
@@ -251,7 +266,7 @@ export function registerVerifyEmail(app: FastifyInstance, ctx: AppContext): void
     if (!who) return reply.redirect(loginUrl(ctx.config.issuerPath, '/verify-email'), 303);
     const address = addressToVerify(who.user);
     if (!address) return nothingToVerify(ctx, request, reply, who);
-    const wait = await sendVerification(ctx, who.user, address);
+    const wait = await sendVerification(ctx, who.user, address, request.ip);
     if (wait > 0) {
       retryAfter(reply, wait);
       const message = `A code was sent a moment ago. You can send a new one in ${waitInWords(wait)}.`;
