@@ -102,6 +102,32 @@ describe('e-mail verification', () => {
     expect((await userOf(who.username))?.emailVerified).toBe(false);
   });
 
+  it('refuses every code on the page after ten wrong ones across codes, with 429 and when to try again', async () => {
+    const browser = new Browser(server.url);
+    const who = person();
+    await signUp(browser, who);
+    const wrongOf = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+    let code = codeIn((await smtp.next(who.email)).text);
+    let page = await browser.get('/verify-email');
+    for (let failure = 1; failure <= 10; failure++) {
+      if (failure === 6) {
+        time.pass(60);
+        page = await browser.submit(page, {}, 'Send a new code');
+        code = codeIn((await smtp.next(who.email)).text);
+      }
+      page = await browser.submit(page, { Code: wrongOf(code) }, 'Verify');
+      expect(page.status, `failure ${failure}`).toBe(400);
+    }
+    time.pass(60);
+    page = await browser.submit(page, {}, 'Send a new code');
+    const right = codeIn((await smtp.next(who.email)).text);
+    const refused = await browser.submit(page, { Code: right }, 'Verify');
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBe(86_400 - 120);
+    expect(alertOf(refused)).toMatch(/^Too many codes were tried\. Try again in /);
+    expect((await userOf(who.username))?.emailVerified).toBe(false);
+  });
+
   it('sends a new code at most once a minute from the page: refused at 59 seconds, sent at 60', async () => {
     const browser = new Browser(server.url);
     const who = person();
