@@ -283,7 +283,7 @@ export const ERRORS = {
   too_many_attempts: {
     status: 429,
     description:
-      'At /api/otp/verify: the code was tried 5 times, so no try counts any more, right or wrong. `Retry-After` says in how many seconds a new code may be sent.',
+      'At /api/otp/verify: the code was tried 5 times, so no try counts any more, right or wrong (`Retry-After`: seconds until a new code may be sent); or 10 wrong codes were typed for the address within a day (TESSERA_EMAIL_CODE_MAX_FAILURES), or the client address tried 100 codes within an hour (TESSERA_EMAIL_CODE_VERIFIES_PER_IP): no code is tried, even a right one, for `Retry-After` seconds.',
     surfaces: { account: [429] },
   },
   temporarily_unavailable: {
