@@ -47,6 +47,7 @@ export async function sendVerification(
  * one (for sign-in, claims and mail), and the new one gets a verification mail. The same address
  * as now (in any case or form) cancels a pending change instead.
  *
+ * @param ip the client address, counted against the codes it may ask for (email-code-guesses.ts).
  * @returns the account, and 0 or the seconds before a verification mail may be sent again.
  * @throws ValidationError, ConflictError('email') when another account has the address.
  */
@@ -54,6 +55,7 @@ export async function requestEmailChange(
   ctx: AppContext,
   user: User,
   input: string,
+  ip?: string,
 ): Promise<{ user: User; wait: number }> {
   const email = checkEmail(input);
   if (fold(email) === fold(user.email)) {
@@ -66,7 +68,7 @@ export async function requestEmailChange(
   if (holder && holder.id !== user.id) throw new ConflictError('email');
   const updated = await ctx.store.users.update(user.id, { pendingEmail: email }, nowSeconds(ctx));
   if (!updated) throw new NotFoundError('user');
-  return { user: updated, wait: await sendVerification(ctx, updated, email) };
+  return { user: updated, wait: await sendVerification(ctx, updated, email, ip) };
 }
 
 /**

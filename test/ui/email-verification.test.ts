@@ -343,3 +343,25 @@ describe('TESSERA_REQUIRE_VERIFIED_EMAIL', () => {
     expect(again.location).toBe(`${server.url}/account`);
   });
 });
+
+describe('verification links per client address', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer({ env: { TESSERA_EMAIL_CODE_VERIFIES_PER_IP: '3' } });
+  });
+  afterAll(async () => server?.close());
+
+  it('counts links tried from one client address with the codes: the 4th of 3 gets 429', async () => {
+    const browser = new Browser(server.url);
+    const page = await browser.get(`/verify-email?token=${'x'.repeat(43)}`);
+    for (let i = 1; i <= 3; i++) {
+      const tried = await browser.submit(page, {}, 'Verify');
+      expect(tried.status, `try ${i}`).toBe(400);
+      expect(alertOf(tried)).toMatch(/no longer valid/);
+    }
+    const refused = await browser.submit(page, {}, 'Verify');
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('3600');
+    expect(alertOf(refused)).toMatch(/^Too many codes were tried\. Try again in /);
+  });
+});

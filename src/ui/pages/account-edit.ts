@@ -79,7 +79,7 @@ export function registerAccountEdit(app: FastifyInstance, ctx: AppContext): void
       );
       // A new address waits, unused, until the code or link mailed to it is used.
       if (form.email !== undefined) {
-        const changed = await requestEmailChange(ctx, user, form.email);
+        const changed = await requestEmailChange(ctx, user, form.email, request.ip);
         pendingNotice = changed.user.pendingEmail !== null;
       }
     } catch (error) {
