@@ -60,6 +60,7 @@ type LimitSettings = Pick<
   | 'passwordResetMaxPerIp'
   | 'secondFactorMaxFailures'
   | 'secondFactorWindow'
+  | 'secondFactorDailyMaxFailures'
 >;
 
 /** Spends one point of `counter` for `address`: the seconds to wait, or 0 to go ahead. */
@@ -133,6 +134,7 @@ export function openThrottle(
     secondFactor: new SecondFactorGuesses(counters, {
       maxFailures: config.secondFactorMaxFailures,
       window: config.secondFactorWindow,
+      dailyMaxFailures: config.secondFactorDailyMaxFailures,
     }),
     close: () => counters.close(),
   };

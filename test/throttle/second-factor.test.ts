@@ -8,7 +8,7 @@ if (!redisUrl && process.env.CI === 'true') {
   throw new Error('CI=true but TEST_REDIS_URL is not set: the Redis tests cannot be skipped in CI');
 }
 
-const LIMITS = { maxFailures: 5, window: 900 };
+const LIMITS = { maxFailures: 5, window: 900, dailyMaxFailures: 20 };
 
 async function begun(guesses: SecondFactorGuesses, userId: string): Promise<CodeAttempt> {
   const attempt = await guesses.begin(userId);
