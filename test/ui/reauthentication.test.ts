@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Browser } from '../helpers/browser.js';
 import { csrfOf, postJson } from '../helpers/passkey-flows.js';
 import { enrolTotp, secretOf, totpCode, totpFixture } from '../helpers/totp.js';
 import { SoftAuthenticator } from '../helpers/webauthn.js';
@@ -12,10 +13,7 @@ describe('re-authentication before changing sign-in factors', () => {
   const f = totpFixture();
   const device = () => new SoftAuthenticator({ origin: f.server.origin });
 
-  async function addPasskey(
-    who: { browser: import('../helpers/browser.js').Browser },
-    confirm?: string,
-  ) {
+  async function addPasskey(who: { browser: Browser }, confirm?: string) {
     const csrf = csrfOf(await who.browser.get('/account'));
     const options = await postJson(who.browser, '/account/passkeys/options', {
       _csrf: csrf,
@@ -51,23 +49,30 @@ describe('re-authentication before changing sign-in factors', () => {
     expect(added.status, JSON.stringify(added.body)).toBe(200);
   });
 
-  it('a ceremony begun by another session cannot add a passkey here', async () => {
-    const owner = await f.person();
-    const other = await f.person();
-    const csrf = csrfOf(await other.browser.get('/account'));
-    const options = await postJson(other.browser, '/account/passkeys/options', { _csrf: csrf });
+  it('a ceremony begun by another session, even of the same person, cannot add a passkey here', async () => {
+    // An old session (a thief's copy), and a fresh one of the same person elsewhere.
+    const stolen = await f.person();
+    f.clock.advance(301);
+    const fresh = new Browser(f.server.url);
+    const login = await fresh.get('/login');
+    await fresh.submit(
+      login,
+      { 'Username or email': stolen.user.username, Password: stolen.password },
+      'Sign in',
+    );
+    const csrf = csrfOf(await fresh.get('/account'));
+    const options = await postJson(fresh, '/account/passkeys/options', { _csrf: csrf });
     expect(options.status).toBe(200);
-    // The thief's browser carries the owner's session and a ceremony cookie of another session.
-    owner.browser.cookies.set('tessera_webauthn', other.browser.cookies.get('tessera_webauthn')!);
-    const ownerCsrf = csrfOf(await owner.browser.get('/account'));
-    const credential = device().create(options.body as never);
-    const added = await postJson(owner.browser, '/account/passkeys', {
-      _csrf: ownerCsrf,
+    stolen.browser.cookies.set('tessera_webauthn', fresh.cookies.get('tessera_webauthn')!);
+    const stolenCsrf = csrfOf(await stolen.browser.get('/account'));
+    const added = await postJson(stolen.browser, '/account/passkeys', {
+      _csrf: stolenCsrf,
       name: 'Thief',
-      credential,
+      credential: device().create(options.body as never),
     });
     expect(added.status).toBe(400);
     expect(added.body.error).toBe('invalid_passkey');
+    expect(await f.ctx().store.passkeys.listForUser(stolen.user.id)).toEqual([]);
   });
 
   it('removing a passkey from an old session needs the password or a code; two-factor stays on without it', async () => {
