@@ -487,6 +487,22 @@ export const settings = {
     max: 100000,
     doc: 'E-mailed codes and verification links one client address may try in an hour, right or wrong, whatever the addresses; past it, 429 until the hour ends.',
   },
+  secondFactorDailyMaxFailures: {
+    env: 'TESSERA_SECOND_FACTOR_DAILY_MAX_FAILURES',
+    kind: 'int',
+    default: '20',
+    min: 1,
+    max: 100000,
+    doc: 'Wrong authenticator-app or recovery codes one account may send within a day (86400 s from the first one counted), beside TESSERA_SECOND_FACTOR_MAX_FAILURES: the one that reaches it and every code after it, even a right one, is refused with 429 until the day ends. A right code does not start this count again, so guessing stays slow however it is spread: with the default, at most 20 guesses a day against a one-in-a-few-hundred-thousand chance each.',
+  },
+  reauthSeconds: {
+    env: 'TESSERA_REAUTH_SECONDS',
+    kind: 'int',
+    default: '300',
+    min: 0,
+    max: 86400,
+    doc: "How recent a sign-in must be, in seconds, for the account page to change a person's sign-in factors (add or remove a passkey, turn on an authenticator app) without asking for their password or a code again. 0 always asks.",
+  },
   signupMaxPerIp: {
     env: 'TESSERA_SIGNUP_MAX_PER_IP',
     kind: 'int',

@@ -247,6 +247,12 @@ export const ERRORS = {
       'At the passkey endpoints (`/account/passkeys`, `/login/passkey`, `/login/second-factor/passkey`, each with its `/options`): the passkey ceremony failed a check, and `error_description` says which: no ceremony was started in this browser or it is older than 5 minutes, its challenge was used already, the response is of another origin or relying party or its signature is wrong, the user was not verified where that is required, the passkey is unknown, of another person or registered already, or its signature counter went backwards (a cloned authenticator). Start again with a new `/options` request. 401: no signed-in session (`/account/passkeys`), or no sign-in waiting for its second factor (`/login/second-factor/passkey`).',
     surfaces: { pages: [400, 401] },
   },
+  reauthentication_required: {
+    status: 401,
+    description:
+      'At `POST /account/passkeys/options`: adding a passkey changes how the person signs in, and their sign-in is older than `TESSERA_REAUTH_SECONDS`, so the request must carry their password or a code (authenticator app or recovery code) as `confirm`; it was missing or not right (`field` is `confirm`). 429 with `Retry-After` when a limit refused the password or code. Sign in again, or send `confirm`.',
+    surfaces: { pages: [401, 429] },
+  },
   not_found: {
     status: 404,
     description: 'Nothing here: no route for this method and path.',

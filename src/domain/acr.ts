@@ -18,8 +18,24 @@ import type { Session } from '../store/types.js';
 export const ACR_PASSWORD = 'urn:tessera:acr:pwd';
 export const ACR_MFA = 'urn:tessera:acr:mfa';
 
-/** The classes a sign-in can reach, weakest first; discovery's `acr_values_supported`. */
+/** The classes a sign-in can reach, weakest first. */
 export const ACR_VALUES: readonly string[] = [ACR_PASSWORD, ACR_MFA];
+
+/**
+ * Short names clients may ask for instead of the URNs (`acr_values=mfa`): the same classes.
+ * An ID token answers in the client's own spelling of the class reached (OpenID Connect Core
+ * §5.5.1.1: the `acr` returned is one of the values asked for), so discovery lists them too.
+ */
+export const ACR_ALIASES: Readonly<Record<string, string>> = { pwd: ACR_PASSWORD, mfa: ACR_MFA };
+
+/** Discovery's `acr_values_supported`: the classes, then their short names. */
+export const ACR_VALUES_SUPPORTED: readonly string[] = [...ACR_VALUES, ...Object.keys(ACR_ALIASES)];
+
+/** The class a value names: a URN as it is, a short name as its URN; undefined for others. */
+export function canonicalAcr(value: string): string | undefined {
+  if (ACR_VALUES.includes(value)) return value;
+  return Object.hasOwn(ACR_ALIASES, value) ? ACR_ALIASES[value] : undefined;
+}
 
 /** The single factors (RFC 8176) that reach the one-factor class on their own. */
 const ONE_FACTOR = ['pwd', 'otp', 'hwk', 'swk'];
@@ -44,7 +60,20 @@ export function sessionAcr(session: Pick<Session, 'acr' | 'amr'>): string | null
 /** Whether a sign-in that reached `achieved` satisfies a request for `wanted` (at least as strong). */
 export function satisfiesAcr(achieved: string | null, wanted: string): boolean {
   if (achieved === null) return false;
-  const have = ACR_VALUES.indexOf(achieved);
-  const want = ACR_VALUES.indexOf(wanted);
+  const have = ACR_VALUES.indexOf(canonicalAcr(achieved) ?? '');
+  const want = ACR_VALUES.indexOf(canonicalAcr(wanted) ?? '');
   return have !== -1 && want !== -1 && have >= want;
+}
+
+/**
+ * The `acr` to put in an ID token for a sign-in that reached `achieved`: the client's short name
+ * for that class when it asked with one (`asked`, as sent), else the class's URN.
+ */
+export function acrAsAsked(
+  achieved: string | null,
+  asked: readonly string[] | undefined,
+): string | null {
+  if (achieved === null || !asked) return achieved;
+  const alias = asked.find((value) => value !== achieved && canonicalAcr(value) === achieved);
+  return alias ?? achieved;
 }

@@ -18,7 +18,9 @@ export const SECURITY_EVENT_WORDS: Record<SecurityEventType, { title: string; se
     },
     password_reset: {
       title: 'Password reset',
-      sentence: 'The password of your account was reset with a link sent by e-mail.',
+      // A passkey or app added from a stolen session outlives a reset: say where to look.
+      sentence:
+        'The password of your account was reset with a link sent by e-mail. Its passkeys and authenticator app still sign in: check them on your account page.',
     },
     email_changed: {
       title: 'E-mail address changed',

@@ -19,7 +19,10 @@ export type PasswordPurpose =
   | 'delete_account'
   | 'change_password'
   | 'turn_off_two_factor'
-  | 'new_recovery_codes';
+  | 'new_recovery_codes'
+  | 'turn_on_two_factor'
+  | 'add_passkey'
+  | 'remove_passkey';
 
 /**
  * The key a password attempt is counted under: the account when the login

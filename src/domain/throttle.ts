@@ -67,6 +67,7 @@ type LimitSettings = Pick<
   | 'emailCodeFailureWindow'
   | 'emailCodeSendsPerIp'
   | 'emailCodeVerifiesPerIp'
+  | 'secondFactorDailyMaxFailures'
 >;
 
 /** Spends one point of `counter` for `address`: the seconds to wait, or 0 to go ahead. */
@@ -146,6 +147,7 @@ export function openThrottle(
     secondFactor: new SecondFactorGuesses(counters, {
       maxFailures: config.secondFactorMaxFailures,
       window: config.secondFactorWindow,
+      dailyMaxFailures: config.secondFactorDailyMaxFailures,
     }),
     close: () => counters.close(),
   };

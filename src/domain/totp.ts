@@ -113,6 +113,7 @@ async function withinLimit(
   ctx: AppContext,
   user: User,
   check: () => Promise<CodeCheck>,
+  otherwise?: () => Promise<boolean>,
 ): Promise<CodeCheck> {
   const attempt = await ctx.throttle.secondFactor.begin(user.id);
   if ('refusedFor' in attempt)
@@ -122,38 +123,49 @@ async function withinLimit(
     await attempt.succeeded();
     return checked;
   }
+  if (otherwise && (await otherwise())) {
+    await attempt.forgiven();
+    return { ok: false, reason: 'wrong', lockedFor: 0 };
+  }
   return { ...checked, lockedFor: await attempt.failed() };
 }
 
 /**
  * Checks a second-factor code of `user`: a code from their app (each time step once: the same
  * code twice, or an older one after a newer, is refused), or with `recovery`, one of their
- * recovery codes (each once). Within the second-factor limit.
+ * recovery codes (each once). Within the second-factor limit. `otherwise` is what else the
+ * text may be (the password, shaped like a recovery code): when it holds, the wrong code is
+ * not counted.
  */
 export function checkSecondFactor(
   ctx: AppContext,
   user: User,
   typed: string,
-  options: { recovery: boolean },
+  options: { recovery: boolean; otherwise?: () => Promise<boolean> },
 ): Promise<CodeCheck> {
-  return withinLimit(ctx, user, async () => {
-    const enrolment = await ctx.store.totp.find(user.id);
-    if (!enrolment) return { ok: false, reason: 'wrong', lockedFor: 0 };
-    const code = totpCodeOf(typed);
-    if (code) return acceptTotp(ctx, enrolment, code);
-    const recovery = options.recovery ? normaliseRecoveryCode(typed) : undefined;
-    if (
-      recovery &&
-      (await ctx.store.totp.useRecoveryCode(
-        user.id,
-        recoveryCodeHash(ctx.config.secret, user.id, recovery),
-        nowSeconds(ctx),
-      ))
-    ) {
-      return { ok: true, kind: 'recovery' };
-    }
-    return { ok: false, reason: 'wrong', lockedFor: 0 };
-  });
+  return withinLimit(
+    ctx,
+    user,
+    async () => {
+      const enrolment = await ctx.store.totp.find(user.id);
+      if (!enrolment) return { ok: false, reason: 'wrong', lockedFor: 0 };
+      const code = totpCodeOf(typed);
+      if (code) return acceptTotp(ctx, enrolment, code);
+      const recovery = options.recovery ? normaliseRecoveryCode(typed) : undefined;
+      if (
+        recovery &&
+        (await ctx.store.totp.useRecoveryCode(
+          user.id,
+          recoveryCodeHash(ctx.config.secret, user.id, recovery),
+          nowSeconds(ctx),
+        ))
+      ) {
+        return { ok: true, kind: 'recovery' };
+      }
+      return { ok: false, reason: 'wrong', lockedFor: 0 };
+    },
+    options.otherwise,
+  );
 }
 
 async function acceptTotp(
@@ -189,6 +201,9 @@ export async function confirmEnrolment(
   typed: string,
   origin: EventOrigin,
 ): Promise<EnrolmentResult> {
+  // Before the code is checked: a right code would start the count of wrong ones again, and
+  // an enrolment opened before TOTP was on must not be a way to do that.
+  if (await ctx.store.totp.find(user.id)) return { ok: false, reason: 'already_on', lockedFor: 0 };
   let step: number | undefined;
   const checked = await withinLimit(ctx, user, async () => {
     const code = totpCodeOf(typed);

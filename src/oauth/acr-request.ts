@@ -1,10 +1,12 @@
-import { ACR_VALUES } from '../domain/acr.js';
+import { ACR_VALUES, canonicalAcr } from '../domain/acr.js';
 import { InvalidRequest, UnmetAuthenticationRequirements } from './errors.js';
 
 /** What an authorization request asks of the sign-in's class (`acr`). */
 export interface AcrRequest {
-  /** The classes asked for that Tessera can reach, in the request's order of preference. */
+  /** The classes asked for that Tessera can reach (as URNs), in the request's order of preference. */
   values: string[];
+  /** The same, as the client spelled them (a URN or its short name, `mfa`, `pwd`). */
+  asked: string[];
   /** Asked as an Essential Claim: a sign-in that reaches none of them fails the request. */
   essential: boolean;
 }
@@ -38,16 +40,18 @@ export function readAcrRequest(
   claim: Record<string, unknown> | null | undefined,
 ): AcrRequest | undefined {
   const essential = claim?.essential === true;
-  const asked = claim && (essential || acrValues === undefined) ? listOf(claim) : [];
-  const wanted = essential ? asked : (acrValues?.split(' ').filter(Boolean) ?? asked);
+  const claimed = claim && (essential || acrValues === undefined) ? listOf(claim) : [];
+  const wanted = essential ? claimed : (acrValues?.split(' ').filter(Boolean) ?? claimed);
   if (wanted.length > MAX_VALUES) {
     throw new InvalidRequest(`acr_values names more than ${MAX_VALUES} classes`);
   }
-  const values = wanted.filter((value) => ACR_VALUES.includes(value));
+  // The short names (`mfa`, `pwd`) are the URNs' aliases (domain/acr.ts).
+  const asked = wanted.filter((value) => canonicalAcr(value) !== undefined);
+  const values = asked.map((value) => canonicalAcr(value)!);
   if (essential && wanted.length > 0 && values.length === 0) {
     throw new UnmetAuthenticationRequirements(
-      `none of the authentication context classes required (claims.id_token.acr) can be met: this server offers ${ACR_VALUES.join(', ')}`,
+      `none of the authentication context classes required (claims.id_token.acr) can be met: this server offers ${ACR_VALUES.join(', ')} (or mfa, pwd)`,
     );
   }
-  return values.length > 0 ? { values, essential } : undefined;
+  return values.length > 0 ? { values, asked, essential } : undefined;
 }

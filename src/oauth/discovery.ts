@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
-import { ACR_VALUES } from '../domain/acr.js';
+import { ACR_VALUES_SUPPORTED } from '../domain/acr.js';
 import { ASSERTION_ALGS } from '../domain/client-jwks.js';
 import { JWS_ALGS } from '../lib/jws.js';
 import { RESPONSE_MODES, RESPONSE_TYPES } from './authorize/request.js';
@@ -71,7 +71,7 @@ export function providerMetadata(ctx: AppContext): Record<string, unknown> {
     require_request_uri_registration: false,
     authorization_response_iss_parameter_supported: true,
     prompt_values_supported: [...PROMPTS],
-    acr_values_supported: [...ACR_VALUES],
+    acr_values_supported: [...ACR_VALUES_SUPPORTED],
     ui_locales_supported: ['en'],
     claim_types_supported: ['normal'],
     backchannel_logout_supported: true,

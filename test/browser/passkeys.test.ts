@@ -117,6 +117,39 @@ describe.skipIf(!available)('passkeys in a real browser', () => {
     await context.close();
   });
 
+  it('with a sign-in older than TESSERA_REAUTH_SECONDS, adding a passkey asks for the password first', async () => {
+    // 0: every change of sign-in factors asks, however recent the sign-in.
+    const strict = await startServer({
+      issuerHost: 'localhost',
+      env: { TESSERA_REAUTH_SECONDS: '0' },
+    });
+    try {
+      const { user, password } = await makeUser(strict.app.tessera);
+      const { context, page } = await withAuthenticator();
+      await page.goto(`${strict.url}/login`);
+      await page.getByLabel('Username or email').fill(user.username);
+      await page.getByLabel('Password', { exact: true }).fill(password);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.waitForURL(/\/account/);
+      await page.getByLabel('Passkey name').fill('Laptop');
+      const confirm = page.locator('#passkey-add-confirmation');
+      await confirm.fill('not my password');
+      await page.getByRole('button', { name: 'Add a passkey' }).click();
+      const alert = page.locator('#passkey-error');
+      await alert.waitFor({ state: 'visible' });
+      expect(await alert.textContent()).toContain('That password or code is not right.');
+      await page.screenshot({ path: join(RESULTS, 'accounts-passkey-reauth.png'), fullPage: true });
+      expect(await strict.app.tessera.store.passkeys.listForUser(user.id)).toEqual([]);
+      await confirm.fill(password);
+      await page.getByRole('button', { name: 'Add a passkey' }).click();
+      await page.waitForURL(/notice=passkey-added/);
+      expect(await strict.app.tessera.store.passkeys.listForUser(user.id)).toHaveLength(1);
+      await context.close();
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('says in its alert when the browser holds no passkey for the site', async () => {
     const { context, page } = await withAuthenticator();
     await page.goto(`${server.url}/login`);

@@ -90,11 +90,60 @@ describe('two factors asked for by clients (acr, amr, max_age)', () => {
     return browser.follow(back);
   }
 
-  it('discovery lists both classes, one factor first', async () => {
+  it('discovery lists both classes, one factor first, then their short names', async () => {
     const meta = (await (
       await fetch(`${server.url}/.well-known/openid-configuration`)
     ).json()) as Record<string, unknown>;
-    expect(meta.acr_values_supported).toEqual([ACR_PASSWORD, ACR_MFA]);
+    expect(meta.acr_values_supported).toEqual([ACR_PASSWORD, ACR_MFA, 'pwd', 'mfa']);
+  });
+
+  it('acr_values=mfa is the mfa class: a one-factor session signs in again, and acr echoes mfa', async () => {
+    const tc = await makeClient(ctx, { firstParty: true });
+    const who = await withTotp();
+    const silent = await who.browser.get(request(tc, { acr_values: 'mfa', prompt: 'none' }));
+    expect(redirectParams(silent).get('error')).toBe('interaction_required');
+    const asked = await who.browser.get(request(tc, { acr_values: 'mfa' }));
+    expect(new URL(asked.location!).searchParams.get('prompt')).toBe('login');
+    const tokens = await exchange(tc, await signInWithCode(who.browser, asked, who));
+    expect(tokens.idToken.acr).toBe('mfa');
+    expect(tokens.idToken.amr).toEqual(['pwd', 'otp', 'mfa']);
+    // Asked with the URN, the same session answers with the URN.
+    const urn = await exchange(tc, await who.browser.get(request(tc, { acr_values: ACR_MFA })));
+    expect(urn.idToken.acr).toBe(ACR_MFA);
+    // Not asked: the URN.
+    expect((await exchange(tc, await who.browser.get(request(tc)))).idToken.acr).toBe(ACR_MFA);
+  });
+
+  it('acr_values=pwd met by a one-factor session echoes pwd; a class stronger than asked is its URN', async () => {
+    const tc = await makeClient(ctx, { firstParty: true });
+    const { user } = await makeUser(ctx);
+    const browser = new Browser(server.url);
+    await signInBrowser(ctx, browser, user);
+    const one = await exchange(tc, await browser.get(request(tc, { acr_values: 'pwd' })));
+    expect(one.idToken.acr).toBe('pwd');
+    // mfa asked voluntarily of a person without a second factor: goes on, acr says what was reached.
+    const unmet = await exchange(tc, await browser.get(request(tc, { acr_values: 'mfa' })));
+    expect(unmet.idToken.acr).toBe(ACR_PASSWORD);
+    // A two-factor session asked for pwd reached more than asked: its class's URN.
+    const who = await withTotp();
+    const fresh = new Browser(server.url);
+    await signInWithCode(fresh, await fresh.get(request(tc)), who);
+    const more = await exchange(tc, await fresh.get(request(tc, { acr_values: 'pwd' })));
+    expect(more.idToken.acr).toBe(ACR_MFA);
+  });
+
+  it('claims.id_token.acr essential with value mfa: refused for a person without a second factor, met and echoed with one', async () => {
+    const tc = await makeClient(ctx, { firstParty: true });
+    const essential = JSON.stringify({ id_token: { acr: { essential: true, values: ['mfa'] } } });
+    const { user } = await makeUser(ctx);
+    const plain = new Browser(server.url);
+    await signInBrowser(ctx, plain, user);
+    const refused = await plain.get(request(tc, { claims: essential }));
+    expect(redirectParams(refused).get('error')).toBe('unmet_authentication_requirements');
+    const who = await withTotp();
+    const asked = await who.browser.get(request(tc, { claims: essential }));
+    const tokens = await exchange(tc, await signInWithCode(who.browser, asked, who));
+    expect(tokens.idToken.acr).toBe('mfa');
   });
 
   it('a password and a code give an ID token with amr pwd, otp, mfa and the mfa class, and two_factor true', async () => {

@@ -74,7 +74,7 @@ describe('authentication context class (acr)', () => {
     const meta = (await (
       await fetch(`${server.url}/.well-known/openid-configuration`)
     ).json()) as Record<string, unknown>;
-    expect(meta.acr_values_supported).toEqual([ACR_PASSWORD, 'urn:tessera:acr:mfa']);
+    expect(meta.acr_values_supported).toEqual([ACR_PASSWORD, 'urn:tessera:acr:mfa', 'pwd', 'mfa']);
     expect(meta.claims_supported).toContain('acr');
   });
 

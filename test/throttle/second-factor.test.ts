@@ -8,7 +8,7 @@ if (!redisUrl && process.env.CI === 'true') {
   throw new Error('CI=true but TEST_REDIS_URL is not set: the Redis tests cannot be skipped in CI');
 }
 
-const LIMITS = { maxFailures: 5, window: 900 };
+const LIMITS = { maxFailures: 5, window: 900, dailyMaxFailures: 20 };
 
 async function begun(guesses: SecondFactorGuesses, userId: string): Promise<CodeAttempt> {
   const attempt = await guesses.begin(userId);
@@ -28,6 +28,21 @@ describe('wrong second-factor codes, per account', () => {
     for (let i = 1; i <= 4; i++) expect(await (await begun(guesses, 'c')).failed()).toBe(0);
     await (await begun(guesses, 'c')).succeeded();
     for (let i = 1; i <= 4; i++) expect(await (await begun(guesses, 'c')).failed()).toBe(0);
+  });
+
+  it("the day's 20th wrong code gives the day's wait; right codes and forgiven attempts are not counted", async () => {
+    const guesses = new SecondFactorGuesses(memoryCounters(), {
+      maxFailures: 1000,
+      window: 900,
+      dailyMaxFailures: 20,
+    });
+    for (let i = 1; i <= 19; i++) expect(await (await begun(guesses, 'd')).failed()).toBe(0);
+    await (await begun(guesses, 'd')).succeeded();
+    await (await begun(guesses, 'd')).forgiven();
+    const wait = await (await begun(guesses, 'd')).failed();
+    expect(wait).toBeGreaterThan(86_000);
+    expect(wait).toBeLessThanOrEqual(86_400);
+    expect('refusedFor' in (await guesses.begin('d'))).toBe(true);
   });
 
   it('counts a burst of parallel guesses strictly: ten at once, five are checked', async () => {

@@ -125,6 +125,10 @@ describe('password reset over HTTP, with mail through a real SMTP server', () =>
     expect(done.headers.get('set-cookie') ?? '').not.toContain('tessera_session=');
     const login = await browser.follow(done);
     expect(login.text).toContain('Your password has been reset. Sign in with your new password.');
+    // A passkey or app added by someone else outlives a reset: the page says where to look.
+    expect(login.text).toContain(
+      'Your passkeys and authenticator app still sign you in: check them on your account page.',
+    );
 
     expect((await signIn(user.username, password)).status).toBe(401);
     expect((await signIn(user.username, NEW_PASSWORD)).status).toBe(303);

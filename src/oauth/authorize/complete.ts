@@ -1,5 +1,5 @@
 import { type AppContext, nowSeconds } from '../../context.js';
-import { sessionAcr } from '../../domain/acr.js';
+import { acrAsAsked, sessionAcr } from '../../domain/acr.js';
 import { grantConsentAsShown, NOTHING_SHOWN, type ShownAsGranted } from '../../domain/grants.js';
 import { sha256 } from '../../lib/hash.js';
 import { randomId, randomToken } from '../../lib/random.js';
@@ -48,7 +48,8 @@ export async function completeAuthorization(
   if (request.pushed !== undefined) await finishPushedRequest(ctx, request.pushed);
   const now = nowSeconds(ctx);
   const scopes = scopesToIssue(request, grant);
-  const acr = sessionAcr(session);
+  // In the client's spelling when it asked with a short name (acr_values=mfa).
+  const acr = acrAsAsked(sessionAcr(session), request.acr?.asked);
 
   const code = randomToken(32);
   const familyId = randomId();

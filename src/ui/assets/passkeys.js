@@ -224,8 +224,11 @@
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       const name = form.elements.namedItem('name').value;
+      // "Password or code", shown when the sign-in is not recent: checked before any options.
+      const confirmField = form.elements.namedItem('confirm');
+      const confirm = confirmField ? { confirm: confirmField.value } : {};
       void run(button, async () => {
-        const options = await post('/account/passkeys/options', {});
+        const options = await post('/account/passkeys/options', confirm);
         const credential = await navigator.credentials.create({
           publicKey: creationOptions(options),
         });

@@ -3,6 +3,7 @@ import type { SignedIn } from '../../http/session.js';
 import { browserName } from '../../lib/browser-name.js';
 import type { Client } from '../../store/types.js';
 import type { PageData } from '../render.js';
+import { recentlySignedIn } from './confirm-identity.js';
 import { formatTime } from './format-time.js';
 import type { FormError } from './messages.js';
 import { type SecurityActivityView, securityActivity } from './security-activity.js';
@@ -85,6 +86,8 @@ export interface AccountPageData extends PageData {
   totpOffError?: FormError;
   /** A failed "Get new recovery codes", shown by that form. */
   recoveryCodesError?: FormError;
+  /** The sign-in is not recent: adding or removing a passkey asks for "Password or code". */
+  reauthNeeded?: boolean;
 }
 
 /** What "Connected apps" says of how an app came to be; nothing for an admin's. */
@@ -120,6 +123,7 @@ export async function accountPageData(
     securityActivity(ctx, user.id),
   ]);
   return {
+    reauthNeeded: !recentlySignedIn(ctx, signedIn),
     grants: await Promise.all(
       grants.map(async (g) => ({
         id: g.id,

@@ -13,6 +13,7 @@ import { checkCsrf } from '../../http/csrf.js';
 import { currentUser } from '../../http/session.js';
 import { browserName } from '../../lib/browser-name.js';
 import { showAccount } from './account.js';
+import { reauthenticate, reauthRetryAfter } from './confirm-identity.js';
 import { readForm } from './form.js';
 import { holdCeremony, takeCeremony } from './passkey-ceremony.js';
 import { passkeyFailure, readRegistration, sendError } from './passkey-json.js';
@@ -26,17 +27,39 @@ export function eventOrigin(request: FastifyRequest): EventOrigin {
 
 /**
  * The "Passkeys" section of /account: adding one (two JSON requests from assets/passkeys.js, as
- * WebAuthn needs the browser's API), renaming and removing one (plain forms). Removing needs
- * only the signed-in session, as ending a session or revoking an app does; the person is told
- * by mail, and the change is in their security events.
+ * WebAuthn needs the browser's API), renaming and removing one (plain forms). Adding and
+ * removing change how the person signs in: they need a recent sign-in or the "Password or
+ * code" field (confirm-identity.ts); renaming needs only the session. The person is told by
+ * mail, and the change is in their security events.
  */
 export function registerAccountPasskeys(app: FastifyInstance, ctx: AppContext): void {
   app.post('/account/passkeys/options', async (request, reply) => {
     checkCsrf(ctx, request);
     const signedIn = await currentUser(ctx, request);
     if (!signedIn) return sendError(reply, 401, 'invalid_passkey', NOT_SIGNED_IN);
+    // Before any options: a session alone (maybe stolen) must not add a passkey.
+    const confirm = (request.body as Record<string, unknown> | undefined)?.confirm;
+    const reauth = await reauthenticate(
+      ctx,
+      signedIn,
+      typeof confirm === 'string' ? confirm : undefined,
+      request.ip,
+      'add_passkey',
+      'No passkey was added.',
+    );
+    if (!reauth.ok) {
+      reauthRetryAfter(reply, reauth);
+      return sendError(
+        reply,
+        reauth.status,
+        'reauthentication_required',
+        reauth.message,
+        'confirm',
+      );
+    }
     const { options, ceremony } = await registrationOptions(ctx, signedIn.user);
-    holdCeremony(ctx, reply, ceremony);
+    // Bound to this session: the ceremony is worth nothing to another one.
+    holdCeremony(ctx, reply, { ...ceremony, sessionId: signedIn.session.id });
     return reply.header('cache-control', 'no-store').send(options);
   });
 
@@ -50,7 +73,9 @@ export function registerAccountPasskeys(app: FastifyInstance, ctx: AppContext): 
       return showAccount(ctx, request, reply, signedIn, { passkeyError: { message } }, 400);
     }
     if (!signedIn) return sendError(reply, 401, 'invalid_passkey', NOT_SIGNED_IN);
-    const ceremony = takeCeremony(ctx, request, reply);
+    const taken = takeCeremony(ctx, request, reply);
+    // Only a ceremony begun by this session, after its re-authentication, may add a passkey.
+    const ceremony = taken?.sessionId === signedIn.session.id ? taken : undefined;
     try {
       const name = checkPasskeyName((request.body as Record<string, unknown>).name);
       const credential = readRegistration(request.body);
@@ -98,7 +123,20 @@ export function registerAccountPasskeys(app: FastifyInstance, ctx: AppContext): 
     checkCsrf(ctx, request);
     const signedIn = await requireSignIn(ctx, request, reply, '/account');
     if (!signedIn) return reply;
-    const { id } = readForm(request, ['id'] as const);
+    const { id, confirmation } = readForm(request, ['id', 'confirmation'] as const);
+    const reauth = await reauthenticate(
+      ctx,
+      signedIn,
+      confirmation,
+      request.ip,
+      'remove_passkey',
+      'Your passkey was not removed.',
+    );
+    if (!reauth.ok) {
+      reauthRetryAfter(reply, reauth);
+      const passkeyError = { message: reauth.message, field: 'confirmation' };
+      return showAccount(ctx, request, reply, signedIn, { passkeyError }, reauth.status);
+    }
     if (!id || !(await removePasskey(ctx, signedIn.user, id, eventOrigin(request)))) {
       throw new NotFoundError('passkey');
     }

@@ -14,7 +14,13 @@ import type { SignedIn } from '../../http/session.js';
 import { browserName } from '../../lib/browser-name.js';
 import { sendPage } from '../render.js';
 import { showAccount } from './account.js';
-import { type Confirmation, confirmPasswordOrCode } from './confirm-identity.js';
+import {
+  type Confirmation,
+  confirmPasswordOrCode,
+  reauthenticate,
+  reauthRetryAfter,
+  recentlySignedIn,
+} from './confirm-identity.js';
 import { readForm } from './form.js';
 import type { FormError } from './messages.js';
 import { qrSvg } from './qr-code.js';
@@ -50,6 +56,7 @@ async function showSetup(
       secret: grouped(enrolment.secret),
       uri: enrolment.uri,
       enrolment: enrolment.sealed,
+      reauthNeeded: !recentlySignedIn(ctx, signedIn),
       error,
     },
     status,
@@ -106,11 +113,25 @@ export function registerAccountTwoFactor(app: FastifyInstance, ctx: AppContext):
     const signedIn = await requireSignIn(ctx, request, reply, '/account/two-factor');
     if (!signedIn) return reply;
     const { user } = signedIn;
-    const form = readForm(request, ['enrolment', 'code'] as const);
+    const form = readForm(request, ['enrolment', 'code', 'confirmation'] as const);
     const enrolment = reopenEnrolment(ctx, user, form.enrolment);
     if (!enrolment) {
       const message = 'This set-up expired. Add this new key to your app instead.';
       return showSetup(ctx, request, reply, signedIn, beginEnrolment(ctx, user), { message }, 400);
+    }
+    // A session alone (maybe stolen) must not put the thief's app between the owner and sign-in.
+    const reauth = await reauthenticate(
+      ctx,
+      signedIn,
+      form.confirmation,
+      request.ip,
+      'turn_on_two_factor',
+      'Two-factor authentication is still off.',
+    );
+    if (!reauth.ok) {
+      reauthRetryAfter(reply, reauth);
+      const error = { message: reauth.message, field: 'confirmation' };
+      return showSetup(ctx, request, reply, signedIn, enrolment, error, reauth.status);
     }
     const code = (form.code ?? '').trim();
     if (code === '') {

@@ -4,7 +4,7 @@ import { provePasskey, secondFactorOptions, signInOptions } from '../../domain/p
 import { checkCsrf } from '../../http/csrf.js';
 import { holdCeremony, takeCeremony } from './passkey-ceremony.js';
 import { passkeyFailure, readAssertion, redirectAsJson, sendError } from './passkey-json.js';
-import { clearPendingSignIn, readPendingSignIn } from './pending-sign-in.js';
+import { completePendingSignIn, readPendingSignIn } from './pending-sign-in.js';
 import { safeReturnTo } from './return-to.js';
 import { continueSignIn, startSignedIn } from './sign-in-flow.js';
 
@@ -74,7 +74,10 @@ export function registerLoginPasskey(app: FastifyInstance, ctx: AppContext): voi
       const proof = await provePasskey(ctx, ceremony, readAssertion(request.body), user);
       const method = proof.amr[0]!;
       const amr = [...new Set([...pending.amr, method, 'mfa'])];
-      clearPendingSignIn(ctx, reply);
+      // Once: a copy of the cookie, replayed after this, starts no second session.
+      if (!(await completePendingSignIn(ctx, reply, pending))) {
+        return sendError(reply, 401, 'invalid_passkey', SIGN_IN_FAILED);
+      }
       // Only while the password checked at the first step is still theirs.
       const next = await startSignedIn(ctx, request, reply, {
         user,

@@ -78,7 +78,10 @@ export function registerLogin(app: FastifyInstance, ctx: AppContext): void {
         ? { notice: 'Your account has been deleted.' }
         : {}),
       ...(queryParam(request, 'reset') === '1'
-        ? { notice: 'Your password has been reset. Sign in with your new password.' }
+        ? {
+            notice:
+              'Your password has been reset. Sign in with your new password. Your passkeys and authenticator app still sign you in: check them on your account page.',
+          }
         : {}),
       // From /login/second-factor, when the sign-in it was finishing is gone.
       ...(queryParam(request, 'expired') === '1'

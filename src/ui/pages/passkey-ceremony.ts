@@ -13,7 +13,10 @@ export const CEREMONY_COOKIE = 'tessera_webauthn';
 
 const PURPOSE = 'webauthn-ceremony';
 
-export function holdCeremony(ctx: AppContext, reply: FastifyReply, ceremony: Ceremony): void {
+/** A ceremony as held in the browser: for a registration, also the session that re-authenticated. */
+export type HeldCeremony = Ceremony & { sessionId?: string };
+
+export function holdCeremony(ctx: AppContext, reply: FastifyReply, ceremony: HeldCeremony): void {
   reply.setCookie(
     CEREMONY_COOKIE,
     seal(ctx.config.secret, PURPOSE, JSON.stringify(ceremony)),
@@ -26,13 +29,13 @@ export function takeCeremony(
   ctx: AppContext,
   request: FastifyRequest,
   reply: FastifyReply,
-): Ceremony | undefined {
+): HeldCeremony | undefined {
   const sealed = request.cookies[CEREMONY_COOKIE];
   if (!sealed) return undefined;
   reply.clearCookie(CEREMONY_COOKIE, cookieOptions(ctx));
   if (sealed.length > 2048) return undefined;
   try {
-    return JSON.parse(unseal(ctx.config.secret, PURPOSE, sealed)) as Ceremony;
+    return JSON.parse(unseal(ctx.config.secret, PURPOSE, sealed)) as HeldCeremony;
   } catch {
     return undefined;
   }

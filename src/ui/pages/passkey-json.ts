@@ -92,7 +92,7 @@ export function readAssertion(body: unknown): AuthenticationResponseJSON {
 export function sendError(
   reply: FastifyReply,
   status: number,
-  error: 'invalid_request' | 'invalid_passkey',
+  error: 'invalid_request' | 'invalid_passkey' | 'reauthentication_required',
   description: string,
   field?: string,
 ): FastifyReply {

@@ -8,7 +8,12 @@ import { sendPage } from '../render.js';
 import { recordAudit } from './audit.js';
 import { readForm } from './form.js';
 import type { FormError } from './messages.js';
-import { clearPendingSignIn, type PendingSignIn, readPendingSignIn } from './pending-sign-in.js';
+import {
+  clearPendingSignIn,
+  completePendingSignIn,
+  type PendingSignIn,
+  readPendingSignIn,
+} from './pending-sign-in.js';
 import { startSignedIn } from './sign-in-flow.js';
 import { retryAfter, tooManyFailures } from './too-many.js';
 
@@ -94,7 +99,8 @@ export function registerSecondFactor(app: FastifyInstance, ctx: AppContext): voi
           : 'That code is not right. Type the code your app shows now, or a recovery code.';
       return showSecondFactor(ctx, request, reply, user, { message, field: 'code' }, 401);
     }
-    clearPendingSignIn(ctx, reply);
+    // Once: a copy of the cookie, replayed after this, starts no second session.
+    if (!(await completePendingSignIn(ctx, reply, pending))) return startAgain(ctx, reply);
     const amr = [...new Set([...pending.amr, ...ADDED[checked.kind]])];
     const started = await startSignedIn(ctx, request, reply, {
       user,

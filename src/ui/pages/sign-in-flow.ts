@@ -34,7 +34,7 @@ export async function continueSignIn(
   // A first factor that is not already multi-factor (a passkey with user verification is)
   // waits for the second one, on /login/second-factor.
   if (!factor.amr.includes('mfa') && needsSecondFactor(await secondFactorsOf(ctx, factor.user))) {
-    holdSignIn(ctx, reply, {
+    holdSignIn(ctx, request, reply, {
       userId: factor.user.id,
       amr: factor.amr,
       ...(factor.guard ? { passwordHash: factor.guard.passwordHash } : {}),
@@ -59,7 +59,7 @@ export async function startSignedIn(
   // which comes back through continueSignIn once it is. Checked here, at the last step, so that
   // every way to a session (first factor, second factor) passes it.
   if (ctx.config.requireVerifiedEmail && !factor.user.emailVerified) {
-    holdSignIn(ctx, reply, {
+    holdSignIn(ctx, request, reply, {
       userId: factor.user.id,
       amr: factor.amr,
       ...(factor.guard ? { passwordHash: factor.guard.passwordHash } : {}),

@@ -114,7 +114,7 @@ export function registerSignup(app: FastifyInstance, ctx: AppContext): void {
     // waits for them (/verify-email starts it).
     await sendVerification(ctx, user, user.email);
     if (ctx.config.requireVerifiedEmail) {
-      holdSignIn(ctx, reply, {
+      holdSignIn(ctx, request, reply, {
         userId: user.id,
         amr: ['pwd'],
         ...(user.passwordHash ? { passwordHash: user.passwordHash } : {}),

@@ -21,7 +21,7 @@ import { sendPage } from '../render.js';
 import { queryParam, readForm } from './form.js';
 import { loginUrl } from './login.js';
 import type { FormError } from './messages.js';
-import { clearPendingSignIn, type PendingSignIn, readPendingSignIn } from './pending-sign-in.js';
+import { completePendingSignIn, type PendingSignIn, readPendingSignIn } from './pending-sign-in.js';
 import { continueSignIn } from './sign-in-flow.js';
 import { retryAfter, waitInWords } from './too-many.js';
 
@@ -91,7 +91,10 @@ async function verified(
   pending: PendingSignIn | undefined,
 ): Promise<FastifyReply> {
   if (pending && pending.userId === user.id) {
-    clearPendingSignIn(ctx, reply);
+    // Once: a copy of the cookie, replayed after this, starts no second session.
+    if (!(await completePendingSignIn(ctx, reply, pending))) {
+      return reply.redirect(`${ctx.config.issuerPath}/login?expired=1`, 303);
+    }
     // On through the same steps as any sign-in: a second factor, if the person has one, is next.
     const next = await continueSignIn(ctx, request, reply, {
       user,
