@@ -70,7 +70,9 @@ export function registerOtpApi(app: FastifyInstance, ctx: AppContext): void {
     if ('wait' in issued) {
       throw new TooManyAttempts(
         issued.wait,
-        `a code was sent to this address recently: try again in ${issued.wait} seconds`,
+        issued.byClient
+          ? `too many codes were asked for from this client address: try again in ${issued.wait} seconds`
+          : `a code was sent to this address recently: try again in ${issued.wait} seconds`,
       );
     }
     if (user) ctx.mail.send(email, 'otp-code', { code: issued.code, minutes: CODE_MINUTES });

@@ -44,10 +44,10 @@ export async function issueCode(
   addressKey: string,
   userId: string | null,
   options: { link?: boolean; ip?: string } = {},
-): Promise<IssuedCode | { wait: number }> {
+): Promise<IssuedCode | { wait: number; byClient?: true }> {
   if (options.ip !== undefined) {
     const ipWait = await ctx.throttle.emailCodeGuesses.send(options.ip);
-    if (ipWait > 0) return { wait: ipWait };
+    if (ipWait > 0) return { wait: ipWait, byClient: true };
   }
   const wait = await ctx.throttle.emailCodes.spend(purpose, addressKey);
   if (wait > 0) return { wait };

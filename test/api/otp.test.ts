@@ -295,7 +295,11 @@ describe('one-time codes API: limits per client address', () => {
     }
     const refused = await postJson(server.url, '/api/otp/send', { email: freshAddress() });
     expect(expectRetryAfter(refused, 3600)).toBe(3600);
-    expect(refused.body.error).toBe('too_many_requests');
+    expect(refused.body).toEqual({
+      error: 'too_many_requests',
+      error_description:
+        'too many codes were asked for from this client address: try again in 3600 seconds',
+    });
     time.pass(3600);
     expect((await postJson(server.url, '/api/otp/send', { email: freshAddress() })).status).toBe(
       202,

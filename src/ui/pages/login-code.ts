@@ -97,7 +97,9 @@ export function registerLoginCode(app: FastifyInstance, ctx: AppContext): void {
     const issued = await issueCode(ctx, 'sign_in', key, user?.id ?? null, { ip: request.ip });
     if ('wait' in issued) {
       retryAfter(reply, issued.wait);
-      const message = `A code was sent to this address a moment ago. You can send a new one in ${waitInWords(issued.wait)}.`;
+      const message = issued.byClient
+        ? `Too many codes were asked for. Try again in ${waitInWords(issued.wait)}.`
+        : `A code was sent to this address a moment ago. You can send a new one in ${waitInWords(issued.wait)}.`;
       return show(ctx, request, reply, { step: 'code', email, returnTo, error: { message } }, 429);
     }
     if (user) ctx.mail.send(email, 'sign-in-code', { code: issued.code, minutes: CODE_MINUTES });
