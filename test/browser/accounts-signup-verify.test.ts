@@ -1,41 +1,28 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
+import { chromiumAvailable, launchChromium, RESULTS } from '../helpers/chromium.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.CI === 'true') {
-  throw new Error(
-    `CI=true but Chromium is not at ${CHROMIUM}: the browser tests cannot be skipped in CI`,
-  );
-}
-const RESULTS = join(import.meta.dirname, '../../test-results');
 
 /**
  * Sign-up with verification in a real browser (TESSERA_REQUIRE_VERIFIED_EMAIL on): the mail read
  * from a real SMTP server, the code typed, the account verified. Screenshots in
  * test-results/accounts-signup-verify-*.png.
  */
-describe.skipIf(!available)('sign-up with e-mail verification in a real browser', () => {
+describe.skipIf(!chromiumAvailable)('sign-up with e-mail verification in a real browser', () => {
   let smtp: TestSmtp;
   let server: RunningServer;
   let ctx: AppContext;
   let browser: Browser;
   beforeAll(async () => {
-    mkdirSync(RESULTS, { recursive: true });
     smtp = await startSmtp();
     server = await startServer({
       env: { TESSERA_SMTP_URL: smtp.url, TESSERA_REQUIRE_VERIFIED_EMAIL: 'true' },
     });
     ctx = server.app.tessera;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

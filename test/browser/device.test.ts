@@ -1,38 +1,25 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
+import { chromiumAvailable, launchChromium, RESULTS } from '../helpers/chromium.js';
 import { authorizeDevice, DEVICE_GRANT, pollToken } from '../helpers/device.js';
 import { makeClient, makeUser } from '../helpers/oauth.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.CI === 'true') {
-  throw new Error(
-    `CI=true but Chromium is not at ${CHROMIUM}: the browser tests cannot be skipped in CI`,
-  );
-}
-const RESULTS = join(import.meta.dirname, '../../test-results');
 
 /**
  * The device flow's pages in headless Chromium, as a person meets them: the device shows a code,
  * the person types it into "Code", presses Continue, signs in, allows, and the device's next poll
  * gets its tokens. By labels and button names only.
  */
-describe.skipIf(!available)('device pages in a real browser', () => {
+describe.skipIf(!chromiumAvailable)('device pages in a real browser', () => {
   let server: RunningServer;
   let ctx: AppContext;
   let browser: Browser;
   beforeAll(async () => {
     server = await startServer({ env: { TESSERA_DEVICE_INTERVAL: '1' } });
     ctx = server.app.tessera;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
-    mkdirSync(RESULTS, { recursive: true });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

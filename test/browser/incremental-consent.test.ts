@@ -1,35 +1,25 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { startSession } from '../../src/domain/sessions.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
+import { chromiumAvailable, launchChromium } from '../helpers/chromium.js';
 import { basicAuth, makeClient, makeUser, pkce, postForm } from '../helpers/oauth.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.CI === 'true') {
-  throw new Error(
-    `CI=true but Chromium is not at ${CHROMIUM}: the browser tests cannot be skipped in CI`,
-  );
-}
 
 /**
  * The incremental consent page in a real browser: what is asked now marked "New", apart from
  * what was allowed before, read by role and name as assistive technology reads it. Leaves a
  * screenshot in test-results/incremental-consent.png.
  */
-describe.skipIf(!available)('the incremental consent page in a real browser', () => {
+describe.skipIf(!chromiumAvailable)('the incremental consent page in a real browser', () => {
   let server: RunningServer;
   let ctx: AppContext;
   let browser: Browser;
   beforeAll(async () => {
     server = await startServer();
     ctx = server.app.tessera;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,34 +1,21 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../helpers/app.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.CI === 'true') {
-  throw new Error(
-    `CI=true but Chromium is not at ${CHROMIUM}: the browser tests cannot be skipped in CI`,
-  );
-}
-const RESULTS = join(import.meta.dirname, '..', '..', 'test-results');
+import { chromiumAvailable, launchChromium, RESULTS } from '../helpers/chromium.js';
 
 /**
  * The development outbox and "Recent security activity" in a real browser: a sign-in from a
  * second browser is mailed (kept in the outbox, its account link clickable) and listed.
  */
-describe.skipIf(!available)('mail and security activity in a real browser', () => {
+describe.skipIf(!chromiumAvailable)('mail and security activity in a real browser', () => {
   let server: RunningServer;
   let browser: Browser;
   beforeAll(async () => {
-    mkdirSync(RESULTS, { recursive: true });
     server = await startServer({
       env: { NODE_ENV: 'development', TESSERA_SITE_NAME: 'Example ID' },
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

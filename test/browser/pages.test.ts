@@ -1,36 +1,25 @@
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { startSession } from '../../src/domain/sessions.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
+import { chromiumAvailable, launchChromium } from '../helpers/chromium.js';
 import { makeClient, makeUser, pkce } from '../helpers/oauth.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.CI === 'true') {
-  throw new Error(
-    `CI=true but Chromium is not at ${CHROMIUM}: the browser tests cannot be skipped in CI`,
-  );
-}
 
 /**
  * A real browser (headless Chromium) through the pages a person meets: sign-up,
  * consent, the account page with its connected apps, and sign-out. Everything by
  * labels and button names, as assistive technology would.
  */
-describe.skipIf(!available)('pages in a real browser', () => {
+describe.skipIf(!chromiumAvailable)('pages in a real browser', () => {
   let server: RunningServer;
   let ctx: AppContext;
   let browser: Browser;
   beforeAll(async () => {
     server = await startServer();
     ctx = server.app.tessera;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

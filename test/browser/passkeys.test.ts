@@ -1,19 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
+import { chromiumAvailable, launchChromium, RESULTS } from '../helpers/chromium.js';
 import { makeUser } from '../helpers/oauth.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.CI === 'true') {
-  throw new Error(
-    `CI=true but Chromium is not at ${CHROMIUM}: the browser tests cannot be skipped in CI`,
-  );
-}
-const RESULTS = join(import.meta.dirname, '../../test-results');
 
 /**
  * Passkeys in a real browser: Chromium with its virtual authenticator (DevTools protocol,
@@ -22,18 +13,14 @@ const RESULTS = join(import.meta.dirname, '../../test-results');
  * secure context and a domain for its relying party id, and localhost is both (127.0.0.1 is no
  * domain).
  */
-describe.skipIf(!available)('passkeys in a real browser', () => {
+describe.skipIf(!chromiumAvailable)('passkeys in a real browser', () => {
   let server: RunningServer;
   let ctx: AppContext;
   let browser: Browser;
   beforeAll(async () => {
-    mkdirSync(RESULTS, { recursive: true });
     server = await startServer({ issuerHost: 'localhost' });
     ctx = server.app.tessera;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,40 +1,27 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
+import { chromiumAvailable, launchChromium, RESULTS } from '../helpers/chromium.js';
 import { makeUser } from '../helpers/oauth.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.CI === 'true') {
-  throw new Error(
-    `CI=true but Chromium is not at ${CHROMIUM}: the browser tests cannot be skipped in CI`,
-  );
-}
-const RESULTS = join(import.meta.dirname, '../../test-results');
 
 /**
  * "Forgot password?" in a real browser, the mail read from a real SMTP server: the whole way
  * from the sign-in page to signing in with the new password. Screenshots in
  * test-results/accounts-reset-*.png.
  */
-describe.skipIf(!available)('password reset in a real browser', () => {
+describe.skipIf(!chromiumAvailable)('password reset in a real browser', () => {
   let smtp: TestSmtp;
   let server: RunningServer;
   let ctx: AppContext;
   let browser: Browser;
   beforeAll(async () => {
-    mkdirSync(RESULTS, { recursive: true });
     smtp = await startSmtp();
     server = await startServer({ env: { TESSERA_SMTP_URL: smtp.url } });
     ctx = server.app.tessera;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,20 +1,11 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate } from 'otplib';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
+import { chromiumAvailable, launchChromium, RESULTS } from '../helpers/chromium.js';
 import { makeUser } from '../helpers/oauth.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.CI === 'true') {
-  throw new Error(
-    `CI=true but Chromium is not at ${CHROMIUM}: the browser tests cannot be skipped in CI`,
-  );
-}
-const RESULTS = join(import.meta.dirname, '../../test-results');
 
 /** The code an app shows `steps` time steps from now (real time: the browser's server runs on it). */
 const codeFor = (secret: string, steps = 0) =>
@@ -25,18 +16,14 @@ const codeFor = (secret: string, steps = 0) =>
  * text from the page, the code computed from it as an app would), the recovery codes, then a
  * sign-in that asks for a code. Screenshots in test-results/accounts-totp-*.png.
  */
-describe.skipIf(!available)('two-factor authentication in a real browser', () => {
+describe.skipIf(!chromiumAvailable)('two-factor authentication in a real browser', () => {
   let server: RunningServer;
   let ctx: AppContext;
   let browser: Browser;
   beforeAll(async () => {
-    mkdirSync(RESULTS, { recursive: true });
     server = await startServer();
     ctx = server.app.tessera;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -9,6 +9,7 @@ import { currentUser } from '../../http/session.js';
 import { browserName } from '../../lib/browser-name.js';
 import { fold } from '../../lib/fold.js';
 import { sendPage } from '../render.js';
+import { codeRefusal } from './code-refusal.js';
 import { queryParam, readForm } from './form.js';
 import { withReturnTo } from './login.js';
 import type { FormError } from './messages.js';
@@ -126,28 +127,14 @@ export function registerLoginCode(app: FastifyInstance, ctx: AppContext): void {
     const checked = await checkCode(ctx, 'sign_in', key, (form.code ?? '').slice(0, 32), {
       ip: request.ip,
     });
-    switch (checked.status) {
-      case 'wrong':
-        return again(
-          `That code is not right. You have ${checked.attemptsLeft} ${checked.attemptsLeft === 1 ? 'try' : 'tries'} left.`,
-          401,
-        );
-      case 'expired':
-        return again('That code has expired. Send a new code.', 401);
-      case 'missing':
-        return again('That code is not right, or was already used. Send a new code.', 401);
-      case 'exhausted':
-        retryAfter(reply, checked.retryAfter);
-        return again(
-          `That code was tried too many times. Send a new code in ${waitInWords(checked.retryAfter)}.`,
-          429,
-        );
-      case 'locked':
-        retryAfter(reply, checked.retryAfter);
-        return again(
-          `Too many codes were tried. Try again in ${waitInWords(checked.retryAfter)}.`,
-          429,
-        );
+    if (checked.status !== 'ok') {
+      const { message, status } = codeRefusal(
+        reply,
+        checked,
+        401,
+        'That code is not right, or was already used. Send a new code.',
+      );
+      return again(message, status);
     }
     const user = checked.code.userId
       ? await ctx.store.users.findById(checked.code.userId)

@@ -18,6 +18,7 @@ import { currentUser } from '../../http/session.js';
 import { browserName } from '../../lib/browser-name.js';
 import { ConflictError, type User } from '../../store/types.js';
 import { sendPage } from '../render.js';
+import { codeRefusal } from './code-refusal.js';
 import { queryParam, readForm } from './form.js';
 import { loginUrl } from './login.js';
 import type { FormError } from './messages.js';
@@ -226,28 +227,14 @@ export function registerVerifyEmail(app: FastifyInstance, ctx: AppContext): void
       userId: who.user.id,
       ip: request.ip,
     });
-    switch (checked.status) {
-      case 'wrong':
-        return again(
-          `That code is not right. You have ${checked.attemptsLeft} ${checked.attemptsLeft === 1 ? 'try' : 'tries'} left.`,
-          400,
-        );
-      case 'expired':
-        return again('That code has expired. Send a new code.', 400);
-      case 'missing':
-        return again('There is no code waiting for this address. Send a new code.', 400);
-      case 'exhausted':
-        retryAfter(reply, checked.retryAfter);
-        return again(
-          `That code was tried too many times. Send a new code in ${waitInWords(checked.retryAfter)}.`,
-          429,
-        );
-      case 'locked':
-        retryAfter(reply, checked.retryAfter);
-        return again(
-          `Too many codes were tried. Try again in ${waitInWords(checked.retryAfter)}.`,
-          429,
-        );
+    if (checked.status !== 'ok') {
+      const { message, status } = codeRefusal(
+        reply,
+        checked,
+        400,
+        'There is no code waiting for this address. Send a new code.',
+      );
+      return again(message, status);
     }
     let updated: User | undefined;
     try {
