@@ -461,7 +461,7 @@ export const settings = {
     default: '10',
     min: 1,
     max: 100000,
-    doc: 'Wrong e-mailed codes (verification, sign-in, the one-time code API) one address may be sent for one purpose within TESSERA_EMAIL_CODE_FAILURE_WINDOW_SECONDS, counted across every code sent to it (a new code does not start the count again): past the limit every code for it, even a right one, is refused with 429 until the window ends. A right code starts the count again.',
+    doc: 'Wrong e-mailed codes (verification, sign-in, the one-time code API) one address may be sent within TESSERA_EMAIL_CODE_FAILURE_WINDOW_SECONDS, counted across every code sent to it whatever its purpose (a new code does not start the count again): past the limit every code for it, even a right one, is refused with 429 until the window ends. A right code starts the count again.',
   },
   emailCodeFailureWindow: {
     env: 'TESSERA_EMAIL_CODE_FAILURE_WINDOW_SECONDS',

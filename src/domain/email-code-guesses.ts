@@ -1,11 +1,10 @@
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { addressKey } from '../lib/address-key.js';
 import type { Counters } from '../store/counters.js';
-import type { EmailCodePurpose } from '../store/types.js';
 import { wholeSeconds } from './password-attempts.js';
 
 export interface EmailCodeGuessLimits {
-  /** Wrong codes for one purpose and address within `window` seconds, across codes. */
+  /** Wrong codes for one address within `window` seconds, across codes and purposes. */
   maxFailures: number;
   window: number;
   /** Codes one client address may ask for in an hour. */
@@ -17,7 +16,7 @@ export interface EmailCodeGuessLimits {
 /**
  * Guessing e-mailed codes, counted beyond one code: each code allows five tries and a new one
  * may be sent five times an hour, which alone would allow 25 guesses an hour at an address for
- * ever. So wrong codes are counted per purpose and address across codes (past the limit no code
+ * ever. So wrong codes are counted per address across codes and purposes (past the limit no code
  * is tried, not even a right one, until the window ends), and sends and tries per client
  * address. Counted where the other abuse limits are (memory, or Redis across instances).
  */
@@ -25,10 +24,8 @@ export class EmailCodeGuesses {
   readonly #failures;
   readonly #sends;
   readonly #verifies;
-  readonly #max: number;
 
   constructor(counters: Counters, limits: EmailCodeGuessLimits) {
-    this.#max = limits.maxFailures;
     this.#failures = counters.counter({
       name: 'email-code:failures',
       points: limits.maxFailures,
@@ -46,25 +43,31 @@ export class EmailCodeGuesses {
     });
   }
 
-  /** The seconds before a code for `addressKey` may be tried again, or 0. */
-  async refusedFor(purpose: EmailCodePurpose, addressKey: string): Promise<number> {
-    const spent = await this.#failures.get(`${purpose}:${addressKey}`);
-    if (!spent || spent.consumedPoints < this.#max || spent.msBeforeNext <= 0) return 0;
-    return wholeSeconds(spent.msBeforeNext);
-  }
-
-  /** Counts a wrong code for `addressKey`. */
-  async failed(purpose: EmailCodePurpose, addressKey: string): Promise<void> {
+  /**
+   * Reserves one try at a code for `addressKey`, counted as wrong until `succeeded` or `refund`
+   * says otherwise: reserved before the comparison, so concurrent guesses cannot pass the limit
+   * between a check and a count. The seconds to wait when the limit is reached, or 0 to try.
+   * Counted per address whatever the purpose (the sign-in code, the API's, the verification
+   * code): every one of them proves the mailbox, so they share one allowance.
+   */
+  async reserve(addressKey: string): Promise<number> {
     try {
-      await this.#failures.consume(`${purpose}:${addressKey}`);
+      await this.#failures.consume(addressKey);
+      return 0;
     } catch (refusal) {
       if (!(refusal instanceof RateLimiterRes)) throw refusal;
+      return wholeSeconds(refusal.msBeforeNext);
     }
   }
 
+  /** A reserved try that compared nothing (no code was waiting, or it had expired). */
+  async refund(addressKey: string): Promise<void> {
+    await this.#failures.reward(addressKey, 1);
+  }
+
   /** A right code: the count starts again. */
-  async succeeded(purpose: EmailCodePurpose, addressKey: string): Promise<void> {
-    await this.#failures.delete(`${purpose}:${addressKey}`);
+  async succeeded(addressKey: string): Promise<void> {
+    await this.#failures.delete(addressKey);
   }
 
   /** Counts a code asked for from `ip`; the seconds to wait, or 0 to send. */

@@ -118,28 +118,34 @@ export async function checkCode(
   const { userId, ip } = options;
   const guesses = ctx.throttle.emailCodeGuesses;
   const fromIp = ip === undefined ? 0 : await guesses.verify(ip);
-  const locked = fromIp || (await guesses.refusedFor(purpose, addressKey));
+  if (fromIp > 0) return { status: 'locked', retryAfter: fromIp };
+  const locked = await guesses.reserve(addressKey);
   if (locked > 0) return { status: 'locked', retryAfter: locked };
   const now = nowSeconds(ctx);
   const kept = await ctx.store.emailCodes.find(purpose, addressKey, userId);
   const refused = await unusable(ctx, kept, now);
-  if (refused || !kept) return refused ?? { status: 'missing' };
+  if (refused || !kept) {
+    await guesses.refund(addressKey);
+    return refused ?? { status: 'missing' };
+  }
   const counted = await ctx.store.emailCodes.addAttempt(kept.id, MAX_ATTEMPTS, now);
   if (!counted) {
     // Spent, expired or out of tries meanwhile (a concurrent try): read afresh.
+    await guesses.refund(addressKey);
     const fresh = await ctx.store.emailCodes.find(purpose, addressKey, userId);
     return (await unusable(ctx, fresh, now)) ?? { status: 'missing' };
   }
   const code = typed.replace(/[\s-]/g, '');
   // Compared whatever was typed, so a malformed code takes the same time as a wrong one.
   const right = safeEqual(codeHash(ctx, counted.id, code), counted.codeHash) && DIGITS.test(code);
-  if (!right) {
-    await guesses.failed(purpose, addressKey);
-    return { status: 'wrong', attemptsLeft: MAX_ATTEMPTS - counted.attempts };
-  }
+  // A wrong code keeps the try reserved for it: it is counted.
+  if (!right) return { status: 'wrong', attemptsLeft: MAX_ATTEMPTS - counted.attempts };
   const spent = await ctx.store.emailCodes.consume(counted.id, now);
-  if (!spent) return { status: 'missing' };
-  await guesses.succeeded(purpose, addressKey);
+  if (!spent) {
+    await guesses.refund(addressKey);
+    return { status: 'missing' };
+  }
+  await guesses.succeeded(addressKey);
   return { status: 'ok', code: spent };
 }
 

@@ -22,7 +22,8 @@ export type PasswordPurpose =
   | 'new_recovery_codes'
   | 'turn_on_two_factor'
   | 'add_passkey'
-  | 'remove_passkey';
+  | 'remove_passkey'
+  | 'change_email';
 
 /**
  * The key a password attempt is counted under: the account when the login

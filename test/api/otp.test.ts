@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
+import { checkCode, issueCode } from '../../src/domain/email-codes.js';
+import { fold } from '../../src/lib/fold.js';
 import { type RunningServer, startServer } from '../helpers/app.js';
 import { makeUser, postJson, postRaw } from '../helpers/oauth.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
@@ -170,6 +172,37 @@ describe('one-time codes API (POST /api/otp/send, /api/otp/verify)', () => {
     expect(answers.filter((a) => a.status === 400)).toHaveLength(5);
     expect(answers.filter((a) => a.status === 429)).toHaveLength(5);
     expect((await verify(user.email, code)).status).toBe(429);
+  });
+
+  it('counts wrong codes per address whatever the purpose: the API and sign-in codes share the ten', async () => {
+    const user = await account();
+    const key = fold(user.email);
+    const first = await sendAndRead(user.email);
+    for (let i = 1; i <= 5; i++) expect((await verify(user.email, wrong(first))).status).toBe(400);
+    time.pass(60);
+    const second = await sendAndRead(user.email);
+    for (let i = 6; i <= 9; i++) expect((await verify(user.email, wrong(second))).status).toBe(400);
+    // A sign-in code for the same address: its first wrong try is the 10th, the next is refused.
+    const signIn = await issueCode(ctx, 'sign_in', key, user.id);
+    if (!('code' in signIn)) throw new Error('no sign-in code');
+    expect((await checkCode(ctx, 'sign_in', key, wrong(signIn.code))).status).toBe('wrong');
+    expect(await checkCode(ctx, 'sign_in', key, signIn.code)).toMatchObject({ status: 'locked' });
+  });
+
+  it('gives concurrent wrong guesses at the edge of the ten no more than the tenth between them', async () => {
+    const user = await account();
+    const first = await sendAndRead(user.email);
+    for (let i = 1; i <= 5; i++) expect((await verify(user.email, wrong(first))).status).toBe(400);
+    time.pass(60);
+    const second = await sendAndRead(user.email);
+    for (let i = 6; i <= 9; i++) expect((await verify(user.email, wrong(second))).status).toBe(400);
+    time.pass(60);
+    const third = await sendAndRead(user.email);
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => verify(user.email, wrong(third))),
+    );
+    expect(answers.filter((a) => a.status === 400)).toHaveLength(1);
+    expect(answers.filter((a) => a.body.error === 'too_many_attempts')).toHaveLength(4);
   });
 
   it('keeps a code 10 minutes: right at 599 seconds, expired at 600', async () => {

@@ -143,4 +143,52 @@ describe('re-authentication before changing sign-in factors', () => {
     const { recoveryCodes } = await enrolTotp(who.browser, f.clock);
     expect(recoveryCodes).toHaveLength(10);
   });
+  describe('changing the e-mail address (it signs in with e-mailed codes and resets the password)', () => {
+    async function changeEmail(who: { browser: Browser }, email: string, confirmation?: string) {
+      const page = await who.browser.get('/account/edit');
+      return who.browser.submit(
+        page,
+        {
+          Email: email,
+          ...(confirmation !== undefined ? { 'Password or code': confirmation } : {}),
+        },
+        'Save changes',
+      );
+    }
+
+    it('from an old session needs the password or a code; nothing is pending or mailed without it', async () => {
+      const who = await f.person();
+      f.clock.advance(300);
+      const page = await who.browser.get('/account/edit');
+      expect(page.text).toContain('id="confirmation"');
+      const refused = await changeEmail(who, 'thief@example.net');
+      expect(refused.status).toBe(401);
+      expect(refused.text).toContain('Your address was not changed.');
+      const wrong = await changeEmail(who, 'thief@example.net', 'not my password');
+      expect(wrong.status).toBe(401);
+      const kept = await f.ctx().store.users.findById(who.user.id);
+      expect(kept?.pendingEmail).toBeNull();
+      expect(f.smtp.to('thief@example.net')).toEqual([]);
+      const confirmed = await changeEmail(who, 'thief@example.net', who.password);
+      expect(confirmed.status).toBe(303);
+      expect((await f.ctx().store.users.findById(who.user.id))?.pendingEmail).toBe(
+        'thief@example.net',
+      );
+    });
+
+    it('from an old session still saves other fields without it, the address unchanged', async () => {
+      const who = await f.person();
+      f.clock.advance(3600);
+      const page = await who.browser.get('/account/edit');
+      const saved = await who.browser.submit(page, { 'First name': 'Ada' }, 'Save changes');
+      expect(saved.status).toBe(303);
+      expect((await f.ctx().store.users.findById(who.user.id))?.givenName).toBe('Ada');
+    });
+
+    it('from a fresh sign-in needs nothing more', async () => {
+      const who = await f.person();
+      expect((await who.browser.get('/account/edit')).text).not.toContain('id="confirmation"');
+      expect((await changeEmail(who, 'new-address@example.net')).status).toBe(303);
+    });
+  });
 });
