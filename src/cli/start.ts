@@ -82,6 +82,10 @@ export async function start(argv: string[]): Promise<void> {
     `  Listening on ${listeningUrl(app.server.address() as AddressInfo)}`,
     `  Database: ${describeDatabase(config)}`,
     `  Discovery: ${config.issuer}/.well-known/openid-configuration`,
+    // Codes, verification and reset links are mailed: say where they go on a fresh machine.
+    config.smtpUrl
+      ? `  Mail: sent through ${new URL(config.smtpUrl).host}`
+      : `  Mail: kept in the development outbox, ${config.issuer}/dev/outbox (set TESSERA_SMTP_URL to send it)`,
     '',
   ];
   if (values.demo) {
