@@ -15,8 +15,7 @@ import { browserName } from '../../lib/browser-name.js';
 import { sendPage } from '../render.js';
 import { showAccount } from './account.js';
 import {
-  type Confirmation,
-  confirmPasswordOrCode,
+  checkConfirmation,
   reauthenticate,
   reauthRetryAfter,
   recentlySignedIn,
@@ -80,14 +79,6 @@ function showRecoveryCodes(
 }
 
 /** The form message of a "Password or code" field that was refused, and its status. */
-function refusal(reply: FastifyReply, checked: Confirmation & { ok: false }, what: string) {
-  if (checked.lockedFor > 0) {
-    retryAfter(reply, checked.lockedFor);
-    return { message: `${tooManyFailures(checked.lockedFor)} ${what}`, status: 429 };
-  }
-  return { message: `That password or code is not right. ${what}`, status: 401 };
-}
-
 /**
  * Two-factor authentication with an authenticator app (TOTP, RFC 6238), from the account page:
  * GET/POST /account/two-factor sets it up (a QR code and the secret, confirmed by a first code;
@@ -173,20 +164,17 @@ export function registerAccountTwoFactor(app: FastifyInstance, ctx: AppContext):
         );
       if (!confirmation)
         return show('Enter your password or a code to get new recovery codes.', 400);
-      const checked = await confirmPasswordOrCode(
+      const checked = await checkConfirmation(
         ctx,
         user,
         confirmation,
         request.ip,
         'new_recovery_codes',
+        'Your recovery codes were not changed.',
       );
       if (!checked.ok) {
-        const { message, status } = refusal(
-          reply,
-          checked,
-          'Your recovery codes were not changed.',
-        );
-        return show(message, status);
+        reauthRetryAfter(reply, checked);
+        return show(checked.message, checked.status);
       }
       const codes = await regenerateRecoveryCodes(ctx, user, originOf(request));
       return showRecoveryCodes(ctx, request, reply, signedIn, codes, false);
@@ -212,16 +200,17 @@ export function registerAccountTwoFactor(app: FastifyInstance, ctx: AppContext):
     if (!confirmation) {
       return show('Enter your password or a code to turn off two-factor authentication.', 400);
     }
-    const checked = await confirmPasswordOrCode(
+    const checked = await checkConfirmation(
       ctx,
       user,
       confirmation,
       request.ip,
       'turn_off_two_factor',
+      'Two-factor authentication is still on.',
     );
     if (!checked.ok) {
-      const { message, status } = refusal(reply, checked, 'Two-factor authentication is still on.');
-      return show(message, status);
+      reauthRetryAfter(reply, checked);
+      return show(checked.message, checked.status);
     }
     await turnOffTotp(ctx, user, originOf(request));
     return reply.redirect(accountUrl('two-factor-off'), 303);

@@ -76,7 +76,23 @@ export async function reauthenticate(
     const message = `Enter your password or a code to confirm it is you. ${what}`;
     return { ok: false, status: 401, message, lockedFor: 0 };
   }
-  const checked = await confirmPasswordOrCode(ctx, signedIn.user, typed, ip, purpose);
+  return checkConfirmation(ctx, signedIn.user, typed, ip, purpose, what);
+}
+
+/**
+ * The "Password or code" field checked (confirmPasswordOrCode), with the words for a refusal:
+ * `what` ends them ("Nothing changed."). For the changes that always ask, however recent the
+ * sign-in; reauthenticate() for those a recent sign-in allows.
+ */
+export async function checkConfirmation(
+  ctx: AppContext,
+  user: User,
+  typed: string,
+  ip: string,
+  purpose: PasswordPurpose,
+  what: string,
+): Promise<Reauthentication> {
+  const checked = await confirmPasswordOrCode(ctx, user, typed, ip, purpose);
   if (checked.ok) return { ok: true };
   if (checked.lockedFor > 0) {
     const message = `${tooManyFailures(checked.lockedFor)} ${what}`;
